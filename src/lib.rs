@@ -1,1 +1,45 @@
+//! livesupport: a live support chat service for storefronts.
+//!
+//! ```text
+//!  http/ (REST routes, one module per resource)      realtime/ (WebSocket protocol, hub, sockets)
+//!                    \                                   /
+//!                     +------------> chat <-------------+     validate → store → publish
+//!                                   /    \
+//!                             store/      broker/             the record  |  fan-out between nodes
+//!                     (SQLite, PostgreSQL)  (in-process, Redis)
+//!                                   \    /
+//!                                  domain/                    tickets, messages, agents, rules (no I/O)
+//! ```
+//!
+//! - [`config`]: the command line and environment (clap), secrets never printed.
+//! - [`app`]: [`app::Application`] wires a [`config::Config`] into a bound node.
+//! - [`domain`]: the types and rules: statuses and their transitions, validation.
+//! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL backends.
+//! - [`broker`]: the [`broker::Broker`] trait; in-process or Redis pub/sub.
+//! - [`chat`]: the operations REST and WebSocket share; each validates, stores,
+//!   then publishes an [`realtime::events::Event`].
+//! - [`realtime`]: frames, the hub of local sockets, one socket's loop.
+//! - [`http`]: the REST API, health and static assets.
+//! - [`auth`]: argon2 passwords, agent tokens, identity verification.
+//! - [`error`]: one [`error::ApiError`] for every error body and error frame.
+//!
+//! A message's path: a socket's reader parses the frame → [`chat::Chat`] appends
+//! it (the seq is allocated in the same transaction: the acknowledgement point) →
+//! the event's envelope is published on `ticket:{id}` → every node subscribed to
+//! that ticket hands it to its hub → the hub orders by seq and pushes it to each
+//! local socket's bounded queue → each socket's writer sends it.
 
+pub mod app;
+pub mod auth;
+pub mod broker;
+pub mod chat;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod realtime;
+pub mod store;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,0 +1,221 @@
+//! The operations REST and WebSocket share. Each one validates, stores, then
+//! publishes what changed, so both transports behave the same.
+
+use crate::auth;
+use crate::config::Secret;
+use crate::domain::validation::{self, Limits};
+use crate::domain::{
+    Message, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
+};
+use crate::error::ApiError;
+use crate::realtime::events::{Event, Publisher};
+use crate::store::{Appended, Changed, Store};
+use std::sync::Arc;
+
+/// A visitor's request to open a ticket, as received.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct TicketRequest {
+    pub user_name: Option<String>,
+    pub user_email: Option<String>,
+    pub subject: Option<String>,
+    pub priority: Option<String>,
+    pub message: Option<String>,
+    pub user_id: Option<String>,
+    pub user_hash: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Chat {
+    /// The record; every operation stores before it publishes.
+    pub store: Arc<dyn Store>,
+    /// Fans what changed out to the sockets of every node.
+    pub publisher: Publisher,
+    pub limits: Limits,
+    /// HMAC key for identity verification; `None` turns verification off.
+    identity_secret: Option<Secret>,
+}
+
+impl Chat {
+    pub fn new(
+        store: Arc<dyn Store>,
+        publisher: Publisher,
+        limits: Limits,
+        identity_secret: Option<Secret>,
+    ) -> Self {
+        Chat {
+            store,
+            publisher,
+            limits,
+            identity_secret,
+        }
+    }
+
+    /// Validates a visitor's request field by field, verifies the storefront
+    /// identity when one is claimed, and opens the ticket.
+    pub async fn create_ticket(
+        &self,
+        request: TicketRequest,
+    ) -> Result<(Ticket, Option<Message>), ApiError> {
+        let limits = &self.limits;
+        let user_name = validation::required_text(
+            "user_name",
+            request.user_name.as_deref(),
+            limits.name_chars,
+        )?;
+        let user_email =
+            validation::optional_email("user_email", request.user_email.as_deref(), limits)?;
+        let subject =
+            validation::required_text("subject", request.subject.as_deref(), limits.subject_chars)?;
+        let priority = match request.priority.as_deref() {
+            None => Priority::default(),
+            Some(p) => p.parse().map_err(|_| {
+                ApiError::validation(
+                    "priority",
+                    "priority must be one of low, medium, high, urgent",
+                )
+            })?,
+        };
+        let first_message = match request.message.as_deref() {
+            None => None,
+            Some(text) => Some(validation::message_text("message", Some(text), limits)?),
+        };
+        let user_id = match request.user_id {
+            None => None,
+            Some(user_id) => {
+                let chars = user_id.chars().count();
+                if chars == 0 || chars > limits.user_id_chars {
+                    return Err(ApiError::validation(
+                        "user_id",
+                        format!("user_id must be 1 to {} characters", limits.user_id_chars),
+                    ));
+                }
+                let verified = match (&self.identity_secret, request.user_hash.as_deref()) {
+                    (Some(secret), Some(hash)) => auth::verify_identity(secret, &user_id, hash),
+                    _ => false,
+                };
+                if !verified {
+                    return Err(ApiError::IdentityUnverified);
+                }
+                Some(user_id)
+            }
+        };
+        let new = NewTicket {
+            session_id: uuid::Uuid::new_v4().to_string(),
+            user_id,
+            user_name,
+            user_email,
+            subject,
+            priority,
+            first_message,
+        };
+        let (ticket, first) = self.store.create_ticket(&new).await?;
+        self.publisher
+            .publish(Event::TicketCreated {
+                ticket: ticket.clone(),
+            })
+            .await;
+        if let Some(message) = &first {
+            self.publisher
+                .publish(Event::Message {
+                    message: message.clone(),
+                })
+                .await;
+        }
+        Ok((ticket, first))
+    }
+
+    /// Appends a chat message (the acknowledgement point) and publishes it, with the
+    /// status change it caused, if any. A duplicate is returned, not re-published.
+    pub async fn append_message(
+        &self,
+        ticket_id: i64,
+        draft: MessageDraft,
+    ) -> Result<Appended, ApiError> {
+        let appended = self.store.append_message(ticket_id, &draft).await?;
+        if !appended.duplicate {
+            self.publisher
+                .publish(Event::Message {
+                    message: appended.message.clone(),
+                })
+                .await;
+            if let Some((note, ticket)) = &appended.status_change {
+                self.publisher
+                    .publish(Event::Message {
+                        message: note.clone(),
+                    })
+                    .await;
+                self.publisher
+                    .publish(Event::TicketUpdated {
+                        ticket: ticket.clone(),
+                    })
+                    .await;
+            }
+        }
+        Ok(appended)
+    }
+
+    /// Applies a status, priority or assignment change and publishes its notes and
+    /// the updated ticket.
+    pub async fn change_ticket(
+        &self,
+        ticket_id: i64,
+        change: TicketChange,
+    ) -> Result<Changed, ApiError> {
+        let changed = self.store.change_ticket(ticket_id, &change).await?;
+        if changed.notes.is_empty() {
+            return Ok(changed);
+        }
+        for note in &changed.notes {
+            let joined = changed
+                .assigned
+                .as_ref()
+                .filter(|_| change.join && note.seq == changed.notes[0].seq);
+            let event = match joined {
+                Some((supporter_id, supporter_name)) => Event::SupporterJoined {
+                    message: note.clone(),
+                    supporter_id: *supporter_id,
+                    supporter_name: supporter_name.clone(),
+                },
+                None => Event::Message {
+                    message: note.clone(),
+                },
+            };
+            self.publisher.publish(event).await;
+        }
+        self.publisher
+            .publish(Event::TicketUpdated {
+                ticket: changed.ticket.clone(),
+            })
+            .await;
+        Ok(changed)
+    }
+
+    /// The visitor ends the chat: the ticket is closed (again closing is harmless).
+    pub async fn close_by_guest(&self, ticket: &Ticket) -> Result<Ticket, ApiError> {
+        let change = TicketChange {
+            status: Some(TicketStatus::Closed),
+            ..TicketChange::default()
+        };
+        self.change_ticket(ticket.id, change).await?;
+        Ok(self.store.ticket_by_id(ticket.id, SenderType::User).await?)
+    }
+
+    /// Stores that `reader` has read the other side's messages up to `up_to_seq`
+    /// and tells the ticket's sockets.
+    pub async fn mark_read(
+        &self,
+        ticket_id: i64,
+        reader: SenderType,
+        up_to_seq: i64,
+    ) -> Result<(), ApiError> {
+        self.store.mark_read(ticket_id, reader, up_to_seq).await?;
+        self.publisher
+            .publish(Event::Read {
+                ticket_id,
+                reader_type: reader,
+                up_to_seq,
+            })
+            .await;
+        Ok(())
+    }
+}

@@ -1,0 +1,374 @@
+//! Command line and configuration. Every flag can also be set by the environment
+//! variable named beside it; flags win. Secrets are wrapped in [`Secret`] so that
+//! no `Debug` print or log line ever shows them.
+
+use crate::domain::validation::Limits;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// livesupport: live support chat for storefronts.
+#[derive(Debug, Parser)]
+#[command(name = "livesupport", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node (the default): runs pending migrations first.
+    Serve,
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Manage agent accounts.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create an agent; the password is read from LIVESUPPORT_AGENT_PASSWORD or stdin.
+    Create(AgentCreate),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentCreate {
+    /// The agent's login email.
+    #[arg(long)]
+    pub email: String,
+    /// The name visitors see.
+    #[arg(long)]
+    pub name: String,
+    /// `admin` may manage agents; `agent` only chats.
+    #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
+    pub role: RoleArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Agent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Everything a node needs to run. Built from flags and environment by clap, or
+/// by hand in tests with [`Config::for_database`].
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// HTTP port (also read from SUPPORT_SERVICE_PORT). 0 picks a free port.
+    #[arg(long, env = "PORT")]
+    pub port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "0.0.0.0")]
+    pub bind: IpAddr,
+    /// `sqlite://PATH` or `postgres://…` (also read from DATABASE_DSN).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// `redis://…`; unset runs the in-process broker (one node only).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<Secret>,
+    /// The Redis URL is a Redis Cluster: use sharded pub/sub.
+    #[arg(long, env = "REDIS_CLUSTER", default_value_t = false, action = clap::ArgAction::Set)]
+    pub redis_cluster: bool,
+    /// The service's own origin, for links and the WebSocket origin check
+    /// (default http://localhost:$PORT).
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// More origins (comma list) allowed to open sockets and call the API from a browser.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Signs agent tokens; every node of a cluster needs the same one.
+    /// Unset: random at start, so agents are logged out on restart.
+    #[arg(long, env = "TOKEN_SECRET")]
+    pub token_secret: Option<Secret>,
+    /// How long an agent token lasts, in minutes.
+    #[arg(long, env = "TOKEN_TTL_MINUTES", default_value_t = 12 * 60)]
+    pub token_ttl_minutes: u64,
+    /// HMAC key for `user_hash` (identity verification); unset turns it off.
+    #[arg(long, env = "IDENTITY_SECRET")]
+    pub identity_secret: Option<Secret>,
+    /// At start, create this admin agent if no agent has that email.
+    #[arg(long, env = "ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// Password of the ADMIN_EMAIL agent.
+    #[arg(long, env = "ADMIN_PASSWORD")]
+    pub admin_password: Option<Secret>,
+    /// This node's name in logs, metrics and sessions (default: host name + random suffix).
+    #[arg(long, env = "NODE_ID")]
+    pub node_id: Option<String>,
+    /// Ticket creations per client IP a minute.
+    #[arg(long, env = "TICKET_RATE_PER_MINUTE", default_value_t = 10)]
+    pub ticket_rate_per_minute: u32,
+    /// Login attempts per IP and email a minute.
+    #[arg(long, env = "LOGIN_RATE_PER_MINUTE", default_value_t = 5)]
+    pub login_rate_per_minute: u32,
+    /// Chat messages a connection may send at once before the sustained rate applies.
+    #[arg(long, env = "MESSAGE_BURST", default_value_t = 20)]
+    pub message_burst: u32,
+    /// Chat messages a second per connection, sustained.
+    #[arg(long, env = "MESSAGE_RATE_PER_SECOND", default_value_t = 1)]
+    pub message_rate_per_second: u32,
+    /// CIDRs whose X-Forwarded-For is believed for the client IP (the load balancer's).
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Cidr>,
+    /// Largest REST request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Largest WebSocket frame, in bytes.
+    #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+    /// Longest chat message, in characters after trimming.
+    #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = 8192)]
+    pub max_message_chars: usize,
+    /// Seconds a request may take before it is answered with 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+    /// `pretty` or `json` (default: pretty on a terminal, json otherwise).
+    #[arg(long, env = "LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// tracing filter, e.g. `info` or `livesupport=debug`.
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub rust_log: String,
+}
+
+/// The embedded default store.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/livesupport.db";
+pub const DEFAULT_PORT: u16 = 5000;
+
+impl Config {
+    /// Parses the process's flags and environment, with the aliases clap cannot express.
+    pub fn apply_aliases(mut self) -> Self {
+        if self.port.is_none() {
+            self.port = std::env::var("SUPPORT_SERVICE_PORT")
+                .ok()
+                .and_then(|p| p.parse().ok());
+        }
+        if self.database_url.is_none() {
+            self.database_url = std::env::var("DATABASE_DSN").ok().filter(|v| !v.is_empty());
+        }
+        self
+    }
+
+    /// A configuration with every default, on the given database: for tests and tools.
+    pub fn for_database(database_url: &str) -> Self {
+        let cli = Cli::parse_from(["livesupport", "--database-url", database_url, "--port", "0"]);
+        cli.config
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(DEFAULT_PORT)
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            message_chars: self.max_message_chars,
+            ..Limits::default()
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    /// Checks what clap cannot: each problem says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        let db = self.database_url();
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(format!(
+                "DATABASE_URL must start with sqlite:// or postgres:// (got a URL starting with {:?})",
+                db.split(':').next().unwrap_or_default()
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            origin_of(url).ok_or_else(|| {
+                format!("PUBLIC_URL must be an absolute http(s) URL such as https://support.example.com (got {url:?})")
+            })?;
+        }
+        for origin in &self.allowed_origins {
+            origin_of(origin).ok_or_else(|| {
+                format!("ALLOWED_ORIGINS entries must be origins such as https://shop.example.com (got {origin:?})")
+            })?;
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+        {
+            return Err("REDIS_URL must start with redis:// or rediss://".into());
+        }
+        if self.admin_email.is_some() != self.admin_password.is_some() {
+            return Err("set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither".into());
+        }
+        if let Some(secret) = &self.token_secret
+            && secret.expose().len() < 32
+        {
+            return Err("TOKEN_SECRET must be at least 32 characters".into());
+        }
+        let positive = [
+            ("TICKET_RATE_PER_MINUTE", self.ticket_rate_per_minute),
+            ("LOGIN_RATE_PER_MINUTE", self.login_rate_per_minute),
+            ("MESSAGE_BURST", self.message_burst),
+            ("MESSAGE_RATE_PER_SECOND", self.message_rate_per_second),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if self.token_ttl_minutes == 0 {
+            return Err("TOKEN_TTL_MINUTES must be at least 1".into());
+        }
+        if self.max_body_bytes < 1024 || self.max_frame_bytes < 1024 {
+            return Err("MAX_BODY_BYTES and MAX_FRAME_BYTES must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    /// The origin browsers send for the service's own pages.
+    pub fn public_origin(&self, bound_port: u16) -> String {
+        match &self.public_url {
+            Some(url) => origin_of(url).unwrap_or_default(),
+            None => format!("http://localhost:{bound_port}"),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL, without path or trailing slash.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?;
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
+}
+
+/// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// An IP network such as `10.0.0.0/8` or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+            if prefix == 0 {
+                0
+            } else {
+                bits >> (width - prefix)
+            }
+        }
+        match (self.network, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u32::from(net) as u128, self.prefix, 32)
+                    == masked(u32::from(ip) as u128, self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128)
+                    == masked(u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a CIDR such as 10.0.0.0/8 or an IP address");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let network: IpAddr = addr.parse().map_err(|_| bad())?;
+        let width = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= width)
+                .ok_or_else(bad)?,
+            None => width,
+        };
+        Ok(Cidr { network, prefix })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let mut config = Config::for_database("sqlite::memory:");
+        config.token_secret = Some(Secret::new("very-secret-value-that-is-long-enough"));
+        assert!(!format!("{config:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn cidrs_match_their_addresses() {
+        let net: Cidr = "10.1.0.0/16".parse().unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        let one: Cidr = "::1".parse().unwrap();
+        assert!(one.contains("::1".parse().unwrap()));
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("::ffff:192.168.1.1".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+    }
+
+    #[test]
+    fn invalid_settings_say_what_to_fix() {
+        let mut config = Config::for_database("mysql://x");
+        assert!(config.validate().unwrap_err().contains("DATABASE_URL"));
+        config.database_url = Some("sqlite::memory:".into());
+        config.public_url = Some("support.example.com".into());
+        assert!(config.validate().unwrap_err().contains("PUBLIC_URL"));
+        config.public_url = Some("https://Support.example.com/path".into());
+        assert!(config.validate().is_ok());
+        assert_eq!(config.public_origin(1), "https://support.example.com");
+    }
+}

@@ -1,0 +1,14 @@
+//! The support domain: tickets, messages, agents and their rules. No I/O here:
+//! the store persists these types, the chat layer applies the rules.
+
+mod agent;
+mod status;
+mod ticket;
+pub mod validation;
+
+pub use agent::{Agent, AgentRole, AgentWithHash};
+pub use status::{Priority, SenderType, TicketStatus};
+pub use ticket::{
+    Message, MessageDraft, NewTicket, StatusEffect, Ticket, TicketChange, TicketChangePlan,
+    TransitionError, plan_change, status_after_message,
+};

@@ -1,0 +1,360 @@
+use super::{Priority, SenderType, TicketStatus};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A support conversation between one visitor and the support team.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    /// The guest's capability: whoever holds it can read and write this ticket.
+    pub session_id: String,
+    /// The storefront's own user id, present only when identity was verified.
+    pub user_id: Option<String>,
+    pub supporter_id: Option<i64>,
+    pub supporter_name: Option<String>,
+    pub subject: String,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub user_email: Option<String>,
+    pub user_name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The seq of the newest message; 0 for a ticket without messages.
+    pub last_seq: i64,
+    /// Messages of the other party the caller has not read yet.
+    pub unread_count: i64,
+}
+
+/// One stored chat line, numbered gaplessly per ticket by `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub seq: i64,
+    pub sender_type: SenderType,
+    pub sender_id: Option<i64>,
+    pub sender_name: Option<String>,
+    pub message: String,
+    pub is_read: bool,
+    pub created_at: DateTime<Utc>,
+    pub client_msg_id: Option<String>,
+}
+
+/// A validated request to open a ticket.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub session_id: String,
+    pub user_id: Option<String>,
+    pub user_name: String,
+    pub user_email: Option<String>,
+    pub subject: String,
+    pub priority: Priority,
+    /// Stored as the ticket's first user message (seq 1) when present.
+    pub first_message: Option<String>,
+}
+
+/// A validated message about to be appended to a ticket.
+#[derive(Debug, Clone)]
+pub struct MessageDraft {
+    pub sender_type: SenderType,
+    pub sender_id: Option<i64>,
+    pub sender_name: Option<String>,
+    pub text: String,
+    pub client_msg_id: Option<String>,
+}
+
+impl MessageDraft {
+    pub fn system(text: impl Into<String>) -> Self {
+        MessageDraft {
+            sender_type: SenderType::System,
+            sender_id: None,
+            sender_name: None,
+            text: text.into(),
+            client_msg_id: None,
+        }
+    }
+}
+
+/// A status change that a chat message causes by itself, with its system note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusEffect {
+    pub status: TicketStatus,
+    pub note: String,
+}
+
+/// The automatic transitions of the contract: the assigned agent's first message
+/// starts the work, and a visitor writing on a resolved ticket reopens it.
+pub fn status_after_message(ticket: &Ticket, draft: &MessageDraft) -> Option<StatusEffect> {
+    let next = match (draft.sender_type, ticket.status) {
+        (SenderType::Supporter, TicketStatus::Assigned)
+            if draft.sender_id.is_some() && draft.sender_id == ticket.supporter_id =>
+        {
+            TicketStatus::InProgress
+        }
+        (SenderType::User, TicketStatus::Resolved) => TicketStatus::InProgress,
+        _ => return None,
+    };
+    Some(StatusEffect {
+        status: next,
+        note: format!("Status changed from {} to {}", ticket.status, next),
+    })
+}
+
+/// What somebody asks to change on a ticket (PATCH, assign, join, guest close).
+#[derive(Debug, Clone, Default)]
+pub struct TicketChange {
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    /// Assign to this agent (id, display name).
+    pub assign_to: Option<(i64, String)>,
+    /// The assignment comes from an agent opening the chat: it applies only to
+    /// an `open` ticket and is announced as a join.
+    pub join: bool,
+    /// Who asks, for the system notes; `None` for the visitor.
+    pub actor: Option<(i64, String)>,
+}
+
+/// The outcome of applying a `TicketChange` to a ticket: the new column values and
+/// one system note per change, in the order they happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketChangePlan {
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub supporter_id: Option<i64>,
+    pub closed: bool,
+    pub notes: Vec<String>,
+    /// Set when the change assigned an agent (for `supporter_joined`).
+    pub assigned: Option<(i64, String)>,
+}
+
+impl TicketChangePlan {
+    pub fn is_noop(&self) -> bool {
+        self.notes.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("a ticket cannot go from {from} to {to}")]
+    Invalid {
+        from: TicketStatus,
+        to: TicketStatus,
+    },
+    #[error("the ticket is closed")]
+    Closed,
+}
+
+/// Applies the contract's rules to `change` against the current `ticket`.
+pub fn plan_change(
+    ticket: &Ticket,
+    change: &TicketChange,
+) -> Result<TicketChangePlan, TransitionError> {
+    let mut plan = TicketChangePlan {
+        status: ticket.status,
+        priority: ticket.priority,
+        supporter_id: ticket.supporter_id,
+        closed: false,
+        notes: Vec::new(),
+        assigned: None,
+    };
+    let wants_something_else = change.assign_to.is_some()
+        || change.priority.is_some_and(|p| p != ticket.priority)
+        || change.status.is_some_and(|s| s != ticket.status);
+    if ticket.status == TicketStatus::Closed {
+        return if wants_something_else && !change.join {
+            Err(TransitionError::Closed)
+        } else {
+            Ok(plan)
+        };
+    }
+    let by = change
+        .actor
+        .as_ref()
+        .map(|(_, name)| format!(" by {name}"))
+        .unwrap_or_default();
+
+    let mut assign_to = change.assign_to.clone();
+    // Moving a ticket to `assigned` without saying to whom assigns the caller.
+    if change.status == Some(TicketStatus::Assigned) && ticket.supporter_id.is_none() {
+        assign_to = assign_to.or_else(|| change.actor.clone());
+    }
+    if let Some((agent_id, name)) = assign_to {
+        let joins_open = ticket.status == TicketStatus::Open;
+        if change.join && !joins_open {
+            // An agent opening a chat that is already taken does not take it over.
+        } else if ticket.supporter_id != Some(agent_id) {
+            plan.supporter_id = Some(agent_id);
+            let by_someone_else = change
+                .actor
+                .as_ref()
+                .filter(|(id, _)| *id != agent_id)
+                .map(|_| by.as_str());
+            plan.notes.push(if change.join {
+                format!("{name} joined the chat")
+            } else {
+                format!(
+                    "Ticket assigned to {name}{}",
+                    by_someone_else.unwrap_or_default()
+                )
+            });
+            plan.assigned = Some((agent_id, name));
+            if plan.status == TicketStatus::Open {
+                plan.status = TicketStatus::Assigned;
+            }
+        }
+    }
+
+    if let Some(next) = change.status.filter(|s| *s != plan.status) {
+        if !plan.status.can_become(next) {
+            return Err(TransitionError::Invalid {
+                from: plan.status,
+                to: next,
+            });
+        }
+        plan.notes
+            .push(format!("Status changed from {} to {next}{by}", plan.status));
+        if next == TicketStatus::Open {
+            // Back to the queue: nobody holds it any more.
+            plan.supporter_id = None;
+        }
+        if next == TicketStatus::Closed {
+            plan.closed = true;
+        }
+        plan.status = next;
+    }
+
+    if let Some(priority) = change.priority.filter(|p| *p != plan.priority) {
+        plan.notes.push(format!(
+            "Priority changed from {} to {}{by}",
+            plan.priority.as_str(),
+            priority.as_str()
+        ));
+        plan.priority = priority;
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(status: TicketStatus, supporter_id: Option<i64>) -> Ticket {
+        let now = Utc::now();
+        Ticket {
+            id: 1,
+            session_id: "s".into(),
+            user_id: None,
+            supporter_id,
+            supporter_name: None,
+            subject: "Help".into(),
+            status,
+            priority: Priority::Medium,
+            user_email: None,
+            user_name: "John".into(),
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            last_seq: 0,
+            unread_count: 0,
+        }
+    }
+
+    fn alice() -> Option<(i64, String)> {
+        Some((3, "Alice".into()))
+    }
+
+    #[test]
+    fn assigning_an_open_ticket_makes_it_assigned() {
+        let change = TicketChange {
+            assign_to: alice(),
+            actor: alice(),
+            ..Default::default()
+        };
+        let plan = plan_change(&ticket(TicketStatus::Open, None), &change).unwrap();
+        assert_eq!(plan.status, TicketStatus::Assigned);
+        assert_eq!(plan.supporter_id, Some(3));
+        assert_eq!(plan.notes, ["Ticket assigned to Alice"]);
+    }
+
+    #[test]
+    fn joining_a_ticket_taken_by_someone_else_changes_nothing() {
+        let change = TicketChange {
+            assign_to: alice(),
+            join: true,
+            ..Default::default()
+        };
+        let plan = plan_change(&ticket(TicketStatus::Assigned, Some(9)), &change).unwrap();
+        assert!(plan.is_noop());
+        assert_eq!(plan.supporter_id, Some(9));
+    }
+
+    #[test]
+    fn invalid_transitions_are_refused() {
+        let change = TicketChange {
+            status: Some(TicketStatus::InProgress),
+            ..Default::default()
+        };
+        let err = plan_change(&ticket(TicketStatus::Open, None), &change).unwrap_err();
+        assert_eq!(
+            err,
+            TransitionError::Invalid {
+                from: TicketStatus::Open,
+                to: TicketStatus::InProgress
+            }
+        );
+    }
+
+    #[test]
+    fn a_closed_ticket_accepts_no_change_but_a_repeated_close() {
+        let closed = ticket(TicketStatus::Closed, None);
+        let close_again = TicketChange {
+            status: Some(TicketStatus::Closed),
+            ..Default::default()
+        };
+        assert!(plan_change(&closed, &close_again).unwrap().is_noop());
+        let reprioritise = TicketChange {
+            priority: Some(Priority::High),
+            ..Default::default()
+        };
+        assert_eq!(
+            plan_change(&closed, &reprioritise),
+            Err(TransitionError::Closed)
+        );
+    }
+
+    #[test]
+    fn back_to_open_releases_the_agent() {
+        let change = TicketChange {
+            status: Some(TicketStatus::Open),
+            ..Default::default()
+        };
+        let plan = plan_change(&ticket(TicketStatus::Assigned, Some(3)), &change).unwrap();
+        assert_eq!(plan.supporter_id, None);
+    }
+
+    #[test]
+    fn the_assigned_agents_first_message_starts_the_work() {
+        let t = ticket(TicketStatus::Assigned, Some(3));
+        let mut draft = MessageDraft::system("x");
+        draft.sender_type = SenderType::Supporter;
+        draft.sender_id = Some(3);
+        assert_eq!(
+            status_after_message(&t, &draft).unwrap().status,
+            TicketStatus::InProgress
+        );
+        draft.sender_id = Some(4);
+        assert_eq!(status_after_message(&t, &draft), None);
+    }
+
+    #[test]
+    fn a_visitor_message_reopens_a_resolved_ticket() {
+        let t = ticket(TicketStatus::Resolved, Some(3));
+        let mut draft = MessageDraft::system("x");
+        draft.sender_type = SenderType::User;
+        assert_eq!(
+            status_after_message(&t, &draft).unwrap().status,
+            TicketStatus::InProgress
+        );
+    }
+}

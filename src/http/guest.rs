@@ -1,0 +1,109 @@
+//! The visitor's routes. The session id in the path is the guest's capability for
+//! one ticket; it is never listed, and an unknown one is 404.
+
+use super::extract::{ClientIp, JsonBody, QueryParams};
+use super::tickets::assign_ticket;
+use super::{AppState, check_rate};
+use crate::chat::TicketRequest;
+use crate::domain::{SenderType, Ticket};
+use crate::error::ApiError;
+use crate::store::{MessageRange, MessageSlice, StoreError};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+
+/// Default and largest page of messages.
+pub const DEFAULT_MESSAGE_PAGE: i64 = 100;
+pub const MAX_MESSAGE_PAGE: i64 = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/support/ticket", post(create_ticket))
+        .route("/api/support/ticket/{key}", get(get_ticket))
+        .route("/api/support/ticket/{key}/messages", get(list_messages))
+        .route("/api/support/ticket/{key}/close", post(close_ticket))
+        // The original design's assign path: here `{key}` is a numeric ticket id.
+        .route("/api/support/ticket/{key}/assign", post(assign_ticket))
+}
+
+async fn create_ticket(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(request): JsonBody<TicketRequest>,
+) -> Result<(StatusCode, Json<Ticket>), ApiError> {
+    check_rate(&state.limiters.tickets, &ip)?;
+    let (ticket, _) = state.chat.create_ticket(request).await?;
+    Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+/// The guest's ticket, by session id.
+pub async fn ticket_of_session(state: &AppState, session_id: &str) -> Result<Ticket, ApiError> {
+    // Session ids are UUIDs: anything else cannot name a ticket.
+    if uuid::Uuid::parse_str(session_id).is_err() {
+        return Err(ApiError::NotFound("ticket"));
+    }
+    match state
+        .store
+        .ticket_by_session(session_id, SenderType::User)
+        .await
+    {
+        Err(StoreError::NotFound) => Err(ApiError::NotFound("ticket")),
+        other => Ok(other?),
+    }
+}
+
+async fn get_ticket(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<Ticket>, ApiError> {
+    Ok(Json(ticket_of_session(&state, &key).await?))
+}
+
+#[derive(Serialize)]
+pub struct MessagesPage {
+    messages: Vec<crate::domain::Message>,
+    has_more: bool,
+}
+
+impl From<MessageSlice> for MessagesPage {
+    fn from(slice: MessageSlice) -> Self {
+        MessagesPage {
+            messages: slice.messages,
+            has_more: slice.has_more,
+        }
+    }
+}
+
+/// Reads `after_seq`, `before_seq` and `limit`, each checked.
+pub fn message_range(query: &QueryParams) -> Result<MessageRange, ApiError> {
+    let after_seq = query.int("after_seq", 0, i64::MAX)?.unwrap_or(0);
+    let before_seq = query.int("before_seq", 1, i64::MAX)?;
+    let limit = query
+        .int("limit", 1, MAX_MESSAGE_PAGE)?
+        .unwrap_or(DEFAULT_MESSAGE_PAGE);
+    Ok(MessageRange {
+        after_seq,
+        before_seq,
+        limit: limit as u32,
+    })
+}
+
+async fn list_messages(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    query: QueryParams,
+) -> Result<Json<MessagesPage>, ApiError> {
+    let range = message_range(&query)?;
+    let ticket = ticket_of_session(&state, &key).await?;
+    Ok(Json(state.store.messages(ticket.id, range).await?.into()))
+}
+
+async fn close_ticket(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<Ticket>, ApiError> {
+    let ticket = ticket_of_session(&state, &key).await?;
+    Ok(Json(state.chat.close_by_guest(&ticket).await?))
+}

@@ -1,0 +1,152 @@
+//! The HTTP surface: one module per resource, each with its `router()`, merged
+//! here with the layers every request passes (body limit, timeout, panic guard,
+//! one tracing span per request named by its route template, never its path).
+
+mod agents;
+pub mod extract;
+mod guest;
+mod health;
+mod tickets;
+
+use crate::auth::TokenKeys;
+use crate::broker::Broker;
+use crate::chat::Chat;
+use crate::config::Cidr;
+use crate::domain::Agent;
+use crate::domain::validation::Limits;
+use crate::error::ApiError;
+use crate::store::Store;
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::response::IntoResponse;
+use extract::BodyLimit;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// Settings fixed at start that handlers read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub node_id: String,
+    /// `scheme://host[:port]` of the service, for the WebSocket origin check.
+    pub public_origin: String,
+    /// More browser origins allowed to open sockets.
+    pub allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<Cidr>,
+    pub limits: Limits,
+    /// Mark the login cookie `Secure` (the service is reached over https).
+    pub secure_cookie: bool,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+/// Keyed rate limiters of the REST API (governor's GCRA, in memory per node).
+pub struct RateLimiters {
+    pub tickets: DefaultKeyedRateLimiter<IpAddr>,
+    pub logins: DefaultKeyedRateLimiter<(IpAddr, String)>,
+}
+
+impl RateLimiters {
+    pub fn new(tickets_per_minute: u32, logins_per_minute: u32) -> Self {
+        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        RateLimiters {
+            tickets: RateLimiter::keyed(per_minute(tickets_per_minute)),
+            logins: RateLimiter::keyed(per_minute(logins_per_minute)),
+        }
+    }
+
+    /// Forgets keys idle long enough to be full again, so memory stays bounded.
+    pub fn forget_idle(&self) {
+        self.tickets.retain_recent();
+        self.logins.retain_recent();
+    }
+}
+
+/// Takes one unit from `limiter` for `key`, or says how long to wait.
+pub fn check_rate<K: Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+) -> Result<(), ApiError> {
+    limiter
+        .check_key(key)
+        .map_err(|not_until| ApiError::RateLimited {
+            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+        })
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub chat: Chat,
+    pub store: Arc<dyn Store>,
+    pub broker: Arc<dyn Broker>,
+    pub tokens: Arc<TokenKeys>,
+    pub settings: Arc<Settings>,
+    pub limiters: Arc<RateLimiters>,
+    /// Set on SIGTERM: readiness turns false and no new sockets are accepted.
+    pub draining: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// The agent a token belongs to, if the token is valid and the agent enabled.
+    pub async fn authenticate(&self, token: &str) -> Result<Agent, ApiError> {
+        let claims = self
+            .tokens
+            .verify(token)
+            .map_err(|_| ApiError::Unauthorized)?;
+        let agent_id = claims.agent_id().ok_or(ApiError::Unauthorized)?;
+        match self.store.agent_by_id(agent_id).await? {
+            Some(agent) if !agent.disabled => Ok(agent),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.max_body_bytes;
+    let timeout = state.settings.request_timeout;
+    Router::new()
+        .merge(guest::router())
+        .merge(tickets::router())
+        .merge(agents::router())
+        .merge(health::router())
+        .fallback(|| async { ApiError::NotFound("route") })
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::Internal.into_response()
+                }))
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    ApiError::Unavailable
+                }))
+                .timeout(timeout)
+                .layer(DefaultBodyLimit::max(limit))
+                .layer(axum::Extension(BodyLimit(limit))),
+        )
+        .with_state(state)
+}
+
+/// A request's span names the route template (`/api/support/ticket/{key}`), never
+/// the path itself, which may hold a guest's session id.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("unmatched");
+    tracing::info_span!("request", method = %request.method(), route)
+}

@@ -1,0 +1,6 @@
+//! Real-time chat: the frames of the protocol, the events the chat layer
+//! publishes, the hub that fans them out to this node's sockets, and the loop of
+//! one socket.
+
+pub mod events;
+pub mod protocol;

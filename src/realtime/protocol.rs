@@ -1,0 +1,247 @@
+//! The WebSocket frames of the contract: what clients send and what the server
+//! sends back. Parsing never panics and names what is wrong.
+
+use crate::domain::{Message, SenderType, Ticket};
+use crate::error::{ApiError, ErrorBody};
+use crate::store::Presence;
+use serde::{Deserialize, Serialize};
+
+/// A frame from a client, validated for shape (not yet for content limits).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientFrame {
+    Message {
+        message: Option<String>,
+        client_msg_id: Option<String>,
+    },
+    Typing {
+        is_typing: bool,
+    },
+    Read {
+        up_to_seq: i64,
+    },
+}
+
+#[derive(Deserialize)]
+struct RawFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    message: Option<String>,
+    client_msg_id: Option<String>,
+    data: Option<RawData>,
+}
+
+#[derive(Deserialize)]
+struct RawData {
+    is_typing: Option<bool>,
+    up_to_seq: Option<i64>,
+}
+
+/// Parses a text frame. The error carries the client_msg_id when it could be read,
+/// so the client can match the refusal to its send.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<String>)> {
+    let raw: RawFrame = serde_json::from_str(text).map_err(|e| {
+        let error = if e.is_data() {
+            let what = e.to_string();
+            let field = [
+                "type",
+                "message",
+                "client_msg_id",
+                "data",
+                "is_typing",
+                "up_to_seq",
+            ]
+            .into_iter()
+            .find(|f| what.contains(&format!("`{f}`")))
+            .unwrap_or("frame");
+            ApiError::validation(
+                field,
+                format!("frame field {field} is missing or of the wrong type"),
+            )
+        } else {
+            ApiError::InvalidJson("the frame is not valid JSON".into())
+        };
+        (error, None)
+    })?;
+    let key = raw.client_msg_id.clone();
+    match raw.kind.as_str() {
+        "message" => Ok(ClientFrame::Message {
+            message: raw.message,
+            client_msg_id: raw.client_msg_id,
+        }),
+        "typing" => match raw.data.and_then(|d| d.is_typing) {
+            Some(is_typing) => Ok(ClientFrame::Typing { is_typing }),
+            None => Err((
+                ApiError::validation("data.is_typing", "typing frames need data.is_typing"),
+                key,
+            )),
+        },
+        "read" => match raw.data.and_then(|d| d.up_to_seq) {
+            Some(up_to_seq) if up_to_seq >= 0 => Ok(ClientFrame::Read { up_to_seq }),
+            _ => Err((
+                ApiError::validation(
+                    "data.up_to_seq",
+                    "read frames need data.up_to_seq, a seq number",
+                ),
+                key,
+            )),
+        },
+        other => Err((
+            ApiError::validation(
+                "type",
+                format!("unknown frame type {other:?}; expected message, typing or read"),
+            ),
+            key,
+        )),
+    }
+}
+
+/// A frame from the server.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    Ready {
+        data: ReadyData<'a>,
+    },
+    Message {
+        message: &'a Message,
+    },
+    System {
+        message: &'a Message,
+    },
+    SupporterJoined {
+        message: &'a Message,
+        data: JoinedData<'a>,
+    },
+    Typing {
+        data: TypingData<'a>,
+    },
+    Read {
+        data: ReadData,
+    },
+    Presence {
+        data: Presence,
+    },
+    TicketCreated {
+        ticket: &'a Ticket,
+    },
+    TicketUpdated {
+        ticket: &'a Ticket,
+    },
+    ResyncRequired {
+        data: ResyncData,
+    },
+    Error {
+        error: ErrorBody,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<&'a str>,
+    },
+}
+
+impl ServerFrame<'_> {
+    /// The frame of a stored message on a ticket's sockets.
+    pub fn for_message(message: &Message) -> ServerFrame<'_> {
+        if message.sender_type == SenderType::System {
+            ServerFrame::System { message }
+        } else {
+            ServerFrame::Message { message }
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising these plain structs cannot fail: no maps with non-string keys.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReadyData<'a> {
+    pub ticket: &'a Ticket,
+    pub last_seq: i64,
+    pub replayed: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JoinedData<'a> {
+    pub supporter_id: i64,
+    pub supporter_name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TypingData<'a> {
+    pub sender_type: SenderType,
+    pub sender_name: &'a str,
+    pub is_typing: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReadData {
+    pub reader_type: SenderType,
+    pub up_to_seq: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResyncData {
+    pub after_seq: i64,
+}
+
+impl Serialize for Presence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Presence", 2)?;
+        st.serialize_field("user_connected", &self.user_connected)?;
+        st.serialize_field("supporter_connected", &self.supporter_connected)?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_frames_are_refused_with_a_reason() {
+        let cases = [
+            ("not json", "{", "invalid_json"),
+            ("no type", r#"{"message":"x"}"#, "validation_failed"),
+            ("unknown type", r#"{"type":"shout"}"#, "validation_failed"),
+            (
+                "typing without data",
+                r#"{"type":"typing"}"#,
+                "validation_failed",
+            ),
+            (
+                "read with negative seq",
+                r#"{"type":"read","data":{"up_to_seq":-1}}"#,
+                "validation_failed",
+            ),
+            (
+                "message of wrong type",
+                r#"{"type":"message","message":5}"#,
+                "validation_failed",
+            ),
+        ];
+        for (case, text, code) in cases {
+            let (err, _) = parse_client_frame(text).expect_err(case);
+            assert_eq!(err.code(), code, "{case}");
+        }
+    }
+
+    #[test]
+    fn the_original_frames_parse() {
+        assert_eq!(
+            parse_client_frame(r#"{"type":"message","message":"Hello!"}"#).unwrap(),
+            ClientFrame::Message {
+                message: Some("Hello!".into()),
+                client_msg_id: None
+            }
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"typing","data":{"is_typing":true}}"#).unwrap(),
+            ClientFrame::Typing { is_typing: true }
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"read","data":{"up_to_seq":7}}"#).unwrap(),
+            ClientFrame::Read { up_to_seq: 7 }
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! The record: tickets, messages, agents and socket sessions. One [`Store`] trait,
+//! two backends chosen by the `DATABASE_URL` scheme: SQLite (the embedded default)
+//! and PostgreSQL. Both share their SQL (see `sql.rs`) and pass one contract suite
+//! (`tests/store_contract.rs`).
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use crate::domain::{
+    Agent, AgentRole, AgentWithHash, Message, MessageDraft, NewTicket, Priority, SenderType,
+    Ticket, TicketChange, TicketStatus, TransitionError,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use std::sync::Arc;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("the ticket is closed")]
+    TicketClosed,
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which tickets an agent's queue shows, in priority-then-age order.
+#[derive(Debug, Clone)]
+pub struct TicketQuery {
+    pub statuses: Vec<TicketStatus>,
+    pub priorities: Vec<Priority>,
+    pub assigned: AssignedFilter,
+    /// Case-insensitive text search in subject, name, email and messages.
+    pub text: Option<String>,
+    pub limit: u32,
+    pub after: Option<TicketCursor>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignedFilter {
+    Any,
+    Unassigned,
+    To(i64),
+}
+
+/// Where the previous page ended: the last ticket's priority rank and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketCursor {
+    pub rank: i64,
+    pub id: i64,
+}
+
+impl TicketCursor {
+    pub fn encode(&self) -> String {
+        format!("{}-{}", self.rank, self.id)
+    }
+    pub fn decode(s: &str) -> Option<TicketCursor> {
+        let (rank, id) = s.split_once('-')?;
+        Some(TicketCursor {
+            rank: rank.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketPage {
+    pub tickets: Vec<Ticket>,
+    pub next: Option<TicketCursor>,
+}
+
+/// A window of a ticket's messages by seq: `(after, before)`, exclusive, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageRange {
+    pub after_seq: i64,
+    pub before_seq: Option<i64>,
+    pub limit: u32,
+}
+
+/// Messages in ascending seq order, and whether more lie beyond the window in the
+/// direction of paging (newer for `after_seq`, older for `before_seq`).
+#[derive(Debug, Clone)]
+pub struct MessageSlice {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+}
+
+/// What appending a message did.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub message: Message,
+    /// The client_msg_id was seen before: `message` is the first one, nothing was stored.
+    pub duplicate: bool,
+    /// The message moved the ticket on (e.g. assigned → in_progress): the system
+    /// note stored right after it, and the ticket as it is now.
+    pub status_change: Option<(Message, Ticket)>,
+}
+
+/// What a ticket change did: the ticket after it, the system notes it stored (none
+/// for a no-op), and the agent it assigned, if any.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub ticket: Ticket,
+    pub notes: Vec<Message>,
+    pub assigned: Option<(i64, String)>,
+}
+
+/// An agent account to create, with its password already hashed.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub email: String,
+    pub name: String,
+    pub role: AgentRole,
+    pub password_hash: String,
+}
+
+/// One open socket, kept in `support_sessions` for presence and node liveness.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub ticket_id: i64,
+    pub role: SenderType,
+    pub user_id: Option<String>,
+    pub supporter_id: Option<i64>,
+    pub node_id: String,
+}
+
+/// Who is connected to a ticket right now, on any node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Presence {
+    pub user_connected: bool,
+    pub supporter_connected: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database does.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Opens a ticket, with its first user message (seq 1) when the visitor wrote one.
+    async fn create_ticket(&self, new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)>;
+    /// The ticket as `viewer` sees it (unread counts are the viewer's).
+    async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
+    async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket>;
+    /// The agent queue, as an agent sees it.
+    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage>;
+    async fn ticket_counts_by_status(&self) -> StoreResult<Vec<(TicketStatus, i64)>>;
+
+    async fn messages(&self, ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
+    /// Stores a message under the ticket's next seq, in one transaction with the
+    /// seq allocation; idempotent on (ticket, client_msg_id). The acknowledgement point.
+    async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended>;
+    /// Applies a status/priority/assignment change with the contract's rules and
+    /// stores one system note per change, atomically.
+    async fn change_ticket(&self, ticket_id: i64, change: &TicketChange) -> StoreResult<Changed>;
+    /// Marks the other party's messages up to `up_to_seq` read; returns how many changed.
+    async fn mark_read(
+        &self,
+        ticket_id: i64,
+        reader: SenderType,
+        up_to_seq: i64,
+    ) -> StoreResult<u64>;
+
+    /// Fails with `Conflict` when the email is taken.
+    async fn create_agent(&self, agent: &NewAgent) -> StoreResult<Agent>;
+    async fn agent_by_email(&self, email: &str) -> StoreResult<Option<AgentWithHash>>;
+    async fn agent_by_id(&self, id: i64) -> StoreResult<Option<Agent>>;
+    async fn list_agents(&self) -> StoreResult<Vec<Agent>>;
+    async fn count_agents(&self) -> StoreResult<i64>;
+
+    /// Records an open socket; returns the session row's id.
+    async fn open_session(&self, session: &NewSession) -> StoreResult<i64>;
+    async fn end_session(&self, id: i64) -> StoreResult<()>;
+    /// Marks every active session of this node as seen now (the node's heartbeat).
+    async fn touch_sessions(&self, node_id: &str) -> StoreResult<()>;
+    /// Ends the sessions of nodes whose heartbeat is older than `stale_before`.
+    async fn end_stale_sessions(&self, stale_before: DateTime<Utc>) -> StoreResult<u64>;
+    async fn presence(&self, ticket_id: i64) -> StoreResult<Presence>;
+    /// Agents with at least one active socket.
+    async fn online_agent_ids(&self) -> StoreResult<Vec<i64>>;
+}
+
+/// Connects to the store the URL names and brings its schema up to date.
+pub async fn connect(database_url: &str, pool_size: u32) -> StoreResult<Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(
+            SqliteStore::connect(database_url, pool_size).await?,
+        ))
+    } else {
+        Ok(Arc::new(
+            PostgresStore::connect(database_url, pool_size).await?,
+        ))
+    }
+}
+
+/// Runs pending migrations only (the `migrate` command).
+pub async fn migrate(database_url: &str) -> StoreResult<()> {
+    connect(database_url, 1).await.map(|_| ())
+}
+
+/// Timestamps are kept to the microsecond, the precision both backends store, so a
+/// value reads back exactly as it was written.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,616 @@
+//! The SQL both backends share. The schema differs only in column types (see
+//! `migrations/`), and every statement here is written in the common subset of
+//! SQLite and PostgreSQL (`$n` parameters, `RETURNING`, `ON CONFLICT`), so one
+//! implementation, stamped out per backend by [`impl_store!`], serves both.
+//!
+//! Every write transaction starts with an `UPDATE` of the ticket row: that takes
+//! PostgreSQL's row lock and SQLite's write lock before anything is read, which
+//! serialises writers of one ticket (and only of that ticket on PostgreSQL) and
+//! keeps SQLite from failing a read-then-write upgrade with SQLITE_BUSY.
+
+use crate::domain::{Agent, Message, Ticket};
+use chrono::{DateTime, Utc};
+
+use super::{StoreError, StoreResult};
+
+/// The queue's sort key in SQL; must agree with `Priority::rank`.
+pub(super) const PRIORITY_RANK: &str =
+    "(CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END)";
+
+/// A ticket with its agent's name and the unread count of one viewer; the viewer's
+/// counterpart (whose messages count) is a literal so the text stays constant.
+macro_rules! ticket_select {
+    ($counterpart:literal) => {
+        concat!(
+            "SELECT t.id, t.session_id, t.user_id, t.supporter_id, a.name AS supporter_name, ",
+            "t.subject, t.status, t.priority, t.user_email, t.user_name, t.created_at, ",
+            "t.updated_at, t.closed_at, t.last_seq, ",
+            "(SELECT COUNT(*) FROM support_messages m WHERE m.ticket_id = t.id ",
+            "AND m.sender_type = '",
+            $counterpart,
+            "' AND m.is_read = FALSE) AS unread_count ",
+            "FROM support_tickets t LEFT JOIN support_agents a ON a.id = t.supporter_id "
+        )
+    };
+}
+pub(super) use ticket_select;
+
+pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id";
+pub(super) const AGENT_COLUMNS: &str = "id, email, name, role, disabled, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TicketRow {
+    id: i64,
+    session_id: String,
+    user_id: Option<String>,
+    supporter_id: Option<i64>,
+    supporter_name: Option<String>,
+    subject: String,
+    status: String,
+    priority: String,
+    user_email: Option<String>,
+    user_name: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    last_seq: i64,
+    unread_count: i64,
+}
+
+impl TryFrom<TicketRow> for Ticket {
+    type Error = StoreError;
+    fn try_from(r: TicketRow) -> StoreResult<Ticket> {
+        Ok(Ticket {
+            id: r.id,
+            session_id: r.session_id,
+            user_id: r.user_id,
+            supporter_id: r.supporter_id,
+            supporter_name: r.supporter_name,
+            subject: r.subject,
+            status: parse_column("status", &r.status)?,
+            priority: parse_column("priority", &r.priority)?,
+            user_email: r.user_email,
+            user_name: r.user_name,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            closed_at: r.closed_at,
+            last_seq: r.last_seq,
+            unread_count: r.unread_count,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    id: i64,
+    ticket_id: i64,
+    seq: i64,
+    sender_type: String,
+    sender_id: Option<i64>,
+    sender_name: Option<String>,
+    message: String,
+    is_read: bool,
+    created_at: DateTime<Utc>,
+    client_msg_id: Option<String>,
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = StoreError;
+    fn try_from(r: MessageRow) -> StoreResult<Message> {
+        Ok(Message {
+            id: r.id,
+            ticket_id: r.ticket_id,
+            seq: r.seq,
+            sender_type: parse_column("sender_type", &r.sender_type)?,
+            sender_id: r.sender_id,
+            sender_name: r.sender_name,
+            message: r.message,
+            is_read: r.is_read,
+            created_at: r.created_at,
+            client_msg_id: r.client_msg_id,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AgentRow {
+    id: i64,
+    email: String,
+    name: String,
+    role: String,
+    disabled: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<AgentRow> for Agent {
+    type Error = StoreError;
+    fn try_from(r: AgentRow) -> StoreResult<Agent> {
+        Ok(Agent {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            role: parse_column("role", &r.role)?,
+            disabled: r.disabled,
+            created_at: r.created_at,
+        })
+    }
+}
+
+fn parse_column<T: std::str::FromStr>(column: &str, value: &str) -> StoreResult<T> {
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("unknown {column} {value:?}")))
+}
+
+pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
+    rows.into_iter().map(T::try_from).collect()
+}
+
+/// `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards.
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Implements [`super::Store`] for a struct with a `pool: sqlx::Pool<$db>` field.
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        use crate::domain::{
+            Agent, AgentWithHash, Message, MessageDraft, NewTicket, SenderType, Ticket,
+            TicketChange, TicketStatus, plan_change, status_after_message,
+        };
+        use crate::store::sql::{
+            AGENT_COLUMNS, AgentRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK, TicketRow,
+            contains_pattern, convert, ticket_select,
+        };
+        use crate::store::{
+            AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
+            Presence, Store, StoreError, StoreResult, TicketCursor, TicketPage, TicketQuery, now,
+        };
+        use chrono::{DateTime, Utc};
+        use sqlx::{QueryBuilder, Transaction};
+
+        type Tx = Transaction<'static, $db>;
+
+        const SELECT_FOR_AGENT: &str = ticket_select!("user");
+        const SELECT_FOR_GUEST: &str = ticket_select!("supporter");
+
+        fn ticket_select_for(viewer: SenderType) -> &'static str {
+            match viewer {
+                SenderType::User => SELECT_FOR_GUEST,
+                _ => SELECT_FOR_AGENT,
+            }
+        }
+
+        async fn fetch_ticket(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            id: i64,
+            viewer: SenderType,
+        ) -> StoreResult<Ticket> {
+            let sql = format!("{} WHERE t.id = $1", ticket_select_for(viewer));
+            let row: Option<TicketRow> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
+            row.ok_or(StoreError::NotFound)?.try_into()
+        }
+
+        /// Takes the ticket's write lock and allocates its next seq.
+        async fn next_seq(tx: &mut Tx, ticket_id: i64, at: DateTime<Utc>) -> StoreResult<i64> {
+            sqlx::query_scalar(
+                "UPDATE support_tickets SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq",
+            )
+            .bind(ticket_id)
+            .bind(at)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)
+        }
+
+        async fn insert_message(
+            tx: &mut Tx,
+            ticket_id: i64,
+            seq: i64,
+            draft: &MessageDraft,
+            at: DateTime<Utc>,
+        ) -> StoreResult<Message> {
+            let sql = format!(
+                "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING {MESSAGE_COLUMNS}"
+            );
+            let row: MessageRow = sqlx::query_as(&sql)
+                .bind(ticket_id)
+                .bind(seq)
+                .bind(draft.sender_type.as_str())
+                .bind(draft.sender_id)
+                .bind(draft.sender_name.as_deref())
+                .bind(&draft.text)
+                .bind(at)
+                .bind(draft.client_msg_id.as_deref())
+                .fetch_one(&mut **tx)
+                .await?;
+            row.try_into()
+        }
+
+        async fn system_notes(
+            tx: &mut Tx,
+            ticket_id: i64,
+            notes: &[String],
+            at: DateTime<Utc>,
+        ) -> StoreResult<Vec<Message>> {
+            let mut stored = Vec::with_capacity(notes.len());
+            for note in notes {
+                let seq = next_seq(tx, ticket_id, at).await?;
+                stored.push(insert_message(tx, ticket_id, seq, &MessageDraft::system(note.as_str()), at).await?);
+            }
+            Ok(stored)
+        }
+
+        fn push_list_filters(qb: &mut QueryBuilder<'_, $db>, query: &TicketQuery) {
+            qb.push(" WHERE 1 = 1");
+            if !query.statuses.is_empty() {
+                qb.push(" AND t.status IN (");
+                let mut list = qb.separated(", ");
+                for status in &query.statuses {
+                    list.push_bind(status.as_str());
+                }
+                qb.push(")");
+            }
+            if !query.priorities.is_empty() {
+                qb.push(" AND t.priority IN (");
+                let mut list = qb.separated(", ");
+                for priority in &query.priorities {
+                    list.push_bind(priority.as_str());
+                }
+                qb.push(")");
+            }
+            match query.assigned {
+                AssignedFilter::Any => {}
+                AssignedFilter::Unassigned => {
+                    qb.push(" AND t.supporter_id IS NULL");
+                }
+                AssignedFilter::To(agent_id) => {
+                    qb.push(" AND t.supporter_id = ").push_bind(agent_id);
+                }
+            }
+            if let Some(text) = &query.text {
+                let pattern = contains_pattern(text);
+                qb.push(" AND (LOWER(t.subject) LIKE ").push_bind(pattern.clone());
+                qb.push(" ESCAPE '\\' OR LOWER(t.user_name) LIKE ").push_bind(pattern.clone());
+                qb.push(" ESCAPE '\\' OR LOWER(COALESCE(t.user_email, '')) LIKE ").push_bind(pattern.clone());
+                qb.push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM support_messages sm WHERE sm.ticket_id = t.id AND LOWER(sm.message) LIKE ")
+                    .push_bind(pattern);
+                qb.push(" ESCAPE '\\'))");
+            }
+            if let Some(cursor) = query.after {
+                qb.push(format_args!(" AND ({PRIORITY_RANK} < "))
+                    .push_bind(cursor.rank)
+                    .push(format_args!(" OR ({PRIORITY_RANK} = "))
+                    .push_bind(cursor.rank)
+                    .push(" AND t.id > ")
+                    .push_bind(cursor.id)
+                    .push("))");
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_ticket(&self, new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)> {
+                let at = now();
+                let mut tx = self.pool.begin().await?;
+                let ticket_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO support_tickets (user_id, subject, status, priority, session_id, user_email, user_name, created_at, updated_at, last_seq) \
+                     VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $7, 0) RETURNING id",
+                )
+                .bind(new.user_id.as_deref())
+                .bind(&new.subject)
+                .bind(new.priority.as_str())
+                .bind(&new.session_id)
+                .bind(new.user_email.as_deref())
+                .bind(&new.user_name)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+                let first = match &new.first_message {
+                    Some(text) => {
+                        let draft = MessageDraft {
+                            sender_type: SenderType::User,
+                            sender_id: None,
+                            sender_name: Some(new.user_name.clone()),
+                            text: text.clone(),
+                            client_msg_id: None,
+                        };
+                        let seq = next_seq(&mut tx, ticket_id, at).await?;
+                        Some(insert_message(&mut tx, ticket_id, seq, &draft, at).await?)
+                    }
+                    None => None,
+                };
+                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::User).await?;
+                tx.commit().await?;
+                Ok((ticket, first))
+            }
+
+            async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket> {
+                let sql = format!("{} WHERE t.session_id = $1", ticket_select_for(viewer));
+                let row: Option<TicketRow> = sqlx::query_as(&sql).bind(session_id).fetch_optional(&self.pool).await?;
+                row.ok_or(StoreError::NotFound)?.try_into()
+            }
+
+            async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket> {
+                let mut conn = self.pool.acquire().await?;
+                fetch_ticket(&mut *conn, id, viewer).await
+            }
+
+            async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage> {
+                let mut qb = QueryBuilder::<$db>::new(SELECT_FOR_AGENT);
+                push_list_filters(&mut qb, query);
+                qb.push(format_args!(" ORDER BY {PRIORITY_RANK} DESC, t.id ASC LIMIT "))
+                    .push_bind(i64::from(query.limit) + 1);
+                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                let mut tickets: Vec<Ticket> = convert(rows)?;
+                let next = if tickets.len() > query.limit as usize {
+                    tickets.truncate(query.limit as usize);
+                    tickets.last().map(|t| TicketCursor { rank: t.priority.rank(), id: t.id })
+                } else {
+                    None
+                };
+                Ok(TicketPage { tickets, next })
+            }
+
+            async fn ticket_counts_by_status(&self) -> StoreResult<Vec<(TicketStatus, i64)>> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT status, COUNT(*) FROM support_tickets GROUP BY status")
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(status, n)| Some((status.parse().ok()?, n)))
+                    .collect())
+            }
+
+            async fn messages(&self, ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> {
+                let limit = i64::from(range.limit);
+                // Scrolling back reads newest-first from `before_seq`; the page is
+                // turned around before it is returned.
+                let backwards = range.before_seq.is_some();
+                let sql = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM support_messages WHERE ticket_id = $1 AND seq > $2 AND seq < $3 \
+                     ORDER BY seq {} LIMIT $4",
+                    if backwards { "DESC" } else { "ASC" }
+                );
+                let rows: Vec<MessageRow> = sqlx::query_as(&sql)
+                    .bind(ticket_id)
+                    .bind(range.after_seq)
+                    .bind(range.before_seq.unwrap_or(i64::MAX))
+                    .bind(limit + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut messages: Vec<Message> = convert(rows)?;
+                let has_more = messages.len() as i64 > limit;
+                messages.truncate(limit as usize);
+                if backwards {
+                    messages.reverse();
+                }
+                Ok(MessageSlice { messages, has_more })
+            }
+
+            async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended> {
+                let at = now();
+                let mut tx = self.pool.begin().await?;
+                let seq = next_seq(&mut tx, ticket_id, at).await?;
+                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                if ticket.status == TicketStatus::Closed {
+                    tx.rollback().await?;
+                    return Err(StoreError::TicketClosed);
+                }
+                if let Some(key) = &draft.client_msg_id {
+                    let sql = format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM support_messages WHERE ticket_id = $1 AND client_msg_id = $2"
+                    );
+                    let first: Option<MessageRow> =
+                        sqlx::query_as(&sql).bind(ticket_id).bind(key).fetch_optional(&mut *tx).await?;
+                    if let Some(first) = first {
+                        // The seq taken above is given back with the rollback: no gap.
+                        tx.rollback().await?;
+                        return Ok(Appended { message: first.try_into()?, duplicate: true, status_change: None });
+                    }
+                }
+                let message = insert_message(&mut tx, ticket_id, seq, draft, at).await?;
+                let status_change = match status_after_message(&ticket, draft) {
+                    Some(effect) => {
+                        sqlx::query("UPDATE support_tickets SET status = $2, updated_at = $3 WHERE id = $1")
+                            .bind(ticket_id)
+                            .bind(effect.status.as_str())
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await?;
+                        let mut notes = system_notes(&mut tx, ticket_id, &[effect.note], at).await?;
+                        let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                        notes.pop().map(|note| (note, ticket))
+                    }
+                    None => None,
+                };
+                tx.commit().await?;
+                Ok(Appended { message, duplicate: false, status_change })
+            }
+
+            async fn change_ticket(&self, ticket_id: i64, change: &TicketChange) -> StoreResult<Changed> {
+                let at = now();
+                let mut tx = self.pool.begin().await?;
+                let locked = sqlx::query("UPDATE support_tickets SET last_seq = last_seq WHERE id = $1")
+                    .bind(ticket_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if locked.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                let plan = plan_change(&ticket, change)?;
+                if plan.is_noop() {
+                    tx.rollback().await?;
+                    return Ok(Changed { ticket, notes: Vec::new(), assigned: None });
+                }
+                sqlx::query(
+                    "UPDATE support_tickets SET status = $2, priority = $3, supporter_id = $4, updated_at = $5, \
+                     closed_at = CASE WHEN $6 THEN $5 ELSE closed_at END WHERE id = $1",
+                )
+                .bind(ticket_id)
+                .bind(plan.status.as_str())
+                .bind(plan.priority.as_str())
+                .bind(plan.supporter_id)
+                .bind(at)
+                .bind(plan.closed)
+                .execute(&mut *tx)
+                .await?;
+                let notes = system_notes(&mut tx, ticket_id, &plan.notes, at).await?;
+                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                tx.commit().await?;
+                Ok(Changed { ticket, notes, assigned: plan.assigned })
+            }
+
+            async fn mark_read(&self, ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<u64> {
+                let done = sqlx::query(
+                    "UPDATE support_messages SET is_read = TRUE \
+                     WHERE ticket_id = $1 AND sender_type = $2 AND seq <= $3 AND is_read = FALSE",
+                )
+                .bind(ticket_id)
+                .bind(reader.counterpart().as_str())
+                .bind(up_to_seq)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn create_agent(&self, agent: &NewAgent) -> StoreResult<Agent> {
+                let sql = format!(
+                    "INSERT INTO support_agents (email, name, password_hash, role, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (email) DO NOTHING RETURNING {AGENT_COLUMNS}"
+                );
+                let row: Option<AgentRow> = sqlx::query_as(&sql)
+                    .bind(&agent.email)
+                    .bind(&agent.name)
+                    .bind(&agent.password_hash)
+                    .bind(agent.role.as_str())
+                    .bind(now())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.ok_or(StoreError::Conflict("an agent with this email"))?.try_into()
+            }
+
+            async fn agent_by_email(&self, email: &str) -> StoreResult<Option<AgentWithHash>> {
+                let sql = format!("SELECT {AGENT_COLUMNS}, password_hash FROM support_agents WHERE email = $1");
+                let row = sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await?;
+                let Some(row) = row else { return Ok(None) };
+                use sqlx::{FromRow, Row};
+                let agent: Agent = AgentRow::from_row(&row)?.try_into()?;
+                let password_hash: String = row.try_get("password_hash")?;
+                Ok(Some(AgentWithHash { agent, password_hash }))
+            }
+
+            async fn agent_by_id(&self, id: i64) -> StoreResult<Option<Agent>> {
+                let sql = format!("SELECT {AGENT_COLUMNS} FROM support_agents WHERE id = $1");
+                let row: Option<AgentRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.map(Agent::try_from).transpose()
+            }
+
+            async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
+                let sql = format!("SELECT {AGENT_COLUMNS} FROM support_agents ORDER BY id");
+                let rows: Vec<AgentRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+                convert(rows)
+            }
+
+            async fn count_agents(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM support_agents").fetch_one(&self.pool).await?)
+            }
+
+            async fn open_session(&self, session: &NewSession) -> StoreResult<i64> {
+                let at = now();
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO support_sessions (ticket_id, user_id, supporter_id, is_active, started_at, \
+                     user_connected, supporter_connected, node_id, last_seen_at) \
+                     VALUES ($1, $2, $3, TRUE, $4, $5, $6, $7, $4) RETURNING id",
+                )
+                .bind(session.ticket_id)
+                .bind(session.user_id.as_deref())
+                .bind(session.supporter_id)
+                .bind(at)
+                .bind(session.role == SenderType::User)
+                .bind(session.role == SenderType::Supporter)
+                .bind(&session.node_id)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn end_session(&self, id: i64) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE support_sessions SET is_active = FALSE, ended_at = $2, user_connected = FALSE, \
+                     supporter_connected = FALSE WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn touch_sessions(&self, node_id: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE support_sessions SET last_seen_at = $2 WHERE node_id = $1 AND is_active = TRUE")
+                    .bind(node_id)
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn end_stale_sessions(&self, stale_before: DateTime<Utc>) -> StoreResult<u64> {
+                let done = sqlx::query(
+                    "UPDATE support_sessions SET is_active = FALSE, ended_at = $2, user_connected = FALSE, \
+                     supporter_connected = FALSE WHERE is_active = TRUE AND last_seen_at < $1",
+                )
+                .bind(stale_before)
+                .bind(now())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn presence(&self, ticket_id: i64) -> StoreResult<Presence> {
+                let (user, supporter): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(CASE WHEN user_connected THEN 1 END), COUNT(CASE WHEN supporter_connected THEN 1 END) \
+                     FROM support_sessions WHERE ticket_id = $1 AND is_active = TRUE",
+                )
+                .bind(ticket_id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(Presence { user_connected: user > 0, supporter_connected: supporter > 0 })
+            }
+
+            async fn online_agent_ids(&self) -> StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT DISTINCT supporter_id FROM support_sessions WHERE is_active = TRUE AND supporter_id IS NOT NULL",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+pub(super) use impl_store;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(super::contains_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+    }
+}

@@ -1,0 +1,275 @@
+// Container of the chat app (the page inside the widget's iframe). It owns the state:
+// the stored session, the ConversationController of the current ticket, whether the
+// panel is visible (from the host's postMessage events), and it reports the unread
+// count to the host. PreChatForm and ChatView only draw.
+
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { ApiClient, ApiError } from '../shared/api';
+import { ConversationController, initialConversationState, type ConversationState } from '../shared/conversation';
+import type { WebSocketFactory } from '../shared/socket';
+import { guestSocketPath, wsUrl } from '../shared/urls';
+import type { PreChatErrors, PreChatInput } from '../shared/validation';
+import type { EmbedConfig } from './embedConfig';
+import type { HostBridge } from './hostBridge';
+import { ChatView } from './ChatView';
+import { PreChatForm } from './PreChatForm';
+import { SESSION_KEY, SessionStore } from './session';
+
+export interface ChatAppProps {
+  config: EmbedConfig;
+  api: ApiClient;
+  sessions: SessionStore;
+  bridge: HostBridge;
+  createSocket?: WebSocketFactory;
+}
+
+type Phase = 'loading' | 'prechat' | 'chat';
+
+const EMPTY_STATE = initialConversationState();
+const noopSubscribe = () => () => undefined;
+
+export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatAppProps) {
+  const [phase, setPhase] = useState<Phase>('loading');
+  const [controller, setController] = useState<ConversationController | null>(null);
+  const [formErrors, setFormErrors] = useState<PreChatErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [submitting, setSubmitting] = useState(false);
+  const [ending, setEnding] = useState(false);
+  const [draft, setDraft] = useState('');
+  const [draftError, setDraftError] = useState<string | undefined>();
+  // Embedded: hidden until the host says the panel is open. Standalone: always shown.
+  const [panelOpen, setPanelOpen] = useState(!bridge.connected);
+  const [pageVisible, setPageVisible] = useState(() => typeof document === 'undefined' || document.visibilityState !== 'hidden');
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+
+  const state: ConversationState = useSyncExternalStore(
+    controller ? controller.store.subscribe : noopSubscribe,
+    controller ? controller.store.get : () => EMPTY_STATE,
+  );
+
+  const startConversation = useCallback(
+    (sessionId: string) => {
+      const stored = sessions.load();
+      const c = new ConversationController({
+        self: 'user',
+        loadTicket: () => api.getTicketBySession(sessionId),
+        fetchPage: (page) => api.getSessionMessages(sessionId, page),
+        socketUrl: (since) => wsUrl(guestSocketPath(sessionId), { since }),
+        initialOutbox: sessions.loadOutbox(sessionId),
+        initialReadUpTo: stored?.session_id === sessionId ? stored.read_up_to : 0,
+        onOutboxChange: (outbox) => sessions.saveOutbox(sessionId, outbox),
+        onReadUpToChange: (seq) => sessions.advance(sessionId, { read_up_to: seq }),
+        onIncoming: (msgs) => sessions.advance(sessionId, { last_seq: msgs[msgs.length - 1].seq }),
+        createSocket,
+      });
+      setController(c);
+      setPhase('chat');
+      c.open().catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) {
+          // The ticket is gone (or the id was never valid): start afresh.
+          c.dispose();
+          sessions.clear();
+          setController(null);
+          setFormError('Your previous chat could not be found. Please start a new one.');
+          setPhase('prechat');
+          return;
+        }
+        c.store.update({ connection: 'reconnecting', notice: err instanceof ApiError ? err.message : 'Could not load your chat.' });
+        // Try again in a while; the page keeps the session.
+        window.setTimeout(() => {
+          c.dispose();
+          startConversation(sessionId);
+        }, 5_000);
+      });
+    },
+    [api, sessions, createSocket],
+  );
+
+  // Resume a stored session, or ask for the pre-chat form (once, even under StrictMode).
+  const resumed = useRef(false);
+  useEffect(() => {
+    if (resumed.current) return;
+    resumed.current = true;
+    const stored = sessions.load();
+    if (stored) startConversation(stored.session_id);
+    else setPhase('prechat');
+  }, [sessions, startConversation]);
+
+  useEffect(() => () => controller?.dispose(), [controller]);
+
+  // Another tab started or ended a chat: follow it.
+  useEffect(() => {
+    const onStorage = (e: StorageEvent): void => {
+      if (e.key !== SESSION_KEY) return;
+      const stored = sessions.load();
+      const current = controller?.state.ticket?.session_id;
+      if (stored && stored.session_id !== current) startConversation(stored.session_id);
+      if (!stored && controller && controller.state.endedReason !== null) {
+        setController(null);
+        setPhase('prechat');
+      }
+    };
+    window.addEventListener('storage', onStorage);
+    return () => window.removeEventListener('storage', onStorage);
+  }, [controller, sessions, startConversation]);
+
+  // Host events: open / hidden.
+  useEffect(
+    () =>
+      bridge.listen((event) => {
+        if (event.type === 'livesupport:open') {
+          setPanelOpen(true);
+          window.setTimeout(() => {
+            const target = inputRef.current ?? document.querySelector<HTMLElement>('input, textarea');
+            target?.focus();
+          }, 0);
+        } else {
+          setPanelOpen(false);
+        }
+      }),
+    [bridge],
+  );
+  useEffect(() => bridge.post({ type: 'livesupport:ready' }), [bridge]);
+
+  useEffect(() => {
+    const onVisibility = (): void => setPageVisible(document.visibilityState !== 'hidden');
+    const onOnline = (): void => controller?.reconnectNow();
+    document.addEventListener('visibilitychange', onVisibility);
+    window.addEventListener('online', onOnline);
+    return () => {
+      document.removeEventListener('visibilitychange', onVisibility);
+      window.removeEventListener('online', onOnline);
+    };
+  }, [controller]);
+
+  const attentive = panelOpen && pageVisible;
+  useEffect(() => controller?.setAttentive(attentive), [controller, attentive]);
+
+  // Unread agent messages, for the launcher's badge.
+  const unread = phase === 'chat' ? state.unread : 0;
+  useEffect(() => bridge.post({ type: 'livesupport:unread', count: unread }), [bridge, unread]);
+
+  const minimise = useCallback(() => {
+    setPanelOpen(false);
+    bridge.post({ type: 'livesupport:close' });
+  }, [bridge]);
+
+  useEffect(() => {
+    if (!bridge.connected) return;
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key === 'Escape') minimise();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [bridge, minimise]);
+
+  const createTicket = async (input: PreChatInput): Promise<void> => {
+    setSubmitting(true);
+    setFormErrors({});
+    setFormError(null);
+    try {
+      const email = input.user_email.trim();
+      const message = input.message.trim();
+      const ticket = await api.createTicket({
+        user_name: input.user_name.trim(),
+        subject: input.subject.trim(),
+        ...(email ? { user_email: email } : {}),
+        ...(message ? { message } : {}),
+      });
+      sessions.save({ session_id: ticket.session_id, last_seq: 0, read_up_to: 0 });
+      startConversation(ticket.session_id);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'validation_failed' && err.field) {
+        setFormErrors({ [err.field]: err.message });
+      } else if (err instanceof ApiError && err.code === 'rate_limited') {
+        setFormError(`Too many new chats from your network. Please try again${err.retryAfter ? ` in ${err.retryAfter} seconds` : ' shortly'}.`);
+      } else {
+        setFormError(err instanceof ApiError ? err.message : 'Could not start the chat. Please try again.');
+      }
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  const send = (): void => {
+    if (!controller) return;
+    const error = controller.send(draft);
+    setDraftError(error);
+    if (!error) setDraft('');
+  };
+
+  const onDraftChange = (value: string): void => {
+    setDraft(value);
+    if (draftError) setDraftError(undefined);
+    controller?.draftChanged(value);
+  };
+
+  const endChat = async (): Promise<void> => {
+    const sessionId = controller?.state.ticket?.session_id;
+    if (!controller || !sessionId) return;
+    setEnding(true);
+    try {
+      const ticket = await api.closeSession(sessionId);
+      controller.applyTicket(ticket);
+    } catch (err) {
+      controller.store.update({ notice: err instanceof ApiError ? err.message : 'Could not end the chat.' });
+    } finally {
+      setEnding(false);
+    }
+  };
+
+  const newChat = (): void => {
+    controller?.dispose();
+    sessions.clear();
+    setController(null);
+    setDraft('');
+    setFormError(null);
+    setPhase('prechat');
+  };
+
+  return (
+    <div className="ls-chat" style={{ ['--ls-color' as string]: config.color }}>
+      <header className="ls-header">
+        <h1>Support</h1>
+        {bridge.connected && (
+          <button type="button" className="ls-icon-button" onClick={minimise} aria-label="Minimise chat">
+            <span aria-hidden="true">–</span>
+          </button>
+        )}
+      </header>
+      {phase === 'loading' && (
+        <p className="ls-loading" role="status">
+          Loading…
+        </p>
+      )}
+      {phase === 'prechat' && (
+        <PreChatForm
+          greeting={config.greeting}
+          submitting={submitting}
+          serverErrors={formErrors}
+          formError={formError}
+          onSubmit={(input) => void createTicket(input)}
+        />
+      )}
+      {phase === 'chat' && controller && (
+        <ChatView
+          state={state}
+          greeting={config.greeting}
+          draft={draft}
+          draftError={draftError}
+          ending={ending}
+          inputRef={inputRef}
+          onDraftChange={onDraftChange}
+          onSend={send}
+          onRetry={(id) => controller.retry(id)}
+          onDiscard={(id) => controller.discard(id)}
+          onLoadOlder={() => void controller.loadOlder()}
+          onReconnectNow={() => controller.reconnectNow()}
+          onEndChat={() => void endChat()}
+          onNewChat={newChat}
+          onDismissNotice={() => controller.dismissNotice()}
+        />
+      )}
+    </div>
+  );
+}

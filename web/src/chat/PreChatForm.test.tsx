@@ -1,0 +1,44 @@
+import { fireEvent, render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { PreChatForm } from './PreChatForm';
+
+describe('PreChatForm', () => {
+  it('shows inline errors for the server\'s rules and does not submit', async () => {
+    const onSubmit = vi.fn();
+    render(<PreChatForm greeting="Hi!" submitting={false} serverErrors={{}} formError={null} onSubmit={onSubmit} />);
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText(/Email/), 'not-an-email');
+    await user.click(screen.getByRole('button', { name: 'Start chat' }));
+    expect(onSubmit).not.toHaveBeenCalled();
+    expect(screen.getByText('Please enter your name.')).toBeTruthy();
+    expect(screen.getByText(/valid email address/)).toBeTruthy();
+    expect(screen.getByText(/what this is about/)).toBeTruthy();
+    expect(screen.getByLabelText('Name').getAttribute('aria-invalid')).toBe('true');
+    expect(document.activeElement).toBe(screen.getByLabelText('Name'));
+  });
+
+  it('submits a valid form with the optional fields left empty', async () => {
+    const onSubmit = vi.fn();
+    render(<PreChatForm greeting="" submitting={false} serverErrors={{}} formError={null} onSubmit={onSubmit} />);
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'John' } });
+    fireEvent.change(screen.getByLabelText('Subject'), { target: { value: 'Order not arrived' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start chat' }));
+    expect(onSubmit).toHaveBeenCalledWith({ user_name: 'John', user_email: '', subject: 'Order not arrived', message: '' });
+  });
+
+  it('shows a server validation error on its field', () => {
+    render(<PreChatForm greeting="" submitting={false} serverErrors={{ user_email: 'user_email is not a valid email address' }} formError={null} onSubmit={() => undefined} />);
+    expect(screen.getByText('user_email is not a valid email address')).toBeTruthy();
+  });
+
+  it('rejects a subject over 200 characters', () => {
+    const onSubmit = vi.fn();
+    render(<PreChatForm greeting="" submitting={false} serverErrors={{}} formError={null} onSubmit={onSubmit} />);
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'John' } });
+    fireEvent.change(screen.getByLabelText('Subject'), { target: { value: 's'.repeat(201) } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start chat' }));
+    expect(onSubmit).not.toHaveBeenCalled();
+    expect(screen.getByText(/at most 200 characters/)).toBeTruthy();
+  });
+});

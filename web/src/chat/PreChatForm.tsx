@@ -1,0 +1,107 @@
+// Presenter: the pre-chat form. Field values and the "touched" flags are local UI
+// state; the rules are the shared validation (the server's limits), and errors the
+// server returns for a field are shown on that field.
+
+import { useId, useState, type FormEvent } from 'react';
+import { LIMITS } from '../shared/protocol';
+import {
+  hasErrors,
+  validatePreChat,
+  type PreChatErrors,
+  type PreChatInput,
+} from '../shared/validation';
+
+export interface PreChatFormProps {
+  greeting: string;
+  submitting: boolean;
+  serverErrors: PreChatErrors;
+  formError: string | null;
+  onSubmit: (input: PreChatInput) => void;
+}
+
+const EMPTY: PreChatInput = { user_name: '', user_email: '', subject: '', message: '' };
+
+export function PreChatForm({ greeting, submitting, serverErrors, formError, onSubmit }: PreChatFormProps) {
+  const [input, setInput] = useState<PreChatInput>(EMPTY);
+  const [touched, setTouched] = useState<Partial<Record<keyof PreChatInput, boolean>>>({});
+  const [submitted, setSubmitted] = useState(false);
+  const ids = { name: useId(), email: useId(), subject: useId(), message: useId() };
+
+  const local = validatePreChat(input);
+  const errorFor = (field: keyof PreChatInput): string | undefined =>
+    (submitted || touched[field] ? local[field] : undefined) ?? serverErrors[field];
+
+  const change = (field: keyof PreChatInput) => (value: string) => setInput((prev) => ({ ...prev, [field]: value }));
+  const blur = (field: keyof PreChatInput) => () => setTouched((t) => ({ ...t, [field]: true }));
+
+  const submit = (e: FormEvent): void => {
+    e.preventDefault();
+    setSubmitted(true);
+    if (hasErrors(local)) {
+      const first = (['user_name', 'user_email', 'subject', 'message'] as const).find((f) => local[f]);
+      if (first) document.getElementById(ids[first === 'user_name' ? 'name' : first === 'user_email' ? 'email' : first])?.focus();
+      return;
+    }
+    onSubmit(input);
+  };
+
+  const field = (
+    key: keyof PreChatInput,
+    id: string,
+    label: string,
+    opts: { type?: string; required?: boolean; max: number; multiline?: boolean; autoComplete?: string },
+  ) => {
+    const error = errorFor(key);
+    const errId = `${id}-error`;
+    const common = {
+      id,
+      value: input[key],
+      required: opts.required,
+      'aria-invalid': error ? true : undefined,
+      'aria-describedby': error ? errId : undefined,
+      onBlur: blur(key),
+      maxLength: opts.max * 2,
+    } as const;
+    return (
+      <div className="ls-field">
+        <label htmlFor={id}>
+          {label}
+          {!opts.required && <span className="ls-optional"> (optional)</span>}
+        </label>
+        {opts.multiline ? (
+          <textarea {...common} rows={3} onChange={(e) => change(key)(e.target.value)} />
+        ) : (
+          <input
+            {...common}
+            type={opts.type ?? 'text'}
+            autoComplete={opts.autoComplete}
+            onChange={(e) => change(key)(e.target.value)}
+          />
+        )}
+        {error && (
+          <p id={errId} className="ls-field-error">
+            {error}
+          </p>
+        )}
+      </div>
+    );
+  };
+
+  return (
+    <form className="ls-prechat" onSubmit={submit} noValidate aria-label="Start a chat">
+      <p className="ls-greeting">{greeting || 'Hi! Tell us a little about your question and we will be right with you.'}</p>
+      {field('user_name', ids.name, 'Name', { required: true, max: LIMITS.nameMax, autoComplete: 'name' })}
+      {field('user_email', ids.email, 'Email', { type: 'email', max: LIMITS.emailMax, autoComplete: 'email' })}
+      {field('subject', ids.subject, 'Subject', { required: true, max: LIMITS.subjectMax })}
+      {field('message', ids.message, 'Message', { max: LIMITS.messageMax, multiline: true })}
+      {formError && (
+        <p className="ls-form-error" role="alert">
+          {formError}
+        </p>
+      )}
+      <button type="submit" className="ls-primary" disabled={submitting}>
+        {submitting ? 'Starting…' : 'Start chat'}
+      </button>
+    </form>
+  );
+}

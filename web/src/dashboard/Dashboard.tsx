@@ -1,0 +1,159 @@
+// Container of the agent dashboard: subscribes to the DashboardController and wires
+// the presenters (LoginForm, TicketQueue, the chat tabs and ChatPanels).
+
+import { useCallback, useEffect, useSyncExternalStore } from 'react';
+import type { DashboardController } from './dashboardController';
+import { ChatPanel } from './ChatPanel';
+import { LoginForm } from './LoginForm';
+import { TicketQueue } from './TicketQueue';
+import type { QueueFilters } from './queue';
+
+export interface DashboardProps {
+  controller: DashboardController;
+}
+
+const FEED_LABELS = {
+  idle: 'Offline',
+  connecting: 'Connecting…',
+  open: 'Live',
+  reconnecting: 'Reconnecting…',
+  ended: 'Disconnected',
+} as const;
+
+export function Dashboard({ controller }: DashboardProps) {
+  const state = useSyncExternalStore(controller.store.subscribe, controller.store.get);
+
+  useEffect(() => {
+    void controller.start();
+    return () => controller.dispose();
+  }, [controller]);
+
+  useEffect(() => {
+    const refresh = (): void => controller.refreshAttention();
+    window.addEventListener('focus', refresh);
+    window.addEventListener('blur', refresh);
+    document.addEventListener('visibilitychange', refresh);
+    return () => {
+      window.removeEventListener('focus', refresh);
+      window.removeEventListener('blur', refresh);
+      document.removeEventListener('visibilitychange', refresh);
+    };
+  }, [controller]);
+
+  const onFilters = useCallback((patch: Partial<QueueFilters>) => controller.setFilters(patch), [controller]);
+
+  const totalUnread = Object.values(state.unread).reduce((a, b) => a + b, 0);
+  useEffect(() => {
+    document.title = totalUnread > 0 ? `(${totalUnread}) Support dashboard` : 'Support dashboard';
+  }, [totalUnread]);
+
+  if (state.auth === 'checking') {
+    return (
+      <p className="db-loading" role="status">
+        Loading…
+      </p>
+    );
+  }
+  if (state.auth === 'signed_out') {
+    return <LoginForm busy={state.loggingIn} error={state.loginError} onSubmit={(e, p) => void controller.login(e, p)} />;
+  }
+
+  const tickets = state.openChats.map((id) => ({ id, controller: controller.chat(id) }));
+
+  return (
+    <div className="db-app">
+      <header className="db-topbar">
+        <h1>Support dashboard</h1>
+        <span className={`db-feed db-feed-${state.feed}`} role="status">
+          {FEED_LABELS[state.feed]}
+        </span>
+        <div className="db-topbar-actions">
+          {state.permission === 'default' && (
+            <button type="button" onClick={() => void controller.enableAlerts()}>
+              Enable notifications
+            </button>
+          )}
+          {state.permission === 'denied' && <span className="db-muted">Notifications blocked</span>}
+          <label>
+            <input type="checkbox" checked={state.soundOn} onChange={(e) => controller.setSound(e.target.checked)} /> Sound
+          </label>
+          <span className="db-agent">{state.agent?.name}</span>
+          <button type="button" onClick={() => void controller.logout()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      {state.actionError && (
+        <div className="db-action-error" role="alert">
+          {state.actionError}{' '}
+          <button type="button" aria-label="Dismiss error" onClick={() => controller.dismissError()}>
+            ×
+          </button>
+        </div>
+      )}
+      <div className="db-main">
+        <TicketQueue
+          tickets={state.tickets}
+          unread={state.unread}
+          filters={state.filters}
+          activeChat={state.activeChat}
+          loading={state.loadingTickets}
+          error={state.listError}
+          hasMore={state.nextCursor !== null}
+          onFilters={onFilters}
+          onOpen={(id) => controller.openChat(id)}
+          onLoadMore={() => void controller.loadMoreTickets()}
+        />
+        <div className="db-chats">
+          {tickets.length === 0 ? (
+            <p className="db-empty">Pick a ticket from the queue to open its chat.</p>
+          ) : (
+            <>
+              <div className="db-tabs" role="tablist" aria-label="Open chats">
+                {tickets.map(({ id, controller: c }) => {
+                  const t = c?.state.ticket ?? state.tickets.find((x) => x.id === id);
+                  const n = state.unread[id] ?? 0;
+                  const selected = state.activeChat === id;
+                  return (
+                    <div key={id} className={`db-tab${selected ? ' db-tab-selected' : ''}`}>
+                      <button
+                        type="button"
+                        role="tab"
+                        id={`db-tab-${id}`}
+                        aria-selected={selected}
+                        aria-controls={`db-panel-${id}`}
+                        tabIndex={selected ? 0 : -1}
+                        onClick={() => controller.activate(id)}
+                      >
+                        {t?.subject ?? `Ticket #${id}`}
+                        {n > 0 ? ` (${n} unread)` : ''}
+                      </button>
+                      <button type="button" className="db-tab-close" aria-label={`Close tab ${t?.subject ?? `Ticket #${id}`}`} onClick={() => controller.closeChat(id)}>
+                        ×
+                      </button>
+                    </div>
+                  );
+                })}
+              </div>
+              {tickets.map(({ id, controller: c }) =>
+                c ? (
+                  <ChatPanel
+                    key={id}
+                    controller={c}
+                    agent={state.agent}
+                    hidden={state.activeChat !== id}
+                    tabId={`db-tab-${id}`}
+                    panelId={`db-panel-${id}`}
+                    onAssign={() => void controller.assignToMe(id)}
+                    onStatus={(s) => void controller.setStatus(id, s)}
+                    onPriority={(p) => void controller.setPriority(id, p)}
+                  />
+                ) : null,
+              )}
+            </>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,102 @@
+// Presenter: filters and the list of tickets with status, priority and unread badges.
+
+import { useEffect, useState } from 'react';
+import { formatDateTime, PRIORITY_LABELS, STATUS_LABELS } from '../shared/format';
+import { TICKET_PRIORITIES, TICKET_STATUSES, type Ticket } from '../shared/protocol';
+import type { QueueFilters } from './queue';
+
+export interface TicketQueueProps {
+  tickets: readonly Ticket[];
+  unread: Readonly<Record<number, number>>;
+  filters: QueueFilters;
+  activeChat: number | null;
+  loading: boolean;
+  error: string | null;
+  hasMore: boolean;
+  onFilters: (patch: Partial<QueueFilters>) => void;
+  onOpen: (ticketId: number) => void;
+  onLoadMore: () => void;
+}
+
+const SEARCH_DEBOUNCE_MS = 300;
+
+export function TicketQueue(props: TicketQueueProps) {
+  const { tickets, unread, filters, onFilters } = props;
+  const [q, setQ] = useState(filters.q);
+  useEffect(() => {
+    if (q === filters.q) return;
+    const t = window.setTimeout(() => onFilters({ q }), SEARCH_DEBOUNCE_MS);
+    return () => window.clearTimeout(t);
+  }, [q, filters.q, onFilters]);
+
+  return (
+    <section className="db-queue" aria-label="Ticket queue">
+      <div className="db-filters">
+        <input type="search" aria-label="Search tickets" placeholder="Search tickets" value={q} onChange={(e) => setQ(e.target.value)} />
+        <select aria-label="Status filter" value={filters.status} onChange={(e) => onFilters({ status: e.target.value as QueueFilters['status'] })}>
+          <option value="active">Active</option>
+          {TICKET_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {STATUS_LABELS[s]}
+            </option>
+          ))}
+          <option value="all">All statuses</option>
+        </select>
+        <select aria-label="Priority filter" value={filters.priority} onChange={(e) => onFilters({ priority: e.target.value as QueueFilters['priority'] })}>
+          <option value="any">Any priority</option>
+          {TICKET_PRIORITIES.map((p) => (
+            <option key={p} value={p}>
+              {PRIORITY_LABELS[p]}
+            </option>
+          ))}
+        </select>
+        <select aria-label="Assignee filter" value={filters.assigned} onChange={(e) => onFilters({ assigned: e.target.value as QueueFilters['assigned'] })}>
+          <option value="any">Anyone</option>
+          <option value="me">Assigned to me</option>
+          <option value="none">Unassigned</option>
+        </select>
+      </div>
+      {props.error && (
+        <p className="db-error" role="alert">
+          {props.error}
+        </p>
+      )}
+      <p className="db-count" role="status">
+        {props.loading ? 'Loading tickets…' : `${tickets.length} ticket${tickets.length === 1 ? '' : 's'}`}
+      </p>
+      <ul className="db-tickets">
+        {tickets.map((t) => {
+          const n = unread[t.id] ?? 0;
+          return (
+            <li key={t.id}>
+              <button
+                type="button"
+                className={`db-ticket${props.activeChat === t.id ? ' db-ticket-active' : ''}`}
+                aria-current={props.activeChat === t.id ? 'true' : undefined}
+                onClick={() => props.onOpen(t.id)}
+              >
+                <span className="db-ticket-subject">{t.subject}</span>
+                <span className="db-ticket-who">
+                  {t.user_name}
+                  {t.user_email ? ` · ${t.user_email}` : ''}
+                </span>
+                <span className="db-badges">
+                  <span className={`db-badge db-status-${t.status}`}>{STATUS_LABELS[t.status]}</span>{' '}
+                  <span className={`db-badge db-priority-${t.priority}`}>{PRIORITY_LABELS[t.priority]}</span>{' '}
+                  {n > 0 && <span className="db-badge db-unread">{n} unread</span>}{' '}
+                  <span className="db-ticket-time">{formatDateTime(t.created_at)}</span>
+                  {t.supporter_name ? <span className="db-ticket-agent"> · {t.supporter_name}</span> : null}
+                </span>
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+      {props.hasMore && (
+        <button type="button" className="db-more" onClick={props.onLoadMore}>
+          Load more tickets
+        </button>
+      )}
+    </section>
+  );
+}

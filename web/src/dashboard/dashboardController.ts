@@ -1,0 +1,417 @@
+// State of the agent dashboard, framework-free: login, the ticket queue (REST, then
+// live through the agent feed socket, never polled), unread counts, the chats that are
+// open (one ConversationController each, kept alive while the agent switches between
+// them), and the alerts for new tickets and messages.
+
+import { ApiClient, ApiError } from '../shared/api';
+import { ConversationController } from '../shared/conversation';
+import type { Agent, ChatMessage, ServerFrame, Ticket, TicketPriority, TicketStatus } from '../shared/protocol';
+import { ReconnectingSocket, type SocketState, type WebSocketFactory } from '../shared/socket';
+import { Store } from '../shared/store';
+import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
+import { Alerts, type AlertPermission } from './alerts';
+import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, upsertTicket, type QueueFilters } from './queue';
+
+/** Wait before reopening a feed the server closed with a final code while the login is valid. */
+const FEED_RESTART_MS = 10_000;
+
+export interface DashboardState {
+  auth: 'checking' | 'signed_out' | 'signed_in';
+  agent: Agent | null;
+  loginError: string | null;
+  loggingIn: boolean;
+  tickets: Ticket[];
+  nextCursor: string | null;
+  loadingTickets: boolean;
+  listError: string | null;
+  filters: QueueFilters;
+  /** Unread user messages per ticket id. */
+  unread: Readonly<Record<number, number>>;
+  openChats: number[];
+  activeChat: number | null;
+  feed: SocketState;
+  permission: AlertPermission;
+  soundOn: boolean;
+  /** A failed action to show (e.g. an invalid status change). */
+  actionError: string | null;
+}
+
+export interface DashboardOptions {
+  api: ApiClient;
+  alerts: Alerts;
+  createSocket?: WebSocketFactory;
+  /** Whether the agent is looking at the page (visible and focused). */
+  isAttentive?: () => boolean;
+}
+
+export class DashboardController {
+  readonly store: Store<DashboardState>;
+  private readonly api: ApiClient;
+  private readonly alerts: Alerts;
+  private readonly opts: DashboardOptions;
+  private feed: ReconnectingSocket | null = null;
+  private feedOpenedBefore = false;
+  private readonly chats = new Map<number, ConversationController>();
+  /** Highest message seq seen per ticket, so a message is counted unread only once. */
+  private readonly seenSeq = new Map<number, number>();
+  private listRequest = 0;
+
+  constructor(options: DashboardOptions) {
+    this.opts = options;
+    this.api = options.api;
+    this.alerts = options.alerts;
+    this.store = new Store<DashboardState>({
+      auth: 'checking',
+      agent: null,
+      loginError: null,
+      loggingIn: false,
+      tickets: [],
+      nextCursor: null,
+      loadingTickets: false,
+      listError: null,
+      filters: DEFAULT_FILTERS,
+      unread: {},
+      openChats: [],
+      activeChat: null,
+      feed: 'idle',
+      permission: options.alerts.permission,
+      soundOn: options.alerts.soundOn,
+      actionError: null,
+    });
+  }
+
+  get state(): DashboardState {
+    return this.store.get();
+  }
+
+  chat(ticketId: number): ConversationController | undefined {
+    return this.chats.get(ticketId);
+  }
+
+  // ---- auth ----
+
+  async start(): Promise<void> {
+    try {
+      const agent = await this.api.me();
+      this.signedIn(agent);
+    } catch (err) {
+      this.store.update({ auth: 'signed_out', loginError: err instanceof ApiError && err.status === 401 ? null : this.describe(err) });
+    }
+  }
+
+  async login(email: string, password: string): Promise<void> {
+    this.store.update({ loggingIn: true, loginError: null });
+    this.alerts.unlockAudio();
+    try {
+      const { agent } = await this.api.login(email.trim(), password);
+      this.store.update({ loggingIn: false });
+      this.signedIn(agent);
+    } catch (err) {
+      const message =
+        err instanceof ApiError && (err.code === 'invalid_credentials' || err.status === 401)
+          ? 'Wrong email or password.'
+          : err instanceof ApiError && err.code === 'rate_limited'
+            ? `Too many attempts. Try again${err.retryAfter ? ` in ${err.retryAfter} seconds` : ' later'}.`
+            : this.describe(err);
+      this.store.update({ loggingIn: false, loginError: message });
+    }
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.api.logout();
+    } catch {
+      // signed out locally either way
+    }
+    this.signedOut(null);
+  }
+
+  private signedIn(agent: Agent): void {
+    this.store.update({ auth: 'signed_in', agent, loginError: null });
+    void this.reloadTickets();
+    this.startFeed();
+  }
+
+  private signedOut(message: string | null): void {
+    this.feed?.stop();
+    this.feed = null;
+    this.feedOpenedBefore = false;
+    for (const c of this.chats.values()) c.dispose();
+    this.chats.clear();
+    this.seenSeq.clear();
+    this.store.update({
+      auth: 'signed_out',
+      agent: null,
+      tickets: [],
+      unread: {},
+      openChats: [],
+      activeChat: null,
+      feed: 'idle',
+      loginError: message,
+    });
+  }
+
+  /** Any 401 means the cookie is gone or expired: back to the login form. */
+  private handleError(err: unknown): void {
+    if (err instanceof ApiError && err.status === 401) {
+      this.signedOut('Your session has ended. Please sign in again.');
+      return;
+    }
+    this.store.update({ actionError: this.describe(err) });
+  }
+
+  private describe(err: unknown): string {
+    return err instanceof ApiError ? err.message : 'Something went wrong.';
+  }
+
+  dismissError(): void {
+    this.store.update({ actionError: null });
+  }
+
+  // ---- queue ----
+
+  setFilters(patch: Partial<QueueFilters>): void {
+    this.store.update({ filters: { ...this.state.filters, ...patch } });
+    void this.reloadTickets();
+  }
+
+  async reloadTickets(): Promise<void> {
+    const request = ++this.listRequest;
+    const { filters } = this.state;
+    this.store.update({ loadingTickets: true, listError: null });
+    try {
+      const list = await this.api.listTickets({
+        status: statusFilterValues(filters.status),
+        priority: filters.priority === 'any' ? undefined : [filters.priority],
+        assigned: filters.assigned === 'any' ? undefined : filters.assigned,
+        q: filters.q || undefined,
+      });
+      if (request !== this.listRequest) return; // a newer filter won
+      const unread: Record<number, number> = { ...this.state.unread };
+      for (const t of list.tickets) {
+        unread[t.id] = this.isWatching(t.id) ? 0 : t.unread_count;
+        this.seenSeq.set(t.id, Math.max(this.seenSeq.get(t.id) ?? 0, t.last_seq));
+      }
+      this.store.update({ tickets: list.tickets, nextCursor: list.next_cursor, loadingTickets: false, unread });
+    } catch (err) {
+      if (request !== this.listRequest) return;
+      this.store.update({ loadingTickets: false, listError: this.describe(err) });
+      if (err instanceof ApiError && err.status === 401) this.handleError(err);
+    }
+  }
+
+  async loadMoreTickets(): Promise<void> {
+    const { nextCursor, filters } = this.state;
+    if (!nextCursor) return;
+    try {
+      const list = await this.api.listTickets({
+        status: statusFilterValues(filters.status),
+        priority: filters.priority === 'any' ? undefined : [filters.priority],
+        assigned: filters.assigned === 'any' ? undefined : filters.assigned,
+        q: filters.q || undefined,
+        cursor: nextCursor,
+      });
+      let tickets = this.state.tickets;
+      const unread = { ...this.state.unread };
+      for (const t of list.tickets) {
+        tickets = upsertTicket(tickets, t, true);
+        unread[t.id] = t.unread_count;
+      }
+      this.store.update({ tickets, nextCursor: list.next_cursor, unread });
+    } catch (err) {
+      this.handleError(err);
+    }
+  }
+
+  private applyTicket(ticket: Ticket): void {
+    const { tickets, filters, agent } = this.state;
+    const listed = tickets.some((t) => t.id === ticket.id);
+    // The server's search also matches message text, which we cannot check here: a
+    // listed ticket stays while the other filters still hold.
+    const keep =
+      matchesFilters(ticket, filters, agent) || (listed && filters.q.trim() !== '' && matchesFilters(ticket, { ...filters, q: '' }, agent));
+    this.store.update({ tickets: upsertTicket(tickets, ticket, keep) });
+    this.chats.get(ticket.id)?.applyTicket(ticket);
+  }
+
+  // ---- live feed ----
+
+  private startFeed(): void {
+    this.feed?.stop();
+    this.feedOpenedBefore = false;
+    this.feed = new ReconnectingSocket({
+      url: () => wsUrl(AGENT_FEED_PATH),
+      createSocket: this.opts.createSocket,
+      onFrame: (frame) => this.handleFeedFrame(frame),
+      onStateChange: (state) => {
+        this.store.update({ feed: state });
+        if (state === 'open') {
+          // After a gap in the feed, the list may be stale: fetch it once (no polling).
+          if (this.feedOpenedBefore) void this.reloadTickets();
+          this.feedOpenedBefore = true;
+        }
+        if (state === 'ended') void this.feedEnded();
+      },
+    });
+    this.feed.start();
+  }
+
+  /** The server closed the feed for good: a dead login goes back to the form, else retry later. */
+  private async feedEnded(): Promise<void> {
+    const feed = this.feed;
+    try {
+      await this.api.me();
+      window.setTimeout(() => {
+        if (this.feed === feed && this.state.auth === 'signed_in') feed?.start();
+      }, FEED_RESTART_MS);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) this.signedOut('Your session has ended. Please sign in again.');
+    }
+  }
+
+  private handleFeedFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'ticket_created': {
+        const isNew = !this.state.tickets.some((t) => t.id === frame.ticket.id);
+        this.applyTicket(frame.ticket);
+        if (isNew) {
+          this.store.update({ unread: { ...this.state.unread, [frame.ticket.id]: frame.ticket.unread_count } });
+          this.seenSeq.set(frame.ticket.id, frame.ticket.last_seq);
+          this.alerts.notify(`New ticket: ${frame.ticket.subject}`, `${frame.ticket.user_name}`, `ticket-${frame.ticket.id}`, () =>
+            this.openChat(frame.ticket.id),
+          );
+        }
+        return;
+      }
+      case 'ticket_updated':
+        this.applyTicket(frame.ticket);
+        return;
+      case 'message':
+      case 'system':
+        this.handleFeedMessage(frame.message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleFeedMessage(message: ChatMessage): void {
+    const seen = this.seenSeq.get(message.ticket_id) ?? 0;
+    if (message.seq <= seen) return;
+    this.seenSeq.set(message.ticket_id, message.seq);
+    // Keep the queue's ticket fresh (last_seq drives nothing visible but stays right).
+    const ticket = this.state.tickets.find((t) => t.id === message.ticket_id);
+    if (ticket) {
+      this.store.update({
+        tickets: this.state.tickets.map((t) => (t.id === ticket.id ? { ...t, last_seq: Math.max(t.last_seq, message.seq), updated_at: message.created_at } : t)),
+      });
+    }
+    if (message.sender_type !== 'user') return;
+    if (this.isWatching(message.ticket_id)) return;
+    this.store.update({ unread: { ...this.state.unread, [message.ticket_id]: (this.state.unread[message.ticket_id] ?? 0) + 1 } });
+    this.alerts.notify(`${message.sender_name || 'Visitor'}${ticket ? ` (${ticket.subject})` : ''}`, message.message, `ticket-${message.ticket_id}`, () =>
+      this.openChat(message.ticket_id),
+    );
+  }
+
+  /** The agent has this ticket's chat in front of them right now. */
+  private isWatching(ticketId: number): boolean {
+    return this.state.activeChat === ticketId && (this.opts.isAttentive?.() ?? true);
+  }
+
+  // ---- chats ----
+
+  openChat(ticketId: number): void {
+    const ticket = this.state.tickets.find((t) => t.id === ticketId);
+    if (!this.chats.has(ticketId)) {
+      const c = new ConversationController({
+        self: 'supporter',
+        loadTicket: async () => ticket ?? (await this.api.getTicket(ticketId)),
+        fetchPage: (page) => this.api.getTicketMessages(ticketId, page),
+        socketUrl: (since) => wsUrl(supporterSocketPath(c.state.ticket?.session_id ?? ticket?.session_id ?? ''), { since }),
+        onTicket: (t) => {
+          if (this.state.tickets.some((x) => x.id === t.id)) this.store.update({ tickets: upsertTicket(this.state.tickets, t, true) });
+        },
+        onIncoming: (msgs) => {
+          const top = msgs[msgs.length - 1].seq;
+          this.seenSeq.set(ticketId, Math.max(this.seenSeq.get(ticketId) ?? 0, top));
+        },
+        createSocket: this.opts.createSocket,
+      });
+      this.chats.set(ticketId, c);
+      this.store.update({ openChats: [...this.state.openChats, ticketId] });
+      c.open().catch((err: unknown) => {
+        c.store.update({ notice: this.describe(err), connection: 'ended' });
+        if (err instanceof ApiError && err.status === 401) this.handleError(err);
+      });
+    }
+    this.activate(ticketId);
+  }
+
+  activate(ticketId: number | null): void {
+    this.store.update({ activeChat: ticketId });
+    this.refreshAttention();
+  }
+
+  closeChat(ticketId: number): void {
+    this.chats.get(ticketId)?.dispose();
+    this.chats.delete(ticketId);
+    const openChats = this.state.openChats.filter((id) => id !== ticketId);
+    const activeChat = this.state.activeChat === ticketId ? (openChats[openChats.length - 1] ?? null) : this.state.activeChat;
+    this.store.update({ openChats, activeChat });
+    this.refreshAttention();
+  }
+
+  /** Called on focus/visibility changes: the active chat reads as messages arrive. */
+  refreshAttention(): void {
+    const attentive = this.opts.isAttentive?.() ?? true;
+    for (const [id, c] of this.chats) c.setAttentive(attentive && id === this.state.activeChat);
+    const active = this.state.activeChat;
+    if (attentive && active !== null && (this.state.unread[active] ?? 0) !== 0) {
+      this.store.update({ unread: { ...this.state.unread, [active]: 0 } });
+    }
+  }
+
+  // ---- ticket actions ----
+
+  async assignToMe(ticketId: number): Promise<void> {
+    await this.act(() => this.api.assignTicket(ticketId));
+  }
+
+  async setStatus(ticketId: number, status: TicketStatus): Promise<void> {
+    await this.act(() => this.api.updateTicket(ticketId, { status }));
+  }
+
+  async setPriority(ticketId: number, priority: TicketPriority): Promise<void> {
+    await this.act(() => this.api.updateTicket(ticketId, { priority }));
+  }
+
+  private async act(call: () => Promise<Ticket>): Promise<void> {
+    this.store.update({ actionError: null });
+    try {
+      const ticket = await call();
+      this.applyTicket(ticket);
+    } catch (err) {
+      this.handleError(err);
+    }
+  }
+
+  // ---- alerts ----
+
+  async enableAlerts(): Promise<void> {
+    const permission = await this.alerts.enable();
+    this.store.update({ permission });
+  }
+
+  setSound(on: boolean): void {
+    this.alerts.soundOn = on;
+    if (on) this.alerts.unlockAudio();
+    this.store.update({ soundOn: on });
+  }
+
+  dispose(): void {
+    this.feed?.stop();
+    for (const c of this.chats.values()) c.dispose();
+    this.chats.clear();
+  }
+}

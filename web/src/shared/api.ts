@@ -1,0 +1,193 @@
+// Typed REST client for API.md. Every non-2xx answer becomes an ApiError carrying the
+// server's error code (and field, and Retry-After), so views can show it next to the
+// right input. Agents authenticate with the HttpOnly cookie that login sets, so every
+// request is sent with credentials 'same-origin' and no token is ever kept in JS.
+
+import type {
+  Agent,
+  ErrorBody,
+  MessagePage,
+  Ticket,
+  TicketPriority,
+  TicketStatus,
+} from './protocol';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | undefined;
+  /** Seconds from the Retry-After header of a 429, when given. */
+  readonly retryAfter: number | undefined;
+
+  constructor(status: number, body: ErrorBody, retryAfter?: number) {
+    super(body.message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = body.code;
+    this.field = body.field;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export interface CreateTicketBody {
+  user_name: string;
+  user_email?: string;
+  subject: string;
+  priority?: TicketPriority;
+  message?: string;
+  user_id?: string;
+  user_hash?: string;
+}
+
+/** Either forward from after_seq, or backward from before_seq (results stay ascending). */
+export type PageQuery = { after_seq?: number; limit?: number } | { before_seq: number; limit?: number };
+
+export interface TicketFilters {
+  status?: readonly TicketStatus[] | 'all';
+  priority?: readonly TicketPriority[];
+  assigned?: 'me' | 'none' | number;
+  q?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface TicketList {
+  tickets: Ticket[];
+  next_cursor: string | null;
+}
+
+export interface LoginResult {
+  token: string;
+  agent: Agent;
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ApiClientOptions {
+  /** Origin (and optional path prefix) of the service; '' means the page's own origin. */
+  baseUrl?: string;
+  fetch?: FetchLike;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+function queryString(q: Query): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === '') continue;
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+function pageQuery(page: PageQuery | undefined): Query {
+  if (!page) return {};
+  if ('before_seq' in page) return { before_seq: page.before_seq, limit: page.limit };
+  return { after_seq: page.after_seq, limit: page.limit };
+}
+
+function isErrorEnvelope(v: unknown): v is { error: ErrorBody } {
+  if (typeof v !== 'object' || v === null || !('error' in v)) return false;
+  const e = (v as { error: unknown }).error;
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string';
+}
+
+export class ApiClient {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: FetchLike;
+
+  constructor(options: ApiClientOptions = {}) {
+    this.baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (body !== undefined) {
+      init.headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+      init.body = JSON.stringify(body);
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.baseUrl}${path}`, init);
+    } catch {
+      throw new ApiError(0, { code: 'network_error', message: 'The service cannot be reached. Check your connection.' });
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (!res.ok) {
+      const retry = Number(res.headers.get('Retry-After'));
+      const body: ErrorBody = isErrorEnvelope(parsed)
+        ? parsed.error
+        : { code: res.status === 401 ? 'unauthorized' : 'internal', message: `Request failed (${res.status})` };
+      throw new ApiError(res.status, body, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+    }
+    return parsed as T;
+  }
+
+  // ---- guest (the session id is the capability) ----
+  createTicket(body: CreateTicketBody): Promise<Ticket> {
+    return this.request('POST', '/api/support/ticket', body);
+  }
+  getTicketBySession(sessionId: string): Promise<Ticket> {
+    return this.request('GET', `/api/support/ticket/${encodeURIComponent(sessionId)}`);
+  }
+  getSessionMessages(sessionId: string, page?: PageQuery): Promise<MessagePage> {
+    return this.request(
+      'GET',
+      `/api/support/ticket/${encodeURIComponent(sessionId)}/messages${queryString(pageQuery(page))}`,
+    );
+  }
+  closeSession(sessionId: string): Promise<Ticket> {
+    return this.request('POST', `/api/support/ticket/${encodeURIComponent(sessionId)}/close`);
+  }
+
+  // ---- agents ----
+  login(email: string, password: string): Promise<LoginResult> {
+    return this.request('POST', '/api/support/auth/login', { email, password });
+  }
+  logout(): Promise<void> {
+    return this.request('POST', '/api/support/auth/logout');
+  }
+  me(): Promise<Agent> {
+    return this.request('GET', '/api/support/agents/me');
+  }
+  listAgents(): Promise<{ agents: Agent[] }> {
+    return this.request('GET', '/api/support/agents');
+  }
+  listTickets(filters: TicketFilters = {}): Promise<TicketList> {
+    const status = filters.status === 'all' ? 'all' : filters.status?.join(',');
+    return this.request(
+      'GET',
+      `/api/support/tickets${queryString({
+        status,
+        priority: filters.priority?.join(','),
+        assigned: filters.assigned,
+        q: filters.q?.trim(),
+        limit: filters.limit,
+        cursor: filters.cursor,
+      })}`,
+    );
+  }
+  getTicket(ticketId: number): Promise<Ticket> {
+    return this.request('GET', `/api/support/tickets/${ticketId}`);
+  }
+  getTicketMessages(ticketId: number, page?: PageQuery): Promise<MessagePage> {
+    return this.request('GET', `/api/support/tickets/${ticketId}/messages${queryString(pageQuery(page))}`);
+  }
+  assignTicket(ticketId: number, supporterId?: number): Promise<Ticket> {
+    return this.request('POST', `/api/support/tickets/${ticketId}/assign`, supporterId === undefined ? {} : { supporter_id: supporterId });
+  }
+  updateTicket(ticketId: number, change: { status?: TicketStatus; priority?: TicketPriority }): Promise<Ticket> {
+    return this.request('PATCH', `/api/support/tickets/${ticketId}`, change);
+  }
+}
+

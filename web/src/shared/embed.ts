@@ -1,0 +1,65 @@
+// The postMessage protocol between the host page (widget.js) and the chat iframe.
+// Every event is namespaced ("livesupport:…"); each side accepts only events from the
+// other side's exact origin and window, and posts only to that exact origin.
+//
+//   iframe → host   livesupport:ready                     the chat app is running
+//                   livesupport:unread   { count }        unread agent messages
+//                   livesupport:close                     the visitor minimised the chat
+//   host → iframe   livesupport:open                      the panel is shown (read, focus)
+//                   livesupport:hidden                    the panel is hidden (count unread)
+
+export const EVENT_PREFIX = 'livesupport:';
+
+export type ChatToHostEvent =
+  | { type: 'livesupport:ready' }
+  | { type: 'livesupport:unread'; count: number }
+  | { type: 'livesupport:close' };
+
+export type HostToChatEvent = { type: 'livesupport:open' } | { type: 'livesupport:hidden' };
+
+function typeOf(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const t = (data as { type?: unknown }).type;
+  return typeof t === 'string' && t.startsWith(EVENT_PREFIX) ? t : null;
+}
+
+export function asChatToHostEvent(data: unknown): ChatToHostEvent | null {
+  switch (typeOf(data)) {
+    case 'livesupport:ready':
+      return { type: 'livesupport:ready' };
+    case 'livesupport:close':
+      return { type: 'livesupport:close' };
+    case 'livesupport:unread': {
+      const count = (data as { count?: unknown }).count;
+      return typeof count === 'number' && Number.isInteger(count) && count >= 0 ? { type: 'livesupport:unread', count } : null;
+    }
+    default:
+      return null;
+  }
+}
+
+export function asHostToChatEvent(data: unknown): HostToChatEvent | null {
+  const t = typeOf(data);
+  return t === 'livesupport:open' || t === 'livesupport:hidden' ? { type: t } : null;
+}
+
+/** A colour for CSS from a data- attribute or query parameter, or null when unsafe/invalid. */
+export function safeColor(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const v = value.trim();
+  return /^#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i.test(v) || /^[a-z]{3,20}$/i.test(v) ? v : null;
+}
+
+/** An http(s) origin exactly as `location.origin` spells it, or null. */
+export function parseOrigin(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+    return u.origin === value ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export const GREETING_MAX = 280;

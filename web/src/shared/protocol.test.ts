@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { parseServerFrame } from './protocol';
+import { msg, ticket } from '../test/fakes';
+
+describe('parseServerFrame', () => {
+  it('parses every frame type of the contract', () => {
+    const frames = [
+      { type: 'ready', data: { ticket: ticket(), last_seq: 12, replayed: 3 } },
+      { type: 'message', message: msg(1) },
+      { type: 'system', message: msg(2, { sender_type: 'system' }) },
+      { type: 'supporter_joined', message: msg(3, { sender_type: 'system' }), data: { supporter_id: 3, supporter_name: 'Alice' } },
+      { type: 'typing', data: { sender_type: 'supporter', sender_name: 'Alice', is_typing: true } },
+      { type: 'read', data: { reader_type: 'user', up_to_seq: 7 } },
+      { type: 'presence', data: { user_connected: true, supporter_connected: false } },
+      { type: 'ticket_updated', ticket: ticket() },
+      { type: 'ticket_created', ticket: ticket() },
+      { type: 'resync_required', data: { after_seq: 12 } },
+      { type: 'error', error: { code: 'rate_limited', message: 'slow down' }, client_msg_id: 'k1' },
+    ];
+    for (const f of frames) {
+      const parsed = parseServerFrame(JSON.stringify(f));
+      expect(parsed, f.type).not.toBeNull();
+      expect(parsed?.type).toBe(f.type);
+    }
+  });
+
+  it('keeps the client_msg_id of an error frame', () => {
+    const parsed = parseServerFrame(JSON.stringify({ type: 'error', error: { code: 'rate_limited', message: 'x' }, client_msg_id: 'abc' }));
+    expect(parsed).toEqual({ type: 'error', error: { code: 'rate_limited', message: 'x' }, client_msg_id: 'abc' });
+  });
+
+  it('drops malformed or unknown frames instead of throwing', () => {
+    const bad = ['not json', '[]', '{"type":42}', '{"type":"nope"}', '{"type":"message"}', '{"type":"message","message":{"seq":"1"}}',
+      '{"type":"ready","data":{}}', '{"type":"typing","data":{"sender_type":"hacker","is_typing":true}}', '{"type":"error","error":"x"}'];
+    for (const raw of bad) expect(parseServerFrame(raw), raw).toBeNull();
+    expect(parseServerFrame(new ArrayBuffer(2))).toBeNull();
+  });
+});

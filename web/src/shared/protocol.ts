@@ -1,0 +1,231 @@
+// The wire types of API.md, written once for the chat app, the dashboard and the tests.
+// Incoming frames are parsed from `unknown` with small guards, so a malformed frame is
+// dropped instead of crashing a view.
+
+export type TicketStatus = 'open' | 'assigned' | 'in_progress' | 'resolved' | 'closed';
+export const TICKET_STATUSES: readonly TicketStatus[] = ['open', 'assigned', 'in_progress', 'resolved', 'closed'];
+
+export type TicketPriority = 'low' | 'medium' | 'high' | 'urgent';
+export const TICKET_PRIORITIES: readonly TicketPriority[] = ['low', 'medium', 'high', 'urgent'];
+
+export type SenderType = 'user' | 'supporter' | 'system';
+
+/** Allowed status changes (API.md "Status transitions"); the server answers 409 to anything else. */
+export const STATUS_TRANSITIONS: Readonly<Record<TicketStatus, readonly TicketStatus[]>> = {
+  open: ['assigned', 'closed'],
+  assigned: ['in_progress', 'open', 'resolved', 'closed'],
+  in_progress: ['assigned', 'resolved', 'closed'],
+  resolved: ['in_progress', 'closed'],
+  closed: [],
+};
+
+/** Default server limits (API.md "Limits"), counted in Unicode characters after trimming. */
+export const LIMITS = {
+  messageMax: 8192,
+  nameMax: 100,
+  subjectMax: 200,
+  emailMax: 254,
+  clientMsgIdMax: 64,
+  pageMax: 500,
+} as const;
+
+export interface Ticket {
+  id: number;
+  session_id: string;
+  user_id: string | null;
+  supporter_id: number | null;
+  supporter_name: string | null;
+  subject: string;
+  status: TicketStatus;
+  priority: TicketPriority;
+  user_email: string | null;
+  user_name: string;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  last_seq: number;
+  unread_count: number;
+}
+
+export interface ChatMessage {
+  id: number;
+  ticket_id: number;
+  seq: number;
+  sender_type: SenderType;
+  sender_id: number | null;
+  sender_name: string;
+  message: string;
+  is_read: boolean;
+  created_at: string;
+  client_msg_id?: string | null;
+}
+
+export interface Agent {
+  id: number;
+  email: string;
+  name: string;
+  role: 'admin' | 'agent';
+  online?: boolean;
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+export interface MessagePage {
+  messages: ChatMessage[];
+  has_more: boolean;
+}
+
+// ---- client → server frames ----
+export type ClientFrame =
+  | { type: 'message'; message: string; client_msg_id?: string }
+  | { type: 'typing'; data: { is_typing: boolean } }
+  | { type: 'read'; data: { up_to_seq: number } };
+
+// ---- server → client frames ----
+export type ServerFrame =
+  | { type: 'ready'; data: { ticket: Ticket; last_seq: number; replayed: number } }
+  | { type: 'message'; message: ChatMessage }
+  | { type: 'system'; message: ChatMessage }
+  | { type: 'supporter_joined'; message: ChatMessage; data: { supporter_id: number; supporter_name: string } }
+  | { type: 'typing'; data: { sender_type: SenderType; sender_name: string; is_typing: boolean } }
+  | { type: 'read'; data: { reader_type: SenderType; up_to_seq: number } }
+  | { type: 'presence'; data: { user_connected: boolean; supporter_connected: boolean } }
+  | { type: 'ticket_created'; ticket: Ticket }
+  | { type: 'ticket_updated'; ticket: Ticket }
+  | { type: 'resync_required'; data: { after_seq: number } }
+  | { type: 'error'; error: ErrorBody; client_msg_id?: string };
+
+/** Frames that carry a stored message with a seq. */
+export type StoredMessageFrame = Extract<ServerFrame, { type: 'message' | 'system' | 'supporter_joined' }>;
+
+export function isStoredMessageFrame(frame: ServerFrame): frame is StoredMessageFrame {
+  return frame.type === 'message' || frame.type === 'system' || frame.type === 'supporter_joined';
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const isSender = (v: unknown): v is SenderType => v === 'user' || v === 'supporter' || v === 'system';
+
+export function isChatMessage(v: unknown): v is ChatMessage {
+  return (
+    isObject(v) &&
+    isNum(v.seq) &&
+    isNum(v.ticket_id) &&
+    isStr(v.message) &&
+    isSender(v.sender_type) &&
+    (v.sender_name === undefined || v.sender_name === null || isStr(v.sender_name))
+  );
+}
+
+export function isTicket(v: unknown): v is Ticket {
+  return (
+    isObject(v) &&
+    isNum(v.id) &&
+    isStr(v.session_id) &&
+    isStr(v.subject) &&
+    isStr(v.status) &&
+    (TICKET_STATUSES as readonly string[]).includes(v.status) &&
+    isStr(v.priority)
+  );
+}
+
+function normaliseMessage(m: ChatMessage): ChatMessage {
+  return { ...m, sender_name: m.sender_name ?? '', is_read: m.is_read === true };
+}
+
+/** Parses one text frame; returns null for anything that is not a known, well-formed frame. */
+export function parseServerFrame(raw: unknown): ServerFrame | null {
+  if (typeof raw !== 'string') return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!isObject(v) || !isStr(v.type)) return null;
+  const data = isObject(v.data) ? v.data : undefined;
+  switch (v.type) {
+    case 'ready':
+      if (data && isTicket(data.ticket) && isNum(data.last_seq)) {
+        return {
+          type: 'ready',
+          data: { ticket: data.ticket, last_seq: data.last_seq, replayed: isNum(data.replayed) ? data.replayed : 0 },
+        };
+      }
+      return null;
+    case 'message':
+    case 'system':
+      return isChatMessage(v.message) ? { type: v.type, message: normaliseMessage(v.message) } : null;
+    case 'supporter_joined':
+      if (!isChatMessage(v.message)) return null;
+      return {
+        type: 'supporter_joined',
+        message: normaliseMessage(v.message),
+        data: {
+          supporter_id: data && isNum(data.supporter_id) ? data.supporter_id : 0,
+          supporter_name: data && isStr(data.supporter_name) ? data.supporter_name : v.message.sender_name,
+        },
+      };
+    case 'typing':
+      if (data && isSender(data.sender_type) && isBool(data.is_typing)) {
+        return {
+          type: 'typing',
+          data: {
+            sender_type: data.sender_type,
+            sender_name: isStr(data.sender_name) ? data.sender_name : '',
+            is_typing: data.is_typing,
+          },
+        };
+      }
+      return null;
+    case 'read':
+      if (data && isSender(data.reader_type) && isNum(data.up_to_seq)) {
+        return { type: 'read', data: { reader_type: data.reader_type, up_to_seq: data.up_to_seq } };
+      }
+      return null;
+    case 'presence':
+      if (data && isBool(data.user_connected) && isBool(data.supporter_connected)) {
+        return {
+          type: 'presence',
+          data: { user_connected: data.user_connected, supporter_connected: data.supporter_connected },
+        };
+      }
+      return null;
+    case 'ticket_created':
+    case 'ticket_updated':
+      return isTicket(v.ticket) ? { type: v.type, ticket: v.ticket } : null;
+    case 'resync_required':
+      return data && isNum(data.after_seq) ? { type: 'resync_required', data: { after_seq: data.after_seq } } : null;
+    case 'error': {
+      const err = v.error;
+      if (!isObject(err) || !isStr(err.code)) return null;
+      const frame: ServerFrame = {
+        type: 'error',
+        error: {
+          code: err.code,
+          message: isStr(err.message) ? err.message : err.code,
+          ...(isStr(err.field) ? { field: err.field } : {}),
+        },
+      };
+      if (isStr(v.client_msg_id)) frame.client_msg_id = v.client_msg_id;
+      return frame;
+    }
+    default:
+      return null;
+  }
+}
+
+export function serializeClientFrame(frame: ClientFrame): string {
+  return JSON.stringify(frame);
+}
