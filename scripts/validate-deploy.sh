@@ -59,12 +59,12 @@ section "tools"
 have python3 || { echo "python3 is required" >&2; exit 2; }
 if ! python3 -c 'import yaml' 2>/dev/null; then
     echo "  installing PyYAML"
-    python3 -m pip install --quiet PyYAML
+    python3 -m pip install --quiet --disable-pip-version-check PyYAML
 fi
 pass "PyYAML $(python3 -c 'import yaml; print(yaml.__version__)')"
 if ! have kubernetes-validate; then
     echo "  installing kubernetes-validate"
-    python3 -m pip install --quiet kubernetes-validate
+    python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate
 fi
 # The console script may land outside PATH (a --user install); the module always works.
 if have kubernetes-validate; then
@@ -222,6 +222,12 @@ if ing and svc:
     svc_ports = {p.get("name") for p in svc["spec"]["ports"]} | {p["port"] for p in svc["spec"]["ports"]}
     check(all(b["name"] == svc["metadata"]["name"] and (b["port"].get("name") or b["port"].get("number")) in svc_ports
               for b in backends), "Ingress: backends are the Service and one of its ports")
+    cm = find("ConfigMap", "livesupport-config")
+    if cm:
+        public = cm.get("data", {}).get("PUBLIC_URL", "")
+        hosts = [r.get("host") for r in ing["spec"]["rules"]]
+        check(any(public in (f"https://{h}", f"http://{h}") for h in hosts),
+              f"Ingress: a rule's host is the ConfigMap's PUBLIC_URL ({public})")
     ann = ing["metadata"].get("annotations", {})
     check(all(int(ann.get(f"nginx.ingress.kubernetes.io/proxy-{k}-timeout", 0)) >= 3600 for k in ("read", "send")),
           "Ingress: WebSocket read/send timeouts >= 3600 s")
@@ -414,15 +420,33 @@ for cmd in "${BUILD_COMMANDS[@]}"; do
     else
         fail "deploy/Dockerfile does not run the make build command: $cmd"
     fi
-    if [[ -f Makefile ]]; then
-        if grep -qF -- "$cmd" Makefile; then
-            pass "Makefile runs the same: $cmd"
-        else
-            fail "Makefile no longer runs: $cmd (update BUILD_COMMANDS here and deploy/Dockerfile together)"
-        fi
-    fi
 done
-[[ -f Makefile ]] || skip "Makefile comparison (no Makefile yet)"
+# And the other side: what `make build` would run (-n: print only; -B: as if
+# nothing were up to date) must still be these. The Makefile may split a command
+# or add flags (it runs `npm ci` only when node_modules is stale, with
+# --no-audit), so each `&&`-part is looked for on its own.
+if [[ -f Makefile ]] && have make; then
+    if make_out=$(make -n -B build 2>&1); then
+        # Join continued lines and squeeze blanks, so that layout does not matter.
+        make_out=$(sed -e ':a' -e '/\\$/N; s/\\\n[[:space:]]*/ /; ta' <<<"$make_out" | tr -s ' \t' ' ')
+        for cmd in "${BUILD_COMMANDS[@]}"; do
+            missing=()
+            while IFS= read -r part; do
+                grep -qF -- "$part" <<<"$make_out" || missing+=("$part")
+            done <<<"${cmd// && /$'\n'}"
+            if ((${#missing[@]} == 0)); then
+                pass "make build runs the same: $cmd"
+            else
+                fail "make build no longer runs '${missing[*]}' of: $cmd (change BUILD_COMMANDS here and deploy/Dockerfile with it)"
+            fi
+        done
+    else
+        fail "make -n -B build: $make_out"
+    fi
+else
+    skip "comparison with make build (no Makefile, or no make)"
+fi
+
 if grep -qE '^HEALTHCHECK .*/healthz' <<<"$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' deploy/Dockerfile)"; then
     pass "deploy/Dockerfile: HEALTHCHECK probes /healthz"
 else
