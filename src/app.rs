@@ -1,25 +1,34 @@
 //! Wiring: from a [`Config`] to a bound, running node.
 
 use crate::auth::{self, TokenKeys};
-use crate::broker::{Broker, Inbound, LocalBroker};
+use crate::broker::{Broker, LocalBroker};
 use crate::chat::Chat;
 use crate::config::{Config, origin_of};
 use crate::domain::AgentRole;
 use crate::http::{self, AppState, RateLimiters, Settings};
 use crate::realtime::events::Publisher;
+use crate::realtime::hub::Hub;
 use crate::store::{self, NewAgent, Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Connections to the database per node.
 const DATABASE_POOL_SIZE: u32 = 16;
 /// How often idle rate-limiter keys are forgotten.
 const LIMITER_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often this node marks its socket sessions as alive.
+const SESSION_HEARTBEAT: Duration = Duration::from_secs(10);
+/// A session not marked alive for this long belongs to a dead node and is ended.
+const SESSION_STALE_AFTER: Duration = Duration::from_secs(60);
+/// How long shutdown waits for sockets beyond the drain window.
+const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -45,8 +54,9 @@ pub struct Application {
     port: u16,
     state: AppState,
     first_admin: Option<FirstAdmin>,
-    /// Deliveries from the broker, until the hub takes them.
-    inbox: mpsc::UnboundedReceiver<Inbound>,
+    /// The hub task, stopped by `hub_stop` after the sockets are gone.
+    hub_task: tokio::task::JoinHandle<()>,
+    hub_stop: CancellationToken,
 }
 
 impl Application {
@@ -74,6 +84,8 @@ impl Application {
         );
         let first_admin = bootstrap_admin(&config, store.as_ref()).await?;
 
+        let hub_stop = CancellationToken::new();
+        let (hub, hub_task) = Hub::start(store.clone(), broker.clone(), inbox, hub_stop.clone());
         let settings = Settings {
             node_id: config.node_id.clone().unwrap_or_else(default_node_id),
             secure_cookie: public_origin.starts_with("https://"),
@@ -83,10 +95,16 @@ impl Application {
                 .iter()
                 .filter_map(|o| origin_of(o))
                 .collect(),
-            trusted_proxies: config.trusted_proxies.clone(),
+            trusted_proxies: config.trusted_proxies().map_err(StartError::Config)?,
             limits: config.limits(),
             max_body_bytes: config.max_body_bytes,
+            max_frame_bytes: config.max_frame_bytes,
             request_timeout: config.request_timeout(),
+            message_burst: config.message_burst,
+            message_rate_per_second: config.message_rate_per_second,
+            drain_window: Duration::from_secs(config.drain_window_seconds),
+            ping_interval: Duration::from_secs(config.ping_interval_seconds.max(1)),
+            idle_timeout: Duration::from_secs(config.idle_timeout_seconds.max(1)),
         };
         let publisher = Publisher::new(broker.clone());
         let chat = Chat::new(
@@ -106,13 +124,17 @@ impl Application {
                 config.login_rate_per_minute,
             )),
             draining: Arc::new(AtomicBool::new(false)),
+            hub,
+            shutdown: CancellationToken::new(),
+            sockets: TaskTracker::new(),
         };
         Ok(Application {
             listener,
             port,
             state,
             first_admin,
-            inbox,
+            hub_task,
+            hub_stop,
         })
     }
 
@@ -129,34 +151,84 @@ impl Application {
         self.first_admin.as_ref()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and lets in-flight
-    /// requests finish.
+    /// Serves until `shutdown` resolves, then drains: readiness turns false, new
+    /// sockets are refused, open ones close (1012) spread over the drain window,
+    /// in-flight requests finish, and background tasks end.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
-        let sweeper = tokio::spawn({
-            let limiters = state.limiters.clone();
-            async move {
-                let mut tick = tokio::time::interval(LIMITER_SWEEP_INTERVAL);
-                loop {
-                    tick.tick().await;
-                    limiters.forget_idle();
-                }
-            }
-        });
-        let _inbox = self.inbox;
+        let background = CancellationToken::new();
+        let tasks = [
+            tokio::spawn(sweep_limiters(state.clone(), background.clone())),
+            tokio::spawn(session_heartbeat(state.clone(), background.clone())),
+        ];
         tracing::info!(port = self.port, node_id = %state.settings.node_id, "listening");
-        let app = http::router(state);
+        let drain = {
+            let state = state.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("draining: refusing new sockets, closing open ones");
+                state.draining.store(true, Ordering::Relaxed);
+                state.shutdown.cancel();
+            }
+        };
+        let app = http::router(state.clone());
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(drain)
         .await;
-        sweeper.abort();
+        state.sockets.close();
+        let grace = state.settings.drain_window + SOCKET_CLOSE_GRACE;
+        if tokio::time::timeout(grace, state.sockets.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some sockets did not close in time");
+        }
+        background.cancel();
+        for task in tasks {
+            let _ = task.await;
+        }
+        self.hub_stop.cancel();
+        let _ = self.hub_task.await;
+        tracing::info!("stopped");
         served
+    }
+}
+
+async fn sweep_limiters(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(LIMITER_SWEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => state.limiters.forget_idle(),
+        }
+    }
+}
+
+/// Marks this node's socket sessions alive, and ends those of nodes that stopped
+/// doing so (killed without warning): their sockets are gone.
+async fn session_heartbeat(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(SESSION_HEARTBEAT);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(err) = state.store.touch_sessions(&state.settings.node_id).await {
+            tracing::warn!(cause = %err, "session heartbeat failed");
+            continue;
+        }
+        let stale_before = chrono::Utc::now() - SESSION_STALE_AFTER;
+        match state.store.end_stale_sessions(stale_before).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "ended the sessions of a node that stopped"),
+            Err(err) => tracing::warn!(cause = %err, "cannot end stale sessions"),
+        }
     }
 }
 

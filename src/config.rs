@@ -120,7 +120,7 @@ pub struct Config {
     pub message_rate_per_second: u32,
     /// CIDRs whose X-Forwarded-For is believed for the client IP (the load balancer's).
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Vec<Cidr>,
+    pub trusted_proxies: Vec<String>,
     /// Largest REST request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
@@ -130,6 +130,16 @@ pub struct Config {
     /// Longest chat message, in characters after trimming.
     #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = 8192)]
     pub max_message_chars: usize,
+    /// Seconds over which a draining node closes its sockets (1012), so that
+    /// clients reconnect elsewhere without a storm.
+    #[arg(long, env = "DRAIN_WINDOW_SECONDS", default_value_t = 5)]
+    pub drain_window_seconds: u64,
+    /// Seconds between the pings a socket gets.
+    #[arg(long, env = "PING_INTERVAL_SECONDS", default_value_t = 20)]
+    pub ping_interval_seconds: u64,
+    /// Seconds of silence (no frame, no pong) after which a socket is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub idle_timeout_seconds: u64,
     /// Seconds a request may take before it is answered with 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,
@@ -147,7 +157,22 @@ pub const DEFAULT_PORT: u16 = 5000;
 
 impl Config {
     /// Parses the process's flags and environment, with the aliases clap cannot express.
+    /// An empty variable (`PUBLIC_URL=`) counts as unset, as operators expect.
     pub fn apply_aliases(mut self) -> Self {
+        fn blank_is_none<T>(value: &mut Option<T>, text: impl Fn(&T) -> &str) {
+            if value.as_ref().is_some_and(|v| text(v).trim().is_empty()) {
+                *value = None;
+            }
+        }
+        blank_is_none(&mut self.database_url, |v| v);
+        blank_is_none(&mut self.public_url, |v| v);
+        blank_is_none(&mut self.admin_email, |v| v);
+        blank_is_none(&mut self.node_id, |v| v);
+        blank_is_none(&mut self.redis_url, Secret::expose);
+        blank_is_none(&mut self.token_secret, Secret::expose);
+        blank_is_none(&mut self.identity_secret, Secret::expose);
+        blank_is_none(&mut self.admin_password, Secret::expose);
+        self.allowed_origins.retain(|o| !o.trim().is_empty());
         if self.port.is_none() {
             self.port = std::env::var("SUPPORT_SERVICE_PORT")
                 .ok()
@@ -201,7 +226,8 @@ impl Config {
                 format!("PUBLIC_URL must be an absolute http(s) URL such as https://support.example.com (got {url:?})")
             })?;
         }
-        for origin in &self.allowed_origins {
+        self.trusted_proxies()?;
+        for origin in self.allowed_origins.iter().filter(|o| !o.trim().is_empty()) {
             origin_of(origin).ok_or_else(|| {
                 format!("ALLOWED_ORIGINS entries must be origins such as https://shop.example.com (got {origin:?})")
             })?;
@@ -235,6 +261,15 @@ impl Config {
             return Err("MAX_BODY_BYTES and MAX_FRAME_BYTES must be at least 1024".into());
         }
         Ok(())
+    }
+
+    /// The trusted proxy networks; an empty value or entry means none.
+    pub fn trusted_proxies(&self) -> Result<Vec<Cidr>, String> {
+        self.trusted_proxies
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.parse().map_err(|e| format!("TRUSTED_PROXIES: {e}")))
+            .collect()
     }
 
     /// The origin browsers send for the service's own pages.

@@ -162,6 +162,14 @@ pub fn plan_change(
         || change.priority.is_some_and(|p| p != ticket.priority)
         || change.status.is_some_and(|s| s != ticket.status);
     if ticket.status == TicketStatus::Closed {
+        // Leaving `closed` is a transition the table does not have; any other
+        // change to a closed ticket is refused because the ticket is closed.
+        if let Some(to) = change.status.filter(|s| *s != TicketStatus::Closed) {
+            return Err(TransitionError::Invalid {
+                from: TicketStatus::Closed,
+                to,
+            });
+        }
         return if wants_something_else && !change.join {
             Err(TransitionError::Closed)
         } else {
@@ -321,6 +329,31 @@ mod tests {
             plan_change(&closed, &reprioritise),
             Err(TransitionError::Closed)
         );
+    }
+
+    #[test]
+    fn leaving_closed_is_an_invalid_transition() {
+        let closed = ticket(TicketStatus::Closed, None);
+        for to in [
+            TicketStatus::Open,
+            TicketStatus::Assigned,
+            TicketStatus::InProgress,
+            TicketStatus::Resolved,
+        ] {
+            let change = TicketChange {
+                status: Some(to),
+                priority: Some(Priority::High),
+                ..Default::default()
+            };
+            assert_eq!(
+                plan_change(&closed, &change),
+                Err(TransitionError::Invalid {
+                    from: TicketStatus::Closed,
+                    to
+                }),
+                "closed -> {to}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod agents;
 pub mod extract;
 mod guest;
 mod health;
+mod sockets;
 mod tickets;
 
 use crate::auth::TokenKeys;
@@ -15,6 +16,7 @@ use crate::config::Cidr;
 use crate::domain::Agent;
 use crate::domain::validation::Limits;
 use crate::error::ApiError;
+use crate::realtime::hub::Hub;
 use crate::store::Store;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -29,6 +31,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -46,7 +50,17 @@ pub struct Settings {
     /// Mark the login cookie `Secure` (the service is reached over https).
     pub secure_cookie: bool,
     pub max_body_bytes: usize,
+    pub max_frame_bytes: usize,
     pub request_timeout: Duration,
+    /// Chat messages per socket: burst, then per second.
+    pub message_burst: u32,
+    pub message_rate_per_second: u32,
+    /// Sockets of a draining node close at random moments within this window.
+    pub drain_window: Duration,
+    /// Every socket is pinged this often...
+    pub ping_interval: Duration,
+    /// ...and closed when silent this long.
+    pub idle_timeout: Duration,
 }
 
 /// Keyed rate limiters of the REST API (governor's GCRA, in memory per node).
@@ -94,6 +108,12 @@ pub struct AppState {
     pub limiters: Arc<RateLimiters>,
     /// Set on SIGTERM: readiness turns false and no new sockets are accepted.
     pub draining: Arc<AtomicBool>,
+    /// This node's sockets, by ticket.
+    pub hub: Hub,
+    /// Cancelled on SIGTERM: every socket closes (1012) within the drain window.
+    pub shutdown: CancellationToken,
+    /// Every socket task, so shutdown can wait for them.
+    pub sockets: TaskTracker,
 }
 
 impl AppState {
@@ -123,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tickets::router())
         .merge(agents::router())
         .merge(health::router())
+        .merge(sockets::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(
             ServiceBuilder::new()

@@ -3,4 +3,6 @@
 //! one socket.
 
 pub mod events;
+pub mod hub;
 pub mod protocol;
+pub mod session;

@@ -146,11 +146,14 @@ pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Sto
     rows.into_iter().map(T::try_from).collect()
 }
 
-/// `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards.
+/// `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards. The
+/// case is left as typed: the query lowers pattern and column with the same SQL
+/// `LOWER`, because SQLite's lowers ASCII only, and a pattern lowered here by Rust
+/// would then miss non-ASCII text searched exactly as written ("Ärger").
 pub(super) fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
-    for c in text.to_lowercase().chars() {
+    for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }
@@ -280,12 +283,12 @@ macro_rules! impl_store {
             }
             if let Some(text) = &query.text {
                 let pattern = contains_pattern(text);
-                qb.push(" AND (LOWER(t.subject) LIKE ").push_bind(pattern.clone());
-                qb.push(" ESCAPE '\\' OR LOWER(t.user_name) LIKE ").push_bind(pattern.clone());
-                qb.push(" ESCAPE '\\' OR LOWER(COALESCE(t.user_email, '')) LIKE ").push_bind(pattern.clone());
-                qb.push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM support_messages sm WHERE sm.ticket_id = t.id AND LOWER(sm.message) LIKE ")
+                qb.push(" AND (LOWER(t.subject) LIKE LOWER(").push_bind(pattern.clone());
+                qb.push(") ESCAPE '\\' OR LOWER(t.user_name) LIKE LOWER(").push_bind(pattern.clone());
+                qb.push(") ESCAPE '\\' OR LOWER(COALESCE(t.user_email, '')) LIKE LOWER(").push_bind(pattern.clone());
+                qb.push(") ESCAPE '\\' OR EXISTS (SELECT 1 FROM support_messages sm WHERE sm.ticket_id = t.id AND LOWER(sm.message) LIKE LOWER(")
                     .push_bind(pattern);
-                qb.push(" ESCAPE '\\'))");
+                qb.push(") ESCAPE '\\'))");
             }
             if let Some(cursor) = query.after {
                 qb.push(format_args!(" AND ({PRIORITY_RANK} < "))
@@ -611,6 +614,6 @@ pub(super) use impl_store;
 mod tests {
     #[test]
     fn search_patterns_escape_wildcards() {
-        assert_eq!(super::contains_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(super::contains_pattern("50%_Off\\"), "%50\\%\\_Off\\\\%");
     }
 }

@@ -1,0 +1,57 @@
+# The README's commands: `make run` (one node on the embedded default) and
+# `make test` (every suite). `make build` makes the release binary with the web
+# assets inside.
+
+CARGO ?= cargo
+WEB := web
+PORT ?= 5000
+
+.PHONY: run build test web web-deps test-rust test-web test-e2e lint validate-deploy clean
+
+## Build the web assets and the server, then serve on $(PORT) with SQLite.
+run: web
+	$(CARGO) build --locked -p livesupport
+	PORT=$(PORT) ./target/debug/livesupport serve
+
+## Release binary at target/release/livesupport, web assets embedded.
+build: web
+	$(CARGO) build --release --locked -p livesupport
+
+## Every test suite: Rust (unit, integration, PostgreSQL/Redis when configured),
+## web unit tests, the browser end-to-end suite, and the deploy/ + k8s/ checks.
+test: test-rust test-web test-e2e validate-deploy
+
+test-rust:
+	$(CARGO) test --locked --workspace
+
+web-deps:
+	@if [ -f $(WEB)/package.json ]; then \
+		if [ ! -d $(WEB)/node_modules ] || [ $(WEB)/package-lock.json -nt $(WEB)/node_modules/.package-lock.json ]; then \
+			cd $(WEB) && npm ci --no-audit --no-fund; \
+		fi; \
+	fi
+
+web: web-deps
+	@if [ -f $(WEB)/package.json ]; then cd $(WEB) && npm run build; else echo "no web/ yet: skipping the web assets"; fi
+
+test-web: web-deps
+	@if [ -f $(WEB)/package.json ]; then cd $(WEB) && npm test; else echo "no web/ yet: skipping web tests"; fi
+
+## The browser suite drives the debug binary with the machine's Chromium.
+test-e2e: web
+	@if [ -f $(WEB)/e2e/run.mjs ]; then \
+		$(CARGO) build --locked -p livesupport && cd $(WEB) && LIVESUPPORT_BIN=$(CURDIR)/target/debug/livesupport npm run e2e; \
+	else echo "no e2e suite yet: skipping"; fi
+
+validate-deploy:
+	@if [ -x scripts/validate-deploy.sh ]; then scripts/validate-deploy.sh; else echo "no deploy checks yet"; fi
+
+## What CI enforces besides the tests.
+lint: web-deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	@if [ -f $(WEB)/package.json ]; then cd $(WEB) && npm run typecheck; fi
+
+clean:
+	$(CARGO) clean
+	rm -rf $(WEB)/dist $(WEB)/node_modules

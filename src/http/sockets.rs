@@ -1,0 +1,159 @@
+//! The three WebSocket endpoints. Everything that can refuse a socket is checked
+//! before the upgrade, so a refusal is a plain HTTP status: 503 while draining,
+//! 403 for a foreign browser origin, 401 for a missing or bad agent credential,
+//! 404 for an unknown session.
+
+use super::AppState;
+use super::extract::{QueryParams, bearer_token};
+use super::guest::ticket_of_session;
+use crate::config::origin_of;
+use crate::domain::{Agent, SenderType};
+use crate::error::ApiError;
+use crate::realtime::session::{self, SocketKind};
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::http::header::{HOST, ORIGIN};
+use axum::response::Response;
+use axum::routing::get;
+
+/// tungstenite reads into a buffer of this size (its default, 128 KiB, would
+/// cost about 1 GB per 10,000 idle sockets).
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ws/support/user/{session_id}", get(user_socket))
+        .route("/ws/support/supporter/{session_id}", get(supporter_socket))
+        .route("/ws/support/agent", get(agent_feed))
+}
+
+/// A browser's `Origin` must be the service's own (`PUBLIC_URL`, or the host the
+/// request came to), or one of `ALLOWED_ORIGINS`. Clients that are not browsers
+/// send no `Origin` and pass.
+fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .ok()
+        .and_then(origin_of)
+        .ok_or(ApiError::Forbidden("origin not allowed"))?;
+    let settings = &state.settings;
+    let same_host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|host| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority == host.to_ascii_lowercase())
+        });
+    if origin == settings.public_origin || same_host || settings.allowed_origins.contains(&origin) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("origin not allowed"))
+    }
+}
+
+fn refuse_while_draining(state: &AppState) -> Result<(), ApiError> {
+    if state.is_draining() {
+        Err(ApiError::Unavailable)
+    } else {
+        Ok(())
+    }
+}
+
+async fn agent_of(state: &AppState, headers: &HeaderMap) -> Result<Agent, ApiError> {
+    let token = bearer_token(headers).ok_or(ApiError::Unauthorized)?;
+    state.authenticate(&token).await
+}
+
+fn since(query: &QueryParams) -> Result<Option<i64>, ApiError> {
+    query.int("since", 0, i64::MAX)
+}
+
+/// Sizes every socket the same way: small buffers, writes flushed at once.
+/// Frames over `MAX_FRAME_BYTES` are read whole and answered with a 1009 close
+/// (the session checks); tungstenite's own cap, above it, only stops abuse, since
+/// refusing mid-frame would reset the connection before the close gets through.
+fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
+    let max = state.settings.max_frame_bytes;
+    let hard_cap = (max * 4).max(256 * 1024);
+    ws.max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max * 4)
+}
+
+async fn user_socket(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    query: QueryParams,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    refuse_while_draining(&state)?;
+    check_origin(&state, &headers)?;
+    let since = since(&query)?;
+    let ticket = ticket_of_session(&state, &session_id).await?;
+    let name = match query.get("name") {
+        Some(name) => crate::domain::validation::required_text(
+            "name",
+            Some(name),
+            state.settings.limits.name_chars,
+        )?,
+        None => ticket.user_name.clone(),
+    };
+    let kind = SocketKind::Ticket {
+        ticket: Box::new(ticket),
+        role: SenderType::User,
+        name,
+        agent: None,
+        since,
+    };
+    Ok(upgrade(ws, state, kind))
+}
+
+/// Upgrades, and runs the socket as a task the node waits for at shutdown.
+fn upgrade(ws: WebSocketUpgrade, state: AppState, kind: SocketKind) -> Response {
+    let sockets = state.sockets.clone();
+    configure(ws, &state)
+        .on_upgrade(move |socket| sockets.track_future(session::run(socket, state, kind)))
+}
+
+async fn supporter_socket(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    query: QueryParams,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    refuse_while_draining(&state)?;
+    check_origin(&state, &headers)?;
+    let agent = agent_of(&state, &headers).await?;
+    let since = since(&query)?;
+    let ticket = ticket_of_session(&state, &session_id).await?;
+    let kind = SocketKind::Ticket {
+        ticket: Box::new(ticket),
+        role: SenderType::Supporter,
+        name: agent.name.clone(),
+        agent: Some(agent),
+        since,
+    };
+    Ok(upgrade(ws, state, kind))
+}
+
+async fn agent_feed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    refuse_while_draining(&state)?;
+    check_origin(&state, &headers)?;
+    let agent = agent_of(&state, &headers).await?;
+    let kind = SocketKind::Feed { agent };
+    Ok(upgrade(ws, state, kind))
+}

@@ -1,0 +1,265 @@
+//! Test harness: starts the real application on port 0 with its own fresh
+//! database (a temp SQLite file, or a new PostgreSQL schema), and offers a
+//! logged-in admin. Tracing output is hidden unless `TEST_LOG=1`.
+//!
+//! PostgreSQL suites run when `LIVESUPPORT_TEST_POSTGRES_URL` names a server
+//! (e.g. `postgres://postgres@127.0.0.1:5432/test`); without it they skip with a
+//! loud notice, unless `LIVESUPPORT_REQUIRE_POSTGRES=1` (CI), where that fails.
+#![allow(dead_code)]
+
+pub mod ws;
+
+use livesupport::config::Secret;
+use livesupport::{Application, Config};
+use serde_json::{Value, json};
+use std::sync::Once;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    /// Bearer token of the admin agent.
+    pub admin_token: String,
+    pub state: livesupport::http::AppState,
+    pub database_url: String,
+    server: JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: Option<TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server.abort();
+    }
+}
+
+pub fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+            livesupport::telemetry::init(
+                Some(livesupport::config::LogFormat::Pretty),
+                "info,livesupport=debug",
+            );
+        }
+    });
+}
+
+/// A fresh SQLite file in a temp directory.
+pub fn sqlite_database() -> (String, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/test.db", dir.path().display());
+    (url, dir)
+}
+
+/// A URL to a fresh, empty PostgreSQL schema, or `None` (with a notice) when the
+/// PostgreSQL suites are not configured here.
+pub async fn postgres_database() -> Option<String> {
+    let base = match std::env::var("LIVESUPPORT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            if require("LIVESUPPORT_REQUIRE_POSTGRES") {
+                panic!(
+                    "LIVESUPPORT_REQUIRE_POSTGRES=1 but LIVESUPPORT_TEST_POSTGRES_URL is not set"
+                );
+            }
+            eprintln!(
+                "\n*** SKIPPED: PostgreSQL test (set LIVESUPPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run it) ***\n"
+            );
+            return None;
+        }
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&base)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot reach PostgreSQL at LIVESUPPORT_TEST_POSTGRES_URL: {e}")
+        });
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    admin.close().await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}
+
+fn require(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// A database of the given backend: `None` when PostgreSQL is skipped.
+pub async fn database(backend: Backend) -> Option<(String, Option<TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let (url, dir) = sqlite_database();
+            Some((url, Some(dir)))
+        }
+        Backend::Postgres => postgres_database().await.map(|url| (url, None)),
+    }
+}
+
+/// Starts the app on SQLite with the test admin.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Backend::Sqlite, |_| {})
+        .await
+        .expect("sqlite always runs")
+}
+
+/// Starts the app on `backend`, after `configure` adjusts the defaults.
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
+    init_logging();
+    let (database_url, dir) = database(backend).await?;
+    let mut config = Config::for_database(&database_url);
+    config.bind = "127.0.0.1".parse().unwrap();
+    config.admin_email = Some(ADMIN_EMAIL.into());
+    config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    config.token_secret = Some(Secret::new("test-token-secret-that-is-32-chars-long"));
+    // Generous limits: tests of the limits set their own.
+    config.ticket_rate_per_minute = 10_000;
+    config.login_rate_per_minute = 10_000;
+    configure(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("application builds");
+    let port = app.port();
+    let state = app.state().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    let address = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().build().unwrap();
+    let mut app = TestApp {
+        address,
+        port,
+        client,
+        admin_token: String::new(),
+        state,
+        database_url,
+        server,
+        shutdown: Some(tx),
+        _dir: dir,
+    };
+    app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    Some(app)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Logs in and returns the token; panics if the login fails.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/support/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "login as {email}");
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an agent through the admin API and returns (id, token).
+    pub async fn create_agent(&self, email: &str, name: &str, role: &str) -> (i64, String) {
+        let password = "agent-password-123";
+        let response = self
+            .client
+            .post(self.url("/api/support/agents"))
+            .bearer_auth(&self.admin_token)
+            .json(&json!({ "email": email, "name": name, "password": password, "role": role }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "create agent {email}");
+        let agent: Value = response.json().await.unwrap();
+        (
+            agent["id"].as_i64().unwrap(),
+            self.login(email, password).await,
+        )
+    }
+
+    /// Opens a ticket as a visitor and returns its JSON.
+    pub async fn create_ticket(&self, body: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/api/support/ticket"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "create ticket {body}");
+        response.json().await.unwrap()
+    }
+
+    /// A plain ticket with a first message.
+    pub async fn simple_ticket(&self) -> Value {
+        self.create_ticket(json!({
+            "user_name": "John Doe",
+            "user_email": "john@example.com",
+            "subject": "Order not arrived",
+            "message": "Hello!"
+        }))
+        .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        read(request.send().await.unwrap()).await
+    }
+}
+
+/// Status and JSON body (Null when the body is empty or not JSON).
+pub async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}

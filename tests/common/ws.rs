@@ -1,0 +1,185 @@
+//! A WebSocket test client (tokio-tungstenite) that speaks the contract's frames.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::TestApp;
+
+/// How long a test waits for an expected frame before failing.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct WsClient {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What the server did when the socket ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    Closed(u16),
+    ClosedWithoutCode,
+    Dropped,
+}
+
+impl TestApp {
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub async fn user_socket(&self, session_id: &str, query: &str) -> WsClient {
+        connect(
+            &self.ws_url(&format!("/ws/support/user/{session_id}{query}")),
+            &[],
+        )
+        .await
+        .expect("user socket opens")
+    }
+
+    pub async fn supporter_socket(&self, session_id: &str, token: &str, query: &str) -> WsClient {
+        let auth = format!("Bearer {token}");
+        connect(
+            &self.ws_url(&format!("/ws/support/supporter/{session_id}{query}")),
+            &[("authorization", auth.as_str())],
+        )
+        .await
+        .expect("supporter socket opens")
+    }
+
+    pub async fn feed_socket(&self, token: &str) -> WsClient {
+        let auth = format!("Bearer {token}");
+        connect(
+            &self.ws_url("/ws/support/agent"),
+            &[("authorization", auth.as_str())],
+        )
+        .await
+        .expect("feed socket opens")
+    }
+}
+
+/// Opens a socket with extra headers; a refusal comes back as its HTTP status.
+pub async fn connect(url: &str, headers: &[(&str, &str)]) -> Result<WsClient, u16> {
+    let mut request = url.into_client_request().unwrap();
+    for (name, value) in headers {
+        let name =
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(value).unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((stream, _)) => Ok(WsClient { stream }),
+        Err(WsError::Http(response)) => Err(response.status().as_u16()),
+        Err(other) => panic!("socket failed to connect: {other}"),
+    }
+}
+
+impl WsClient {
+    pub async fn send(&mut self, frame: Value) {
+        self.stream
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("send frame");
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("send text");
+    }
+
+    pub async fn say(&mut self, text: &str, client_msg_id: &str) {
+        self.send(json!({"type": "message", "message": text, "client_msg_id": client_msg_id}))
+            .await;
+    }
+
+    /// The next JSON frame (pings skipped); panics on timeout or close.
+    pub async fn next(&mut self) -> Value {
+        match self.try_next(FRAME_TIMEOUT).await {
+            Some(frame) => frame,
+            None => panic!("no frame within {FRAME_TIMEOUT:?}"),
+        }
+    }
+
+    /// The next JSON frame within `wait`, or `None`.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            match message {
+                Ok(Message::Text(text)) => {
+                    return Some(serde_json::from_str(&text).expect("frame is JSON"));
+                }
+                Ok(Message::Close(frame)) => panic!("socket closed unexpectedly: {frame:?}"),
+                Ok(_) => continue,
+                Err(err) => panic!("socket error: {err}"),
+            }
+        }
+    }
+
+    /// Skips frames until one of `kind` arrives.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// The next message-like frame (`message`, `system`, `supporter_joined`).
+    pub async fn next_message(&mut self) -> Value {
+        loop {
+            let frame = self.next().await;
+            if matches!(
+                frame["type"].as_str(),
+                Some("message" | "system" | "supporter_joined")
+            ) {
+                return frame;
+            }
+        }
+    }
+
+    /// Frames of `kind` that arrive within `wait`.
+    pub async fn collect_of(&mut self, kind: &str, wait: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut found = Vec::new();
+        while let Some(frame) = self
+            .try_next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+        {
+            if frame["type"] == kind {
+                found.push(frame);
+            }
+        }
+        found
+    }
+
+    /// Reads until the server ends the socket, ignoring frames.
+    pub async fn ended(&mut self, wait: Duration) -> Ended {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => panic!("socket still open after {wait:?}"),
+                Ok(None) | Ok(Some(Err(_))) => return Ended::Dropped,
+                Ok(Some(Ok(Message::Close(Some(CloseFrame { code, .. }))))) => {
+                    return Ended::Closed(code.into());
+                }
+                Ok(Some(Ok(Message::Close(None)))) => return Ended::ClosedWithoutCode,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}

@@ -1,0 +1,831 @@
+//! The WebSocket protocol on one node, with real sockets: frames both ways, the
+//! delivery promise, limits and liveness.
+
+mod common;
+
+use common::ws::{Ended, WsClient, connect};
+use common::{Backend, TestApp, spawn_app, spawn_app_with};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// A ticket (no first message) and its session id.
+async fn ticket(app: &TestApp) -> (i64, String) {
+    let t = app
+        .create_ticket(json!({"user_name": "John Doe", "subject": "Order not arrived"}))
+        .await;
+    (
+        t["id"].as_i64().unwrap(),
+        t["session_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn stored_messages(app: &TestApp, session: &str) -> Vec<Value> {
+    let (status, body) = app
+        .get(
+            &format!("/api/support/ticket/{session}/messages?limit=500"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    body["messages"].as_array().unwrap().clone()
+}
+
+fn seqs(frames: &[Value]) -> Vec<i64> {
+    frames
+        .iter()
+        .map(|f| f["message"]["seq"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_original_example_says_hello_and_gets_it_back_stored() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "?name=TestUser").await;
+    let ready = user.next().await;
+    assert_eq!(ready["type"], "ready");
+    assert_eq!(ready["data"]["ticket"]["session_id"], session.as_str());
+    assert_eq!(ready["data"]["last_seq"], 0);
+
+    user.send(json!({"type": "message", "message": "Hello!"}))
+        .await;
+    let echo = user.next_of("message").await;
+    assert_eq!(echo["message"]["message"], "Hello!");
+    assert_eq!(echo["message"]["sender_type"], "user");
+    assert_eq!(echo["message"]["sender_name"], "TestUser");
+    assert_eq!(echo["message"]["seq"], 1);
+    let stored = stored_messages(&app, &session).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["message"], "Hello!");
+}
+
+#[tokio::test]
+async fn an_agent_opening_an_open_ticket_joins_it_and_both_sides_are_told() {
+    let app = spawn_app().await;
+    let (ticket_id, session) = ticket(&app).await;
+    let (agent_id, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut feed = app.feed_socket(&app.admin_token).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+
+    let mut supporter = app.supporter_socket(&session, &token, "").await;
+    while user.next_of("presence").await["data"]["supporter_connected"] != true {}
+    let joined = user.next_of("supporter_joined").await;
+    assert_eq!(joined["data"]["supporter_id"], agent_id);
+    assert_eq!(joined["data"]["supporter_name"], "Alice");
+    assert_eq!(joined["message"]["sender_type"], "system");
+    assert_eq!(joined["message"]["seq"], 1);
+    assert_eq!(
+        supporter.next_of("supporter_joined").await["message"]["seq"],
+        1
+    );
+
+    let updated = feed.next_of("ticket_updated").await;
+    assert_eq!(updated["ticket"]["id"], ticket_id);
+    assert_eq!(updated["ticket"]["status"], "assigned");
+    assert_eq!(updated["ticket"]["supporter_id"], agent_id);
+    let (_, t) = app
+        .get(&format!("/api/support/tickets/{ticket_id}"), Some(&token))
+        .await;
+    assert_eq!(t["status"], "assigned");
+    assert_eq!(t["supporter_name"], "Alice");
+}
+
+#[tokio::test]
+async fn the_assigned_agents_first_message_starts_work_and_everyone_sees_it() {
+    let app = spawn_app().await;
+    let (ticket_id, session) = ticket(&app).await;
+    let (_, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut user = app.user_socket(&session, "").await;
+    let mut supporter = app.supporter_socket(&session, &token, "").await;
+    supporter.next_of("supporter_joined").await;
+    supporter.say("Hi, how can I help?", "a1").await;
+
+    let reply = user.next_of("message").await;
+    assert_eq!(reply["message"]["sender_type"], "supporter");
+    assert_eq!(reply["message"]["sender_name"], "Alice");
+    let note = user.next_of("system").await;
+    assert_eq!(
+        note["message"]["message"],
+        "Status changed from assigned to in_progress"
+    );
+    assert_eq!(
+        user.next_of("ticket_updated").await["ticket"]["status"],
+        "in_progress"
+    );
+    let own = supporter.next_of("message").await;
+    assert_eq!(own["message"]["client_msg_id"], "a1");
+    let (_, t) = app
+        .get(&format!("/api/support/tickets/{ticket_id}"), Some(&token))
+        .await;
+    assert_eq!(t["status"], "in_progress");
+}
+
+#[tokio::test]
+async fn typing_reaches_only_the_other_side_at_most_twice_a_second() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let (_, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut user = app.user_socket(&session, "").await;
+    let mut supporter = app.supporter_socket(&session, &token, "").await;
+    supporter.next_of("ready").await;
+    user.next_of("supporter_joined").await;
+
+    for _ in 0..5 {
+        user.send(json!({"type": "typing", "data": {"is_typing": true}}))
+            .await;
+    }
+    let seen = supporter
+        .collect_of("typing", Duration::from_millis(700))
+        .await;
+    assert_eq!(
+        seen.len(),
+        2,
+        "5 typing frames in a burst forward only 2: {seen:?}"
+    );
+    assert_eq!(seen[0]["data"]["sender_type"], "user");
+    assert_eq!(seen[0]["data"]["sender_name"], "John Doe");
+    assert_eq!(seen[0]["data"]["is_typing"], true);
+    assert!(
+        user.collect_of("typing", Duration::from_millis(300))
+            .await
+            .is_empty(),
+        "a sender never sees its own typing"
+    );
+
+    supporter
+        .send(json!({"type": "typing", "data": {"is_typing": false}}))
+        .await;
+    let typing = user.next_of("typing").await;
+    assert_eq!(typing["data"]["sender_type"], "supporter");
+    assert_eq!(typing["data"]["is_typing"], false);
+}
+
+#[tokio::test]
+async fn read_receipts_are_stored_and_told_to_the_other_side() {
+    let app = spawn_app().await;
+    let (ticket_id, session) = ticket(&app).await;
+    let (_, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut user = app.user_socket(&session, "").await;
+    let mut supporter = app.supporter_socket(&session, &token, "").await;
+    supporter.next_of("supporter_joined").await;
+    user.say("one", "u1").await;
+    user.say("two", "u2").await;
+    let last = supporter.next_of("message").await;
+    let last = if last["message"]["message"] == "two" {
+        last
+    } else {
+        supporter.next_of("message").await
+    };
+    let up_to = last["message"]["seq"].as_i64().unwrap();
+    let (_, before) = app
+        .get(&format!("/api/support/tickets/{ticket_id}"), Some(&token))
+        .await;
+    assert_eq!(before["unread_count"], 2);
+
+    supporter
+        .send(json!({"type": "read", "data": {"up_to_seq": up_to}}))
+        .await;
+    let read = user.next_of("read").await;
+    assert_eq!(read["data"]["reader_type"], "supporter");
+    assert_eq!(read["data"]["up_to_seq"], up_to);
+    let (_, after) = app
+        .get(&format!("/api/support/tickets/{ticket_id}"), Some(&token))
+        .await;
+    assert_eq!(after["unread_count"], 0);
+    let stored = stored_messages(&app, &session).await;
+    assert!(
+        stored
+            .iter()
+            .filter(|m| m["sender_type"] == "user")
+            .all(|m| m["is_read"] == true)
+    );
+}
+
+#[tokio::test]
+async fn presence_follows_sockets_coming_and_going() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let (agent_id, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut supporter = app.supporter_socket(&session, &token, "").await;
+    let first = supporter.next_of("presence").await;
+    assert_eq!(
+        first["data"],
+        json!({"user_connected": false, "supporter_connected": true})
+    );
+    let user = app.user_socket(&session, "").await;
+    let joined = supporter.next_of("presence").await;
+    assert_eq!(
+        joined["data"],
+        json!({"user_connected": true, "supporter_connected": true})
+    );
+    let (_, agents) = app.get("/api/support/agents", Some(&token)).await;
+    let alice = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == agent_id)
+        .unwrap()
+        .clone();
+    assert_eq!(alice["online"], true);
+
+    user.close().await;
+    let left = supporter.next_of("presence").await;
+    assert_eq!(
+        left["data"],
+        json!({"user_connected": false, "supporter_connected": true})
+    );
+}
+
+#[tokio::test]
+async fn a_resend_with_the_same_client_msg_id_stores_nothing_new() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    user.say("only once", "key-1").await;
+    let ack = user.next_of("message").await;
+    assert_eq!(ack["message"]["client_msg_id"], "key-1");
+    user.say("only once", "key-1").await;
+    user.say("second", "key-2").await;
+    let next = user.next_of("message").await;
+    assert_eq!(
+        next["message"]["client_msg_id"], "key-2",
+        "no duplicate frame on one connection"
+    );
+    assert_eq!(next["message"]["seq"], 2, "the resend consumed no seq");
+    assert_eq!(stored_messages(&app, &session).await.len(), 2);
+
+    // After a drop, the client resumes from before the ack and resends: the
+    // replay carries the acknowledgement, and still nothing new is stored.
+    user.close().await;
+    let mut again = app.user_socket(&session, "?since=0").await;
+    assert_eq!(again.next().await["data"]["replayed"], 2);
+    again.say("only once", "key-1").await;
+    let replayed = again.next_of("message").await;
+    assert_eq!(replayed["message"]["client_msg_id"], "key-1");
+    assert_eq!(stored_messages(&app, &session).await.len(), 2);
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let long = "x".repeat(8193);
+    let cases: Vec<(&str, String, &str, Option<&str>)> = vec![
+        ("not JSON", "{nope".into(), "invalid_json", None),
+        (
+            "unknown type",
+            json!({"type": "shout"}).to_string(),
+            "validation_failed",
+            None,
+        ),
+        (
+            "no text",
+            json!({"type": "message", "client_msg_id": "k1"}).to_string(),
+            "validation_failed",
+            Some("k1"),
+        ),
+        (
+            "blank text",
+            json!({"type": "message", "message": "  ", "client_msg_id": "k2"}).to_string(),
+            "validation_failed",
+            Some("k2"),
+        ),
+        (
+            "text too long",
+            json!({"type": "message", "message": long, "client_msg_id": "k3"}).to_string(),
+            "validation_failed",
+            Some("k3"),
+        ),
+        (
+            "key too long",
+            json!({"type": "message", "message": "hi", "client_msg_id": "k".repeat(65)})
+                .to_string(),
+            "validation_failed",
+            None,
+        ),
+        (
+            "typing without data",
+            json!({"type": "typing"}).to_string(),
+            "validation_failed",
+            None,
+        ),
+    ];
+    for (case, text, code, key) in cases {
+        user.send_text(&text).await;
+        let error = user.next_of("error").await;
+        assert_eq!(error["error"]["code"], code, "{case}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{case}"
+        );
+        assert_eq!(error["client_msg_id"].as_str(), key, "{case}");
+    }
+    user.say("still here", "ok").await;
+    assert_eq!(
+        user.next_of("message").await["message"]["message"],
+        "still here"
+    );
+    assert_eq!(stored_messages(&app, &session).await.len(), 1);
+}
+
+#[tokio::test]
+async fn resuming_with_since_delivers_exactly_the_missed_messages() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let (_, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut user = app.user_socket(&session, "").await;
+    let mut supporter = app.supporter_socket(&session, &token, "").await;
+    supporter.next_of("ready").await;
+    user.say("before the drop", "u1").await;
+    let seen = user.next_of("message").await["message"]["seq"]
+        .as_i64()
+        .unwrap();
+    user.close().await;
+
+    for i in 0..5 {
+        supporter
+            .say(&format!("missed {i}"), &format!("s{i}"))
+            .await;
+    }
+    for _ in 0..5 {
+        supporter.next_of("message").await;
+    }
+    let mut resumed = app.user_socket(&session, &format!("?since={seen}")).await;
+    let ready = resumed.next().await;
+    assert_eq!(ready["type"], "ready");
+    let last_seq = ready["data"]["last_seq"].as_i64().unwrap();
+    let replayed = ready["data"]["replayed"].as_i64().unwrap() as usize;
+    assert_eq!(replayed as i64, last_seq - seen);
+    let mut frames = Vec::new();
+    for _ in 0..replayed {
+        frames.push(resumed.next_message().await);
+    }
+    assert_eq!(seqs(&frames), ((seen + 1)..=last_seq).collect::<Vec<_>>());
+    let texts: Vec<&str> = frames
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .map(|f| f["message"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["missed 0", "missed 1", "missed 2", "missed 3", "missed 4"]
+    );
+
+    supporter.say("live again", "s-live").await;
+    let live = resumed.next_message().await;
+    assert_eq!(
+        live["message"]["seq"],
+        last_seq + 1,
+        "live traffic continues without gap"
+    );
+}
+
+#[tokio::test]
+async fn a_replay_over_the_bound_ends_with_resync_required() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.message_burst = 5000;
+        c.message_rate_per_second = 5000;
+    })
+    .await
+    .unwrap();
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    for i in 0..1005 {
+        user.say("x", &format!("m{i}")).await;
+    }
+    for _ in 0..1005 {
+        user.next_of("message").await;
+    }
+    let mut resumed = app.user_socket(&session, "?since=0").await;
+    let ready = resumed.next().await;
+    assert_eq!(ready["data"]["replayed"], 1000);
+    let mut last = 0;
+    for _ in 0..1000 {
+        last = resumed.next_message().await["message"]["seq"]
+            .as_i64()
+            .unwrap();
+    }
+    assert_eq!(last, 1000);
+    let resync = resumed.next().await;
+    assert_eq!(resync["type"], "resync_required");
+    assert_eq!(resync["data"]["after_seq"], 1000);
+}
+
+#[tokio::test]
+async fn a_frame_over_64_kib_closes_the_socket_with_1009() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let big = json!({"type": "message", "message": "x".repeat(70 * 1024)}).to_string();
+    user.send_text(&big).await;
+    assert_eq!(
+        user.ended(Duration::from_secs(10)).await,
+        Ended::Closed(1009)
+    );
+    assert!(stored_messages(&app, &session).await.is_empty());
+}
+
+#[tokio::test]
+async fn sockets_are_refused_before_the_upgrade() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.allowed_origins = vec!["https://shop.example.com".into()];
+    })
+    .await
+    .unwrap();
+    let (_, session) = ticket(&app).await;
+    let unknown = uuid::Uuid::new_v4();
+    let (_, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let bearer = format!("Bearer {token}");
+    let own_origin = format!("http://localhost:{}", app.port);
+    // (case, path, headers, expected status)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16);
+    let cases: Vec<Case> = vec![
+        (
+            "unknown session",
+            format!("/ws/support/user/{unknown}"),
+            vec![],
+            404,
+        ),
+        (
+            "malformed session",
+            "/ws/support/user/not-a-uuid".into(),
+            vec![],
+            404,
+        ),
+        (
+            "supporter without credential",
+            format!("/ws/support/supporter/{session}"),
+            vec![],
+            401,
+        ),
+        (
+            "supporter with a bad token",
+            format!("/ws/support/supporter/{session}"),
+            vec![("authorization", "Bearer not.a.token")],
+            401,
+        ),
+        (
+            "feed without credential",
+            "/ws/support/agent".into(),
+            vec![],
+            401,
+        ),
+        (
+            "token in the query string is not a credential",
+            format!("/ws/support/agent?token={token}"),
+            vec![],
+            401,
+        ),
+        (
+            "foreign origin",
+            format!("/ws/support/user/{session}"),
+            vec![("origin", "https://evil.example.com")],
+            403,
+        ),
+        (
+            "foreign origin with a good credential",
+            "/ws/support/agent".into(),
+            vec![
+                ("origin", "https://evil.example.com"),
+                ("authorization", bearer.as_str()),
+            ],
+            403,
+        ),
+        (
+            "bad since",
+            format!("/ws/support/user/{session}?since=-1"),
+            vec![],
+            400,
+        ),
+    ];
+    for (case, path, headers, status) in cases {
+        let refused = connect(&app.ws_url(&path), &headers).await.err();
+        assert_eq!(refused, Some(status), "{case}");
+    }
+    for origin in ["https://shop.example.com", own_origin.as_str()] {
+        let opened = connect(
+            &app.ws_url(&format!("/ws/support/user/{session}")),
+            &[("origin", origin)],
+        )
+        .await;
+        assert!(opened.is_ok(), "origin {origin} is allowed");
+    }
+}
+
+#[tokio::test]
+async fn the_agent_feed_carries_every_tickets_events() {
+    let app = spawn_app().await;
+    let mut feed = app.feed_socket(&app.admin_token).await;
+    let (ticket_id, session) = ticket(&app).await;
+    let created = feed.next_of("ticket_created").await;
+    assert_eq!(created["ticket"]["id"], ticket_id);
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    user.say("Where is my order?", "u1").await;
+    let message = feed.next_of("message").await;
+    assert_eq!(message["message"]["ticket_id"], ticket_id);
+    assert_eq!(message["message"]["message"], "Where is my order?");
+    let (status, _) = app
+        .send_json(
+            "PATCH",
+            &format!("/api/support/tickets/{ticket_id}"),
+            Some(&app.admin_token),
+            json!({"priority": "urgent"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let updated = feed.next_of("ticket_updated").await;
+    assert_eq!(updated["ticket"]["priority"], "urgent");
+    let note = user.next_of("system").await;
+    assert!(
+        note["message"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("urgent")
+    );
+    assert_eq!(
+        user.next_of("ticket_updated").await["ticket"]["priority"],
+        "urgent"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_ticket_refuses_messages_with_an_error_frame() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let (status, _) = app
+        .send_json(
+            "POST",
+            &format!("/api/support/ticket/{session}/close"),
+            None,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        user.next_of("system").await["message"]["message"],
+        "Status changed from open to closed"
+    );
+    user.say("anyone?", "late").await;
+    let error = user.next_of("error").await;
+    assert_eq!(error["error"]["code"], "ticket_closed");
+    assert_eq!(error["client_msg_id"], "late");
+    assert_eq!(
+        stored_messages(&app, &session).await.len(),
+        1,
+        "only the system note"
+    );
+}
+
+#[tokio::test]
+async fn messages_past_the_burst_are_refused_and_not_stored() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.message_burst = 3;
+        c.message_rate_per_second = 1;
+    })
+    .await
+    .unwrap();
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    for i in 0..5 {
+        user.say("spam", &format!("k{i}")).await;
+    }
+    let mut acked = Vec::new();
+    let mut limited = Vec::new();
+    while acked.len() + limited.len() < 5 {
+        let frame = user.next().await;
+        match frame["type"].as_str() {
+            Some("message") => acked.push(frame["message"]["client_msg_id"].clone()),
+            Some("error") => {
+                assert_eq!(frame["error"]["code"], "rate_limited");
+                limited.push(frame["client_msg_id"].clone());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(acked, [json!("k0"), json!("k1"), json!("k2")]);
+    assert_eq!(limited, [json!("k3"), json!("k4")]);
+    assert_eq!(stored_messages(&app, &session).await.len(), 3);
+}
+
+#[tokio::test]
+async fn two_visitors_never_see_each_others_frames() {
+    let app = spawn_app().await;
+    let (_, first) = ticket(&app).await;
+    let (_, second) = ticket(&app).await;
+    let mut a = app.user_socket(&first, "").await;
+    let mut b = app.user_socket(&second, "").await;
+    a.next_of("ready").await;
+    b.next_of("ready").await;
+    a.say("secret of A", "a").await;
+    a.send(json!({"type": "typing", "data": {"is_typing": true}}))
+        .await;
+    b.say("secret of B", "b").await;
+    assert_eq!(
+        a.next_of("message").await["message"]["message"],
+        "secret of A"
+    );
+    assert_eq!(
+        b.next_of("message").await["message"]["message"],
+        "secret of B"
+    );
+    let mut leaked = Vec::new();
+    for client in [&mut a, &mut b] {
+        while let Some(frame) = client.try_next(Duration::from_millis(400)).await {
+            leaked.push(frame);
+        }
+    }
+    assert!(
+        leaked.iter().all(|f| !f.to_string().contains("secret")),
+        "frames of another ticket leaked: {leaked:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_senders_are_delivered_in_seq_order_without_gaps() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.message_burst = 1000;
+        c.message_rate_per_second = 1000;
+    })
+    .await
+    .unwrap();
+    let (_, session) = ticket(&app).await;
+    let (_, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut watcher = app.user_socket(&session, "").await;
+    watcher.next_of("ready").await;
+    let mut senders: Vec<WsClient> = Vec::new();
+    for _ in 0..3 {
+        senders.push(app.user_socket(&session, "").await);
+    }
+    senders.push(app.supporter_socket(&session, &token, "").await);
+    let mut tasks = Vec::new();
+    for (n, mut sender) in senders.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                sender.say(&format!("{n}-{i}"), &format!("{n}-{i}")).await;
+            }
+            sender
+        }));
+    }
+    let mut frames = Vec::new();
+    // 200 chat messages plus the join note and the in_progress note.
+    while frames.len() < 202 {
+        frames.push(watcher.next_message().await);
+    }
+    assert_eq!(seqs(&frames), (1..=202).collect::<Vec<_>>());
+    let keys: HashSet<String> = frames
+        .iter()
+        .filter_map(|f| f["message"]["client_msg_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(keys.len(), 200);
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_with_1013_and_slows_nobody() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.message_burst = 10_000;
+        c.message_rate_per_second = 10_000;
+    })
+    .await
+    .unwrap();
+    let (_, session) = ticket(&app).await;
+    let (_, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut slow = app.user_socket(&session, "").await;
+    slow.next_of("ready").await;
+    let mut reader = app.user_socket(&session, "").await;
+    reader.next_of("ready").await;
+    let mut sender = app.supporter_socket(&session, &token, "").await;
+    sender.next_of("ready").await;
+
+    // Big frames fill the kernel's socket buffers, then the bounded queue.
+    let text = "y".repeat(8000);
+    let total = 1200;
+    let sending = tokio::spawn(async move {
+        for i in 0..total {
+            sender.say(&text, &format!("k{i}")).await;
+        }
+        sender
+    });
+    let started = tokio::time::Instant::now();
+    let mut received = 0;
+    let mut last_seq = 0;
+    while received < total {
+        let frame = reader.next_message().await;
+        if frame["type"] == "message" {
+            received += 1;
+        }
+        let seq = frame["message"]["seq"].as_i64().unwrap();
+        assert_eq!(
+            seq,
+            last_seq + 1,
+            "the reading client gets every seq in order"
+        );
+        last_seq = seq;
+    }
+    let elapsed = started.elapsed();
+    sending.await.unwrap();
+    assert!(
+        elapsed < Duration::from_secs(60),
+        "the reading client kept pace ({elapsed:?} for {total} messages)"
+    );
+    // The stalled client now drains what was buffered and finds the 1013.
+    assert_eq!(
+        slow.ended(Duration::from_secs(30)).await,
+        Ended::Closed(1013)
+    );
+}
+
+#[tokio::test]
+async fn the_server_pings_and_closes_a_silent_peer() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.ping_interval_seconds = 1;
+        c.idle_timeout_seconds = 3;
+    })
+    .await
+    .unwrap();
+    let (_, session) = ticket(&app).await;
+    let mut listening = app.user_socket(&session, "").await;
+    // A client that reads answers pings (tungstenite does it while reading) and stays.
+    let mut pings = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    use futures_util::StreamExt;
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout_at(deadline, listening.stream.next()).await
+    {
+        if message.is_ping() {
+            pings += 1;
+        }
+        assert!(
+            !message.is_close(),
+            "a client that answers pings is not closed"
+        );
+    }
+    assert!(pings >= 2, "pinged every second: {pings}");
+
+    listening.close().await;
+
+    // A client that never reads never answers: after the idle timeout the server
+    // closes it (its close frame may be lost behind the unread pings, but the
+    // connection ends and the visitor shows as gone).
+    let mut silent = app.user_socket(&session, "").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let ended = silent.ended(Duration::from_secs(5)).await;
+    assert!(
+        matches!(ended, Ended::Closed(1001) | Ended::Dropped),
+        "{ended:?}"
+    );
+    let ticket_id = app
+        .get(&format!("/api/support/ticket/{session}"), None)
+        .await
+        .1["id"]
+        .as_i64()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app
+        .state
+        .store
+        .presence(ticket_id)
+        .await
+        .unwrap()
+        .user_connected
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the silent visitor's session was never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
