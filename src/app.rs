@@ -1,11 +1,12 @@
 //! Wiring: from a [`Config`] to a bound, running node.
 
 use crate::auth::{self, TokenKeys};
-use crate::broker::{Broker, LocalBroker};
+use crate::broker::{Broker, LocalBroker, RedisBroker};
 use crate::chat::Chat;
 use crate::config::{Config, origin_of};
-use crate::domain::AgentRole;
+use crate::domain::{AgentRole, TicketStatus};
 use crate::http::{self, AppState, RateLimiters, Settings};
+use crate::metrics::metrics;
 use crate::realtime::events::Publisher;
 use crate::realtime::hub::Hub;
 use crate::store::{self, NewAgent, Store, StoreError};
@@ -27,6 +28,8 @@ const LIMITER_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 const SESSION_HEARTBEAT: Duration = Duration::from_secs(10);
 /// A session not marked alive for this long belongs to a dead node and is ended.
 const SESSION_STALE_AFTER: Duration = Duration::from_secs(60);
+/// How often the ticket and readiness gauges are refreshed.
+const GAUGE_REFRESH_INTERVAL: Duration = Duration::from_secs(15);
 /// How long shutdown waits for sockets beyond the drain window.
 const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(10);
 
@@ -66,7 +69,19 @@ impl Application {
         config.validate().map_err(StartError::Config)?;
         let store = store::connect(config.database_url(), DATABASE_POOL_SIZE).await?;
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
-        let broker: Arc<dyn Broker> = Arc::new(LocalBroker::new(inbox_tx));
+        let broker: Arc<dyn Broker> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisBroker::connect(
+                    url.expose(),
+                    config.redis_cluster,
+                    &config.redis_channel_prefix,
+                    inbox_tx,
+                )
+                .await
+                .map_err(|err| StartError::Config(err.to_string()))?,
+            ),
+            None => Arc::new(LocalBroker::new(inbox_tx)),
+        };
 
         let listener = TcpListener::bind(SocketAddr::new(config.bind, config.port())).await?;
         let port = listener.local_addr()?.port();
@@ -163,6 +178,7 @@ impl Application {
         let tasks = [
             tokio::spawn(sweep_limiters(state.clone(), background.clone())),
             tokio::spawn(session_heartbeat(state.clone(), background.clone())),
+            tokio::spawn(refresh_gauges(state.clone(), background.clone())),
         ];
         tracing::info!(port = self.port, node_id = %state.settings.node_id, "listening");
         let drain = {
@@ -171,6 +187,7 @@ impl Application {
                 shutdown.await;
                 tracing::info!("draining: refusing new sockets, closing open ones");
                 state.draining.store(true, Ordering::Relaxed);
+                metrics().ready.set(0);
                 state.shutdown.cancel();
             }
         };
@@ -197,6 +214,30 @@ impl Application {
         let _ = self.hub_task.await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// Refreshes the gauges that come from the store and the dependencies: one
+/// grouped count, so it stays cheap however many tickets there are.
+async fn refresh_gauges(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(GAUGE_REFRESH_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let m = metrics();
+        if let Ok(counts) = state.store.ticket_counts_by_status().await {
+            for status in TicketStatus::ALL {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n);
+                m.tickets.with_label_values(&[status.as_str()]).set(n);
+            }
+        }
+        let (ready, _) = http::health::readiness(&state).await;
+        m.ready.set(i64::from(ready));
     }
 }
 

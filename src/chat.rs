@@ -8,6 +8,7 @@ use crate::domain::{
     Message, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
 };
 use crate::error::ApiError;
+use crate::metrics::metrics;
 use crate::realtime::events::{Event, Publisher};
 use crate::store::{Appended, Changed, Store};
 use std::sync::Arc;
@@ -109,6 +110,7 @@ impl Chat {
             first_message,
         };
         let (ticket, first) = self.store.create_ticket(&new).await?;
+        first.iter().for_each(count_stored);
         self.publisher
             .publish(Event::TicketCreated {
                 ticket: ticket.clone(),
@@ -133,6 +135,10 @@ impl Chat {
     ) -> Result<Appended, ApiError> {
         let appended = self.store.append_message(ticket_id, &draft).await?;
         if !appended.duplicate {
+            count_stored(&appended.message);
+            if let Some((note, _)) = &appended.status_change {
+                count_stored(note);
+            }
             self.publisher
                 .publish(Event::Message {
                     message: appended.message.clone(),
@@ -165,6 +171,7 @@ impl Chat {
         if changed.notes.is_empty() {
             return Ok(changed);
         }
+        changed.notes.iter().for_each(count_stored);
         for note in &changed.notes {
             let joined = changed
                 .assigned
@@ -218,4 +225,11 @@ impl Chat {
             .await;
         Ok(())
     }
+}
+
+fn count_stored(message: &Message) {
+    metrics()
+        .messages_stored
+        .with_label_values(&[message.sender_type.as_str()])
+        .inc();
 }

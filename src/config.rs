@@ -80,6 +80,10 @@ pub struct Config {
     /// The Redis URL is a Redis Cluster: use sharded pub/sub.
     #[arg(long, env = "REDIS_CLUSTER", default_value_t = false, action = clap::ArgAction::Set)]
     pub redis_cluster: bool,
+    /// Prepended to every Redis channel name (`{prefix}ticket:{id}`, `{prefix}agents`),
+    /// so that several deployments can share one Redis; every node of one needs the same.
+    #[arg(long, env = "REDIS_CHANNEL_PREFIX", default_value = "")]
+    pub redis_channel_prefix: String,
     /// The service's own origin, for links and the WebSocket origin check
     /// (default http://localhost:$PORT).
     #[arg(long, env = "PUBLIC_URL")]

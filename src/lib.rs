@@ -22,6 +22,7 @@
 //! - [`http`]: the REST API, health and static assets.
 //! - [`auth`]: argon2 passwords, agent tokens, identity verification.
 //! - [`error`]: one [`error::ApiError`] for every error body and error frame.
+//! - [`metrics`]: every Prometheus metric, in one registry.
 //!
 //! A message's path: a socket's reader parses the frame → [`chat::Chat`] appends
 //! it (the seq is allocated in the same transaction: the acknowledgement point) →
@@ -37,6 +38,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod realtime;
 pub mod store;
 pub mod telemetry;

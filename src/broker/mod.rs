@@ -1,17 +1,20 @@
 //! Moves published envelopes between nodes. A broker knows channels and bytes,
 //! nothing of tickets or the store. Two implementations, chosen at start:
-//! [`LocalBroker`] (in-process, one node) and, with `REDIS_URL`, Redis pub/sub.
+//! [`LocalBroker`] (in-process, one node) and, with `REDIS_URL`, Redis pub/sub
+//! ([`RedisBroker`]).
 //!
 //! Whatever a node is subscribed to arrives, as a [`Delivery`], in the inbox
 //! given to the broker at construction (the hub's).
 
 mod local;
+mod redis;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 pub use local::LocalBroker;
+pub use redis::RedisBroker;
 
 /// One published envelope, as received on a subscribed channel.
 #[derive(Debug, Clone)]

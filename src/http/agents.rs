@@ -65,7 +65,7 @@ async fn login(
         .password
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::validation("password", "password is required"))?;
-    check_rate(&state.limiters.logins, &(ip, email.clone()))?;
+    check_rate("login", &state.limiters.logins, &(ip, email.clone()))?;
     let found = state.store.agent_by_email(&email).await?;
     let hash = found.as_ref().map(|f| f.password_hash.clone());
     let password_ok = auth::verify_password(hash, password).await;

@@ -7,7 +7,7 @@ use crate::config::Cidr;
 use crate::domain::{Agent, AgentRole};
 use crate::error::ApiError;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -67,6 +67,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 fn missing_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("missing field `")?;
     Some(rest.split('`').next()?.to_owned())
+}
+
+/// The one path parameter of a ticket route, as text. A parameter axum cannot
+/// decode (invalid UTF-8 after percent-decoding) names no ticket: 404 with the
+/// error body, where axum's own rejection would be a text/plain 400.
+pub struct PathKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(key)| PathKey(key))
+            .map_err(|_| ApiError::NotFound("ticket"))
+    }
 }
 
 /// The body limit in force, put in the request extensions by the router so the

@@ -1,14 +1,14 @@
 //! The visitor's routes. The session id in the path is the guest's capability for
 //! one ticket; it is never listed, and an unknown one is 404.
 
-use super::extract::{ClientIp, JsonBody, QueryParams};
+use super::extract::{ClientIp, JsonBody, PathKey, QueryParams};
 use super::tickets::assign_ticket;
 use super::{AppState, check_rate};
 use crate::chat::TicketRequest;
 use crate::domain::{SenderType, Ticket};
 use crate::error::ApiError;
 use crate::store::{MessageRange, MessageSlice, StoreError};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -33,7 +33,7 @@ async fn create_ticket(
     ClientIp(ip): ClientIp,
     JsonBody(request): JsonBody<TicketRequest>,
 ) -> Result<(StatusCode, Json<Ticket>), ApiError> {
-    check_rate(&state.limiters.tickets, &ip)?;
+    check_rate("ticket_create", &state.limiters.tickets, &ip)?;
     let (ticket, _) = state.chat.create_ticket(request).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
 }
@@ -56,7 +56,7 @@ pub async fn ticket_of_session(state: &AppState, session_id: &str) -> Result<Tic
 
 async fn get_ticket(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<Json<Ticket>, ApiError> {
     Ok(Json(ticket_of_session(&state, &key).await?))
 }
@@ -92,7 +92,7 @@ pub fn message_range(query: &QueryParams) -> Result<MessageRange, ApiError> {
 
 async fn list_messages(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    PathKey(key): PathKey,
     query: QueryParams,
 ) -> Result<Json<MessagesPage>, ApiError> {
     let range = message_range(&query)?;
@@ -102,7 +102,7 @@ async fn list_messages(
 
 async fn close_ticket(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<Json<Ticket>, ApiError> {
     let ticket = ticket_of_session(&state, &key).await?;
     Ok(Json(state.chat.close_by_guest(&ticket).await?))

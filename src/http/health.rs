@@ -2,6 +2,7 @@
 //! `/healthz` says the process serves, `/readyz` says the node should get traffic.
 
 use super::AppState;
+use crate::metrics::metrics;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/health", get(health))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(prometheus_metrics))
 }
 
 #[derive(Serialize)]
@@ -75,13 +77,34 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
 }
 
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.is_draining() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "draining");
-    }
-    let checks = checks(&state).await;
-    if checks.database == "ok" && checks.broker == "ok" {
-        (StatusCode::OK, "ready")
+    let (ready, reason) = readiness(&state).await;
+    metrics().ready.set(i64::from(ready));
+    if ready {
+        (StatusCode::OK, reason)
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+        (StatusCode::SERVICE_UNAVAILABLE, reason)
     }
+}
+
+/// Whether the node should get traffic: not draining, database and broker answer.
+pub async fn readiness(state: &AppState) -> (bool, &'static str) {
+    if state.is_draining() {
+        return (false, "draining");
+    }
+    let checks = checks(state).await;
+    if checks.database == "ok" && checks.broker == "ok" {
+        (true, "ready")
+    } else {
+        (false, "not ready")
+    }
+}
+
+async fn prometheus_metrics() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics().render(),
+    )
 }

@@ -3,9 +3,10 @@
 //! one tracing span per request named by its route template, never its path).
 
 mod agents;
+mod assets;
 pub mod extract;
 mod guest;
-mod health;
+pub mod health;
 mod sockets;
 mod tickets;
 
@@ -16,11 +17,13 @@ use crate::config::Cidr;
 use crate::domain::Agent;
 use crate::domain::validation::Limits;
 use crate::error::ApiError;
+use crate::metrics::metrics;
 use crate::realtime::hub::Hub;
 use crate::store::Store;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use extract::BodyLimit;
 use governor::clock::{Clock, DefaultClock};
@@ -35,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Settings fixed at start that handlers read.
@@ -87,14 +91,16 @@ impl RateLimiters {
 
 /// Takes one unit from `limiter` for `key`, or says how long to wait.
 pub fn check_rate<K: Hash + Eq + Clone>(
+    limit: &'static str,
     limiter: &DefaultKeyedRateLimiter<K>,
     key: &K,
 ) -> Result<(), ApiError> {
-    limiter
-        .check_key(key)
-        .map_err(|not_until| ApiError::RateLimited {
+    limiter.check_key(key).map_err(|not_until| {
+        metrics().rate_limited.with_label_values(&[limit]).inc();
+        ApiError::RateLimited {
             retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        })
+        }
+    })
 }
 
 /// Everything a handler needs; cheap to clone.
@@ -144,13 +150,23 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::router())
         .merge(health::router())
         .merge(sockets::router())
+        .merge(assets::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::Internal.into_response()
                 }))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("strict-origin-when-cross-origin"),
+                ))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(axum::middleware::from_fn(record_request))
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
                     ApiError::Unavailable
                 }))
@@ -170,4 +186,27 @@ fn request_span(request: &Request) -> tracing::Span {
         .map(MatchedPath::as_str)
         .unwrap_or("unmatched");
     tracing::info_span!("request", method = %request.method(), route)
+}
+
+/// Counts and times every request by route template, method and status.
+async fn record_request(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let m = metrics();
+    m.http_duration
+        .with_label_values(&[route.as_str(), method.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    m.http_requests
+        .with_label_values(&[route.as_str(), method.as_str(), response.status().as_str()])
+        .inc();
+    response
 }

@@ -2,12 +2,12 @@
 //! status/priority changes.
 
 use super::AppState;
-use super::extract::{CurrentAgent, JsonBody, QueryParams};
+use super::extract::{CurrentAgent, JsonBody, PathKey, QueryParams};
 use super::guest::{MessagesPage, message_range};
 use crate::domain::{Priority, SenderType, Ticket, TicketChange, TicketStatus};
 use crate::error::ApiError;
 use crate::store::{AssignedFilter, StoreError, TicketCursor, TicketQuery};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -147,7 +147,7 @@ async fn list_tickets(
 async fn get_ticket(
     State(state): State<AppState>,
     _: CurrentAgent,
-    Path(raw_id): Path<String>,
+    PathKey(raw_id): PathKey,
 ) -> Result<Json<Ticket>, ApiError> {
     Ok(Json(load(&state, &raw_id).await?))
 }
@@ -155,7 +155,7 @@ async fn get_ticket(
 async fn list_messages(
     State(state): State<AppState>,
     _: CurrentAgent,
-    Path(raw_id): Path<String>,
+    PathKey(raw_id): PathKey,
     query: QueryParams,
 ) -> Result<Json<MessagesPage>, ApiError> {
     let range = message_range(&query)?;
@@ -173,7 +173,7 @@ pub struct AssignRequest {
 pub async fn assign_ticket(
     State(state): State<AppState>,
     CurrentAgent(caller): CurrentAgent,
-    Path(raw_id): Path<String>,
+    PathKey(raw_id): PathKey,
     JsonBody(request): JsonBody<AssignRequest>,
 ) -> Result<Json<Ticket>, ApiError> {
     let ticket = load(&state, &raw_id).await?;
@@ -208,7 +208,7 @@ struct PatchRequest {
 async fn patch_ticket(
     State(state): State<AppState>,
     CurrentAgent(caller): CurrentAgent,
-    Path(raw_id): Path<String>,
+    PathKey(raw_id): PathKey,
     JsonBody(request): JsonBody<PatchRequest>,
 ) -> Result<Json<Ticket>, ApiError> {
     let status = request

@@ -2,9 +2,10 @@
 //! serialised once into an envelope (a small JSON header line, then the frame
 //! exactly as sockets receive it), so no node re-encodes it per socket.
 
-use super::protocol::{JoinedData, ReadData, ServerFrame, TypingData};
+use super::protocol::{FrameKind, JoinedData, ReadData, ServerFrame, TypingData};
 use crate::broker::{AGENTS_CHANNEL, Broker, ticket_channel};
 use crate::domain::{Message, SenderType, Ticket};
+use crate::metrics::{metrics, timed};
 use crate::store::Presence;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,11 @@ pub struct Header {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
     pub to: Audience,
+    pub kind: FrameKind,
+    /// When a stored message was stored (Unix microseconds), for the delivery
+    /// latency metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
 }
 
 /// A decoded envelope: the header and the frame's JSON, ready to send as is.
@@ -114,9 +120,21 @@ impl Envelope {
 impl Event {
     /// The envelopes of this event and the channels they go to.
     pub fn envelopes(&self) -> Vec<(String, Bytes)> {
+        let at = match self {
+            Event::Message { message } | Event::SupporterJoined { message, .. } => {
+                Some(message.created_at.timestamp_micros())
+            }
+            _ => None,
+        };
         let on_ticket =
             |ticket_id: i64, seq: Option<i64>, to: Audience, frame: &ServerFrame<'_>| {
-                let header = Header { ticket_id, seq, to };
+                let header = Header {
+                    ticket_id,
+                    seq,
+                    to,
+                    kind: frame.kind(),
+                    at: seq.and(at),
+                };
                 (
                     ticket_channel(ticket_id),
                     Envelope::encode(header, &frame.to_json()),
@@ -127,6 +145,8 @@ impl Event {
                 ticket_id,
                 seq: None,
                 to: Audience::Supporters,
+                kind: frame.kind(),
+                at,
             };
             (
                 AGENTS_CHANNEL.to_owned(),
@@ -245,7 +265,13 @@ impl Publisher {
 
     pub async fn publish(&self, event: Event) {
         for (channel, payload) in event.envelopes() {
-            if let Err(err) = self.broker.publish(&channel, payload).await {
+            let published = timed(
+                &metrics().broker_duration,
+                "publish",
+                self.broker.publish(&channel, payload),
+            )
+            .await;
+            if let Err(err) = published {
                 tracing::warn!(cause = %err, channel, "publish failed; subscribers will refill from the store");
             }
         }
@@ -262,6 +288,8 @@ mod tests {
             ticket_id: 45,
             seq: Some(7),
             to: Audience::All,
+            kind: FrameKind::Message,
+            at: Some(1),
         };
         let frame = r#"{"type":"message","message":{"message":"line\nbreak"}}"#;
         let decoded = Envelope::decode(Envelope::encode(header, frame)).unwrap();

@@ -11,9 +11,10 @@
 //! socket whose queue is full is closed (1013) and resumes with `since`.
 
 use super::events::{Audience, Envelope};
-use super::protocol::ServerFrame;
+use super::protocol::{FrameKind, ServerFrame};
 use crate::broker::{AGENTS_CHANNEL, Broker, Inbound, ticket_channel};
 use crate::domain::{Message, SenderType};
+use crate::metrics::{metrics, timed};
 use crate::store::{MessageRange, Store};
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, HashMap};
@@ -30,28 +31,54 @@ pub const REORDER_WINDOW: Duration = Duration::from_millis(100);
 /// (1013) so that they resume from the store on their own.
 pub const MAX_REFILL: u32 = 1000;
 
+/// A frame ready to write: its JSON, shared by every socket it goes to.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Set for stored messages, which the writer keeps in seq order.
+    pub seq: Option<i64>,
+    pub kind: FrameKind,
+    /// When the message was stored (Unix microseconds), for the latency metric.
+    pub stored_at: Option<i64>,
+    pub text: Utf8Bytes,
+}
+
+impl Frame {
+    pub fn new(frame: &ServerFrame<'_>) -> Frame {
+        Frame {
+            seq: None,
+            kind: frame.kind(),
+            stored_at: None,
+            text: frame.to_json().into(),
+        }
+    }
+
+    /// A stored message read back from the store (replay, refill, resend).
+    pub fn message(message: &Message) -> Frame {
+        let frame = ServerFrame::for_message(message);
+        Frame {
+            seq: Some(message.seq),
+            kind: frame.kind(),
+            stored_at: None,
+            text: frame.to_json().into(),
+        }
+    }
+}
+
 /// Something to write to one socket.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    /// A frame's JSON; `seq` for stored messages, which the writer keeps in order.
-    Frame { seq: Option<i64>, text: Utf8Bytes },
+    Frame(Frame),
     /// Close the socket with this code and reason.
     Close(u16, &'static str),
 }
 
 impl Outbound {
     pub fn frame(frame: &ServerFrame<'_>) -> Outbound {
-        Outbound::Frame {
-            seq: None,
-            text: frame.to_json().into(),
-        }
+        Outbound::Frame(Frame::new(frame))
     }
 
     pub fn message(message: &Message) -> Outbound {
-        Outbound::Frame {
-            seq: Some(message.seq),
-            text: ServerFrame::for_message(message).to_json().into(),
-        }
+        Outbound::Frame(Frame::message(message))
     }
 }
 
@@ -72,6 +99,7 @@ impl SocketHandle {
         match self.queue.try_send(out) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics().slow_consumer_closes.inc();
                 tracing::warn!(
                     socket = self.id,
                     "socket queue full: closing it as too slow"
@@ -208,9 +236,13 @@ struct TicketFanout {
     /// Highest seq delivered in order; `None` until subscribed.
     delivered: Option<i64>,
     /// Messages that arrived ahead of a gap (or before the subscription was in place).
-    held: BTreeMap<i64, Utf8Bytes>,
+    held: BTreeMap<i64, Frame>,
     gap_check_pending: bool,
     refill_in_flight: bool,
+    /// A broker reconnect asked for a full refill while another refill was in
+    /// flight: that one may have read the store before the outage's messages
+    /// were stored, so a full refill follows it.
+    refill_again: bool,
 }
 
 struct HubState {
@@ -253,23 +285,26 @@ impl HubState {
                 let Ok(text) = Utf8Bytes::try_from(envelope.frame) else {
                     return;
                 };
+                let header = envelope.header;
+                let frame = Frame {
+                    seq: header.seq,
+                    kind: header.kind,
+                    stored_at: header.at,
+                    text,
+                };
                 if delivery.channel == AGENTS_CHANNEL {
-                    self.feed.retain(|_, socket| {
-                        socket.push(Outbound::Frame {
-                            seq: None,
-                            text: text.clone(),
-                        })
-                    });
+                    let frame = Frame { seq: None, ..frame };
+                    self.feed
+                        .retain(|_, socket| socket.push(Outbound::Frame(frame.clone())));
                 } else {
-                    self.deliver(
-                        envelope.header.ticket_id,
-                        envelope.header.seq,
-                        envelope.header.to,
-                        text,
-                    );
+                    self.deliver(header.ticket_id, header.to, frame);
                 }
             }
             Command::Broker(Inbound::Reconnected) => {
+                metrics().broker_reconnects.inc();
+                metrics()
+                    .broker_resubscriptions
+                    .inc_by(self.tickets.len() as u64);
                 // Whatever was published while the broker was away is in the store.
                 let ids: Vec<i64> = self.tickets.keys().copied().collect();
                 for ticket_id in ids {
@@ -315,6 +350,7 @@ impl HubState {
                 held: BTreeMap::new(),
                 gap_check_pending: false,
                 refill_in_flight: false,
+                refill_again: false,
             }
         });
         match fanout.delivered {
@@ -379,26 +415,22 @@ impl HubState {
 
     /// Routes one frame of a ticket: ephemeral frames go out at once, messages in
     /// seq order.
-    fn deliver(&mut self, ticket_id: i64, seq: Option<i64>, to: Audience, text: Utf8Bytes) {
+    fn deliver(&mut self, ticket_id: i64, to: Audience, frame: Frame) {
         let Some(fanout) = self.tickets.get_mut(&ticket_id) else {
             return;
         };
-        let Some(seq) = seq else {
+        let Some(seq) = frame.seq else {
             if fanout.delivered.is_some() {
-                fanout.sockets.retain(|_, s| {
-                    !to.includes(s.role)
-                        || s.push(Outbound::Frame {
-                            seq: None,
-                            text: text.clone(),
-                        })
-                });
+                fanout
+                    .sockets
+                    .retain(|_, s| !to.includes(s.role) || s.push(Outbound::Frame(frame.clone())));
             }
             return;
         };
         match fanout.delivered {
             Some(delivered) if seq <= delivered => {}
             _ => {
-                fanout.held.insert(seq, text);
+                fanout.held.insert(seq, frame);
             }
         }
         self.flush(ticket_id);
@@ -417,13 +449,10 @@ impl HubState {
             if *entry.key() != delivered + 1 {
                 break;
             }
-            let (seq, text) = entry.remove_entry();
-            fanout.sockets.retain(|_, s| {
-                s.push(Outbound::Frame {
-                    seq: Some(seq),
-                    text: text.clone(),
-                })
-            });
+            let (seq, frame) = entry.remove_entry();
+            fanout
+                .sockets
+                .retain(|_, s| s.push(Outbound::Frame(frame.clone())));
             delivered = seq;
         }
         fanout.delivered = Some(delivered);
@@ -447,9 +476,11 @@ impl HubState {
             return;
         };
         if fanout.refill_in_flight {
+            fanout.refill_again |= before.is_none();
             return;
         }
         fanout.refill_in_flight = true;
+        metrics().gap_refills.inc();
         tracing::debug!(ticket_id, after, "refilling a gap from the store");
         let store = self.store.clone();
         let commands = self.commands.clone();
@@ -481,6 +512,7 @@ impl HubState {
         fanout.refill_in_flight = false;
         let Some(messages) = messages.filter(|_| complete) else {
             // The promise cannot be kept from here: the sockets resume on their own.
+            metrics().resyncs.inc();
             for socket in fanout.sockets.values() {
                 let _ = socket
                     .queue
@@ -493,14 +525,20 @@ impl HubState {
             return;
         };
         for message in &messages {
-            if let Outbound::Frame { text, .. } = Outbound::message(message) {
-                fanout.held.entry(message.seq).or_insert(text);
-            }
+            let frame = Frame {
+                stored_at: Some(message.created_at.timestamp_micros()),
+                ..Frame::message(message)
+            };
+            fanout.held.entry(message.seq).or_insert(frame);
         }
         if let Some(delivered) = fanout.delivered {
             fanout.held = fanout.held.split_off(&(delivered + 1));
         }
+        let again = std::mem::take(&mut fanout.refill_again);
         self.flush(ticket_id);
+        if again {
+            self.refill(ticket_id, None);
+        }
     }
 }
 
@@ -532,7 +570,13 @@ impl SubscriptionWorker {
                 match change {
                     Subscription::Ticket(ticket_id, Some(generation)) => {
                         let channel = ticket_channel(ticket_id);
-                        if let Err(err) = broker.subscribe(&channel).await {
+                        let subscribed = timed(
+                            &metrics().broker_duration,
+                            "subscribe",
+                            broker.subscribe(&channel),
+                        )
+                        .await;
+                        if let Err(err) = subscribed {
                             // The hub still serves from the store: gap refills and
                             // the resubscription after reconnect cover the rest.
                             tracing::warn!(cause = %err, ticket_id, "subscribe failed");
@@ -554,7 +598,14 @@ impl SubscriptionWorker {
                         });
                     }
                     Subscription::Ticket(ticket_id, None) => {
-                        if let Err(err) = broker.unsubscribe(&ticket_channel(ticket_id)).await {
+                        let channel = ticket_channel(ticket_id);
+                        let unsubscribed = timed(
+                            &metrics().broker_duration,
+                            "unsubscribe",
+                            broker.unsubscribe(&channel),
+                        )
+                        .await;
+                        if let Err(err) = unsubscribed {
                             tracing::warn!(cause = %err, ticket_id, "unsubscribe failed");
                         }
                     }

@@ -95,6 +95,41 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
     }
 }
 
+/// The type of a server frame, for routing and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameKind {
+    Ready,
+    Message,
+    System,
+    SupporterJoined,
+    Typing,
+    Read,
+    Presence,
+    TicketCreated,
+    TicketUpdated,
+    ResyncRequired,
+    Error,
+}
+
+impl FrameKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameKind::Ready => "ready",
+            FrameKind::Message => "message",
+            FrameKind::System => "system",
+            FrameKind::SupporterJoined => "supporter_joined",
+            FrameKind::Typing => "typing",
+            FrameKind::Read => "read",
+            FrameKind::Presence => "presence",
+            FrameKind::TicketCreated => "ticket_created",
+            FrameKind::TicketUpdated => "ticket_updated",
+            FrameKind::ResyncRequired => "resync_required",
+            FrameKind::Error => "error",
+        }
+    }
+}
+
 /// A frame from the server.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -144,6 +179,22 @@ impl ServerFrame<'_> {
             ServerFrame::System { message }
         } else {
             ServerFrame::Message { message }
+        }
+    }
+
+    pub fn kind(&self) -> FrameKind {
+        match self {
+            ServerFrame::Ready { .. } => FrameKind::Ready,
+            ServerFrame::Message { .. } => FrameKind::Message,
+            ServerFrame::System { .. } => FrameKind::System,
+            ServerFrame::SupporterJoined { .. } => FrameKind::SupporterJoined,
+            ServerFrame::Typing { .. } => FrameKind::Typing,
+            ServerFrame::Read { .. } => FrameKind::Read,
+            ServerFrame::Presence { .. } => FrameKind::Presence,
+            ServerFrame::TicketCreated { .. } => FrameKind::TicketCreated,
+            ServerFrame::TicketUpdated { .. } => FrameKind::TicketUpdated,
+            ServerFrame::ResyncRequired { .. } => FrameKind::ResyncRequired,
+            ServerFrame::Error { .. } => FrameKind::Error,
         }
     }
 

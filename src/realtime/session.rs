@@ -7,12 +7,13 @@
 //! should never leave) is filled from the store before the frame after it.
 
 use super::events::Event;
-use super::hub::{Outbound, SocketHandle};
+use super::hub::{Frame, Outbound, SocketHandle};
 use super::protocol::{ClientFrame, ReadyData, ResyncData, ServerFrame, parse_client_frame};
 use crate::domain::validation;
 use crate::domain::{Agent, MessageDraft, SenderType, Ticket, TicketChange, TicketStatus};
 use crate::error::ApiError;
 use crate::http::AppState;
+use crate::metrics::metrics;
 use crate::store::{MessageRange, NewSession};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -51,6 +52,17 @@ pub enum SocketKind {
 }
 
 pub async fn run(socket: WebSocket, state: AppState, kind: SocketKind) {
+    let role = match &kind {
+        SocketKind::Ticket { role, .. } => role.as_str(),
+        SocketKind::Feed { .. } => "agent",
+    };
+    let open = metrics().connections_open.with_label_values(&[role]);
+    open.inc();
+    serve(socket, state, kind).await;
+    open.dec();
+}
+
+async fn serve(socket: WebSocket, state: AppState, kind: SocketKind) {
     match kind {
         SocketKind::Ticket {
             ticket,
@@ -280,6 +292,7 @@ async fn opening_frames(
     }));
     frames.extend(replay.iter().map(Outbound::message));
     if truncated {
+        metrics().resyncs.inc();
         let after_seq = replay.last().map(|m| m.seq).unwrap_or(since.unwrap_or(0));
         frames.push(Outbound::frame(&ServerFrame::ResyncRequired {
             data: ResyncData { after_seq },
@@ -374,6 +387,7 @@ impl TicketReader {
             } => self.send_message(message, client_msg_id).await,
             ClientFrame::Typing { is_typing } => {
                 if self.typing.check().is_err() {
+                    metrics().typing_frames_dropped.inc();
                     return;
                 }
                 let event = Event::Typing {
@@ -404,6 +418,7 @@ impl TicketReader {
             Err(err) => return self.refuse(err.into(), None),
         };
         if self.messages.check().is_err() {
+            metrics().rate_limited.with_label_values(&["message"]).inc();
             let retry = ApiError::RateLimited {
                 retry_after: Duration::from_secs(1),
             };
@@ -508,8 +523,9 @@ async fn write_loop(
 ) {
     let lifetime = &ctx.lifetime;
     for out in opening {
-        if let Outbound::Frame { seq, text } = out {
-            if send(&mut sink, WsMessage::Text(text)).await.is_err() {
+        if let Outbound::Frame(frame) = out {
+            let seq = frame.seq;
+            if write_frame(&mut sink, frame, &ctx.overflow).await != Sent::Ok {
                 lifetime.ended.cancel();
                 return;
             }
@@ -522,7 +538,7 @@ async fn write_loop(
     ping.tick().await;
     let drain = ctx.state.shutdown.clone();
     let code = loop {
-        tokio::select! {
+        let frame = tokio::select! {
             _ = lifetime.ended.cancelled() => {
                 let requested = lifetime.close_code.load(Ordering::Relaxed);
                 break u16::try_from(requested).ok().filter(|code| *code != 0);
@@ -542,37 +558,56 @@ async fn write_loop(
                 if send(&mut sink, WsMessage::Ping(Default::default())).await.is_err() {
                     break None;
                 }
+                continue;
             }
             out = queue.recv() => match out {
                 None => break None,
                 Some(Outbound::Close(code, _)) => break Some(code),
-                Some(Outbound::Frame { seq: None, text }) => {
-                    match send_unless(&mut sink, WsMessage::Text(text), &ctx.overflow).await {
-                        Sent::Ok => {}
-                        Sent::Overflow => break Some(1013),
-                        Sent::Failed => break None,
-                    }
-                }
-                Some(Outbound::Frame { seq: Some(seq), text }) => {
-                    if seq <= last_sent {
-                        continue;
-                    }
-                    if seq > last_sent + 1 && !fill_hole(&mut sink, &ctx, last_sent, seq).await {
-                        break Some(1013);
-                    }
-                    match send_unless(&mut sink, WsMessage::Text(text), &ctx.overflow).await {
-                        Sent::Ok => last_sent = seq,
-                        Sent::Overflow => break Some(1013),
-                        Sent::Failed => break None,
-                    }
-                }
+                Some(Outbound::Frame(frame)) => frame,
             }
+        };
+        if let Some(seq) = frame.seq {
+            if seq <= last_sent {
+                continue;
+            }
+            if seq > last_sent + 1 && !fill_hole(&mut sink, &ctx, last_sent, seq).await {
+                metrics().resyncs.inc();
+                break Some(1013);
+            }
+        }
+        let seq = frame.seq;
+        match write_frame(&mut sink, frame, &ctx.overflow).await {
+            Sent::Ok => last_sent = seq.unwrap_or(last_sent),
+            Sent::Overflow => break Some(1013),
+            Sent::Failed => break None,
         }
     };
     if let Some(code) = code {
         let _ = close(&mut sink, code, close_reason(code)).await;
     }
     lifetime.ended.cancel();
+}
+
+/// Writes one frame and counts it, with its delivery latency when it carries
+/// the time its message was stored.
+async fn write_frame(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    frame: Frame,
+    overflow: &CancellationToken,
+) -> Sent {
+    let sent = send_unless(sink, WsMessage::Text(frame.text), overflow).await;
+    if sent == Sent::Ok {
+        let m = metrics();
+        m.frames_delivered
+            .with_label_values(&[frame.kind.as_str()])
+            .inc();
+        if let Some(stored_at) = frame.stored_at {
+            let micros = chrono::Utc::now().timestamp_micros() - stored_at;
+            m.delivery_latency
+                .observe(micros.max(0) as f64 / 1_000_000.0);
+        }
+    }
+    sent
 }
 
 /// Sends the stored messages strictly between `after` and `before`.
@@ -596,10 +631,9 @@ async fn fill_hole(
     if slice.has_more || slice.messages.len() as i64 != before - after - 1 {
         return false;
     }
+    metrics().gap_refills.inc();
     for message in &slice.messages {
-        if let Outbound::Frame { text, .. } = Outbound::message(message)
-            && send(sink, WsMessage::Text(text)).await.is_err()
-        {
+        if write_frame(sink, Frame::message(message), &ctx.overflow).await != Sent::Ok {
             return false;
         }
     }
@@ -618,6 +652,7 @@ fn close_reason(code: u16) -> &'static str {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sent {
     Ok,
     Overflow,

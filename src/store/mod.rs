@@ -3,6 +3,7 @@
 //! and PostgreSQL. Both share their SQL (see `sql.rs`) and pass one contract suite
 //! (`tests/store_contract.rs`).
 
+mod metered;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 
+pub use metered::MeteredStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -195,15 +197,12 @@ pub trait Store: Send + Sync + 'static {
 
 /// Connects to the store the URL names and brings its schema up to date.
 pub async fn connect(database_url: &str, pool_size: u32) -> StoreResult<Arc<dyn Store>> {
-    if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            SqliteStore::connect(database_url, pool_size).await?,
-        ))
+    let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(database_url, pool_size).await?)
     } else {
-        Ok(Arc::new(
-            PostgresStore::connect(database_url, pool_size).await?,
-        ))
-    }
+        Arc::new(PostgresStore::connect(database_url, pool_size).await?)
+    };
+    Ok(Arc::new(MeteredStore::new(store)))
 }
 
 /// Runs pending migrations only (the `migrate` command).

@@ -1,0 +1,528 @@
+//! The broker of a cluster of nodes: Redis pub/sub through fred.
+//!
+//! - Publishing goes through one client whose commands, from every task, are
+//!   pipelined on its connection: concurrent chat sends share round trips
+//!   instead of each waiting for its own.
+//! - Subscribing goes through a second client: the node's one subscriber
+//!   connection. The hub subscribes a ticket's channel while the node holds a
+//!   socket of the ticket (it counts the sockets, so each channel is subscribed
+//!   once); this broker keeps the set of channels it was asked for and, after
+//!   every reconnect, subscribes them all again and tells the hub
+//!   ([`Inbound::Reconnected`]) to refill each ticket from the store: whatever
+//!   was published meanwhile is lost in Redis, never in the store.
+//! - While Redis is unreachable every call fails fast with
+//!   [`BrokerError::Unavailable`] instead of queueing: a chat send is stored
+//!   before it is published, and must not wait for Redis to come back.
+//! - With `REDIS_CLUSTER=true` it uses sharded pub/sub (SPUBLISH/SSUBSCRIBE):
+//!   a channel lives on the shard that owns its hash slot, so pub/sub traffic
+//!   grows with the shards instead of being broadcast to every one of them.
+//!
+//! Channel names are `{prefix}ticket:{id}` and `{prefix}agents`; the prefix
+//! (`REDIS_CHANNEL_PREFIX`, empty by default) lets deployments share a Redis.
+
+use super::{Broker, BrokerError, Delivery, Inbound, Inbox};
+use async_trait::async_trait;
+use bytes::Bytes;
+use fred::prelude::{
+    ClientLike, Config as RedisConfig, EventInterface, Options, PubsubInterface, ReconnectPolicy,
+    Value,
+};
+use fred::types::Builder;
+use fred::types::RespVersion;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::{Mutex, broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// How long a publish, subscribe or ping may take before it counts as failed.
+/// A live Redis answers in a millisecond; this bounds a chat send's wait on a
+/// silent one.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long restoring every subscription after a reconnect may take.
+const RESTORE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The pause before trying a failed restore again.
+const RESTORE_RETRY: Duration = Duration::from_secs(1);
+/// Channels per SUBSCRIBE when restoring (plain pub/sub takes many at once).
+const RESTORE_BATCH: usize = 500;
+/// How long one connection attempt (TCP, TLS, HELLO/AUTH) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Reconnect backoff: the first retry after this many milliseconds, doubling…
+const RECONNECT_MIN_DELAY_MS: u32 = 100;
+/// …up to this many, forever (a node never gives up on Redis).
+const RECONNECT_MAX_DELAY_MS: u32 = 2_000;
+/// Random extra delay per attempt, so that nodes do not reconnect in lockstep.
+const RECONNECT_JITTER_MS: u32 = 100;
+/// How often the idle subscriber connection is pinged: a connection that went
+/// silent (a network drop without a reset) has a PING in flight, which…
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
+/// …unanswered for this long makes fred drop the connection and reconnect.
+const UNRESPONSIVE_AFTER: Duration = Duration::from_secs(5);
+/// How long start-up waits for the first connection before going on without it
+/// (the node then starts not ready, and becomes ready when Redis answers).
+const FIRST_CONNECT_WAIT: Duration = Duration::from_secs(5);
+/// Deliveries buffered between fred's reader and the forwarding task; a reader
+/// that falls further behind loses some, and the hub refills every ticket.
+const DELIVERY_BUFFER: usize = 16 * 1024;
+/// Connection errors are logged at most this often while Redis stays down.
+const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+pub struct RedisBroker {
+    /// Publishes and pings; fred pipelines concurrent commands on its connection.
+    publisher: fred::clients::Client,
+    /// The subscriber connection and the channels it must hold.
+    subscriptions: Arc<Subscriptions>,
+    /// Sharded pub/sub (Redis Cluster): SPUBLISH instead of PUBLISH.
+    sharded: bool,
+    /// Prepended to every channel name.
+    prefix: String,
+    /// Ends the background tasks when the broker is dropped.
+    stop: CancellationToken,
+}
+
+/// The node's subscriber connection and what it listens to.
+struct Subscriptions {
+    client: fred::clients::Client,
+    sharded: bool,
+    /// Channels (prefixed) this node listens to, subscribed again after every
+    /// reconnect. The lock is held across the command that applies a change, so
+    /// that Redis sees the changes in the order the set made them.
+    listening: Mutex<BTreeSet<String>>,
+    /// True once the connection is up with every channel restored; false from a
+    /// reconnect until the restore is done (readiness).
+    restored: AtomicBool,
+}
+
+impl RedisBroker {
+    /// Connects to `url` (`redis://` or `rediss://`; with `cluster`, any node of a
+    /// Redis Cluster), and starts forwarding deliveries to `inbox`. Fails only on
+    /// a URL that cannot work; an unreachable Redis is retried in the background
+    /// (the node is not ready meanwhile).
+    pub async fn connect(
+        url: &str,
+        cluster: bool,
+        prefix: &str,
+        inbox: Inbox,
+    ) -> Result<Self, BrokerError> {
+        let config = if cluster {
+            RedisConfig::from_url_clustered(url)
+        } else {
+            RedisConfig::from_url(url)
+        }
+        .map_err(|err| BrokerError::Unavailable(format!("REDIS_URL: {err}")))?;
+        let publisher = client(config.clone(), RespVersion::RESP2)?;
+        // RESP3 lets the subscriber connection answer PING (the heartbeat) while
+        // it holds subscriptions.
+        let subscriber = client(config, RespVersion::RESP3)?;
+        let subscriptions = Arc::new(Subscriptions {
+            client: subscriber.clone(),
+            sharded: cluster,
+            listening: Mutex::new(BTreeSet::new()),
+            restored: AtomicBool::new(false),
+        });
+        let stop = CancellationToken::new();
+
+        // Listen before connecting: the first connection is announced like a
+        // reconnect, and restores whatever was subscribed before it came up.
+        let (reconnected, reconnects) = mpsc::unbounded_channel();
+        tokio::spawn(notify_on(
+            subscriber.reconnect_rx(),
+            reconnected.clone(),
+            stop.clone(),
+        ));
+        if cluster {
+            // A changed topology may have moved channels to other shards.
+            tokio::spawn(notify_on(
+                subscriber.cluster_change_rx(),
+                reconnected,
+                stop.clone(),
+            ));
+        }
+        tokio::spawn(forward_deliveries(
+            subscriber.message_rx(),
+            prefix.to_owned(),
+            inbox.clone(),
+            stop.clone(),
+        ));
+        tokio::spawn(restore_after_reconnects(
+            subscriptions.clone(),
+            reconnects,
+            inbox,
+            stop.clone(),
+        ));
+        tokio::spawn(heartbeat(subscriber.clone(), stop.clone()));
+        for client in [&publisher, &subscriber] {
+            tokio::spawn(log_connection_errors(
+                client.error_rx(),
+                client.id().to_owned(),
+                stop.clone(),
+            ));
+            client.connect();
+        }
+        let first = async {
+            let (p, s) = tokio::join!(publisher.wait_for_connect(), subscriber.wait_for_connect());
+            p.and(s)
+        };
+        match tokio::time::timeout(FIRST_CONNECT_WAIT, first).await {
+            Ok(Ok(())) => tracing::info!(cluster, "connected to Redis"),
+            Ok(Err(err)) => {
+                tracing::warn!(cause = %err, "Redis is not reachable yet: starting not ready")
+            }
+            Err(_) => tracing::warn!("Redis is not reachable yet: starting not ready"),
+        }
+        Ok(RedisBroker {
+            publisher,
+            subscriptions,
+            sharded: cluster,
+            prefix: prefix.to_owned(),
+            stop,
+        })
+    }
+
+    fn prefixed(&self, channel: &str) -> String {
+        format!("{}{channel}", self.prefix)
+    }
+}
+
+/// A client that reconnects forever with a short capped backoff, and whose
+/// silent connections are detected and replaced.
+fn client(
+    mut config: RedisConfig,
+    version: RespVersion,
+) -> Result<fred::clients::Client, BrokerError> {
+    // Keep retrying the first connection too: nodes may start before Redis.
+    config.fail_fast = false;
+    config.version = version;
+    let mut policy =
+        ReconnectPolicy::new_exponential(0, RECONNECT_MIN_DELAY_MS, RECONNECT_MAX_DELAY_MS, 2);
+    policy.set_jitter(RECONNECT_JITTER_MS);
+    Builder::from_config(config)
+        .set_policy(policy)
+        .with_connection_config(|connection| {
+            connection.connection_timeout = CONNECT_TIMEOUT;
+            connection.internal_command_timeout = CONNECT_TIMEOUT;
+            connection.unresponsive.max_timeout = Some(UNRESPONSIVE_AFTER);
+            connection.unresponsive.interval = Duration::from_secs(1);
+            connection.tcp.nodelay = Some(true);
+        })
+        .with_performance_config(|performance| {
+            performance.broadcast_channel_capacity = DELIVERY_BUFFER;
+        })
+        .build()
+        .map_err(|err| BrokerError::Unavailable(format!("REDIS_URL: {err}")))
+}
+
+/// Options of a call on the chat path: fail at once while disconnected, and
+/// after [`COMMAND_TIMEOUT`] on a connection that does not answer.
+fn fail_fast() -> Options {
+    Options {
+        fail_fast: true,
+        timeout: Some(COMMAND_TIMEOUT),
+        ..Options::default()
+    }
+}
+
+fn unavailable(err: fred::error::Error) -> BrokerError {
+    BrokerError::Unavailable(err.to_string())
+}
+
+impl Subscriptions {
+    /// SUBSCRIBE (or UNSUBSCRIBE) `channels`, sharded when in a cluster.
+    async fn send(
+        &self,
+        channels: Vec<String>,
+        subscribe: bool,
+        options: &Options,
+    ) -> Result<(), fred::error::Error> {
+        let client = self.client.with_options(options);
+        if self.sharded {
+            // One command per channel: the channels of one SSUBSCRIBE must share
+            // a hash slot.
+            let commands = channels.into_iter().map(|channel| {
+                let client = &client;
+                async move {
+                    if subscribe {
+                        client.ssubscribe(channel).await
+                    } else {
+                        client.sunsubscribe(channel).await
+                    }
+                }
+            });
+            futures_util::future::join_all(commands)
+                .await
+                .into_iter()
+                .collect()
+        } else {
+            for batch in channels.chunks(RESTORE_BATCH) {
+                if subscribe {
+                    client.subscribe(batch.to_vec()).await?;
+                } else {
+                    client.unsubscribe(batch.to_vec()).await?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// Starts or stops listening to `channel`. The set changes even when Redis is
+    /// down: a channel subscribed meanwhile is subscribed by the restore.
+    async fn change(&self, channel: String, subscribe: bool) -> Result<(), BrokerError> {
+        let mut listening = self.listening.lock().await;
+        let changed = if subscribe {
+            listening.insert(channel.clone())
+        } else {
+            listening.remove(&channel)
+        };
+        if !changed {
+            return Ok(());
+        }
+        if !self.client.is_connected() {
+            // A fresh connection starts with no subscription; the restore after it
+            // subscribes the set.
+            return if subscribe {
+                Err(BrokerError::Unavailable(
+                    "subscriber connection down; subscribed on reconnect".into(),
+                ))
+            } else {
+                Ok(())
+            };
+        }
+        self.send(vec![channel], subscribe, &fail_fast())
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Subscribes every channel of the set on the (new) connection.
+    async fn restore(&self) -> Result<usize, fred::error::Error> {
+        let listening = self.listening.lock().await;
+        let channels: Vec<String> = listening.iter().cloned().collect();
+        let count = channels.len();
+        // Not fail-fast: the restore starts while the connection is being set up,
+        // and its commands wait for it.
+        let options = Options {
+            timeout: Some(RESTORE_TIMEOUT),
+            ..Options::default()
+        };
+        self.send(channels, true, &options).await?;
+        Ok(count)
+    }
+}
+
+#[async_trait]
+impl Broker for RedisBroker {
+    async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BrokerError> {
+        let channel = self.prefixed(channel);
+        let client = self.publisher.with_options(&fail_fast());
+        let published: Result<i64, _> = if self.sharded {
+            client.spublish(channel, payload).await
+        } else {
+            client.publish(channel, payload).await
+        };
+        published.map(|_| ()).map_err(unavailable)
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<(), BrokerError> {
+        self.subscriptions
+            .change(self.prefixed(channel), true)
+            .await
+    }
+
+    async fn unsubscribe(&self, channel: &str) -> Result<(), BrokerError> {
+        self.subscriptions
+            .change(self.prefixed(channel), false)
+            .await
+    }
+
+    /// Ready when both connections answer and every subscription is restored.
+    async fn ping(&self) -> Result<(), BrokerError> {
+        if !self.subscriptions.restored.load(Ordering::Acquire) {
+            return Err(BrokerError::Unavailable(
+                "subscriptions not restored yet".into(),
+            ));
+        }
+        let options = fail_fast();
+        let publisher = self.publisher.with_options(&options);
+        let subscriber = self.subscriptions.client.with_options(&options);
+        let (publisher, subscriber) = tokio::join!(
+            publisher.ping::<Value>(None),
+            subscriber.ping::<Value>(None)
+        );
+        publisher.and(subscriber).map(|_| ()).map_err(unavailable)
+    }
+}
+
+impl Drop for RedisBroker {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        // Close both connections; without a runtime (process exit) they just drop.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let publisher = self.publisher.clone();
+            let subscriber = self.subscriptions.client.clone();
+            runtime.spawn(async move {
+                let _ = tokio::join!(publisher.quit(), subscriber.quit());
+            });
+        }
+    }
+}
+
+/// Hands every message of a subscribed channel to the inbox, without the prefix.
+async fn forward_deliveries(
+    mut messages: broadcast::Receiver<fred::types::Message>,
+    prefix: String,
+    inbox: Inbox,
+    stop: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            _ = stop.cancelled() => return,
+            message = messages.recv() => message,
+        };
+        let delivery = match message {
+            Ok(message) => {
+                let (Some(channel), Some(payload)) = (
+                    message.channel.strip_prefix(prefix.as_str()),
+                    message.value.into_bytes(),
+                ) else {
+                    continue;
+                };
+                Inbound::Delivery(Delivery {
+                    channel: channel.to_owned(),
+                    payload,
+                })
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                // Lost deliveries are in the store: refill every ticket.
+                tracing::warn!(missed, "deliveries dropped behind a slow reader; refilling");
+                Inbound::Reconnected
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if inbox.send(delivery).is_err() {
+            return; // the hub has stopped
+        }
+    }
+}
+
+/// After every (re)connection of the subscriber: subscribe every channel again,
+/// then tell the hub to refill each ticket from the store.
+async fn restore_after_reconnects(
+    subscriptions: Arc<Subscriptions>,
+    mut reconnected: mpsc::UnboundedReceiver<()>,
+    inbox: Inbox,
+    stop: CancellationToken,
+) {
+    let mut first = true;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            event = reconnected.recv() => if event.is_none() { return },
+        }
+        // Several events in a row (cluster nodes, retries) need one restore.
+        while reconnected.try_recv().is_ok() {}
+        subscriptions.restored.store(false, Ordering::Release);
+        let mut refill = true;
+        loop {
+            match subscriptions.restore().await {
+                Ok(channels) => {
+                    subscriptions.restored.store(true, Ordering::Release);
+                    // On the first connection there is nothing to refill, unless
+                    // sockets came while Redis was still out of reach.
+                    refill = !first || channels > 0;
+                    if first {
+                        tracing::debug!(channels, "Redis subscriber connected");
+                    } else {
+                        tracing::info!(
+                            channels,
+                            "Redis reconnected: channels subscribed again, refilling from the store"
+                        );
+                    }
+                    first = false;
+                    break;
+                }
+                Err(err) => {
+                    tracing::warn!(cause = %err, "cannot restore Redis subscriptions; retrying");
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(RESTORE_RETRY) => {}
+                    }
+                }
+            }
+        }
+        if refill && inbox.send(Inbound::Reconnected).is_err() {
+            return;
+        }
+    }
+}
+
+/// Keeps a PING in flight on the idle subscriber connection now and then, so
+/// that a connection that went silent is noticed (fred's unresponsive check)
+/// and replaced.
+async fn heartbeat(subscriber: fred::clients::Client, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if subscriber.is_connected() {
+            let _ = subscriber
+                .with_options(&Options {
+                    timeout: Some(UNRESPONSIVE_AFTER),
+                    fail_fast: true,
+                    ..Options::default()
+                })
+                .ping::<Value>(None)
+                .await;
+        }
+    }
+}
+
+/// Logs a client's connection errors, at most once per [`ERROR_LOG_INTERVAL`]
+/// while they repeat (every reconnect attempt fails while Redis is down).
+async fn log_connection_errors(
+    mut errors: broadcast::Receiver<(fred::error::Error, Option<fred::types::config::Server>)>,
+    client: String,
+    stop: CancellationToken,
+) {
+    let mut last: Option<tokio::time::Instant> = None;
+    loop {
+        let event = tokio::select! {
+            _ = stop.cancelled() => return,
+            event = errors.recv() => event,
+        };
+        match event {
+            Ok((err, _)) => {
+                if last.is_none_or(|at| at.elapsed() >= ERROR_LOG_INTERVAL) {
+                    tracing::warn!(cause = %err, client, "Redis connection error; reconnecting");
+                    last = Some(tokio::time::Instant::now());
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Forwards "it happened" for every event of a fred notification channel.
+async fn notify_on<T: Clone>(
+    mut events: broadcast::Receiver<T>,
+    notify: mpsc::UnboundedSender<()>,
+    stop: CancellationToken,
+) {
+    loop {
+        let event = tokio::select! {
+            _ = stop.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                if notify.send(()).is_err() {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}

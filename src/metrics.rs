@@ -1,0 +1,218 @@
+//! Every Prometheus metric of the service, in one place. Names carry the
+//! `livesupport_` prefix and their unit; labels take a small fixed set of values
+//! (never ticket ids, session ids or paths).
+//!
+//! The metrics live in one process-wide registry: a process is one node.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use std::sync::LazyLock;
+
+/// Latency buckets from 0.5 ms to 10 s: chat paths live in the low milliseconds,
+/// and the alert thresholds (0.05, 0.1, 0.25 s) are bucket bounds.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+pub struct Metrics {
+    registry: Registry,
+    /// Open sockets by role: `user`, `supporter`, `agent` (the feed).
+    pub connections_open: IntGaugeVec,
+    /// Messages stored, by sender type (duplicates of a resend are not counted).
+    pub messages_stored: IntCounterVec,
+    /// Frames written to sockets, by frame type.
+    pub frames_delivered: IntCounterVec,
+    /// From a message's store to its write on a socket, per socket.
+    pub delivery_latency: Histogram,
+    /// Store calls by operation.
+    pub store_duration: HistogramVec,
+    /// Broker calls by operation (`publish`, `subscribe`, `unsubscribe`).
+    pub broker_duration: HistogramVec,
+    pub broker_reconnects: IntCounter,
+    /// Tickets refilled from the store after a broker reconnect.
+    pub broker_resubscriptions: IntCounter,
+    /// Gaps in a ticket's seq stream filled from the store.
+    pub gap_refills: IntCounter,
+    /// `resync_required` frames sent and streams closed as broken (1013).
+    pub resyncs: IntCounter,
+    /// Sockets closed for not keeping up (1013).
+    pub slow_consumer_closes: IntCounter,
+    /// Typing frames over the per-connection rate, not forwarded.
+    pub typing_frames_dropped: IntCounter,
+    /// Requests and frames refused by a rate limit, by limit.
+    pub rate_limited: IntCounterVec,
+    /// HTTP requests by route template, method and status.
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    /// Tickets by status, from the store (refreshed every few seconds).
+    pub tickets: IntGaugeVec,
+    /// 1 while the node is ready for traffic, 0 while not ready or draining.
+    pub ready: IntGauge,
+}
+
+impl Metrics {
+    fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let histogram =
+            |name: &str, help: &str, labels: &[&str]| -> Result<HistogramVec, prometheus::Error> {
+                let h = HistogramVec::new(
+                    HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
+                    labels,
+                )?;
+                registry.register(Box::new(h.clone()))?;
+                Ok(h)
+            };
+        let counters =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+                let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
+        let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
+            let c = IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let gauges =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntGaugeVec, prometheus::Error> {
+                let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(g.clone()))?;
+                Ok(g)
+            };
+        let build_info = gauges(
+            "livesupport_build_info",
+            "Build information; the value is 1.",
+            &["version"],
+        )?;
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        let delivery_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "livesupport_delivery_latency_seconds",
+                "Time from a message's store to its write on a socket.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?;
+        registry.register(Box::new(delivery_latency.clone()))?;
+        let ready = IntGauge::new(
+            "livesupport_ready",
+            "1 while the node is ready for traffic.",
+        )?;
+        registry.register(Box::new(ready.clone()))?;
+        Ok(Metrics {
+            connections_open: gauges(
+                "livesupport_connections_open",
+                "Open WebSocket connections by role.",
+                &["role"],
+            )?,
+            messages_stored: counters(
+                "livesupport_messages_stored_total",
+                "Messages stored, by sender type.",
+                &["sender_type"],
+            )?,
+            frames_delivered: counters(
+                "livesupport_frames_delivered_total",
+                "Frames written to sockets, by type.",
+                &["type"],
+            )?,
+            delivery_latency,
+            store_duration: histogram(
+                "livesupport_store_operation_duration_seconds",
+                "Store operation latency.",
+                &["operation"],
+            )?,
+            broker_duration: histogram(
+                "livesupport_broker_operation_duration_seconds",
+                "Broker operation latency.",
+                &["operation"],
+            )?,
+            broker_reconnects: counter(
+                "livesupport_broker_reconnects_total",
+                "Broker reconnections.",
+            )?,
+            broker_resubscriptions: counter(
+                "livesupport_broker_resubscriptions_total",
+                "Tickets resubscribed and refilled after a broker reconnect.",
+            )?,
+            gap_refills: counter(
+                "livesupport_gap_refills_total",
+                "Seq gaps refilled from the store.",
+            )?,
+            resyncs: counter(
+                "livesupport_resyncs_total",
+                "resync_required frames sent and broken streams closed.",
+            )?,
+            slow_consumer_closes: counter(
+                "livesupport_slow_consumer_closes_total",
+                "Sockets closed for not keeping up.",
+            )?,
+            typing_frames_dropped: counter(
+                "livesupport_typing_frames_dropped_total",
+                "Typing frames over the per-connection rate.",
+            )?,
+            rate_limited: counters(
+                "livesupport_rate_limited_total",
+                "Requests and frames refused by a rate limit.",
+                &["limit"],
+            )?,
+            http_requests: counters(
+                "livesupport_http_requests_total",
+                "HTTP requests by route template, method and status.",
+                &["route", "method", "status"],
+            )?,
+            http_duration: histogram(
+                "livesupport_http_request_duration_seconds",
+                "HTTP request latency by route template and method.",
+                &["route", "method"],
+            )?,
+            tickets: gauges("livesupport_tickets", "Tickets by status.", &["status"])?,
+            ready,
+            registry,
+        })
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        // Encoding our own well-formed metrics into memory cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+static METRICS: LazyLock<Metrics> =
+    LazyLock::new(|| Metrics::new().expect("metric definitions are valid and registered once"));
+
+/// The node's metrics.
+pub fn metrics() -> &'static Metrics {
+    &METRICS
+}
+
+/// Times a future into a histogram with one label.
+pub async fn timed<T>(histogram: &HistogramVec, label: &str, work: impl Future<Output = T>) -> T {
+    let timer = histogram.with_label_values(&[label]).start_timer();
+    let out = work.await;
+    timer.observe_duration();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_metric_is_exposed_with_its_prefix() {
+        let m = super::metrics();
+        m.gap_refills.inc();
+        let text = m.render();
+        assert!(text.contains("livesupport_gap_refills_total"));
+        assert!(text.contains("livesupport_build_info{version="));
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            assert!(line.starts_with("livesupport_"), "{line}");
+        }
+    }
+}

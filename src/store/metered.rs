@@ -1,0 +1,53 @@
+//! A [`Store`] that times every call of the store it wraps into
+//! `livesupport_store_operation_duration_seconds{operation}`.
+
+use super::*;
+use crate::metrics::{metrics, timed};
+
+pub struct MeteredStore {
+    inner: Arc<dyn Store>,
+}
+
+impl MeteredStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        MeteredStore { inner }
+    }
+}
+
+/// Writes the delegating methods: each is timed under its own name.
+macro_rules! metered {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        #[async_trait]
+        impl Store for MeteredStore {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> $ret {
+                    timed(&metrics().store_duration, stringify!($name), self.inner.$name($($arg),*)).await
+                }
+            )*
+        }
+    };
+}
+
+metered! {
+    fn ping() -> StoreResult<()>;
+    fn create_ticket(new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)>;
+    fn ticket_by_session(session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
+    fn ticket_by_id(id: i64, viewer: SenderType) -> StoreResult<Ticket>;
+    fn list_tickets(query: &TicketQuery) -> StoreResult<TicketPage>;
+    fn ticket_counts_by_status() -> StoreResult<Vec<(TicketStatus, i64)>>;
+    fn messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
+    fn append_message(ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended>;
+    fn change_ticket(ticket_id: i64, change: &TicketChange) -> StoreResult<Changed>;
+    fn mark_read(ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<u64>;
+    fn create_agent(agent: &NewAgent) -> StoreResult<Agent>;
+    fn agent_by_email(email: &str) -> StoreResult<Option<AgentWithHash>>;
+    fn agent_by_id(id: i64) -> StoreResult<Option<Agent>>;
+    fn list_agents() -> StoreResult<Vec<Agent>>;
+    fn count_agents() -> StoreResult<i64>;
+    fn open_session(session: &NewSession) -> StoreResult<i64>;
+    fn end_session(id: i64) -> StoreResult<()>;
+    fn touch_sessions(node_id: &str) -> StoreResult<()>;
+    fn end_stale_sessions(stale_before: DateTime<Utc>) -> StoreResult<u64>;
+    fn presence(ticket_id: i64) -> StoreResult<Presence>;
+    fn online_agent_ids() -> StoreResult<Vec<i64>>;
+}
