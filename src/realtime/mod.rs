@@ -2,6 +2,7 @@
 //! publishes, the hub that fans them out to this node's sockets, and the loop of
 //! one socket.
 
+pub mod connection;
 pub mod events;
 pub mod hub;
 pub mod protocol;

@@ -78,7 +78,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
         // Try again in a while; the page keeps the session.
         window.setTimeout(() => {
           c.dispose();
-          startConversation(sessionId);
+          if (sessions.load()?.session_id === sessionId) startConversation(sessionId);
         }, 5_000);
       });
     },
@@ -95,7 +95,12 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     else setPhase('prechat');
   }, [sessions, startConversation]);
 
-  useEffect(() => () => controller?.dispose(), [controller]);
+  useEffect(
+    () => () => {
+      controller?.dispose();
+    },
+    [controller],
+  );
 
   // Another tab started or ended a chat: follow it.
   useEffect(() => {
@@ -129,7 +134,9 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
       }),
     [bridge],
   );
-  useEffect(() => bridge.post({ type: 'livesupport:ready' }), [bridge]);
+  useEffect(() => {
+    bridge.post({ type: 'livesupport:ready' });
+  }, [bridge]);
 
   useEffect(() => {
     const onVisibility = (): void => setPageVisible(document.visibilityState !== 'hidden');
@@ -143,11 +150,15 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
   }, [controller]);
 
   const attentive = panelOpen && pageVisible;
-  useEffect(() => controller?.setAttentive(attentive), [controller, attentive]);
+  useEffect(() => {
+    controller?.setAttentive(attentive);
+  }, [controller, attentive]);
 
   // Unread agent messages, for the launcher's badge.
   const unread = phase === 'chat' ? state.unread : 0;
-  useEffect(() => bridge.post({ type: 'livesupport:unread', count: unread }), [bridge, unread]);
+  useEffect(() => {
+    bridge.post({ type: 'livesupport:unread', count: unread });
+  }, [bridge, unread]);
 
   const minimise = useCallback(() => {
     setPanelOpen(false);

@@ -1,7 +1,7 @@
 // Container of the agent dashboard: subscribes to the DashboardController and wires
 // the presenters (LoginForm, TicketQueue, the chat tabs and ChatPanels).
 
-import { useCallback, useEffect, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useSyncExternalStore, type KeyboardEvent } from 'react';
 import type { DashboardController } from './dashboardController';
 import { ChatPanel } from './ChatPanel';
 import { LoginForm } from './LoginForm';
@@ -60,6 +60,18 @@ export function Dashboard({ controller }: DashboardProps) {
 
   const tickets = state.openChats.map((id) => ({ id, controller: controller.chat(id) }));
 
+  // Arrow keys move between chat tabs (the WAI-ARIA tabs pattern: one tab stop).
+  const onTabKey = (e: KeyboardEvent<HTMLDivElement>): void => {
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    const ids = state.openChats;
+    const at = state.activeChat === null ? -1 : ids.indexOf(state.activeChat);
+    const next = ids[(at + (e.key === 'ArrowRight' ? 1 : -1) + ids.length) % ids.length];
+    if (next === undefined) return;
+    e.preventDefault();
+    controller.activate(next);
+    document.getElementById(`db-tab-${next}`)?.focus();
+  };
+
   return (
     <div className="db-app">
       <header className="db-topbar">
@@ -109,7 +121,7 @@ export function Dashboard({ controller }: DashboardProps) {
             <p className="db-empty">Pick a ticket from the queue to open its chat.</p>
           ) : (
             <>
-              <div className="db-tabs" role="tablist" aria-label="Open chats">
+              <div className="db-tabs" role="tablist" aria-label="Open chats" onKeyDown={onTabKey}>
                 {tickets.map(({ id, controller: c }) => {
                   const t = c?.state.ticket ?? state.tickets.find((x) => x.id === id);
                   const n = state.unread[id] ?? 0;

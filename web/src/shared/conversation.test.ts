@@ -94,6 +94,36 @@ describe('ConversationController (guest side)', () => {
     expect(c.state.outbox).toHaveLength(1);
   });
 
+  it('pages back through history with before_seq, keeping order and no duplicates', async () => {
+    const history = Array.from({ length: 120 }, (_, i) => msg(i + 1));
+    const fetchPage = vi.fn(async (page: PageQuery) => {
+      if (!('before_seq' in page)) return { messages: [], has_more: false };
+      const older = history.filter((m) => m.seq < page.before_seq);
+      return { messages: older.slice(-(page.limit ?? 50)), has_more: older.length > (page.limit ?? 50) };
+    });
+    const c = new ConversationController({
+      self: 'supporter',
+      loadTicket: async () => ticket({ last_seq: 120 }),
+      fetchPage,
+      socketUrl: () => 'ws://x',
+      createSocket: new SocketFactory().create,
+      scheduler: new FakeScheduler(),
+    });
+    await c.open();
+    expect(c.state.messages.map((m) => m.seq)).toEqual(history.slice(70).map((m) => m.seq));
+    expect(c.state.hasMoreBefore).toBe(true);
+    await c.loadOlder();
+    await c.loadOlder();
+    expect(fetchPage.mock.calls.map((call) => call[0])).toEqual([
+      { before_seq: 121, limit: 50 },
+      { before_seq: 71, limit: 50 },
+      { before_seq: 21, limit: 50 },
+    ]);
+    expect(c.state.messages.map((m) => m.seq)).toEqual(history.map((m) => m.seq));
+    expect(c.state.hasMoreBefore).toBe(false);
+    expect(c.state.unread).toBe(120);
+  });
+
   it('does not connect to a closed ticket', async () => {
     const clock = new FakeScheduler();
     const factory = new SocketFactory();

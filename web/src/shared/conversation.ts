@@ -90,7 +90,7 @@ export class ConversationController {
     this.opts = options;
     this.peer = options.self === 'user' ? 'supporter' : 'user';
     const scheduler = options.scheduler ?? browserScheduler;
-    this.typingOut = new TypingNotifier((t) => this.channel?.sendTyping(t), scheduler);
+    this.typingOut = new TypingNotifier((t) => this.channel?.sendTyping(t) ?? false, scheduler);
     this.typingIn = new TypingIndicator((name) => this.store.update({ peerTyping: name }), scheduler);
     this.store.update({ outbox: options.initialOutbox ?? [], readUpTo: options.initialReadUpTo ?? 0 });
   }

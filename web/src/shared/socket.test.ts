@@ -98,3 +98,32 @@ describe('ReconnectingSocket', () => {
     expect(socket.state).toBe('idle');
   });
 });
+
+describe('ReconnectingSocket defaults', () => {
+  it('uses the browser WebSocket when no factory is given (even if passed as undefined)', () => {
+    const created: string[] = [];
+    class StubWebSocket {
+      readyState = 0;
+      onopen = null;
+      onclose = null;
+      onmessage = null;
+      onerror = null;
+      constructor(url: string) {
+        created.push(url);
+      }
+      send(): void {}
+      close(): void {}
+    }
+    const original = globalThis.WebSocket;
+    globalThis.WebSocket = StubWebSocket as unknown as typeof WebSocket;
+    try {
+      const s = new ReconnectingSocket({ url: () => 'ws://x/y', onFrame: () => undefined, createSocket: undefined, backoff: undefined });
+      s.start();
+      expect(created).toEqual(['ws://x/y']);
+      expect(s.state).toBe('connecting');
+      s.stop();
+    } finally {
+      globalThis.WebSocket = original;
+    }
+  });
+});

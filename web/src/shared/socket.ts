@@ -70,13 +70,16 @@ export class ReconnectingSocket {
     Pick<ReconnectingSocketOptions, 'onStateChange'>;
 
   constructor(options: ReconnectingSocketOptions) {
+    // Field by field: an option passed as `undefined` must not hide the default.
     this.opts = {
-      createSocket: (url) => new WebSocket(url),
-      scheduler: browserScheduler,
-      backoff: DEFAULT_BACKOFF,
-      random: Math.random,
-      stableAfterMs: 5_000,
-      ...options,
+      url: options.url,
+      onFrame: options.onFrame,
+      onStateChange: options.onStateChange,
+      createSocket: options.createSocket ?? ((url) => new WebSocket(url)),
+      scheduler: options.scheduler ?? browserScheduler,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      random: options.random ?? Math.random,
+      stableAfterMs: options.stableAfterMs ?? 5_000,
     };
   }
 

@@ -147,8 +147,9 @@ export class TicketChannel {
     this.emitOutbox();
   }
 
-  sendTyping(isTyping: boolean): void {
-    if (this.ready) this.socket.send({ type: 'typing', data: { is_typing: isTyping } });
+  /** Ephemeral: sent only while connected; returns whether it went out. */
+  sendTyping(isTyping: boolean): boolean {
+    return this.ready && this.socket.send({ type: 'typing', data: { is_typing: isTyping } });
   }
 
   /** Marks everything up to seq read; remembered and sent once connected. */

@@ -6,7 +6,7 @@ describe('typing', () => {
   it('sends "typing" once, refreshes it slowly, and "stopped" after idle', () => {
     const clock = new FakeScheduler();
     const sent: boolean[] = [];
-    const n = new TypingNotifier((t) => sent.push(t), clock, () => clock.now, 2500, 3000);
+    const n = new TypingNotifier((t) => sent.push(t) > 0, clock, () => clock.now, 2500, 3000);
     n.input('h');
     clock.advance(100);
     n.input('he');
@@ -23,12 +23,24 @@ describe('typing', () => {
   it('stops at once when the draft is cleared or sent', () => {
     const clock = new FakeScheduler();
     const sent: boolean[] = [];
-    const n = new TypingNotifier((t) => sent.push(t), clock, () => clock.now);
+    const n = new TypingNotifier((t) => sent.push(t) > 0, clock, () => clock.now);
     n.input('hi');
     n.stop();
     n.stop();
     n.input('');
     expect(sent).toEqual([true, false]);
+  });
+
+  it('tries again on the next key when the first "typing" could not be sent', () => {
+    const clock = new FakeScheduler();
+    const sent: boolean[] = [];
+    let connected = false;
+    const n = new TypingNotifier((t) => connected && sent.push(t) > 0, clock, () => clock.now);
+    n.input('h');
+    connected = true;
+    clock.advance(50);
+    n.input('he');
+    expect(sent).toEqual([true]);
   });
 
   it('expires an indicator that is not refreshed', () => {

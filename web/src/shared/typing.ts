@@ -13,7 +13,8 @@ export class TypingNotifier {
   private idleTimer: number | null = null;
 
   constructor(
-    private readonly send: (isTyping: boolean) => void,
+    /** Returns false when the frame could not go out (not connected yet): it is tried again on the next key. */
+    private readonly send: (isTyping: boolean) => boolean,
     private readonly scheduler: Scheduler = browserScheduler,
     private readonly now: () => number = () => Date.now(),
     private readonly refreshMs = 2_500,
@@ -28,9 +29,10 @@ export class TypingNotifier {
     }
     const t = this.now();
     if (!this.typing || t - this.lastSentAt >= this.refreshMs) {
-      this.typing = true;
-      this.lastSentAt = t;
-      this.send(true);
+      if (this.send(true)) {
+        this.typing = true;
+        this.lastSentAt = t;
+      }
     }
     if (this.idleTimer !== null) this.scheduler.clearTimeout(this.idleTimer);
     this.idleTimer = this.scheduler.setTimeout(() => this.stop(), this.idleMs);

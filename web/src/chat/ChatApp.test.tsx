@@ -1,0 +1,164 @@
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { ApiClient } from '../shared/api';
+import type { ChatToHostEvent, HostToChatEvent } from '../shared/embed';
+import { ChatApp } from './ChatApp';
+import type { HostBridge } from './hostBridge';
+import { SessionStore } from './session';
+import { fakeFetch, type Route } from '../test/fakeFetch';
+import { SocketFactory, msg, ticket } from '../test/fakes';
+import type { ChatMessage } from '../shared/protocol';
+
+function fakeBridge() {
+  const posted: ChatToHostEvent[] = [];
+  let handler: ((e: HostToChatEvent) => void) | null = null;
+  const bridge: HostBridge = {
+    connected: true,
+    post: (e) => posted.push(e),
+    listen: (h) => {
+      handler = h;
+      return () => (handler = null);
+    },
+  };
+  return { bridge, posted, send: (e: HostToChatEvent) => act(() => handler?.(e)) };
+}
+
+function server(history: ChatMessage[]) {
+  const routes: Route[] = [
+    ({ method, url }) =>
+      method === 'POST' && url.pathname === '/api/support/ticket' ? { status: 201, body: ticket({ session_id: 'sess-1', last_seq: 1 }) } : undefined,
+    ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ session_id: 'sess-1', last_seq: history.length }) } : undefined),
+    ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: history, has_more: false } } : undefined),
+  ];
+  return fakeFetch(routes);
+}
+
+const agent = (seq: number, text: string) => msg(seq, { sender_type: 'supporter', sender_name: 'Alice', message: text });
+
+function renderApp(history: ChatMessage[], opts: { stored?: boolean; embedded?: boolean } = {}) {
+  const { fetch, calls } = server(history);
+  const sessions = new SessionStore(localStorage);
+  if (opts.stored) sessions.save({ session_id: 'sess-1', last_seq: history.length, read_up_to: 0 });
+  const sockets = new SocketFactory();
+  const host = fakeBridge();
+  const bridge = opts.embedded ? host.bridge : { connected: false, post: () => undefined, listen: () => () => undefined };
+  render(
+    <ChatApp
+      config={{ hostOrigin: opts.embedded ? 'https://shop.example.com' : null, embedded: !!opts.embedded, color: '#2563eb', greeting: 'Hi! How can we help?' }}
+      api={new ApiClient({ fetch })}
+      sessions={sessions}
+      bridge={bridge}
+      createSocket={sockets.create}
+    />,
+  );
+  return { calls, sockets, host, sessions };
+}
+
+async function connected(sockets: SocketFactory, lastSeq: number) {
+  await waitFor(() => expect(sockets.sockets.length).toBeGreaterThan(0));
+  act(() => {
+    sockets.last.open();
+    sockets.last.receive({ type: 'ready', data: { ticket: ticket({ session_id: 'sess-1', last_seq: lastSeq }), last_seq: lastSeq, replayed: 0 } });
+  });
+}
+
+describe('ChatApp', () => {
+  it('starts a chat from the pre-chat form and keeps the session for a reload', async () => {
+    const { calls, sockets, sessions } = renderApp([msg(1, { message: 'My order is late' })]);
+    fireEvent.change(await screen.findByLabelText('Name'), { target: { value: 'John Doe' } });
+    fireEvent.change(screen.getByLabelText(/Email/), { target: { value: 'john@example.com' } });
+    fireEvent.change(screen.getByLabelText('Subject'), { target: { value: 'Order not arrived' } });
+    fireEvent.change(screen.getByLabelText(/^Message/), { target: { value: 'My order is late' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start chat' }));
+    await screen.findByText('My order is late');
+    expect(calls[0]).toEqual({
+      method: 'POST',
+      path: '/api/support/ticket',
+      body: { user_name: 'John Doe', subject: 'Order not arrived', user_email: 'john@example.com', message: 'My order is late' },
+    });
+    expect(sessions.load()?.session_id).toBe('sess-1');
+    await waitFor(() => expect(sockets.sockets).toHaveLength(1));
+    expect(sockets.last.url).toMatch(/^ws:\/\/[^/]+\/ws\/support\/user\/sess-1\?since=1$/);
+  });
+
+  it('resumes a stored session: history once, socket since its last seq, live replies and typing', async () => {
+    const { sockets } = renderApp([msg(1, { message: 'hello' }), agent(2, 'Hi John')], { stored: true });
+    expect(await screen.findByText('Hi John')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Start chat' })).toBeNull();
+    await connected(sockets, 2);
+    expect(sockets.last.url).toContain('since=2');
+    act(() => {
+      sockets.last.receive({ type: 'message', message: agent(2, 'Hi John') });
+      sockets.last.receive({ type: 'typing', data: { sender_type: 'supporter', sender_name: 'Alice', is_typing: true } });
+    });
+    expect(screen.getAllByText('Hi John')).toHaveLength(1);
+    expect(screen.getByText('Alice is typing…')).toBeTruthy();
+    act(() => sockets.last.receive({ type: 'message', message: agent(3, '<b>not bold</b>') }));
+    expect(screen.getByText('<b>not bold</b>')).toBeTruthy();
+    expect(screen.queryByText('Alice is typing…')).toBeNull();
+  });
+
+  it('sends with Enter, shows the message as sending until its echo, and shows reconnecting', async () => {
+    const { sockets } = renderApp([], { stored: true });
+    await connected(sockets, 0);
+    const box = await screen.findByRole('textbox', { name: 'Message' });
+    fireEvent.change(box, { target: { value: 'Where is my parcel?' } });
+    fireEvent.keyDown(box, { key: 'Enter' });
+    expect(screen.getByText('Sending…')).toBeTruthy();
+    const sent = sockets.last.sentOfType('message')[0];
+    expect(sent.message).toBe('Where is my parcel?');
+    act(() => sockets.last.receive({ type: 'message', message: msg(1, { message: 'Where is my parcel?', client_msg_id: sent.client_msg_id }) }));
+    expect(screen.queryByText('Sending…')).toBeNull();
+    expect(screen.getByText('Sent')).toBeTruthy();
+    act(() => sockets.last.drop(1006));
+    expect(screen.getByText(/Reconnecting…/)).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Reconnect now' })).toBeTruthy();
+  });
+
+  it('reports unread agent messages to the host while minimised, and clears them when opened', async () => {
+    const { sockets, host } = renderApp([], { stored: true, embedded: true });
+    await connected(sockets, 0);
+    act(() => {
+      sockets.last.receive({ type: 'message', message: agent(1, 'one') });
+      sockets.last.receive({ type: 'message', message: agent(2, 'two') });
+    });
+    expect(host.posted).toContainEqual({ type: 'livesupport:ready' });
+    expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:unread', count: 2 });
+    host.send({ type: 'livesupport:open' });
+    expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:unread', count: 0 });
+    expect(sockets.last.sentOfType('read')).toEqual([{ type: 'read', data: { up_to_seq: 2 } }]);
+    fireEvent.click(screen.getByRole('button', { name: 'Minimise chat' }));
+    expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:close' });
+  });
+
+  it('ends the chat and offers a new one', async () => {
+    const closed = ticket({ session_id: 'sess-1', status: 'closed' });
+    const { fetch } = fakeFetch([
+      ({ url }) => (url.pathname === '/api/support/ticket/sess-1/close' ? { status: 200, body: closed } : undefined),
+      ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ session_id: 'sess-1' }) } : undefined),
+      ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: [], has_more: false } } : undefined),
+    ]);
+    const sessions = new SessionStore(localStorage);
+    sessions.save({ session_id: 'sess-1', last_seq: 0, read_up_to: 0 });
+    const sockets = new SocketFactory();
+    render(
+      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '' }} api={new ApiClient({ fetch })} sessions={sessions} bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }} createSocket={sockets.create} />,
+    );
+    fireEvent.click(await screen.findByRole('button', { name: 'End chat' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, end chat' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Start a new chat' }));
+    expect(await screen.findByRole('button', { name: 'Start chat' })).toBeTruthy();
+    expect(sessions.load()).toBeNull();
+  });
+
+  it('forgets a session the server no longer knows', async () => {
+    const { fetch } = fakeFetch([]);
+    const sessions = new SessionStore(localStorage);
+    sessions.save({ session_id: 'gone', last_seq: 3, read_up_to: 0 });
+    render(
+      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '' }} api={new ApiClient({ fetch })} sessions={sessions} bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }} createSocket={new SocketFactory().create} />,
+    );
+    expect(await screen.findByText(/could not be found/)).toBeTruthy();
+    expect(sessions.load()).toBeNull();
+  });
+});
