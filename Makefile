@@ -19,7 +19,7 @@ build: web
 
 ## Every test suite: Rust (unit, integration, PostgreSQL/Redis when configured),
 ## web unit tests, the browser end-to-end suite, and the deploy/ + k8s/ checks.
-test: test-rust test-web test-e2e validate-deploy
+test: web test-rust test-web test-e2e validate-deploy
 
 test-rust:
 	$(CARGO) test --locked --workspace

@@ -137,6 +137,7 @@ impl Application {
             limiters: Arc::new(RateLimiters::new(
                 config.ticket_rate_per_minute,
                 config.login_rate_per_minute,
+                config.socket_rate_per_minute,
             )),
             draining: Arc::new(AtomicBool::new(false)),
             hub,

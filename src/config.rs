@@ -116,6 +116,9 @@ pub struct Config {
     /// Login attempts per IP and email a minute.
     #[arg(long, env = "LOGIN_RATE_PER_MINUTE", default_value_t = 5)]
     pub login_rate_per_minute: u32,
+    /// WebSocket upgrades per client IP a minute (raise it for load tests).
+    #[arg(long, env = "SOCKET_RATE_PER_MINUTE", default_value_t = 120)]
+    pub socket_rate_per_minute: u32,
     /// Chat messages a connection may send at once before the sustained rate applies.
     #[arg(long, env = "MESSAGE_BURST", default_value_t = 20)]
     pub message_burst: u32,
@@ -252,6 +255,7 @@ impl Config {
         let positive = [
             ("TICKET_RATE_PER_MINUTE", self.ticket_rate_per_minute),
             ("LOGIN_RATE_PER_MINUTE", self.login_rate_per_minute),
+            ("SOCKET_RATE_PER_MINUTE", self.socket_rate_per_minute),
             ("MESSAGE_BURST", self.message_burst),
             ("MESSAGE_RATE_PER_SECOND", self.message_rate_per_second),
         ];

@@ -77,6 +77,8 @@ pub struct RedisBroker {
     sharded: bool,
     /// Prepended to every channel name.
     prefix: String,
+    /// The hub's inbox, for what this node publishes while Redis is away.
+    inbox: Inbox,
     /// Ends the background tasks when the broker is dropped.
     stop: CancellationToken,
 }
@@ -148,7 +150,7 @@ impl RedisBroker {
         tokio::spawn(restore_after_reconnects(
             subscriptions.clone(),
             reconnects,
-            inbox,
+            inbox.clone(),
             stop.clone(),
         ));
         tokio::spawn(heartbeat(subscriber.clone(), stop.clone()));
@@ -176,6 +178,7 @@ impl RedisBroker {
             subscriptions,
             sharded: cluster,
             prefix: prefix.to_owned(),
+            inbox,
             stop,
         })
     }
@@ -311,15 +314,26 @@ impl Subscriptions {
 
 #[async_trait]
 impl Broker for RedisBroker {
+    /// On failure the envelope still reaches this node's own sockets (the hub
+    /// ignores tickets it does not hold): a sender is acknowledged, and the other
+    /// sockets of the ticket here carry on. Other nodes refill from the store
+    /// when their subscriber reconnects, or at the ticket's next message.
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BrokerError> {
-        let channel = self.prefixed(channel);
         let client = self.publisher.with_options(&fail_fast());
+        let prefixed = self.prefixed(channel);
         let published: Result<i64, _> = if self.sharded {
-            client.spublish(channel, payload).await
+            client.spublish(prefixed, payload.clone()).await
         } else {
-            client.publish(channel, payload).await
+            client.publish(prefixed, payload.clone()).await
         };
-        published.map(|_| ()).map_err(unavailable)
+        published.map(|_| ()).map_err(|err| {
+            // The hub outlives the broker; after shutdown nobody is left to tell.
+            let _ = self.inbox.send(Inbound::Delivery(Delivery {
+                channel: channel.to_owned(),
+                payload,
+            }));
+            unavailable(err)
+        })
     }
 
     async fn subscribe(&self, channel: &str) -> Result<(), BrokerError> {
@@ -421,25 +435,9 @@ async fn restore_after_reconnects(
         // Several events in a row (cluster nodes, retries) need one restore.
         while reconnected.try_recv().is_ok() {}
         subscriptions.restored.store(false, Ordering::Release);
-        let mut refill = true;
-        loop {
+        let channels = loop {
             match subscriptions.restore().await {
-                Ok(channels) => {
-                    subscriptions.restored.store(true, Ordering::Release);
-                    // On the first connection there is nothing to refill, unless
-                    // sockets came while Redis was still out of reach.
-                    refill = !first || channels > 0;
-                    if first {
-                        tracing::debug!(channels, "Redis subscriber connected");
-                    } else {
-                        tracing::info!(
-                            channels,
-                            "Redis reconnected: channels subscribed again, refilling from the store"
-                        );
-                    }
-                    first = false;
-                    break;
-                }
+                Ok(channels) => break channels,
                 Err(err) => {
                     tracing::warn!(cause = %err, "cannot restore Redis subscriptions; retrying");
                     tokio::select! {
@@ -448,7 +446,20 @@ async fn restore_after_reconnects(
                     }
                 }
             }
+        };
+        subscriptions.restored.store(true, Ordering::Release);
+        if first {
+            tracing::debug!(channels, "Redis subscriber connected");
+        } else {
+            tracing::info!(
+                channels,
+                "Redis reconnected: channels subscribed again, refilling from the store"
+            );
         }
+        // On the first connection there is nothing to refill, unless sockets
+        // came while Redis was still out of reach.
+        let refill = !first || channels > 0;
+        first = false;
         if refill && inbox.send(Inbound::Reconnected).is_err() {
             return;
         }

@@ -23,6 +23,7 @@ use crate::store::Store;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::Method;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use extract::BodyLimit;
@@ -38,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -71,14 +73,16 @@ pub struct Settings {
 pub struct RateLimiters {
     pub tickets: DefaultKeyedRateLimiter<IpAddr>,
     pub logins: DefaultKeyedRateLimiter<(IpAddr, String)>,
+    pub sockets: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl RateLimiters {
-    pub fn new(tickets_per_minute: u32, logins_per_minute: u32) -> Self {
+    pub fn new(tickets_per_minute: u32, logins_per_minute: u32, sockets_per_minute: u32) -> Self {
         let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         RateLimiters {
             tickets: RateLimiter::keyed(per_minute(tickets_per_minute)),
             logins: RateLimiter::keyed(per_minute(logins_per_minute)),
+            sockets: RateLimiter::keyed(per_minute(sockets_per_minute)),
         }
     }
 
@@ -86,6 +90,7 @@ impl RateLimiters {
     pub fn forget_idle(&self) {
         self.tickets.retain_recent();
         self.logins.retain_recent();
+        self.sockets.retain_recent();
     }
 }
 
@@ -141,6 +146,20 @@ impl AppState {
     }
 }
 
+/// Browsers on the storefronts of `ALLOWED_ORIGINS` may call the API (without
+/// credentials: agents use the dashboard on the service's own origin).
+fn cors(settings: &Settings) -> CorsLayer {
+    let origins: Vec<HeaderValue> = std::iter::once(&settings.public_origin)
+        .chain(&settings.allowed_origins)
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(Duration::from_secs(600))
+}
+
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     let timeout = state.settings.request_timeout;
@@ -151,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())
+        .layer(cors(&state.settings))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(
             ServiceBuilder::new()

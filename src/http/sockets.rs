@@ -3,9 +3,9 @@
 //! 403 for a foreign browser origin, 401 for a missing or bad agent credential,
 //! 404 for an unknown session.
 
-use super::AppState;
-use super::extract::{QueryParams, bearer_token};
+use super::extract::{ClientIp, QueryParams, bearer_token};
 use super::guest::ticket_of_session;
+use super::{AppState, check_rate};
 use crate::config::origin_of;
 use crate::domain::{Agent, SenderType};
 use crate::error::ApiError;
@@ -17,6 +17,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::Response;
 use axum::routing::get;
+use std::net::IpAddr;
 
 /// tungstenite reads into a buffer of this size (its default, 128 KiB, would
 /// cost about 1 GB per 10,000 idle sockets).
@@ -57,12 +58,14 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn refuse_while_draining(state: &AppState) -> Result<(), ApiError> {
+/// The checks every socket passes first: not draining, within the client's
+/// upgrade rate, from an allowed origin.
+fn admit(state: &AppState, ip: IpAddr, headers: &HeaderMap) -> Result<(), ApiError> {
     if state.is_draining() {
-        Err(ApiError::Unavailable)
-    } else {
-        Ok(())
+        return Err(ApiError::Unavailable);
     }
+    check_rate("socket_upgrade", &state.limiters.sockets, &ip)?;
+    check_origin(state, headers)
 }
 
 async fn agent_of(state: &AppState, headers: &HeaderMap) -> Result<Agent, ApiError> {
@@ -90,13 +93,13 @@ fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
 
 async fn user_socket(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(session_id): Path<String>,
     query: QueryParams,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    refuse_while_draining(&state)?;
-    check_origin(&state, &headers)?;
+    admit(&state, ip, &headers)?;
     let since = since(&query)?;
     let ticket = ticket_of_session(&state, &session_id).await?;
     let name = match query.get("name") {
@@ -126,13 +129,13 @@ fn upgrade(ws: WebSocketUpgrade, state: AppState, kind: SocketKind) -> Response 
 
 async fn supporter_socket(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(session_id): Path<String>,
     query: QueryParams,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    refuse_while_draining(&state)?;
-    check_origin(&state, &headers)?;
+    admit(&state, ip, &headers)?;
     let agent = agent_of(&state, &headers).await?;
     let since = since(&query)?;
     let ticket = ticket_of_session(&state, &session_id).await?;
@@ -148,11 +151,11 @@ async fn supporter_socket(
 
 async fn agent_feed(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    refuse_while_draining(&state)?;
-    check_origin(&state, &headers)?;
+    admit(&state, ip, &headers)?;
     let agent = agent_of(&state, &headers).await?;
     let kind = SocketKind::Feed { agent };
     Ok(upgrade(ws, state, kind))

@@ -5,6 +5,12 @@
 //! PostgreSQL suites run when `LIVESUPPORT_TEST_POSTGRES_URL` names a server
 //! (e.g. `postgres://postgres@127.0.0.1:5432/test`); without it they skip with a
 //! loud notice, unless `LIVESUPPORT_REQUIRE_POSTGRES=1` (CI), where that fails.
+//! The Redis suites likewise need `LIVESUPPORT_TEST_REDIS_URL` (e.g.
+//! `redis://127.0.0.1:6379`), required by `LIVESUPPORT_REQUIRE_REDIS=1`.
+//!
+//! [`spawn_cluster`] starts several nodes on one PostgreSQL schema and one Redis,
+//! each on a runtime of its own, so that [`TestApp::kill`] can end a node the way
+//! SIGKILL does: every task, socket and connection of it gone at once.
 #![allow(dead_code)]
 
 pub mod ws;
@@ -37,10 +43,16 @@ pub struct TestApp {
     server: JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<TempDir>,
+    /// The node's own runtime (cluster nodes): shutting it down kills the node.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // A cluster node just dies: a graceful drain would outlive the test.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -140,6 +152,7 @@ pub async fn spawn_app_with(
     // Generous limits: tests of the limits set their own.
     config.ticket_rate_per_minute = 10_000;
     config.login_rate_per_minute = 10_000;
+    config.socket_rate_per_minute = 100_000;
     configure(&mut config);
     let app = Application::build(config)
         .await
@@ -166,12 +179,130 @@ pub async fn spawn_app_with(
         server,
         shutdown: Some(tx),
         _dir: dir,
+        runtime: None,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     Some(app)
 }
 
+/// The Redis of the Redis suites, or `None` (with a notice) when they are not
+/// configured here.
+pub fn redis_url() -> Option<String> {
+    match std::env::var("LIVESUPPORT_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if require("LIVESUPPORT_REQUIRE_REDIS") {
+                panic!("LIVESUPPORT_REQUIRE_REDIS=1 but LIVESUPPORT_TEST_REDIS_URL is not set");
+            }
+            eprintln!(
+                "\n*** SKIPPED: Redis test (set LIVESUPPORT_TEST_REDIS_URL=redis://127.0.0.1:6379 and LIVESUPPORT_TEST_POSTGRES_URL to run it) ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// Whether the Redis suites must run (CI): a missing piece then fails the test.
+pub fn redis_required() -> bool {
+    require("LIVESUPPORT_REQUIRE_REDIS")
+}
+
+/// Starts `nodes` nodes sharing a fresh PostgreSQL schema, the Redis of
+/// [`redis_url`] under a channel prefix of their own (so that tests never hear
+/// each other's tickets), and one token secret. `None` when PostgreSQL or Redis
+/// is not configured here.
+pub async fn spawn_cluster(
+    nodes: usize,
+    configure: impl Fn(usize, &mut Config),
+) -> Option<Vec<TestApp>> {
+    let redis = redis_url()?;
+    spawn_cluster_on(&redis, nodes, configure).await
+}
+
+/// [`spawn_cluster`] on the given Redis.
+pub async fn spawn_cluster_on(
+    redis_url: &str,
+    nodes: usize,
+    configure: impl Fn(usize, &mut Config),
+) -> Option<Vec<TestApp>> {
+    init_logging();
+    let database_url = postgres_database().await?;
+    let prefix = format!("t{}:", uuid::Uuid::new_v4().simple());
+    let mut cluster = Vec::with_capacity(nodes);
+    for index in 0..nodes {
+        let mut config = Config::for_database(&database_url);
+        config.bind = "127.0.0.1".parse().unwrap();
+        config.redis_url = Some(Secret::new(redis_url));
+        config.redis_channel_prefix = prefix.clone();
+        config.node_id = Some(format!("node-{index}"));
+        config.token_secret = Some(Secret::new("test-token-secret-that-is-32-chars-long"));
+        config.ticket_rate_per_minute = 10_000;
+        config.login_rate_per_minute = 10_000;
+        config.socket_rate_per_minute = 100_000;
+        // Only the first node creates the admin; the others find it.
+        if index == 0 {
+            config.admin_email = Some(ADMIN_EMAIL.into());
+            config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        }
+        configure(index, &mut config);
+        cluster.push(spawn_node(config, database_url.clone()).await);
+    }
+    // One login serves every node: they share the token secret.
+    let token = cluster[0].login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for node in &mut cluster {
+        node.admin_token = token.clone();
+    }
+    Some(cluster)
+}
+
+/// Builds and serves one node on a runtime of its own.
+async fn spawn_node(config: Config, database_url: String) -> TestApp {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("node")
+        .enable_all()
+        .build()
+        .expect("node runtime");
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(async move {
+        let app = Application::build(config)
+            .await
+            .expect("application builds");
+        let _ = started_tx.send((app.port(), app.state().clone()));
+        app.run_until_stopped(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    let (port, state) = started.await.expect("node starts");
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder().build().unwrap(),
+        admin_token: String::new(),
+        state,
+        database_url,
+        server,
+        shutdown: Some(tx),
+        _dir: None,
+        runtime: Some(runtime),
+    }
+}
+
 impl TestApp {
+    /// Ends the node as SIGKILL would: no drain, no close frames, no cleanup; its
+    /// sockets and its database and Redis connections drop at once. Only for
+    /// nodes of [`spawn_cluster`].
+    pub fn kill(mut self) {
+        let runtime = self
+            .runtime
+            .take()
+            .expect("only cluster nodes can be killed");
+        runtime.shutdown_background();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
