@@ -1,0 +1,1756 @@
+//! The store contract: every rule of the `Store` trait, written once as an async fn
+//! taking `Arc<dyn Store>` and run against both backends. SQLite gets a temp file;
+//! PostgreSQL gets a fresh schema from `common::postgres_database()`, and its cases
+//! skip (with a notice) when `LIVESUPPORT_TEST_POSTGRES_URL` is not set.
+
+mod common;
+
+use chrono::{DateTime, SubsecRound, Timelike, Utc};
+use livesupport::domain::{
+    AgentRole, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
+    TransitionError,
+};
+use livesupport::store::{
+    self, AssignedFilter, MessageRange, NewAgent, NewSession, Presence, Store, StoreError,
+    TicketQuery,
+};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Enough connections for the concurrency test's eight writers.
+const POOL_SIZE: u32 = 8;
+
+/// Generates one `#[tokio::test]` per backend for each contract fn.
+macro_rules! store_contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (url, _dir) = crate::common::sqlite_database();
+                    let store = crate::store::connect(&url, crate::POOL_SIZE)
+                        .await
+                        .expect("SQLite store connects");
+                    crate::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(url) = crate::common::postgres_database().await else {
+                        return;
+                    };
+                    let store = crate::store::connect(&url, crate::POOL_SIZE)
+                        .await
+                        .expect("PostgreSQL store connects");
+                    crate::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+store_contract!(
+    a_ticket_opened_with_a_message_stores_it_as_seq_1,
+    a_ticket_opened_without_a_message_has_no_messages,
+    tickets_are_found_by_session_and_by_id,
+    unknown_tickets_are_not_found,
+    appended_messages_get_gapless_seqs,
+    a_repeated_client_msg_id_returns_the_first_message_and_consumes_no_seq,
+    client_msg_ids_are_scoped_to_their_ticket,
+    appending_to_a_closed_ticket_fails_with_ticket_closed,
+    the_assigned_agents_first_message_starts_the_work,
+    other_messages_on_an_assigned_ticket_change_nothing,
+    a_visitor_message_reopens_a_resolved_ticket,
+    every_transition_of_the_table_is_allowed_and_every_other_refused,
+    assigning_an_open_ticket_makes_it_assigned_with_a_note,
+    changes_are_stored_as_system_messages_in_order,
+    closing_sets_closed_at_and_closed_is_final,
+    a_change_that_changes_nothing_stores_nothing,
+    going_back_to_open_releases_the_agent,
+    reads_are_counted_for_each_viewer_separately,
+    the_queue_filters_by_status_priority_and_assignment,
+    the_queue_searches_subject_name_email_and_messages,
+    search_takes_like_wildcards_literally,
+    search_finds_non_ascii_text_as_written,
+    the_queue_is_ordered_by_priority_then_age,
+    the_queue_pages_by_cursor_without_overlap,
+    ticket_counts_are_grouped_by_status,
+    messages_page_forwards_from_after_seq,
+    messages_page_backwards_from_before_seq_in_ascending_order,
+    agents_are_created_listed_counted_and_found,
+    a_second_agent_with_the_same_email_is_a_conflict,
+    sessions_track_presence_until_they_end,
+    stale_sessions_of_silent_nodes_are_ended,
+    online_agents_are_those_with_an_active_socket,
+    a_message_with_unicode_html_and_newlines_comes_back_byte_identical,
+    timestamps_read_back_exactly_as_written,
+    eight_concurrent_writers_get_seqs_1_to_1600_without_gap_or_duplicate,
+    concurrent_resends_of_one_client_msg_id_store_it_once,
+);
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+fn new_ticket(subject: &str) -> NewTicket {
+    NewTicket {
+        session_id: uuid::Uuid::new_v4().to_string(),
+        user_id: None,
+        user_name: "John Doe".into(),
+        user_email: Some("john@example.com".into()),
+        subject: subject.into(),
+        priority: Priority::Medium,
+        first_message: None,
+    }
+}
+
+async fn open_ticket(store: &Arc<dyn Store>, subject: &str) -> Ticket {
+    store
+        .create_ticket(&new_ticket(subject))
+        .await
+        .expect("create ticket")
+        .0
+}
+
+async fn open_ticket_with(store: &Arc<dyn Store>, new: NewTicket) -> Ticket {
+    store.create_ticket(&new).await.expect("create ticket").0
+}
+
+fn from_user(text: &str) -> MessageDraft {
+    MessageDraft {
+        sender_type: SenderType::User,
+        sender_id: None,
+        sender_name: Some("John Doe".into()),
+        text: text.into(),
+        client_msg_id: None,
+    }
+}
+
+fn from_agent(agent_id: i64, text: &str) -> MessageDraft {
+    MessageDraft {
+        sender_type: SenderType::Supporter,
+        sender_id: Some(agent_id),
+        sender_name: Some(format!("Agent {agent_id}")),
+        text: text.into(),
+        client_msg_id: None,
+    }
+}
+
+fn with_key(mut draft: MessageDraft, key: &str) -> MessageDraft {
+    draft.client_msg_id = Some(key.into());
+    draft
+}
+
+async fn new_agent(store: &Arc<dyn Store>, email: &str, name: &str) -> i64 {
+    store
+        .create_agent(&NewAgent {
+            email: email.into(),
+            name: name.into(),
+            role: AgentRole::Agent,
+            password_hash: format!("$argon2id$v=19$fake-hash-of-{name}"),
+        })
+        .await
+        .expect("create agent")
+        .id
+}
+
+fn assign(agent_id: i64, name: &str) -> TicketChange {
+    TicketChange {
+        assign_to: Some((agent_id, name.into())),
+        actor: Some((agent_id, name.into())),
+        ..TicketChange::default()
+    }
+}
+
+fn set_status(status: TicketStatus, actor: Option<(i64, &str)>) -> TicketChange {
+    TicketChange {
+        status: Some(status),
+        actor: actor.map(|(id, name)| (id, name.to_owned())),
+        ..TicketChange::default()
+    }
+}
+
+fn set_priority(priority: Priority) -> TicketChange {
+    TicketChange {
+        priority: Some(priority),
+        ..TicketChange::default()
+    }
+}
+
+async fn all_messages(store: &Arc<dyn Store>, ticket_id: i64) -> Vec<livesupport::domain::Message> {
+    store
+        .messages(
+            ticket_id,
+            MessageRange {
+                after_seq: 0,
+                before_seq: None,
+                limit: 10_000,
+            },
+        )
+        .await
+        .expect("messages")
+        .messages
+}
+
+fn seqs(messages: &[livesupport::domain::Message]) -> Vec<i64> {
+    messages.iter().map(|m| m.seq).collect()
+}
+
+fn query(statuses: &[TicketStatus]) -> TicketQuery {
+    TicketQuery {
+        statuses: statuses.to_vec(),
+        priorities: Vec::new(),
+        assigned: AssignedFilter::Any,
+        text: None,
+        limit: 200,
+        after: None,
+    }
+}
+
+async fn listed_ids(store: &Arc<dyn Store>, query: TicketQuery) -> Vec<i64> {
+    store
+        .list_tickets(&query)
+        .await
+        .expect("list tickets")
+        .tickets
+        .iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+/// Drives a fresh ticket to `status` along allowed transitions.
+async fn ticket_in_status(store: &Arc<dyn Store>, agent_id: i64, status: TicketStatus) -> Ticket {
+    let ticket = open_ticket(store, &format!("Ticket to be {status}")).await;
+    let steps: &[TicketStatus] = match status {
+        TicketStatus::Open => &[],
+        TicketStatus::Assigned => &[TicketStatus::Assigned],
+        TicketStatus::InProgress => &[TicketStatus::Assigned, TicketStatus::InProgress],
+        TicketStatus::Resolved => &[TicketStatus::Assigned, TicketStatus::Resolved],
+        TicketStatus::Closed => &[TicketStatus::Closed],
+    };
+    for step in steps {
+        let change = if *step == TicketStatus::Assigned {
+            assign(agent_id, "Alice")
+        } else {
+            set_status(*step, Some((agent_id, "Alice")))
+        };
+        store
+            .change_ticket(ticket.id, &change)
+            .await
+            .unwrap_or_else(|e| panic!("driving a ticket to {status}: step {step}: {e}"));
+    }
+    let ticket = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(ticket.status, status, "set-up reached {status}");
+    ticket
+}
+
+// ---------------------------------------------------------------------------
+// Tickets
+
+async fn a_ticket_opened_with_a_message_stores_it_as_seq_1(store: Arc<dyn Store>) {
+    let mut new = new_ticket("Order not arrived");
+    new.priority = Priority::High;
+    new.first_message = Some("Hello!".into());
+    let (ticket, first) = store.create_ticket(&new).await.unwrap();
+
+    let first = first.expect("the first message is returned");
+    assert_eq!(first.seq, 1);
+    assert_eq!(first.ticket_id, ticket.id);
+    assert_eq!(first.sender_type, SenderType::User);
+    assert_eq!(first.sender_name.as_deref(), Some("John Doe"));
+    assert_eq!(first.message, "Hello!");
+    assert!(!first.is_read);
+    assert_eq!(ticket.last_seq, 1);
+    assert_eq!(ticket.status, TicketStatus::Open);
+    assert_eq!(ticket.priority, Priority::High);
+    assert_eq!(ticket.session_id, new.session_id);
+    assert_eq!(ticket.subject, "Order not arrived");
+    assert_eq!(ticket.user_email.as_deref(), Some("john@example.com"));
+    assert_eq!(ticket.supporter_id, None);
+    assert_eq!(ticket.supporter_name, None);
+    assert_eq!(ticket.closed_at, None);
+    assert_eq!(seqs(&all_messages(&store, ticket.id).await), [1]);
+    let as_agent = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(
+        as_agent.unread_count, 1,
+        "the agent has the visitor's message to read"
+    );
+}
+
+async fn a_ticket_opened_without_a_message_has_no_messages(store: Arc<dyn Store>) {
+    let (ticket, first) = store
+        .create_ticket(&new_ticket("Just a question"))
+        .await
+        .unwrap();
+    assert!(first.is_none());
+    assert_eq!(ticket.last_seq, 0);
+    assert_eq!(ticket.unread_count, 0);
+    assert!(all_messages(&store, ticket.id).await.is_empty());
+    let appended = store
+        .append_message(ticket.id, &from_user("first words"))
+        .await
+        .unwrap();
+    assert_eq!(appended.message.seq, 1, "numbering starts at 1");
+}
+
+async fn tickets_are_found_by_session_and_by_id(store: Arc<dyn Store>) {
+    let mut new = new_ticket("Find me");
+    new.user_id = Some("shop-user-42".into());
+    let created = open_ticket_with(&store, new.clone()).await;
+    let _other = open_ticket(&store, "Someone else").await;
+
+    let by_session = store
+        .ticket_by_session(&new.session_id, SenderType::User)
+        .await
+        .unwrap();
+    let by_id = store
+        .ticket_by_id(created.id, SenderType::User)
+        .await
+        .unwrap();
+    assert_eq!(by_session, created);
+    assert_eq!(by_id, created);
+    assert_eq!(by_id.user_id.as_deref(), Some("shop-user-42"));
+}
+
+async fn unknown_tickets_are_not_found(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Exists").await;
+    let missing = ticket.id + 1000;
+    let unknown_session = uuid::Uuid::new_v4().to_string();
+    assert!(matches!(
+        store
+            .ticket_by_session(&unknown_session, SenderType::User)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.ticket_by_id(missing, SenderType::Supporter).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.append_message(missing, &from_user("hi")).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .change_ticket(missing, &set_status(TicketStatus::Closed, None))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+// ---------------------------------------------------------------------------
+// Appending
+
+async fn appended_messages_get_gapless_seqs(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = open_ticket(&store, "Numbering").await;
+    let other = open_ticket(&store, "Numbered on its own").await;
+    let mut got = Vec::new();
+    for i in 0..5 {
+        let draft = if i % 2 == 0 {
+            from_user(&format!("user {i}"))
+        } else {
+            from_agent(alice, &format!("agent {i}"))
+        };
+        let appended = store.append_message(ticket.id, &draft).await.unwrap();
+        assert!(!appended.duplicate);
+        got.push(appended.message.seq);
+    }
+    let elsewhere = store
+        .append_message(other.id, &from_user("elsewhere"))
+        .await
+        .unwrap();
+
+    assert_eq!(got, [1, 2, 3, 4, 5]);
+    assert_eq!(
+        elsewhere.message.seq, 1,
+        "each ticket has its own numbering"
+    );
+    assert_eq!(
+        seqs(&all_messages(&store, ticket.id).await),
+        [1, 2, 3, 4, 5]
+    );
+    let ticket = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(ticket.last_seq, 5);
+}
+
+async fn a_repeated_client_msg_id_returns_the_first_message_and_consumes_no_seq(
+    store: Arc<dyn Store>,
+) {
+    let ticket = open_ticket(&store, "Idempotency").await;
+    let first = store
+        .append_message(ticket.id, &with_key(from_user("once"), "c0ffee-1"))
+        .await
+        .unwrap();
+    let again = store
+        .append_message(ticket.id, &with_key(from_user("once, resent"), "c0ffee-1"))
+        .await
+        .unwrap();
+
+    assert!(!first.duplicate);
+    assert!(again.duplicate, "the second send is recognised");
+    assert_eq!(again.message, first.message, "the first message comes back");
+    assert_eq!(again.message.client_msg_id.as_deref(), Some("c0ffee-1"));
+    assert!(again.status_change.is_none());
+    let next = store
+        .append_message(ticket.id, &from_user("next"))
+        .await
+        .unwrap();
+    assert_eq!(next.message.seq, 2, "the duplicate consumed no seq");
+    let stored = all_messages(&store, ticket.id).await;
+    assert_eq!(seqs(&stored), [1, 2]);
+    assert_eq!(stored[0].message, "once");
+}
+
+async fn client_msg_ids_are_scoped_to_their_ticket(store: Arc<dyn Store>) {
+    let one = open_ticket(&store, "One").await;
+    let two = open_ticket(&store, "Two").await;
+    store
+        .append_message(one.id, &with_key(from_user("a"), "same-key"))
+        .await
+        .unwrap();
+    let on_two = store
+        .append_message(two.id, &with_key(from_user("b"), "same-key"))
+        .await
+        .unwrap();
+    assert!(!on_two.duplicate, "a key is per ticket");
+    assert_eq!(on_two.message.ticket_id, two.id);
+    assert_eq!(on_two.message.message, "b");
+}
+
+async fn appending_to_a_closed_ticket_fails_with_ticket_closed(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Closing").await;
+    store
+        .append_message(ticket.id, &from_user("before"))
+        .await
+        .unwrap();
+    store
+        .change_ticket(ticket.id, &set_status(TicketStatus::Closed, None))
+        .await
+        .unwrap();
+    let before = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+
+    let result = store.append_message(ticket.id, &from_user("after")).await;
+    assert!(
+        matches!(result, Err(StoreError::TicketClosed)),
+        "got {result:?}"
+    );
+    let keyed = store
+        .append_message(ticket.id, &with_key(from_user("after"), "k"))
+        .await;
+    assert!(
+        matches!(keyed, Err(StoreError::TicketClosed)),
+        "got {keyed:?}"
+    );
+    let after = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(after, before, "nothing about the ticket changed");
+}
+
+async fn the_assigned_agents_first_message_starts_the_work(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::Assigned).await;
+    let seq_before = ticket.last_seq;
+
+    let appended = store
+        .append_message(ticket.id, &from_agent(alice, "Hi, I'm on it"))
+        .await
+        .unwrap();
+    let (note, changed) = appended
+        .status_change
+        .expect("the first message moves the ticket on");
+    assert_eq!(appended.message.seq, seq_before + 1);
+    assert_eq!(note.seq, seq_before + 2, "the note takes the next seq");
+    assert_eq!(note.sender_type, SenderType::System);
+    assert_eq!(note.message, "Status changed from assigned to in_progress");
+    assert_eq!(changed.status, TicketStatus::InProgress);
+    assert_eq!(changed.last_seq, seq_before + 2);
+
+    let second = store
+        .append_message(ticket.id, &from_agent(alice, "Still here"))
+        .await
+        .unwrap();
+    assert!(
+        second.status_change.is_none(),
+        "only the first message does it"
+    );
+    assert_eq!(second.message.seq, seq_before + 3);
+    let stored = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(stored.status, TicketStatus::InProgress);
+}
+
+async fn other_messages_on_an_assigned_ticket_change_nothing(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let bob = new_agent(&store, "bob@example.com", "Bob").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::Assigned).await;
+    let open = open_ticket(&store, "Still open").await;
+
+    for (case, ticket_id, draft) in [
+        ("another agent writes", ticket.id, from_agent(bob, "hello")),
+        ("the visitor writes", ticket.id, from_user("hello?")),
+        (
+            "an agent writes on an open ticket",
+            open.id,
+            from_agent(alice, "hi"),
+        ),
+    ] {
+        let appended = store.append_message(ticket_id, &draft).await.unwrap();
+        assert!(appended.status_change.is_none(), "{case}");
+    }
+    let after = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(after.status, TicketStatus::Assigned);
+    let open = store
+        .ticket_by_id(open.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(open.status, TicketStatus::Open);
+}
+
+async fn a_visitor_message_reopens_a_resolved_ticket(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::Resolved).await;
+
+    let appended = store
+        .append_message(ticket.id, &from_user("It happened again"))
+        .await
+        .unwrap();
+    let (note, changed) = appended.status_change.expect("the ticket reopens");
+    assert_eq!(note.seq, appended.message.seq + 1);
+    assert_eq!(note.message, "Status changed from resolved to in_progress");
+    assert_eq!(changed.status, TicketStatus::InProgress);
+    assert_eq!(
+        changed.supporter_id,
+        Some(alice),
+        "the agent keeps the ticket"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Changes
+
+async fn every_transition_of_the_table_is_allowed_and_every_other_refused(store: Arc<dyn Store>) {
+    use TicketStatus::*;
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let allowed = [
+        (Open, Assigned),
+        (Open, Closed),
+        (Assigned, InProgress),
+        (Assigned, Open),
+        (Assigned, Resolved),
+        (Assigned, Closed),
+        (InProgress, Assigned),
+        (InProgress, Resolved),
+        (InProgress, Closed),
+        (Resolved, InProgress),
+        (Resolved, Closed),
+    ];
+    for from in TicketStatus::ALL {
+        for to in TicketStatus::ALL {
+            if from == to {
+                continue;
+            }
+            let ticket = ticket_in_status(&store, alice, from).await;
+            let result = store
+                .change_ticket(ticket.id, &set_status(to, Some((alice, "Alice"))))
+                .await;
+            if allowed.contains(&(from, to)) {
+                let changed = result.unwrap_or_else(|e| panic!("{from} -> {to} is allowed: {e}"));
+                assert_eq!(changed.ticket.status, to, "{from} -> {to}");
+                assert!(!changed.notes.is_empty(), "{from} -> {to} leaves a note");
+            } else {
+                match result {
+                    Err(StoreError::Transition(TransitionError::Invalid { from: f, to: t })) => {
+                        assert_eq!((f, t), (from, to), "{from} -> {to} names the transition")
+                    }
+                    other => panic!("{from} -> {to} must be refused, got {other:?}"),
+                }
+                let unchanged = store
+                    .ticket_by_id(ticket.id, SenderType::Supporter)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    unchanged, ticket,
+                    "a refused {from} -> {to} changes nothing"
+                );
+            }
+        }
+    }
+}
+
+async fn assigning_an_open_ticket_makes_it_assigned_with_a_note(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let bob = new_agent(&store, "bob@example.com", "Bob").await;
+    let ticket = open_ticket(&store, "Assign me").await;
+
+    let by_bob = TicketChange {
+        assign_to: Some((alice, "Alice".into())),
+        actor: Some((bob, "Bob".into())),
+        ..TicketChange::default()
+    };
+    let changed = store.change_ticket(ticket.id, &by_bob).await.unwrap();
+    assert_eq!(changed.ticket.status, TicketStatus::Assigned);
+    assert_eq!(changed.ticket.supporter_id, Some(alice));
+    assert_eq!(changed.ticket.supporter_name.as_deref(), Some("Alice"));
+    assert_eq!(changed.assigned, Some((alice, "Alice".into())));
+    let notes: Vec<&str> = changed.notes.iter().map(|n| n.message.as_str()).collect();
+    assert_eq!(notes, ["Ticket assigned to Alice by Bob"]);
+    assert_eq!(changed.notes[0].seq, 1);
+
+    let to_bob = store
+        .change_ticket(ticket.id, &assign(bob, "Bob"))
+        .await
+        .unwrap();
+    assert_eq!(to_bob.ticket.supporter_id, Some(bob));
+    assert_eq!(to_bob.ticket.status, TicketStatus::Assigned);
+    assert_eq!(to_bob.notes[0].message, "Ticket assigned to Bob");
+}
+
+async fn changes_are_stored_as_system_messages_in_order(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::Assigned).await;
+    store
+        .append_message(ticket.id, &from_user("hello"))
+        .await
+        .unwrap();
+    let seq_before = ticket.last_seq + 1;
+
+    let change = TicketChange {
+        status: Some(TicketStatus::Resolved),
+        priority: Some(Priority::Urgent),
+        actor: Some((alice, "Alice".into())),
+        ..TicketChange::default()
+    };
+    let changed = store.change_ticket(ticket.id, &change).await.unwrap();
+    let notes: Vec<(i64, &str)> = changed
+        .notes
+        .iter()
+        .map(|n| (n.seq, n.message.as_str()))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                seq_before + 1,
+                "Status changed from assigned to resolved by Alice"
+            ),
+            (
+                seq_before + 2,
+                "Priority changed from medium to urgent by Alice"
+            ),
+        ]
+    );
+    assert_eq!(changed.ticket.priority, Priority::Urgent);
+    assert_eq!(changed.ticket.last_seq, seq_before + 2);
+    assert!(
+        changed.ticket.updated_at > ticket.updated_at,
+        "the change moved updated_at"
+    );
+
+    let stored = all_messages(&store, ticket.id).await;
+    let tail: Vec<_> = stored[stored.len() - 2..]
+        .iter()
+        .map(|m| (m.seq, m.sender_type, m.sender_id, m.message.as_str()))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            (
+                seq_before + 1,
+                SenderType::System,
+                None,
+                "Status changed from assigned to resolved by Alice"
+            ),
+            (
+                seq_before + 2,
+                SenderType::System,
+                None,
+                "Priority changed from medium to urgent by Alice"
+            ),
+        ]
+    );
+    assert_eq!(
+        seqs(&stored),
+        (1..=seq_before + 2).collect::<Vec<_>>(),
+        "system notes share the gapless numbering"
+    );
+}
+
+async fn closing_sets_closed_at_and_closed_is_final(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::InProgress).await;
+    assert_eq!(ticket.closed_at, None);
+
+    let closed = store
+        .change_ticket(ticket.id, &set_status(TicketStatus::Closed, None))
+        .await
+        .unwrap()
+        .ticket;
+    assert_eq!(closed.status, TicketStatus::Closed);
+    let closed_at = closed.closed_at.expect("closed_at is set on close");
+    assert_eq!(closed_at, closed.updated_at);
+
+    let again = store
+        .change_ticket(ticket.id, &set_status(TicketStatus::Closed, None))
+        .await
+        .unwrap();
+    assert!(again.notes.is_empty(), "closing again is a harmless no-op");
+    assert_eq!(again.ticket.closed_at, Some(closed_at), "closed_at stays");
+
+    let reopen = store
+        .change_ticket(
+            ticket.id,
+            &set_status(TicketStatus::Open, Some((alice, "Alice"))),
+        )
+        .await;
+    assert!(
+        matches!(
+            reopen,
+            Err(StoreError::Transition(TransitionError::Invalid {
+                from: TicketStatus::Closed,
+                to: TicketStatus::Open
+            }))
+        ),
+        "closed -> open is not in the table: got {reopen:?}"
+    );
+    let cases = [
+        ("reprioritise", set_priority(Priority::Urgent)),
+        ("assign", assign(alice, "Alice")),
+    ];
+    for (case, change) in cases {
+        let result = store.change_ticket(ticket.id, &change).await;
+        assert!(
+            matches!(result, Err(StoreError::Transition(TransitionError::Closed))),
+            "{case} on a closed ticket: got {result:?}"
+        );
+    }
+    let after = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(after, again.ticket);
+}
+
+async fn a_change_that_changes_nothing_stores_nothing(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::Assigned).await;
+
+    let cases = [
+        ("same priority", set_priority(Priority::Medium)),
+        (
+            "same status",
+            set_status(TicketStatus::Assigned, Some((alice, "Alice"))),
+        ),
+        ("same agent", assign(alice, "Alice")),
+        ("nothing at all", TicketChange::default()),
+    ];
+    for (case, change) in cases {
+        let changed = store.change_ticket(ticket.id, &change).await.unwrap();
+        assert!(changed.notes.is_empty(), "{case}: no note");
+        assert_eq!(changed.assigned, None, "{case}: nobody newly assigned");
+        let after = store
+            .ticket_by_id(ticket.id, SenderType::Supporter)
+            .await
+            .unwrap();
+        assert_eq!(
+            after, ticket,
+            "{case}: the ticket is untouched (updated_at too)"
+        );
+    }
+}
+
+async fn going_back_to_open_releases_the_agent(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::Assigned).await;
+    let changed = store
+        .change_ticket(
+            ticket.id,
+            &set_status(TicketStatus::Open, Some((alice, "Alice"))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.ticket.status, TicketStatus::Open);
+    assert_eq!(changed.ticket.supporter_id, None);
+    assert_eq!(changed.ticket.supporter_name, None);
+    let unassigned = listed_ids(
+        &store,
+        TicketQuery {
+            assigned: AssignedFilter::Unassigned,
+            ..query(&[])
+        },
+    )
+    .await;
+    assert_eq!(unassigned, [ticket.id]);
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+/// The ticket's unread count as `viewer` sees it: agents by id, the guest by session.
+async fn unread(store: &Arc<dyn Store>, ticket: &Ticket, viewer: SenderType) -> i64 {
+    let seen = match viewer {
+        SenderType::User => store.ticket_by_session(&ticket.session_id, viewer).await,
+        _ => store.ticket_by_id(ticket.id, viewer).await,
+    };
+    seen.expect("ticket").unread_count
+}
+
+async fn reads_are_counted_for_each_viewer_separately(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::InProgress).await;
+    // Set-up left system notes only; they count for nobody.
+    assert_eq!(
+        unread(&store, &ticket, SenderType::Supporter).await,
+        0,
+        "system notes are not unread"
+    );
+    assert_eq!(unread(&store, &ticket, SenderType::User).await, 0);
+
+    let u1 = store
+        .append_message(ticket.id, &from_user("u1"))
+        .await
+        .unwrap();
+    let _a1 = store
+        .append_message(ticket.id, &from_agent(alice, "a1"))
+        .await
+        .unwrap();
+    let u2 = store
+        .append_message(ticket.id, &from_user("u2"))
+        .await
+        .unwrap();
+    let _u3 = store
+        .append_message(ticket.id, &from_user("u3"))
+        .await
+        .unwrap();
+    let a2 = store
+        .append_message(ticket.id, &from_agent(alice, "a2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        unread(&store, &ticket, SenderType::Supporter).await,
+        3,
+        "three visitor messages"
+    );
+    assert_eq!(
+        unread(&store, &ticket, SenderType::User).await,
+        2,
+        "two agent messages"
+    );
+
+    let marked = store
+        .mark_read(ticket.id, SenderType::Supporter, u2.message.seq)
+        .await
+        .unwrap();
+    assert_eq!(marked, 2, "the agent read u1 and u2");
+    assert_eq!(unread(&store, &ticket, SenderType::Supporter).await, 1);
+    assert_eq!(
+        unread(&store, &ticket, SenderType::User).await,
+        2,
+        "the agent's reading changes nothing for the guest"
+    );
+    let again = store
+        .mark_read(ticket.id, SenderType::Supporter, u2.message.seq)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "reading again changes nothing");
+
+    let marked = store
+        .mark_read(ticket.id, SenderType::User, a2.message.seq)
+        .await
+        .unwrap();
+    assert_eq!(marked, 2, "the guest read a1 and a2");
+    assert_eq!(unread(&store, &ticket, SenderType::User).await, 0);
+    assert_eq!(unread(&store, &ticket, SenderType::Supporter).await, 1);
+
+    let stored = all_messages(&store, ticket.id).await;
+    let read: Vec<(&str, bool)> = stored
+        .iter()
+        .filter(|m| m.sender_type != SenderType::System)
+        .map(|m| (m.message.as_str(), m.is_read))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("u1", true),
+            ("a1", true),
+            ("u2", true),
+            ("u3", false),
+            ("a2", true)
+        ]
+    );
+    assert!(u1.message.seq < u2.message.seq);
+}
+
+// ---------------------------------------------------------------------------
+// The queue
+
+async fn the_queue_filters_by_status_priority_and_assignment(store: Arc<dyn Store>) {
+    use TicketStatus::*;
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let bob = new_agent(&store, "bob@example.com", "Bob").await;
+    let open = ticket_in_status(&store, alice, Open).await;
+    let assigned = ticket_in_status(&store, alice, Assigned).await;
+    let working = ticket_in_status(&store, alice, InProgress).await;
+    let resolved = ticket_in_status(&store, alice, Resolved).await;
+    let closed = ticket_in_status(&store, alice, Closed).await;
+    let bobs = open_ticket(&store, "Bob's").await;
+    store
+        .change_ticket(bobs.id, &assign(bob, "Bob"))
+        .await
+        .unwrap();
+    let urgent = open_ticket_with(
+        &store,
+        NewTicket {
+            priority: Priority::Urgent,
+            ..new_ticket("Urgent")
+        },
+    )
+    .await;
+    let low = open_ticket_with(
+        &store,
+        NewTicket {
+            priority: Priority::Low,
+            ..new_ticket("Low")
+        },
+    )
+    .await;
+
+    let cases: Vec<(&str, TicketQuery, Vec<i64>)> = vec![
+        (
+            "every status",
+            query(&[]),
+            vec![
+                urgent.id,
+                open.id,
+                assigned.id,
+                working.id,
+                resolved.id,
+                closed.id,
+                bobs.id,
+                low.id,
+            ],
+        ),
+        (
+            "the active statuses",
+            query(&TicketStatus::ACTIVE),
+            vec![urgent.id, open.id, assigned.id, working.id, bobs.id, low.id],
+        ),
+        ("resolved only", query(&[Resolved]), vec![resolved.id]),
+        (
+            "resolved and closed",
+            query(&[Resolved, Closed]),
+            vec![resolved.id, closed.id],
+        ),
+        (
+            "urgent and low",
+            TicketQuery {
+                priorities: vec![Priority::Urgent, Priority::Low],
+                ..query(&[])
+            },
+            vec![urgent.id, low.id],
+        ),
+        (
+            "unassigned",
+            TicketQuery {
+                assigned: AssignedFilter::Unassigned,
+                ..query(&[])
+            },
+            vec![urgent.id, open.id, closed.id, low.id],
+        ),
+        (
+            "assigned to bob",
+            TicketQuery {
+                assigned: AssignedFilter::To(bob),
+                ..query(&[])
+            },
+            vec![bobs.id],
+        ),
+        (
+            "assigned to alice and active",
+            TicketQuery {
+                assigned: AssignedFilter::To(alice),
+                ..query(&TicketStatus::ACTIVE)
+            },
+            vec![assigned.id, working.id],
+        ),
+        (
+            "nobody's medium tickets",
+            TicketQuery {
+                assigned: AssignedFilter::Unassigned,
+                priorities: vec![Priority::Medium],
+                ..query(&[Open])
+            },
+            vec![open.id],
+        ),
+    ];
+    for (case, q, expected) in cases {
+        assert_eq!(listed_ids(&store, q).await, expected, "{case}");
+    }
+}
+
+async fn the_queue_searches_subject_name_email_and_messages(store: Arc<dyn Store>) {
+    let by_subject = open_ticket(&store, "Parcel never arrived").await;
+    let by_name = open_ticket_with(
+        &store,
+        NewTicket {
+            user_name: "Zelda Quintero".into(),
+            ..new_ticket("Question")
+        },
+    )
+    .await;
+    let by_email = open_ticket_with(
+        &store,
+        NewTicket {
+            user_email: Some("buyer@shop-xyzzy.example".into()),
+            ..new_ticket("Question")
+        },
+    )
+    .await;
+    let by_message = open_ticket(&store, "Question").await;
+    store
+        .append_message(by_message.id, &from_user("my refund REFERENCE is 88-441"))
+        .await
+        .unwrap();
+    let no_email = open_ticket_with(
+        &store,
+        NewTicket {
+            user_email: None,
+            ..new_ticket("Question")
+        },
+    )
+    .await;
+
+    let cases = [
+        ("subject, any case", "PARCEL", vec![by_subject.id]),
+        ("name", "quintero", vec![by_name.id]),
+        ("email", "xyzzy", vec![by_email.id]),
+        ("message text", "reference is 88", vec![by_message.id]),
+        ("nothing matches", "no such words", vec![]),
+        (
+            "shared words match all",
+            "question",
+            vec![by_name.id, by_email.id, by_message.id, no_email.id],
+        ),
+    ];
+    for (case, text, expected) in cases {
+        let q = TicketQuery {
+            text: Some(text.into()),
+            ..query(&[])
+        };
+        assert_eq!(listed_ids(&store, q).await, expected, "{case}: {text:?}");
+    }
+}
+
+async fn search_takes_like_wildcards_literally(store: Arc<dyn Store>) {
+    let percent = open_ticket(&store, "50% off was not applied").await;
+    let _digits = open_ticket(&store, "500 off was not applied").await;
+    let underscore = open_ticket(&store, "code a_b failed").await;
+    let _letter = open_ticket(&store, "code axb failed").await;
+    let backslash = open_ticket(&store, r"path C:\temp is wrong").await;
+    let _no_backslash = open_ticket(&store, "path C:temp is wrong").await;
+
+    let cases = [
+        ("percent", "50%", vec![percent.id]),
+        ("underscore", "a_b", vec![underscore.id]),
+        ("backslash", r"C:\temp", vec![backslash.id]),
+        ("a lone percent", "%", vec![percent.id]),
+        ("a lone underscore", "_", vec![underscore.id]),
+    ];
+    for (case, text, expected) in cases {
+        let q = TicketQuery {
+            text: Some(text.into()),
+            ..query(&[])
+        };
+        assert_eq!(listed_ids(&store, q).await, expected, "{case}: {text:?}");
+    }
+}
+
+async fn search_finds_non_ascii_text_as_written(store: Arc<dyn Store>) {
+    let german = open_ticket(&store, "Ärger mit der Lieferung").await;
+    let _other = open_ticket(&store, "Arger").await;
+    let greek = open_ticket_with(
+        &store,
+        NewTicket {
+            user_name: "Ωmega Σmith".into(),
+            ..new_ticket("Question")
+        },
+    )
+    .await;
+
+    for (case, text, expected) in [
+        ("capital umlaut as written", "Ärger", vec![german.id]),
+        ("greek capitals as written", "Ωmega Σ", vec![greek.id]),
+        ("ascii part any case", "LIEFERUNG", vec![german.id]),
+    ] {
+        let q = TicketQuery {
+            text: Some(text.into()),
+            ..query(&[])
+        };
+        assert_eq!(listed_ids(&store, q).await, expected, "{case}: {text:?}");
+    }
+}
+
+async fn the_queue_is_ordered_by_priority_then_age(store: Arc<dyn Store>) {
+    let priorities = [
+        Priority::Low,
+        Priority::High,
+        Priority::Medium,
+        Priority::Urgent,
+        Priority::High,
+        Priority::Low,
+        Priority::Urgent,
+    ];
+    let mut created = Vec::new();
+    for (i, priority) in priorities.into_iter().enumerate() {
+        let ticket = open_ticket_with(
+            &store,
+            NewTicket {
+                priority,
+                ..new_ticket(&format!("ticket {i}"))
+            },
+        )
+        .await;
+        created.push(ticket);
+    }
+    let page = store.list_tickets(&query(&[])).await.unwrap();
+    let order: Vec<(Priority, i64)> = page.tickets.iter().map(|t| (t.priority, t.id)).collect();
+    let ids = |is: &[usize]| is.iter().map(|&i| created[i].id).collect::<Vec<_>>();
+    assert_eq!(
+        order.iter().map(|(_, id)| *id).collect::<Vec<_>>(),
+        ids(&[3, 6, 1, 4, 2, 0, 5]),
+        "urgent first, then high, medium, low; oldest first within one priority: {order:?}"
+    );
+    for pair in page.tickets.windows(2) {
+        assert!(
+            pair[0].created_at <= pair[1].created_at || pair[0].priority != pair[1].priority,
+            "within one priority, the older ticket comes first"
+        );
+    }
+    assert!(page.next.is_none(), "everything fit in one page");
+}
+
+async fn the_queue_pages_by_cursor_without_overlap(store: Arc<dyn Store>) {
+    let priorities = [
+        Priority::Medium,
+        Priority::Urgent,
+        Priority::Low,
+        Priority::Medium,
+        Priority::High,
+        Priority::Urgent,
+        Priority::Low,
+    ];
+    for (i, priority) in priorities.into_iter().enumerate() {
+        open_ticket_with(
+            &store,
+            NewTicket {
+                priority,
+                ..new_ticket(&format!("paged {i}"))
+            },
+        )
+        .await;
+    }
+    let everything = listed_ids(&store, query(&[])).await;
+    assert_eq!(everything.len(), 7);
+
+    let mut paged = Vec::new();
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_tickets(&TicketQuery {
+                limit: 3,
+                after,
+                ..query(&[])
+            })
+            .await
+            .unwrap();
+        pages.push(page.tickets.len());
+        paged.extend(page.tickets.iter().map(|t| t.id));
+        match page.next {
+            Some(cursor) => {
+                let last = page.tickets.last().unwrap();
+                assert_eq!((cursor.rank, cursor.id), (last.priority.rank(), last.id));
+                after = Some(cursor);
+            }
+            None => break,
+        }
+        assert!(pages.len() < 10, "paging ends");
+    }
+    assert_eq!(pages, [3, 3, 1]);
+    assert_eq!(
+        paged, everything,
+        "the pages, joined, are the whole queue in order"
+    );
+    let unique: HashSet<i64> = paged.iter().copied().collect();
+    assert_eq!(unique.len(), paged.len(), "no ticket appears twice");
+
+    let exact = store
+        .list_tickets(&TicketQuery {
+            limit: 7,
+            ..query(&[])
+        })
+        .await
+        .unwrap();
+    assert!(
+        exact.next.is_none(),
+        "a page that holds the rest has no cursor"
+    );
+}
+
+async fn ticket_counts_are_grouped_by_status(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    ticket_in_status(&store, alice, TicketStatus::Open).await;
+    ticket_in_status(&store, alice, TicketStatus::Open).await;
+    ticket_in_status(&store, alice, TicketStatus::Closed).await;
+    let mut counts = store.ticket_counts_by_status().await.unwrap();
+    counts.sort_by_key(|(status, _)| status.as_str());
+    assert_eq!(counts, [(TicketStatus::Closed, 1), (TicketStatus::Open, 2)]);
+}
+
+// ---------------------------------------------------------------------------
+// Message paging
+
+async fn ticket_with_messages(store: &Arc<dyn Store>, n: usize) -> Ticket {
+    let ticket = open_ticket(store, "History").await;
+    for i in 1..=n {
+        store
+            .append_message(ticket.id, &from_user(&format!("message {i}")))
+            .await
+            .unwrap();
+    }
+    ticket
+}
+
+async fn page(
+    store: &Arc<dyn Store>,
+    ticket_id: i64,
+    after_seq: i64,
+    before_seq: Option<i64>,
+    limit: u32,
+) -> (Vec<i64>, bool) {
+    let slice = store
+        .messages(
+            ticket_id,
+            MessageRange {
+                after_seq,
+                before_seq,
+                limit,
+            },
+        )
+        .await
+        .unwrap();
+    (seqs(&slice.messages), slice.has_more)
+}
+
+async fn messages_page_forwards_from_after_seq(store: Arc<dyn Store>) {
+    let ticket = ticket_with_messages(&store, 10).await;
+    let cases = [
+        ("first page", 0, 4, (vec![1, 2, 3, 4], true)),
+        ("middle page", 4, 4, (vec![5, 6, 7, 8], true)),
+        ("last, short page", 8, 4, (vec![9, 10], false)),
+        (
+            "a page that ends exactly at the end",
+            6,
+            4,
+            (vec![7, 8, 9, 10], false),
+        ),
+        ("past the end", 10, 4, (vec![], false)),
+        ("everything", 0, 100, ((1..=10).collect(), false)),
+    ];
+    for (case, after, limit, expected) in cases {
+        assert_eq!(
+            page(&store, ticket.id, after, None, limit).await,
+            expected,
+            "{case}"
+        );
+    }
+    let messages = all_messages(&store, ticket.id).await;
+    assert_eq!(messages[0].message, "message 1");
+    assert_eq!(messages[9].message, "message 10");
+}
+
+async fn messages_page_backwards_from_before_seq_in_ascending_order(store: Arc<dyn Store>) {
+    let ticket = ticket_with_messages(&store, 10).await;
+    let cases = [
+        ("the newest page", None, 11, 4, (vec![7, 8, 9, 10], true)),
+        ("scrolling back", None, 7, 4, (vec![3, 4, 5, 6], true)),
+        ("the oldest page, short", None, 3, 4, (vec![1, 2], false)),
+        (
+            "a page that ends exactly at seq 1",
+            None,
+            5,
+            4,
+            (vec![1, 2, 3, 4], false),
+        ),
+        ("nothing before seq 1", None, 1, 4, (vec![], false)),
+        (
+            "between two seqs",
+            Some(2),
+            7,
+            10,
+            (vec![3, 4, 5, 6], false),
+        ),
+        (
+            "between two seqs, limited",
+            Some(2),
+            9,
+            3,
+            (vec![6, 7, 8], true),
+        ),
+    ];
+    for (case, after, before, limit, expected) in cases {
+        assert_eq!(
+            page(&store, ticket.id, after.unwrap_or(0), Some(before), limit).await,
+            expected,
+            "{case}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Agents
+
+async fn agents_are_created_listed_counted_and_found(store: Arc<dyn Store>) {
+    assert_eq!(store.count_agents().await.unwrap(), 0);
+    assert!(store.list_agents().await.unwrap().is_empty());
+
+    let admin = store
+        .create_agent(&NewAgent {
+            email: "root@example.com".into(),
+            name: "Root".into(),
+            role: AgentRole::Admin,
+            password_hash: "$argon2id$v=19$root-hash".into(),
+        })
+        .await
+        .unwrap();
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    assert_eq!(admin.email, "root@example.com");
+    assert_eq!(admin.name, "Root");
+    assert_eq!(admin.role, AgentRole::Admin);
+    assert!(!admin.disabled);
+
+    assert_eq!(store.count_agents().await.unwrap(), 2);
+    let listed: Vec<(i64, String, AgentRole)> = store
+        .list_agents()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.id, a.name, a.role))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (admin.id, "Root".into(), AgentRole::Admin),
+            (alice, "Alice".into(), AgentRole::Agent)
+        ]
+    );
+
+    let found = store
+        .agent_by_email("root@example.com")
+        .await
+        .unwrap()
+        .expect("found by email");
+    assert_eq!(found.agent, admin);
+    assert_eq!(found.password_hash, "$argon2id$v=19$root-hash");
+    assert!(
+        !format!("{found:?}").contains("root-hash"),
+        "the hash never shows in Debug output"
+    );
+    assert_eq!(
+        store.agent_by_id(admin.id).await.unwrap(),
+        Some(admin.clone())
+    );
+    assert!(
+        store
+            .agent_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.agent_by_id(alice + 1000).await.unwrap().is_none());
+}
+
+async fn a_second_agent_with_the_same_email_is_a_conflict(store: Arc<dyn Store>) {
+    new_agent(&store, "alice@example.com", "Alice").await;
+    let second = store
+        .create_agent(&NewAgent {
+            email: "alice@example.com".into(),
+            name: "Another Alice".into(),
+            role: AgentRole::Admin,
+            password_hash: "other".into(),
+        })
+        .await;
+    assert!(
+        matches!(second, Err(StoreError::Conflict(_))),
+        "got {second:?}"
+    );
+    assert_eq!(store.count_agents().await.unwrap(), 1);
+    let kept = store
+        .agent_by_email("alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.agent.name, "Alice", "the first account is untouched");
+    assert_eq!(kept.agent.role, AgentRole::Agent);
+}
+
+// ---------------------------------------------------------------------------
+// Sessions
+
+fn session(ticket_id: i64, role: SenderType, supporter_id: Option<i64>, node: &str) -> NewSession {
+    NewSession {
+        ticket_id,
+        role,
+        user_id: None,
+        supporter_id,
+        node_id: node.into(),
+    }
+}
+
+async fn sessions_track_presence_until_they_end(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = open_ticket(&store, "Presence").await;
+    let other = open_ticket(&store, "Elsewhere").await;
+    let nobody = Presence::default();
+    assert_eq!(store.presence(ticket.id).await.unwrap(), nobody);
+
+    let guest = store
+        .open_session(&session(ticket.id, SenderType::User, None, "node-a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.presence(ticket.id).await.unwrap(),
+        Presence {
+            user_connected: true,
+            supporter_connected: false
+        }
+    );
+    let agent = store
+        .open_session(&session(
+            ticket.id,
+            SenderType::Supporter,
+            Some(alice),
+            "node-b",
+        ))
+        .await
+        .unwrap();
+    assert_ne!(guest, agent, "each socket has its own session row");
+    assert_eq!(
+        store.presence(ticket.id).await.unwrap(),
+        Presence {
+            user_connected: true,
+            supporter_connected: true
+        }
+    );
+    assert_eq!(
+        store.presence(other.id).await.unwrap(),
+        nobody,
+        "per ticket"
+    );
+
+    store.end_session(guest).await.unwrap();
+    assert_eq!(
+        store.presence(ticket.id).await.unwrap(),
+        Presence {
+            user_connected: false,
+            supporter_connected: true
+        }
+    );
+    store.end_session(agent).await.unwrap();
+    assert_eq!(store.presence(ticket.id).await.unwrap(), nobody);
+}
+
+async fn stale_sessions_of_silent_nodes_are_ended(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Liveness").await;
+    let on_live_node = store
+        .open_session(&session(ticket.id, SenderType::User, None, "live-node"))
+        .await
+        .unwrap();
+    let on_dead_node = store
+        .open_session(&session(ticket.id, SenderType::User, None, "dead-node"))
+        .await
+        .unwrap();
+    // Every session above was last seen before this instant; the live node's
+    // heartbeat below comes after it (both at the stored microsecond precision).
+    let heartbeat_cutoff = Utc::now().trunc_subsecs(6);
+    store.touch_sessions("live-node").await.unwrap();
+
+    let long_ago = heartbeat_cutoff - chrono::Duration::hours(1);
+    assert_eq!(
+        store.end_stale_sessions(long_ago).await.unwrap(),
+        0,
+        "nobody is that stale"
+    );
+    assert_eq!(
+        store.end_stale_sessions(heartbeat_cutoff).await.unwrap(),
+        1,
+        "only the silent node's session ends"
+    );
+    assert!(store.presence(ticket.id).await.unwrap().user_connected);
+
+    store.end_session(on_live_node).await.unwrap();
+    assert!(!store.presence(ticket.id).await.unwrap().user_connected);
+    assert_eq!(
+        store
+            .end_stale_sessions(Utc::now() + chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        0,
+        "ended sessions are not ended again"
+    );
+    let _ = on_dead_node;
+}
+
+async fn online_agents_are_those_with_an_active_socket(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let bob = new_agent(&store, "bob@example.com", "Bob").await;
+    let ticket = open_ticket(&store, "Online").await;
+    let second = open_ticket(&store, "Online too").await;
+    assert!(store.online_agent_ids().await.unwrap().is_empty());
+
+    let _guest = store
+        .open_session(&session(ticket.id, SenderType::User, None, "n"))
+        .await
+        .unwrap();
+    let a1 = store
+        .open_session(&session(ticket.id, SenderType::Supporter, Some(alice), "n"))
+        .await
+        .unwrap();
+    let a2 = store
+        .open_session(&session(second.id, SenderType::Supporter, Some(alice), "n"))
+        .await
+        .unwrap();
+    let b1 = store
+        .open_session(&session(ticket.id, SenderType::Supporter, Some(bob), "n"))
+        .await
+        .unwrap();
+    let mut online = store.online_agent_ids().await.unwrap();
+    online.sort();
+    assert_eq!(
+        online,
+        [alice, bob],
+        "each agent once, however many sockets"
+    );
+
+    store.end_session(b1).await.unwrap();
+    store.end_session(a1).await.unwrap();
+    assert_eq!(
+        store.online_agent_ids().await.unwrap(),
+        [alice],
+        "alice has one socket left"
+    );
+    store.end_session(a2).await.unwrap();
+    assert!(store.online_agent_ids().await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Fidelity
+
+async fn a_message_with_unicode_html_and_newlines_comes_back_byte_identical(store: Arc<dyn Store>) {
+    let text = "  <script>alert('x')</script> &amp; \"quoted\"\n\
+                \tÜmlaut, 日本語, emoji 🙂👍🏽, RTL עברית\r\n\
+                back\\slash, 100% _under_ 'single' --; DROP TABLE support_messages;\n  ";
+    let mut new = new_ticket("Fidelity: <b>bold</b> & 🙂");
+    new.first_message = Some(text.into());
+    new.user_name = "Zoë O'Brien <zoe>".into();
+    let (ticket, first) = store.create_ticket(&new).await.unwrap();
+    let appended = store
+        .append_message(ticket.id, &with_key(from_user(text), "ключ-🙂"))
+        .await
+        .unwrap();
+
+    assert_eq!(first.unwrap().message.as_bytes(), text.as_bytes());
+    assert_eq!(appended.message.message.as_bytes(), text.as_bytes());
+    let stored = all_messages(&store, ticket.id).await;
+    for message in &stored {
+        assert_eq!(
+            message.message.as_bytes(),
+            text.as_bytes(),
+            "seq {}",
+            message.seq
+        );
+    }
+    assert_eq!(stored[1].client_msg_id.as_deref(), Some("ключ-🙂"));
+    let ticket = store
+        .ticket_by_session(&new.session_id, SenderType::User)
+        .await
+        .unwrap();
+    assert_eq!(ticket.subject, "Fidelity: <b>bold</b> & 🙂");
+    assert_eq!(ticket.user_name, "Zoë O'Brien <zoe>");
+}
+
+async fn timestamps_read_back_exactly_as_written(store: Arc<dyn Store>) {
+    let before = Utc::now();
+    let (ticket, first) = {
+        let mut new = new_ticket("Clock");
+        new.first_message = Some("tick".into());
+        store.create_ticket(&new).await.unwrap()
+    };
+    let first = first.unwrap();
+    let appended = store
+        .append_message(ticket.id, &from_user("tock"))
+        .await
+        .unwrap()
+        .message;
+    let closed = store
+        .change_ticket(ticket.id, &set_status(TicketStatus::Closed, None))
+        .await
+        .unwrap()
+        .ticket;
+    let agent_id = new_agent(&store, "clock@example.com", "Clock").await;
+    let after = Utc::now();
+
+    let read_ticket = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    let read_messages = all_messages(&store, ticket.id).await;
+    let agent = store.agent_by_id(agent_id).await.unwrap().unwrap();
+
+    assert_eq!(read_ticket.created_at, ticket.created_at);
+    assert_eq!(read_ticket.updated_at, closed.updated_at);
+    assert_eq!(read_ticket.closed_at, closed.closed_at);
+    assert_eq!(read_messages[0].created_at, first.created_at);
+    assert_eq!(read_messages[1].created_at, appended.created_at);
+    assert_eq!(
+        first.created_at, ticket.created_at,
+        "one instant for the ticket and its first message"
+    );
+
+    let stamps: [(&str, DateTime<Utc>); 6] = [
+        ("ticket created_at", read_ticket.created_at),
+        ("ticket updated_at", read_ticket.updated_at),
+        ("ticket closed_at", read_ticket.closed_at.unwrap()),
+        ("first message", read_messages[0].created_at),
+        ("second message", read_messages[1].created_at),
+        ("agent created_at", agent.created_at),
+    ];
+    for (what, stamp) in stamps {
+        assert!(
+            before.trunc_subsecs(6) <= stamp && stamp <= after,
+            "{what} {stamp} lies between {before} and {after}"
+        );
+        assert_eq!(
+            stamp.nanosecond() % 1000,
+            0,
+            "{what} is kept to the microsecond"
+        );
+    }
+    assert!(read_messages[0].created_at <= read_messages[1].created_at);
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency
+
+async fn eight_concurrent_writers_get_seqs_1_to_1600_without_gap_or_duplicate(
+    store: Arc<dyn Store>,
+) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 200;
+    let ticket = open_ticket(&store, "Busy").await;
+
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::with_capacity(EACH);
+            for i in 0..EACH {
+                let draft = with_key(
+                    from_user(&format!("w{writer} m{i}")),
+                    &format!("w{writer}-{i}"),
+                );
+                let appended = store
+                    .append_message(ticket.id, &draft)
+                    .await
+                    .unwrap_or_else(|e| panic!("writer {writer} message {i}: {e}"));
+                assert!(!appended.duplicate);
+                seqs.push(appended.message.seq);
+            }
+            seqs
+        }));
+    }
+    let mut all = Vec::with_capacity(WRITERS * EACH);
+    for task in tasks {
+        let seqs = task.await.expect("writer task");
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "one writer's messages are numbered in the order it sent them"
+        );
+        all.extend(seqs);
+    }
+    all.sort_unstable();
+    let expected: Vec<i64> = (1..=(WRITERS * EACH) as i64).collect();
+    assert_eq!(all, expected, "acknowledged seqs are exactly 1..=1600");
+
+    let stored = all_messages(&store, ticket.id).await;
+    assert_eq!(
+        seqs(&stored),
+        expected,
+        "stored seqs are exactly 1..=1600, in order"
+    );
+    let ticket = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(ticket.last_seq, (WRITERS * EACH) as i64);
+    let texts: HashSet<&str> = stored.iter().map(|m| m.message.as_str()).collect();
+    assert_eq!(texts.len(), WRITERS * EACH, "every message stored once");
+}
+
+async fn concurrent_resends_of_one_client_msg_id_store_it_once(store: Arc<dyn Store>) {
+    const SENDS: usize = 8;
+    let ticket = open_ticket(&store, "Flaky network").await;
+    let mut tasks = Vec::new();
+    for attempt in 0..SENDS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let draft = with_key(from_user(&format!("attempt {attempt}")), "resent-key");
+            store
+                .append_message(ticket.id, &draft)
+                .await
+                .expect("append")
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("sender task"));
+    }
+    let stored_once: Vec<_> = results.iter().filter(|r| !r.duplicate).collect();
+    assert_eq!(stored_once.len(), 1, "exactly one send stores the message");
+    let first = &stored_once[0].message;
+    for result in &results {
+        assert_eq!(
+            &result.message, first,
+            "every send answers with the stored message"
+        );
+    }
+    assert_eq!(first.seq, 1);
+    let stored = all_messages(&store, ticket.id).await;
+    assert_eq!(stored.len(), 1);
+    let ticket = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(ticket.last_seq, 1, "duplicates consumed no seq");
+}
