@@ -85,6 +85,9 @@ pub struct Claims {
     pub aud: String,
     pub iat: u64,
     pub exp: u64,
+    /// The agent's token generation at issue: a later logout, disabling or
+    /// password reset revokes the token.
+    pub generation: i64,
 }
 
 impl Claims {
@@ -129,6 +132,7 @@ impl TokenKeys {
             aud: AUDIENCE.into(),
             iat: now,
             exp: now + self.ttl.as_secs(),
+            generation: agent.token_generation,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| AuthError::Signing)
@@ -199,6 +203,7 @@ mod tests {
             role: AgentRole::Agent,
             disabled: false,
             created_at: Utc::now(),
+            token_generation: 0,
         }
     }
 

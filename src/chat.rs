@@ -82,23 +82,7 @@ impl Chat {
         };
         let user_id = match request.user_id {
             None => None,
-            Some(user_id) => {
-                let chars = user_id.chars().count();
-                if chars == 0 || chars > limits.user_id_chars {
-                    return Err(ApiError::validation(
-                        "user_id",
-                        format!("user_id must be 1 to {} characters", limits.user_id_chars),
-                    ));
-                }
-                let verified = match (&self.identity_secret, request.user_hash.as_deref()) {
-                    (Some(secret), Some(hash)) => auth::verify_identity(secret, &user_id, hash),
-                    _ => false,
-                };
-                if !verified {
-                    return Err(ApiError::IdentityUnverified);
-                }
-                Some(user_id)
-            }
+            Some(user_id) => Some(self.verified_user(&user_id, request.user_hash.as_deref())?),
         };
         let new = NewTicket {
             session_id: uuid::Uuid::new_v4().to_string(),
@@ -124,6 +108,34 @@ impl Chat {
                 .await;
         }
         Ok((ticket, first))
+    }
+
+    /// Checks a storefront's claim that the visitor is `user_id`: `user_hash` must be
+    /// the HMAC-SHA256 of it under the identity secret (and verification must be on).
+    pub fn verified_user(
+        &self,
+        user_id: &str,
+        user_hash: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let chars = user_id.chars().count();
+        if chars == 0 || chars > self.limits.user_id_chars {
+            return Err(ApiError::validation(
+                "user_id",
+                format!(
+                    "user_id must be 1 to {} characters",
+                    self.limits.user_id_chars
+                ),
+            ));
+        }
+        let verified = match (&self.identity_secret, user_hash) {
+            (Some(secret), Some(hash)) => auth::verify_identity(secret, user_id, hash),
+            _ => false,
+        };
+        if verified {
+            Ok(user_id.to_owned())
+        } else {
+            Err(ApiError::IdentityUnverified)
+        }
     }
 
     /// Appends a chat message (the acknowledgement point) and publishes it, with the

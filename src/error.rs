@@ -25,6 +25,8 @@ pub enum ApiError {
     IdentityUnverified,
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("this method is not allowed on this route")]
+    MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -52,6 +54,7 @@ impl ApiError {
             ApiError::Unauthorized | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::IdentityUnverified => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::InvalidTransition(_) | ApiError::TicketClosed => {
                 StatusCode::CONFLICT
             }
@@ -71,6 +74,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::IdentityUnverified => "identity_unverified",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::InvalidTransition(_) => "invalid_transition",
             ApiError::TicketClosed => "ticket_closed",

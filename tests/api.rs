@@ -1431,7 +1431,7 @@ async fn bad_or_missing_tokens_are_401_unauthorized() {
     .unwrap();
     let me = admin_id(&app).await;
     let now = chrono::Utc::now().timestamp();
-    let claims = |sub: String, aud: &str, exp: i64| json!({"sub": sub, "role": "admin", "iss": "livesupport", "aud": aud, "iat": now, "exp": exp});
+    let claims = |sub: String, aud: &str, exp: i64| json!({"sub": sub, "role": "admin", "iss": "livesupport", "aud": aud, "iat": now, "exp": exp, "generation": 0});
     let sign = |secret: &str, claims: Value| {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),

@@ -3,9 +3,10 @@
 
 mod common;
 
-use common::ws::connect;
+use common::ws::{Ended, connect};
 use common::{Backend, spawn_app, spawn_app_with};
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn html_pages_carry_a_strict_content_security_policy() {
@@ -143,4 +144,292 @@ async fn script_payloads_are_stored_and_returned_verbatim() {
         .map(|m| m["message"].as_str().unwrap())
         .collect();
     assert_eq!(stored, payloads);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_token_everywhere() {
+    let app = spawn_app().await;
+    let (_, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    assert_eq!(app.get("/api/support/agents/me", Some(&token)).await.0, 200);
+    let (status, _) = app
+        .send_json("POST", "/api/support/auth/logout", Some(&token), json!({}))
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = app.get("/api/support/agents/me", Some(&token)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let fresh = app.login("alice@example.com", "agent-password-123").await;
+    assert_eq!(app.get("/api/support/agents/me", Some(&fresh)).await.0, 200);
+}
+
+#[tokio::test]
+async fn disabling_an_agent_closes_its_sockets_with_4401_and_ends_its_logins() {
+    let app = spawn_app().await;
+    let (agent_id, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let ticket = app.simple_ticket().await;
+    let mut supporter = app
+        .supporter_socket(ticket["session_id"].as_str().unwrap(), &token, "")
+        .await;
+    supporter.next_of("ready").await;
+    let mut feed = app.feed_socket(&token).await;
+    let (status, agent) = app
+        .send_json(
+            "PATCH",
+            &format!("/api/support/agents/{agent_id}"),
+            Some(&app.admin_token),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(agent["disabled"], true);
+    assert_eq!(
+        supporter.ended(Duration::from_secs(10)).await,
+        Ended::Closed(4401)
+    );
+    assert_eq!(
+        feed.ended(Duration::from_secs(10)).await,
+        Ended::Closed(4401)
+    );
+    assert_eq!(app.get("/api/support/agents/me", Some(&token)).await.0, 401);
+    let (status, body) = app
+        .send_json(
+            "POST",
+            "/api/support/auth/login",
+            None,
+            json!({"email": "alice@example.com", "password": "agent-password-123"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_old_sessions_and_only_the_new_password_works() {
+    let app = spawn_app().await;
+    let (agent_id, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let path = format!("/api/support/agents/{agent_id}/password");
+    let (status, body) = app
+        .send_json(
+            "POST",
+            &path,
+            Some(&app.admin_token),
+            json!({"password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("password"))
+    );
+    let (status, _) = app
+        .send_json(
+            "POST",
+            &path,
+            Some(&token),
+            json!({"password": "a-brand-new-password"}),
+        )
+        .await;
+    assert_eq!(status, 403, "a plain agent cannot reset passwords");
+    let (status, _) = app
+        .send_json(
+            "POST",
+            &path,
+            Some(&app.admin_token),
+            json!({"password": "a-brand-new-password"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.get("/api/support/agents/me", Some(&token)).await.0, 401);
+    let login = |password: &'static str| {
+        app.send_json(
+            "POST",
+            "/api/support/auth/login",
+            None,
+            json!({"email": "alice@example.com", "password": password}),
+        )
+    };
+    assert_eq!(login("agent-password-123").await.0, 401);
+    assert_eq!(login("a-brand-new-password").await.0, 200);
+}
+
+#[tokio::test]
+async fn admins_manage_agents_but_cannot_lock_themselves_out() {
+    let app = spawn_app().await;
+    let (agent_id, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let (_, me) = app
+        .get("/api/support/agents/me", Some(&app.admin_token))
+        .await;
+    let admin_id = me["id"].as_i64().unwrap();
+    let cases = [
+        (
+            "plain agent",
+            token.as_str(),
+            agent_id,
+            json!({"name": "Mallory"}),
+            403,
+            None,
+        ),
+        (
+            "disable self",
+            app.admin_token.as_str(),
+            admin_id,
+            json!({"disabled": true}),
+            400,
+            Some("disabled"),
+        ),
+        (
+            "demote self",
+            app.admin_token.as_str(),
+            admin_id,
+            json!({"role": "agent"}),
+            400,
+            Some("role"),
+        ),
+        (
+            "bad role",
+            app.admin_token.as_str(),
+            agent_id,
+            json!({"role": "root"}),
+            400,
+            Some("role"),
+        ),
+        (
+            "nothing to change",
+            app.admin_token.as_str(),
+            agent_id,
+            json!({}),
+            400,
+            Some("name"),
+        ),
+        (
+            "unknown agent",
+            app.admin_token.as_str(),
+            999_999,
+            json!({"name": "X"}),
+            404,
+            None,
+        ),
+    ];
+    for (case, caller, target, body, status, field) in cases {
+        let (got, answer) = app
+            .send_json(
+                "PATCH",
+                &format!("/api/support/agents/{target}"),
+                Some(caller),
+                body,
+            )
+            .await;
+        assert_eq!(got, status, "{case}: {answer}");
+        assert_eq!(answer["error"]["field"].as_str(), field, "{case}");
+    }
+    let (status, promoted) = app
+        .send_json(
+            "PATCH",
+            &format!("/api/support/agents/{agent_id}"),
+            Some(&app.admin_token),
+            json!({"role": "admin", "name": "Alice Admin"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (promoted["role"].as_str(), promoted["name"].as_str()),
+        (Some("admin"), Some("Alice Admin"))
+    );
+    assert_eq!(
+        app.get("/api/support/agents/me", Some(&token)).await.0,
+        200,
+        "a rename keeps the session"
+    );
+}
+
+#[tokio::test]
+async fn a_verified_user_lists_only_their_own_tickets() {
+    use livesupport::auth::identity_hash;
+    use livesupport::config::Secret;
+    let secret = Secret::new("identity-secret");
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.identity_secret = Some(Secret::new("identity-secret"))
+    })
+    .await
+    .unwrap();
+    for (user, subject) in [
+        ("u-1", "first"),
+        ("u-1", "second"),
+        ("u-2", "other person's"),
+    ] {
+        app.create_ticket(
+            json!({"user_name": "V", "subject": subject, "user_id": user,
+                                 "user_hash": identity_hash(&secret, user)}),
+        )
+        .await;
+    }
+    app.simple_ticket().await;
+    let path = format!(
+        "/api/support/user/tickets?user_id=u-1&user_hash={}",
+        identity_hash(&secret, "u-1")
+    );
+    let (status, body) = app.get(&path, None).await;
+    assert_eq!(status, 200);
+    let subjects: Vec<&str> = body["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["second", "first"]);
+    for (case, path) in [
+        (
+            "wrong hash",
+            format!(
+                "/api/support/user/tickets?user_id=u-1&user_hash={}",
+                identity_hash(&secret, "u-2")
+            ),
+        ),
+        (
+            "no hash",
+            "/api/support/user/tickets?user_id=u-1".to_owned(),
+        ),
+    ] {
+        let (status, body) = app.get(&path, None).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("identity_unverified")),
+            "{case}"
+        );
+    }
+    let (status, body) = app.get("/api/support/user/tickets", None).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("user_id"))
+    );
+}
+
+#[tokio::test]
+async fn guests_cannot_reach_a_ticket_by_its_numeric_id() {
+    let app = spawn_app().await;
+    let ticket = app.simple_ticket().await;
+    let id = ticket["id"].as_i64().unwrap();
+    let socket = connect(&app.ws_url(&format!("/ws/support/user/{id}")), &[]).await;
+    assert_eq!(socket.err(), Some(404));
+    for path in [
+        format!("/api/support/ticket/{id}"),
+        format!("/api/support/ticket/{id}/messages"),
+    ] {
+        let (status, body) = app.get(&path, None).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(!body.to_string().contains("Hello!"), "{path}");
+    }
+    let (status, _) = app.get(&format!("/api/support/tickets/{id}"), None).await;
+    assert_eq!(status, 401, "the agent route needs a credential");
 }

@@ -39,6 +39,9 @@ pub struct Agent {
     pub role: AgentRole,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Tokens issued under an older generation are revoked (never shown).
+    #[serde(skip)]
+    pub token_generation: i64,
 }
 
 /// An agent with the argon2 hash, only for checking a password at login.

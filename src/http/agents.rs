@@ -1,17 +1,17 @@
 //! Agent sessions and accounts: login, logout, who am I, the team list, and
 //! admin-only account creation.
 
-use super::extract::{AdminAgent, ClientIp, CurrentAgent, JsonBody};
+use super::extract::{AdminAgent, ClientIp, CurrentAgent, JsonBody, bearer_token};
 use super::{AppState, check_rate};
 use crate::auth::{self, TOKEN_COOKIE};
 use crate::domain::validation;
 use crate::domain::{Agent, AgentRole};
 use crate::error::ApiError;
-use crate::store::NewAgent;
-use axum::extract::State;
+use crate::store::{AgentUpdate, NewAgent, StoreError};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/auth/logout", post(logout))
         .route("/api/support/agents/me", get(me))
         .route("/api/support/agents", get(list_agents).post(create_agent))
+        .route("/api/support/agents/{agent_id}", patch(update_agent))
+        .route(
+            "/api/support/agents/{agent_id}/password",
+            post(reset_password),
+        )
 }
 
 #[derive(Deserialize)]
@@ -83,10 +88,22 @@ async fn login(
     Ok((headers, Json(LoginResponse { token, agent })).into_response())
 }
 
-async fn logout(State(state): State<AppState>) -> Response {
+/// Ends the caller's sessions: every token of the agent is revoked (all devices)
+/// and open sockets close with 4401. Without a valid token it only clears the cookie.
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(token) = bearer_token(&headers)
+        && let Ok(agent) = state.authenticate(&token).await
+    {
+        let revoke = AgentUpdate {
+            revoke_tokens: true,
+            ..AgentUpdate::default()
+        };
+        state.store.update_agent(agent.id, &revoke).await?;
+        tracing::info!(agent_id = agent.id, "agent logged out; tokens revoked");
+    }
     let mut headers = HeaderMap::new();
     headers.insert(header::SET_COOKIE, cookie(&state, "", 0));
-    (StatusCode::NO_CONTENT, headers).into_response()
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
 async fn me(CurrentAgent(agent): CurrentAgent) -> Json<Agent> {
@@ -160,4 +177,115 @@ async fn create_agent(
         .await?;
     tracing::info!(agent_id = agent.id, role = role.as_str(), "agent created");
     Ok((StatusCode::CREATED, Json(agent)))
+}
+
+#[derive(Deserialize)]
+struct UpdateAgentRequest {
+    name: Option<String>,
+    role: Option<String>,
+    disabled: Option<bool>,
+}
+
+/// An agent id from the path; anything else names no agent.
+fn agent_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(ApiError::NotFound("agent"))
+}
+
+fn not_found_as_agent(err: StoreError) -> ApiError {
+    match err {
+        StoreError::NotFound => ApiError::NotFound("agent"),
+        other => other.into(),
+    }
+}
+
+/// Admin: rename, change the role, disable or enable an agent. Disabling ends the
+/// agent's sessions at once. Admins cannot disable or demote themselves, so a
+/// team always keeps the admin who is making the change.
+async fn update_agent(
+    State(state): State<AppState>,
+    AdminAgent(admin): AdminAgent,
+    Path(raw_id): Path<String>,
+    JsonBody(request): JsonBody<UpdateAgentRequest>,
+) -> Result<Json<Agent>, ApiError> {
+    let id = agent_id(&raw_id)?;
+    let limits = &state.settings.limits;
+    let name = request
+        .name
+        .map(|n| validation::required_text("name", Some(&n), limits.name_chars))
+        .transpose()?;
+    let role = request
+        .role
+        .map(|r| {
+            r.parse::<AgentRole>()
+                .map_err(|_| ApiError::validation("role", "role must be admin or agent"))
+        })
+        .transpose()?;
+    if name.is_none() && role.is_none() && request.disabled.is_none() {
+        return Err(ApiError::validation(
+            "name",
+            "give name, role, disabled or several",
+        ));
+    }
+    if id == admin.id && request.disabled == Some(true) {
+        return Err(ApiError::validation(
+            "disabled",
+            "you cannot disable your own account",
+        ));
+    }
+    if id == admin.id && role == Some(AgentRole::Agent) {
+        return Err(ApiError::validation(
+            "role",
+            "you cannot remove your own admin role",
+        ));
+    }
+    let update = AgentUpdate {
+        name,
+        role,
+        disabled: request.disabled,
+        ..AgentUpdate::default()
+    };
+    let agent = state
+        .store
+        .update_agent(id, &update)
+        .await
+        .map_err(not_found_as_agent)?;
+    tracing::info!(agent_id = id, admin_id = admin.id, "agent updated");
+    Ok(Json(agent))
+}
+
+#[derive(Deserialize)]
+struct PasswordRequest {
+    password: Option<String>,
+}
+
+/// Admin: set a new password for an agent; the agent's sessions end.
+async fn reset_password(
+    State(state): State<AppState>,
+    AdminAgent(admin): AdminAgent,
+    Path(raw_id): Path<String>,
+    JsonBody(request): JsonBody<PasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    let id = agent_id(&raw_id)?;
+    let password = validation::password(
+        "password",
+        request.password.as_deref(),
+        &state.settings.limits,
+    )?;
+    let password_hash = auth::hash_password(password)
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let update = AgentUpdate {
+        password_hash: Some(password_hash),
+        ..AgentUpdate::default()
+    };
+    state
+        .store
+        .update_agent(id, &update)
+        .await
+        .map_err(not_found_as_agent)?;
+    tracing::info!(agent_id = id, admin_id = admin.id, "agent password reset");
+    Ok(StatusCode::NO_CONTENT)
 }

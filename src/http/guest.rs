@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/ticket/{key}/close", post(close_ticket))
         // The original design's assign path: here `{key}` is a numeric ticket id.
         .route("/api/support/ticket/{key}/assign", post(assign_ticket))
+        .route("/api/support/user/tickets", get(user_tickets))
 }
 
 async fn create_ticket(
@@ -106,4 +107,29 @@ async fn close_ticket(
 ) -> Result<Json<Ticket>, ApiError> {
     let ticket = ticket_of_session(&state, &key).await?;
     Ok(Json(state.chat.close_by_guest(&ticket).await?))
+}
+
+/// The most tickets a verified user's list returns (newest first).
+pub const MAX_USER_TICKETS: u32 = 100;
+
+#[derive(Serialize)]
+struct UserTickets {
+    tickets: Vec<Ticket>,
+}
+
+/// A storefront-verified user's own tickets (with their session ids, so the
+/// widget can resume any of them): `?user_id=…&user_hash=…`.
+async fn user_tickets(
+    State(state): State<AppState>,
+    query: QueryParams,
+) -> Result<Json<UserTickets>, ApiError> {
+    let user_id = query
+        .get("user_id")
+        .ok_or_else(|| ApiError::validation("user_id", "user_id is required"))?;
+    let user_id = state.chat.verified_user(user_id, query.get("user_hash"))?;
+    let tickets = state
+        .store
+        .tickets_of_user(&user_id, MAX_USER_TICKETS)
+        .await?;
+    Ok(Json(UserTickets { tickets }))
 }

@@ -136,7 +136,9 @@ impl AppState {
             .map_err(|_| ApiError::Unauthorized)?;
         let agent_id = claims.agent_id().ok_or(ApiError::Unauthorized)?;
         match self.store.agent_by_id(agent_id).await? {
-            Some(agent) if !agent.disabled => Ok(agent),
+            Some(agent) if !agent.disabled && agent.token_generation == claims.generation => {
+                Ok(agent)
+            }
             _ => Err(ApiError::Unauthorized),
         }
     }
@@ -170,8 +172,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())
-        .layer(cors(&state.settings))
         .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(cors(&state.settings))
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(|_| {

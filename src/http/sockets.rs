@@ -68,9 +68,11 @@ fn admit(state: &AppState, ip: IpAddr, headers: &HeaderMap) -> Result<(), ApiErr
     check_origin(state, headers)
 }
 
-async fn agent_of(state: &AppState, headers: &HeaderMap) -> Result<Agent, ApiError> {
+/// The agent and the token it presented (kept to re-check it while the socket lives).
+async fn agent_of(state: &AppState, headers: &HeaderMap) -> Result<(Agent, String), ApiError> {
     let token = bearer_token(headers).ok_or(ApiError::Unauthorized)?;
-    state.authenticate(&token).await
+    let agent = state.authenticate(&token).await?;
+    Ok((agent, token))
 }
 
 fn since(query: &QueryParams) -> Result<Option<i64>, ApiError> {
@@ -142,7 +144,7 @@ async fn supporter_socket(
     let kind = SocketKind::Ticket {
         ticket: Box::new(ticket),
         role: SenderType::Supporter,
-        name: agent.name.clone(),
+        name: agent.0.name.clone(),
         agent: Some(agent),
         since,
     };
@@ -157,6 +159,7 @@ async fn agent_feed(
 ) -> Result<Response, ApiError> {
     admit(&state, ip, &headers)?;
     let agent = agent_of(&state, &headers).await?;
-    let kind = SocketKind::Feed { agent };
+    let (agent, token) = agent;
+    let kind = SocketKind::Feed { agent, token };
     Ok(upgrade(ws, state, kind))
 }

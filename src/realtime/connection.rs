@@ -6,6 +6,7 @@
 
 use super::hub::{Frame, Outbound};
 use super::session::MAX_REPLAY;
+use crate::error::ApiError;
 use crate::http::AppState;
 use crate::metrics::metrics;
 use crate::store::MessageRange;
@@ -17,6 +18,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// How often an agent's socket checks that its credential still holds.
+pub const CREDENTIAL_RECHECK: Duration = Duration::from_secs(2);
 
 /// How long one write may block before the peer counts as not reading.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -298,4 +302,23 @@ pub(super) async fn close(
         reason: reason.into(),
     };
     send(sink, WsMessage::Close(Some(frame))).await
+}
+
+/// Closes the socket with 4401 once its agent token stops being valid: expired,
+/// revoked by a logout or a password reset, or its agent disabled.
+pub(super) async fn watch_credential(state: AppState, token: String, lifetime: Arc<Lifetime>) {
+    let mut tick = tokio::time::interval(CREDENTIAL_RECHECK);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = lifetime.ended.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        // Only a refusal ends the socket; a database hiccup does not.
+        if let Err(ApiError::Unauthorized) = state.authenticate(&token).await {
+            lifetime.close_code.store(4401, Ordering::Relaxed);
+            lifetime.ended.cancel();
+            return;
+        }
+    }
 }

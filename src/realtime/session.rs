@@ -3,7 +3,7 @@
 //! replay, then run the reader (here: what each client frame does) and the writer
 //! (`connection.rs`) until either ends.
 
-use super::connection::{Lifetime, WriterContext, close, read_loop, write_loop};
+use super::connection::{Lifetime, WriterContext, close, read_loop, watch_credential, write_loop};
 use super::events::Event;
 use super::hub::{Outbound, SocketHandle};
 use super::protocol::{ClientFrame, ReadyData, ResyncData, ServerFrame, parse_client_frame};
@@ -36,12 +36,12 @@ pub enum SocketKind {
         role: SenderType,
         /// The name others see on this side's messages and typing.
         name: String,
-        /// The agent behind a supporter socket.
-        agent: Option<Agent>,
+        /// The agent behind a supporter socket, with the token it came with.
+        agent: Option<(Agent, String)>,
         since: Option<i64>,
     },
-    /// An agent's feed of every ticket event.
-    Feed { agent: Agent },
+    /// An agent's feed of every ticket event, with the token it came with.
+    Feed { agent: Agent, token: String },
 }
 
 pub async fn run(socket: WebSocket, state: AppState, kind: SocketKind) {
@@ -71,9 +71,9 @@ async fn serve(socket: WebSocket, state: AppState, kind: SocketKind) {
             )
             .await;
         }
-        SocketKind::Feed { agent } => {
+        SocketKind::Feed { agent, token } => {
             let span = tracing::info_span!("socket", role = "feed", agent_id = agent.id, node_id = %state.settings.node_id);
-            tracing::Instrument::instrument(run_feed(socket, state), span).await;
+            tracing::Instrument::instrument(run_feed(socket, state, token), span).await;
         }
     }
 }
@@ -84,9 +84,10 @@ async fn run_ticket(
     ticket: Ticket,
     role: SenderType,
     name: String,
-    agent: Option<Agent>,
+    credential: Option<(Agent, String)>,
     since: Option<i64>,
 ) -> Result<(), ()> {
+    let (agent, token) = credential.unzip();
     let (queue, queue_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let overflow = CancellationToken::new();
     let handle = SocketHandle {
@@ -144,6 +145,9 @@ async fn run_ticket(
     };
 
     let lifetime = Lifetime::new();
+    if let Some(token) = token {
+        tokio::spawn(watch_credential(state.clone(), token, lifetime.clone()));
+    }
     let writer = tokio::spawn(write_loop(
         sink,
         queue_rx,
@@ -362,7 +366,7 @@ impl TicketReader {
     }
 }
 
-async fn run_feed(socket: WebSocket, state: AppState) {
+async fn run_feed(socket: WebSocket, state: AppState, token: String) {
     let (queue, queue_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let overflow = CancellationToken::new();
     let handle = SocketHandle {
@@ -374,6 +378,7 @@ async fn run_feed(socket: WebSocket, state: AppState) {
     let (sink, stream) = socket.split();
     state.hub.join_feed(handle.clone());
     let lifetime = Lifetime::new();
+    tokio::spawn(watch_credential(state.clone(), token, lifetime.clone()));
     let writer = tokio::spawn(write_loop(
         sink,
         queue_rx,

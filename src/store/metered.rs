@@ -33,6 +33,7 @@ metered! {
     fn create_ticket(new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)>;
     fn ticket_by_session(session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
     fn ticket_by_id(id: i64, viewer: SenderType) -> StoreResult<Ticket>;
+    fn tickets_of_user(user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     fn list_tickets(query: &TicketQuery) -> StoreResult<TicketPage>;
     fn ticket_counts_by_status() -> StoreResult<Vec<(TicketStatus, i64)>>;
     fn messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
@@ -44,6 +45,7 @@ metered! {
     fn agent_by_id(id: i64) -> StoreResult<Option<Agent>>;
     fn list_agents() -> StoreResult<Vec<Agent>>;
     fn count_agents() -> StoreResult<i64>;
+    fn update_agent(id: i64, update: &AgentUpdate) -> StoreResult<Agent>;
     fn open_session(session: &NewSession) -> StoreResult<i64>;
     fn end_session(id: i64) -> StoreResult<()>;
     fn touch_sessions(node_id: &str) -> StoreResult<()>;

@@ -130,6 +130,24 @@ pub struct NewAgent {
     pub password_hash: String,
 }
 
+/// Changes to an agent account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AgentUpdate {
+    pub name: Option<String>,
+    pub role: Option<AgentRole>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<String>,
+    /// End every session of the agent (logout).
+    pub revoke_tokens: bool,
+}
+
+impl AgentUpdate {
+    /// Disabling, a new password and a logout all end the agent's sessions.
+    pub fn revokes_tokens(&self) -> bool {
+        self.revoke_tokens || self.disabled == Some(true) || self.password_hash.is_some()
+    }
+}
+
 /// One open socket, kept in `support_sessions` for presence and node liveness.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -157,6 +175,8 @@ pub trait Store: Send + Sync + 'static {
     /// The ticket as `viewer` sees it (unread counts are the viewer's).
     async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
     async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket>;
+    /// A verified storefront user's tickets, newest first, as the guest sees them.
+    async fn tickets_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     /// The agent queue, as an agent sees it.
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage>;
     async fn ticket_counts_by_status(&self) -> StoreResult<Vec<(TicketStatus, i64)>>;
@@ -182,6 +202,8 @@ pub trait Store: Send + Sync + 'static {
     async fn agent_by_id(&self, id: i64) -> StoreResult<Option<Agent>>;
     async fn list_agents(&self) -> StoreResult<Vec<Agent>>;
     async fn count_agents(&self) -> StoreResult<i64>;
+    /// Applies `update`; moves the token generation on when it revokes tokens.
+    async fn update_agent(&self, id: i64, update: &AgentUpdate) -> StoreResult<Agent>;
 
     /// Records an open socket; returns the session row's id.
     async fn open_session(&self, session: &NewSession) -> StoreResult<i64>;

@@ -36,7 +36,8 @@ macro_rules! ticket_select {
 pub(super) use ticket_select;
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id";
-pub(super) const AGENT_COLUMNS: &str = "id, email, name, role, disabled, created_at";
+pub(super) const AGENT_COLUMNS: &str =
+    "id, email, name, role, disabled, created_at, token_generation";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TicketRow {
@@ -120,6 +121,7 @@ pub(super) struct AgentRow {
     role: String,
     disabled: bool,
     created_at: DateTime<Utc>,
+    token_generation: i64,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -132,6 +134,7 @@ impl TryFrom<AgentRow> for Agent {
             role: parse_column("role", &r.role)?,
             disabled: r.disabled,
             created_at: r.created_at,
+            token_generation: r.token_generation,
         })
     }
 }
@@ -175,7 +178,7 @@ macro_rules! impl_store {
             contains_pattern, convert, ticket_select,
         };
         use crate::store::{
-            AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
+            AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
             Presence, Store, StoreError, StoreResult, TicketCursor, TicketPage, TicketQuery, now,
         };
         use chrono::{DateTime, Utc};
@@ -352,6 +355,16 @@ macro_rules! impl_store {
             async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket> {
                 let mut conn = self.pool.acquire().await?;
                 fetch_ticket(&mut *conn, id, viewer).await
+            }
+
+            async fn tickets_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>> {
+                let sql = format!("{SELECT_FOR_GUEST} WHERE t.user_id = $1 ORDER BY t.id DESC LIMIT $2");
+                let rows: Vec<TicketRow> = sqlx::query_as(&sql)
+                    .bind(user_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
             }
 
             async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage> {
@@ -534,6 +547,24 @@ macro_rules! impl_store {
 
             async fn count_agents(&self) -> StoreResult<i64> {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM support_agents").fetch_one(&self.pool).await?)
+            }
+
+            async fn update_agent(&self, id: i64, update: &AgentUpdate) -> StoreResult<Agent> {
+                let sql = format!(
+                    "UPDATE support_agents SET name = COALESCE($2, name), role = COALESCE($3, role), \
+                     disabled = COALESCE($4, disabled), password_hash = COALESCE($5, password_hash), \
+                     token_generation = token_generation + $6 WHERE id = $1 RETURNING {AGENT_COLUMNS}"
+                );
+                let row: Option<AgentRow> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(update.name.as_deref())
+                    .bind(update.role.map(|r| r.as_str()))
+                    .bind(update.disabled)
+                    .bind(update.password_hash.as_deref())
+                    .bind(i64::from(update.revokes_tokens()))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.ok_or(StoreError::NotFound)?.try_into()
             }
 
             async fn open_session(&self, session: &NewSession) -> StoreResult<i64> {
