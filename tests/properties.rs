@@ -55,7 +55,7 @@ proptest! {
         if let Ok(accepted) = validation::message_text("message", Some(&text), &limits) {
             prop_assert_eq!(&accepted, &text);
             let trimmed = accepted.trim().chars().count();
-            prop_assert!(trimmed >= 1 && trimmed <= 50);
+            prop_assert!((1..=50).contains(&trimmed));
         }
         if let Ok(name) = validation::required_text("user_name", Some(&text), 100) {
             prop_assert!(!name.is_empty() && name.chars().count() <= 100);

@@ -33,8 +33,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::sync::{Mutex, broadcast, mpsc};
+use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
+use upkeep::{
+    forward_deliveries, heartbeat, log_connection_errors, notify_on, restore_after_reconnects,
+};
+
+mod upkeep;
 
 /// How long a publish, subscribe or ping may take before it counts as failed.
 /// A live Redis answers in a millisecond; this bounds a chat send's wait on a
@@ -42,8 +47,6 @@ use tokio_util::sync::CancellationToken;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long restoring every subscription after a reconnect may take.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The pause before trying a failed restore again.
-const RESTORE_RETRY: Duration = Duration::from_secs(1);
 /// Channels per SUBSCRIBE when restoring (plain pub/sub takes many at once).
 const RESTORE_BATCH: usize = 500;
 /// How long one connection attempt (TCP, TLS, HELLO/AUTH) may take.
@@ -54,10 +57,8 @@ const RECONNECT_MIN_DELAY_MS: u32 = 100;
 const RECONNECT_MAX_DELAY_MS: u32 = 2_000;
 /// Random extra delay per attempt, so that nodes do not reconnect in lockstep.
 const RECONNECT_JITTER_MS: u32 = 100;
-/// How often the idle subscriber connection is pinged: a connection that went
-/// silent (a network drop without a reset) has a PING in flight, which…
-const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
-/// …unanswered for this long makes fred drop the connection and reconnect.
+/// A command unanswered for this long makes fred drop the connection and
+/// reconnect (the heartbeat keeps one in flight on the idle subscriber).
 const UNRESPONSIVE_AFTER: Duration = Duration::from_secs(5);
 /// How long start-up waits for the first connection before going on without it
 /// (the node then starts not ready, and becomes ready when Redis answers).
@@ -65,8 +66,6 @@ const FIRST_CONNECT_WAIT: Duration = Duration::from_secs(5);
 /// Deliveries buffered between fred's reader and the forwarding task; a reader
 /// that falls further behind loses some, and the hub refills every ticket.
 const DELIVERY_BUFFER: usize = 16 * 1024;
-/// Connection errors are logged at most this often while Redis stays down.
-const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct RedisBroker {
     /// Publishes and pings; fred pipelines concurrent commands on its connection.
@@ -154,12 +153,8 @@ impl RedisBroker {
             stop.clone(),
         ));
         tokio::spawn(heartbeat(subscriber.clone(), stop.clone()));
-        for client in [&publisher, &subscriber] {
-            tokio::spawn(log_connection_errors(
-                client.error_rx(),
-                client.id().to_owned(),
-                stop.clone(),
-            ));
+        for (client, role) in [(&publisher, "publisher"), (&subscriber, "subscriber")] {
+            tokio::spawn(log_connection_errors(client.error_rx(), role, stop.clone()));
             client.connect();
         }
         let first = async {
@@ -376,164 +371,6 @@ impl Drop for RedisBroker {
             runtime.spawn(async move {
                 let _ = tokio::join!(publisher.quit(), subscriber.quit());
             });
-        }
-    }
-}
-
-/// Hands every message of a subscribed channel to the inbox, without the prefix.
-async fn forward_deliveries(
-    mut messages: broadcast::Receiver<fred::types::Message>,
-    prefix: String,
-    inbox: Inbox,
-    stop: CancellationToken,
-) {
-    loop {
-        let message = tokio::select! {
-            _ = stop.cancelled() => return,
-            message = messages.recv() => message,
-        };
-        let delivery = match message {
-            Ok(message) => {
-                let (Some(channel), Some(payload)) = (
-                    message.channel.strip_prefix(prefix.as_str()),
-                    message.value.into_bytes(),
-                ) else {
-                    continue;
-                };
-                Inbound::Delivery(Delivery {
-                    channel: channel.to_owned(),
-                    payload,
-                })
-            }
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                // Lost deliveries are in the store: refill every ticket.
-                tracing::warn!(missed, "deliveries dropped behind a slow reader; refilling");
-                Inbound::Reconnected
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if inbox.send(delivery).is_err() {
-            return; // the hub has stopped
-        }
-    }
-}
-
-/// After every (re)connection of the subscriber: subscribe every channel again,
-/// then tell the hub to refill each ticket from the store.
-async fn restore_after_reconnects(
-    subscriptions: Arc<Subscriptions>,
-    mut reconnected: mpsc::UnboundedReceiver<()>,
-    inbox: Inbox,
-    stop: CancellationToken,
-) {
-    let mut first = true;
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            event = reconnected.recv() => if event.is_none() { return },
-        }
-        // Several events in a row (cluster nodes, retries) need one restore.
-        while reconnected.try_recv().is_ok() {}
-        subscriptions.restored.store(false, Ordering::Release);
-        let channels = loop {
-            match subscriptions.restore().await {
-                Ok(channels) => break channels,
-                Err(err) => {
-                    tracing::warn!(cause = %err, "cannot restore Redis subscriptions; retrying");
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(RESTORE_RETRY) => {}
-                    }
-                }
-            }
-        };
-        subscriptions.restored.store(true, Ordering::Release);
-        if first {
-            tracing::debug!(channels, "Redis subscriber connected");
-        } else {
-            tracing::info!(
-                channels,
-                "Redis reconnected: channels subscribed again, refilling from the store"
-            );
-        }
-        // On the first connection there is nothing to refill, unless sockets
-        // came while Redis was still out of reach.
-        let refill = !first || channels > 0;
-        first = false;
-        if refill && inbox.send(Inbound::Reconnected).is_err() {
-            return;
-        }
-    }
-}
-
-/// Keeps a PING in flight on the idle subscriber connection now and then, so
-/// that a connection that went silent is noticed (fred's unresponsive check)
-/// and replaced.
-async fn heartbeat(subscriber: fred::clients::Client, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if subscriber.is_connected() {
-            let _ = subscriber
-                .with_options(&Options {
-                    timeout: Some(UNRESPONSIVE_AFTER),
-                    fail_fast: true,
-                    ..Options::default()
-                })
-                .ping::<Value>(None)
-                .await;
-        }
-    }
-}
-
-/// Logs a client's connection errors, at most once per [`ERROR_LOG_INTERVAL`]
-/// while they repeat (every reconnect attempt fails while Redis is down).
-async fn log_connection_errors(
-    mut errors: broadcast::Receiver<(fred::error::Error, Option<fred::types::config::Server>)>,
-    client: String,
-    stop: CancellationToken,
-) {
-    let mut last: Option<tokio::time::Instant> = None;
-    loop {
-        let event = tokio::select! {
-            _ = stop.cancelled() => return,
-            event = errors.recv() => event,
-        };
-        match event {
-            Ok((err, _)) => {
-                if last.is_none_or(|at| at.elapsed() >= ERROR_LOG_INTERVAL) {
-                    tracing::warn!(cause = %err, client, "Redis connection error; reconnecting");
-                    last = Some(tokio::time::Instant::now());
-                }
-            }
-            Err(broadcast::error::RecvError::Lagged(_)) => {}
-            Err(broadcast::error::RecvError::Closed) => return,
-        }
-    }
-}
-
-/// Forwards "it happened" for every event of a fred notification channel.
-async fn notify_on<T: Clone>(
-    mut events: broadcast::Receiver<T>,
-    notify: mpsc::UnboundedSender<()>,
-    stop: CancellationToken,
-) {
-    loop {
-        let event = tokio::select! {
-            _ = stop.cancelled() => return,
-            event = events.recv() => event,
-        };
-        match event {
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                if notify.send(()).is_err() {
-                    return;
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
         }
     }
 }

@@ -1,0 +1,711 @@
+//! Several nodes on one PostgreSQL and one Redis, as behind a load balancer with
+//! no sticky sessions: a visitor on one node chats with an agent on another
+//! exactly as on one node, and no acknowledged message is lost when a node is
+//! killed or Redis restarts.
+//!
+//! Needs `LIVESUPPORT_TEST_POSTGRES_URL` and `LIVESUPPORT_TEST_REDIS_URL` (the
+//! Redis restart test runs a private `redis-server` of its own); skipped with a
+//! notice without them, failing instead under `LIVESUPPORT_REQUIRE_REDIS=1`.
+
+mod common;
+
+use common::ws::WsClient;
+use common::{TestApp, spawn_cluster, spawn_cluster_on};
+use futures_util::StreamExt;
+use livesupport::Config;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::future::Future;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const AGENT_PASSWORD: &str = "agent-password-123";
+/// The longest any single wait in these tests may take.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Chat fast: the bursts here are far over the default per-connection rate.
+fn fast(_: usize, config: &mut Config) {
+    config.message_burst = 10_000;
+    config.message_rate_per_second = 10_000;
+}
+
+async fn within<T>(what: &str, work: impl Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, work)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+/// A ticket (no first message) and its session id.
+async fn ticket(app: &TestApp) -> (i64, String) {
+    let t = app
+        .create_ticket(json!({"user_name": "John Doe", "subject": "Order not arrived"}))
+        .await;
+    (
+        t["id"].as_i64().unwrap(),
+        t["session_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn seq(frame: &Value) -> i64 {
+    frame["message"]["seq"].as_i64().unwrap()
+}
+
+fn key(frame: &Value) -> Option<&str> {
+    frame["message"]["client_msg_id"].as_str()
+}
+
+/// Message-like frames until the one carrying `client_msg_id`, that one included.
+async fn until_key(client: &mut WsClient, client_msg_id: &str) -> Vec<Value> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = client.next_message().await;
+        let done = key(&frame) == Some(client_msg_id);
+        frames.push(frame);
+        if done {
+            return frames;
+        }
+    }
+}
+
+/// Message-like frames until one with `seq` arrives.
+async fn until_seq(client: &mut WsClient, last: i64) -> Vec<Value> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = client.next_message().await;
+        let done = seq(&frame) >= last;
+        frames.push(frame);
+        if done {
+            return frames;
+        }
+    }
+}
+
+/// Reads on until `frames` reach seq `last`.
+async fn catch_up(client: &mut WsClient, frames: &mut Vec<Value>, last: i64) {
+    if frames.last().map(seq).is_none_or(|seen| seen < last) {
+        frames.extend(within("catching up", until_seq(client, last)).await);
+    }
+}
+
+/// Asserts that `frames` are the seqs `first..=last`, each once, in order.
+fn assert_gapless(who: &str, frames: &[Value], first: i64, last: i64) {
+    let seqs: Vec<i64> = frames.iter().map(seq).collect();
+    assert_eq!(
+        seqs,
+        (first..=last).collect::<Vec<_>>(),
+        "{who} sees every seq once, in order"
+    );
+}
+
+async fn readiness(app: &TestApp) -> u16 {
+    match app.client.get(app.url("/readyz")).send().await {
+        Ok(response) => response.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+/// Polls `/readyz` until it answers `status`.
+async fn wait_readiness(app: &TestApp, status: u16) {
+    within(&format!("/readyz answering {status}"), async {
+        while readiness(app).await != status {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}
+
+async fn stored_count(app: &TestApp, session: &str) -> usize {
+    let (status, body) = app
+        .get(
+            &format!("/api/support/ticket/{session}/messages?limit=500"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    body["messages"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_visitor_and_an_agent_on_different_nodes_chat_as_on_one() {
+    let Some(nodes) = spawn_cluster(3, |_, _| {}).await else {
+        return;
+    };
+    let [a, b, c] = &nodes[..] else {
+        unreachable!()
+    };
+    // An agent created through one node logs in on another; the token works on all.
+    let (agent_id, _) = b.create_agent("alice@example.com", "Alice", "agent").await;
+    let token = c.login("alice@example.com", AGENT_PASSWORD).await;
+    for node in &nodes {
+        let (status, me) = node.get("/api/support/agents/me", Some(&token)).await;
+        assert_eq!(status, 200, "a token of node C works on {}", node.address);
+        assert_eq!(me["id"], agent_id);
+    }
+
+    let mut feed = c.feed_socket(&a.admin_token).await;
+    let (ticket_id, session) = ticket(a).await;
+    let created = within("ticket_created on the feed", feed.next_of("ticket_created")).await;
+    assert_eq!(created["ticket"]["id"], ticket_id);
+
+    let mut user = a.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let mut supporter = b.supporter_socket(&session, &token, "").await;
+    while user.next_of("presence").await["data"]["supporter_connected"] != true {}
+    let joined = user.next_of("supporter_joined").await;
+    assert_eq!(joined["data"]["supporter_id"], agent_id);
+    assert_eq!(joined["data"]["supporter_name"], "Alice");
+    assert_eq!(seq(&joined), 1);
+    assert_eq!(seq(&supporter.next_of("supporter_joined").await), 1);
+    let updated = feed.next_of("ticket_updated").await;
+    assert_eq!(updated["ticket"]["status"], "assigned");
+
+    user.send(json!({"type": "typing", "data": {"is_typing": true}}))
+        .await;
+    let typing = supporter.next_of("typing").await;
+    assert_eq!(typing["data"]["sender_type"], "user");
+    assert_eq!(typing["data"]["is_typing"], true);
+    supporter
+        .send(json!({"type": "typing", "data": {"is_typing": true}}))
+        .await;
+    let typing = user.next_of("typing").await;
+    assert_eq!(typing["data"]["sender_type"], "supporter");
+    assert_eq!(typing["data"]["sender_name"], "Alice");
+
+    user.say("Where is my order?", "u1").await;
+    let heard = until_key(&mut supporter, "u1").await;
+    assert_eq!(
+        heard.last().unwrap()["message"]["message"],
+        "Where is my order?"
+    );
+    assert_eq!(seq(&until_key(&mut user, "u1").await[0]), 2, "the ack");
+    let on_feed = feed.next_of("message").await;
+    assert_eq!(on_feed["message"]["ticket_id"], ticket_id);
+
+    supporter.say("It left the warehouse today.", "s1").await;
+    let reply = until_key(&mut user, "s1").await;
+    let reply = reply.last().unwrap();
+    assert_eq!(reply["message"]["sender_type"], "supporter");
+    assert_eq!(reply["message"]["sender_name"], "Alice");
+    assert_eq!(seq(reply), 3);
+    assert_eq!(
+        user.next_of("system").await["message"]["message"],
+        "Status changed from assigned to in_progress"
+    );
+
+    // A second tab of the visitor, on the third node, replays and then goes live.
+    let mut tab = c.user_socket(&session, "?since=0").await;
+    let ready = tab.next_of("ready").await;
+    let last = ready["data"]["last_seq"].as_i64().unwrap();
+    assert_eq!(ready["data"]["replayed"], last);
+    assert_gapless("the new tab", &until_seq(&mut tab, last).await, 1, last);
+    supporter.say("Anything else?", "s2").await;
+    let live = tab.next_message().await;
+    assert_eq!(key(&live), Some("s2"));
+    assert_eq!(seq(&live), last + 1);
+}
+
+#[tokio::test]
+async fn interleaved_bursts_from_both_sides_arrive_in_seq_order_on_every_node() {
+    let Some(nodes) = spawn_cluster(3, fast).await else {
+        return;
+    };
+    let [a, b, c] = &nodes[..] else {
+        unreachable!()
+    };
+    let (_, token) = b.create_agent("alice@example.com", "Alice", "agent").await;
+    let (_, session) = ticket(a).await;
+    let mut watcher = c.user_socket(&session, "").await;
+    watcher.next_of("ready").await;
+    let mut user = a.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let mut supporter = b.supporter_socket(&session, &token, "").await;
+    supporter.next_of("supporter_joined").await;
+
+    const EACH: usize = 100;
+    // The join note, 200 chat messages and the in_progress note.
+    let total = 2 + 2 * EACH as i64;
+    let side = |mut client: WsClient, prefix: &'static str| {
+        tokio::spawn(async move {
+            for i in 0..EACH {
+                client
+                    .say(&format!("{prefix}{i}"), &format!("{prefix}{i}"))
+                    .await;
+                if i % 10 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            within("the burst comes back", until_seq(&mut client, total)).await
+        })
+    };
+    let from_user = side(user, "u");
+    let from_supporter = side(supporter, "s");
+    let watched = within("the watcher sees the burst", until_seq(&mut watcher, total)).await;
+    let seen_by_user = from_user.await.unwrap();
+    let seen_by_supporter = from_supporter.await.unwrap();
+
+    assert_gapless("the visitor on node A", &seen_by_user, 1, total);
+    // The agent's started after the join note it caused.
+    assert_gapless("the agent on node B", &seen_by_supporter, 2, total);
+    assert_gapless("a watcher on node C", &watched, 1, total);
+    for (who, frames) in [
+        ("A", &seen_by_user),
+        ("B", &seen_by_supporter),
+        ("C", &watched),
+    ] {
+        let keys: Vec<&str> = frames.iter().filter_map(key).collect();
+        assert_eq!(keys.len(), 2 * EACH, "node {who} got every chat message");
+        for prefix in ["u", "s"] {
+            let order: Vec<usize> = keys
+                .iter()
+                .filter_map(|k| k.strip_prefix(prefix)?.parse().ok())
+                .collect();
+            assert_eq!(
+                order,
+                (0..EACH).collect::<Vec<_>>(),
+                "node {who} keeps each sender's order"
+            );
+        }
+    }
+    let summary = |frames: &[Value]| -> Vec<(i64, Option<String>)> {
+        frames
+            .iter()
+            .map(|f| (seq(f), key(f).map(str::to_owned)))
+            .collect()
+    };
+    assert_eq!(
+        summary(&seen_by_user),
+        summary(&watched),
+        "two nodes tell the same story"
+    );
+    assert_eq!(stored_count(a, &session).await as i64, total);
+}
+
+/// Reads a socket until its connection drops, keeping the message-like frames.
+async fn frames_until_dropped(client: &mut WsClient) -> Vec<Value> {
+    let mut frames = Vec::new();
+    within("the killed node's socket drops", async {
+        loop {
+            match client.stream.next().await {
+                Some(Ok(WsMessage::Text(text))) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["message"]["seq"].is_i64() {
+                        frames.push(frame);
+                    }
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    panic!("a killed node sends no close frame: {frame:?}")
+                }
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => return,
+            }
+        }
+    })
+    .await;
+    frames
+}
+
+#[tokio::test]
+async fn a_killed_node_loses_nothing_its_agent_resumes_on_another() {
+    let Some(mut nodes) = spawn_cluster(3, fast).await else {
+        return;
+    };
+    let c = nodes.pop().unwrap();
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
+    let (ticket_id, session) = ticket(&a).await;
+    let mut supporter = b.supporter_socket(&session, &token, "").await;
+    let mut before = vec![supporter.next_of("supporter_joined").await];
+    let mut user = a.user_socket(&session, "").await;
+    user.next_of("ready").await;
+
+    // The visitor keeps talking while the agent's node dies under it.
+    const SENT: usize = 40;
+    let talking = tokio::spawn(async move {
+        for i in 0..SENT {
+            user.say(&format!("message {i}"), &format!("u{i}")).await;
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        let acked = within("every message is acknowledged", async {
+            let mut acked = HashSet::new();
+            while acked.len() < SENT {
+                let frame = user.next_message().await;
+                if let Some(k) = key(&frame) {
+                    acked.insert(k.to_owned());
+                }
+            }
+            acked
+        })
+        .await;
+        (user, acked)
+    });
+    while before.iter().filter(|f| key(f).is_some()).count() < 10 {
+        before.push(within("the agent hears the visitor", supporter.next_message()).await);
+    }
+    b.kill();
+    before.extend(frames_until_dropped(&mut supporter).await);
+    let (mut user, acked) = talking.await.unwrap();
+    assert_eq!(acked.len(), SENT);
+
+    // The agent's client reconnects through the load balancer: now node C.
+    let since = seq(before.last().unwrap());
+    assert_gapless("the agent before the kill", &before, 1, since);
+    let mut resumed = c
+        .supporter_socket(&session, &token, &format!("?since={since}"))
+        .await;
+    let ready = resumed.next_of("ready").await;
+    let last = ready["data"]["last_seq"].as_i64().unwrap();
+    assert_eq!(ready["data"]["replayed"].as_i64().unwrap(), last - since);
+    let replayed = within("the replay", until_seq(&mut resumed, last)).await;
+    assert_gapless("the agent after resuming", &replayed, since + 1, last);
+    let heard: HashSet<&str> = before.iter().chain(&replayed).filter_map(key).collect();
+    assert_eq!(heard.len(), SENT, "the agent got every message");
+
+    user.say("still there?", "after").await;
+    let live = within("live again", until_key(&mut resumed, "after")).await;
+    assert_eq!(seq(live.last().unwrap()), last + 1);
+
+    // The killed node's sessions stay open until its heartbeat is stale; then a
+    // survivor ends them. (Stale is a minute: the test ages the rows instead.)
+    let db = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&a.database_url)
+        .await
+        .unwrap();
+    let open_on_b = || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM support_sessions WHERE node_id = 'node-1' AND is_active",
+        )
+        .fetch_one(&db)
+    };
+    assert!(open_on_b().await.unwrap() > 0, "a killed node ends nothing");
+    sqlx::query(
+        "UPDATE support_sessions SET last_seen_at = NOW() - INTERVAL '10 minutes' \
+         WHERE node_id = 'node-1'",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    within("a survivor ends the dead node's sessions", async {
+        while open_on_b().await.unwrap() > 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    let presence = a.state.store.presence(ticket_id).await.unwrap();
+    assert!(presence.user_connected && presence.supporter_connected);
+}
+
+/// A private `redis-server` that the test may kill and start again on its port.
+struct PrivateRedis {
+    port: u16,
+    /// Extra arguments (cluster mode).
+    args: Vec<String>,
+    /// Its working directory (a cluster node writes its nodes.conf there).
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    /// `None` (with a notice) when no `redis-server` can run here.
+    async fn start(args: &[&str]) -> Option<PrivateRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = PrivateRedis {
+            port,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            child: None,
+        };
+        if let Err(err) = redis.restart().await {
+            if common::redis_required() {
+                panic!("LIVESUPPORT_REQUIRE_REDIS=1 but redis-server cannot run: {err}");
+            }
+            eprintln!("\n*** SKIPPED: private Redis test (redis-server: {err}) ***\n");
+            return None;
+        }
+        Some(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn restart(&mut self) -> Result<(), String> {
+        let port = self.port.to_string();
+        let child = Command::new("redis-server")
+            .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no"])
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_err()
+        {
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("not listening on port {port}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// SIGKILL: no goodbye to its clients.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGSTOP or SIGCONT: a frozen Redis keeps its connections open and answers
+    /// nothing, as behind a network that silently drops packets.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let sent = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// `redis-cli -p PORT ARGS…`, its output.
+    fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn a_redis_restart_loses_no_acknowledged_message() {
+    // Skip before starting anything when PostgreSQL or Redis is not configured.
+    if common::redis_url().is_none() {
+        return;
+    }
+    let Some(mut redis) = PrivateRedis::start(&[]).await else {
+        return;
+    };
+    let Some(nodes) = spawn_cluster_on(&redis.url(), 2, fast).await else {
+        return;
+    };
+    let [a, b] = &nodes[..] else { unreachable!() };
+    let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
+    let (_, session) = ticket(a).await;
+    let mut user = a.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let mut supporter = b.supporter_socket(&session, &token, "").await;
+    let mut user_frames = Vec::new();
+    let mut supporter_frames = Vec::new();
+    supporter_frames.push(supporter.next_of("supporter_joined").await);
+    user.say("hello", "u-before").await;
+    supporter_frames.extend(until_key(&mut supporter, "u-before").await);
+    user_frames.extend(until_key(&mut user, "u-before").await);
+    for node in [a, b] {
+        wait_readiness(node, 200).await;
+    }
+
+    redis.kill();
+    for node in [a, b] {
+        wait_readiness(node, 503).await;
+    }
+    // Both sides keep talking: each send is stored and acknowledged on its node.
+    for i in 0..5 {
+        let (u, s) = (format!("u-out-{i}"), format!("s-out-{i}"));
+        user.say("during the outage", &u).await;
+        supporter.say("during the outage", &s).await;
+        user_frames.extend(within("the visitor's ack", until_key(&mut user, &u)).await);
+        supporter_frames.extend(within("the agent's ack", until_key(&mut supporter, &s)).await);
+    }
+
+    redis.restart().await.expect("redis-server restarts");
+    for node in [a, b] {
+        wait_readiness(node, 200).await;
+    }
+    // After the refill, live traffic flows again between the nodes.
+    user.say("back", "u-after").await;
+    supporter_frames
+        .extend(within("the agent catches up", until_key(&mut supporter, "u-after")).await);
+    supporter.say("back too", "s-after").await;
+    user_frames.extend(within("the visitor catches up", until_key(&mut user, "s-after")).await);
+    let last = stored_count(a, &session).await as i64;
+    catch_up(&mut user, &mut user_frames, last).await;
+    catch_up(&mut supporter, &mut supporter_frames, last).await;
+
+    assert_gapless("the visitor", &user_frames, 1, last);
+    assert_gapless("the agent", &supporter_frames, 1, last);
+    for (who, frames) in [("visitor", &user_frames), ("agent", &supporter_frames)] {
+        let keys: HashSet<&str> = frames.iter().filter_map(key).collect();
+        for i in 0..5 {
+            assert!(
+                keys.contains(format!("u-out-{i}").as_str()),
+                "{who} got u-out-{i}"
+            );
+            assert!(
+                keys.contains(format!("s-out-{i}").as_str()),
+                "{who} got s-out-{i}"
+            );
+        }
+    }
+}
+
+/// Three private cluster-enabled `redis-server`s made into one Redis Cluster.
+async fn private_redis_cluster() -> Option<Vec<PrivateRedis>> {
+    let mut shards = Vec::new();
+    for _ in 0..3 {
+        shards.push(PrivateRedis::start(&["--cluster-enabled", "yes"]).await?);
+    }
+    let mut create = Command::new("redis-cli");
+    create.arg("--cluster").arg("create");
+    for shard in &shards {
+        create.arg(format!("127.0.0.1:{}", shard.port));
+    }
+    let created = create
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .expect("redis-cli runs");
+    assert!(
+        created.status.success(),
+        "redis-cli --cluster create: {}",
+        String::from_utf8_lossy(&created.stdout)
+    );
+    within("the Redis Cluster is up", async {
+        while !shards
+            .iter()
+            .all(|s| s.cli(&["cluster", "info"]).contains("cluster_state:ok"))
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    Some(shards)
+}
+
+#[tokio::test]
+async fn on_a_redis_cluster_the_nodes_chat_over_sharded_pub_sub() {
+    if common::redis_url().is_none() {
+        return;
+    }
+    let Some(shards) = private_redis_cluster().await else {
+        return;
+    };
+    let Some(nodes) = spawn_cluster_on(&shards[0].url(), 2, |index, config| {
+        fast(index, config);
+        config.redis_cluster = true;
+    })
+    .await
+    else {
+        return;
+    };
+    let [a, b] = &nodes[..] else { unreachable!() };
+    let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
+    let mut feed = b.feed_socket(&token).await;
+    // Several tickets, so that their channels land on different shards.
+    let mut chats = Vec::new();
+    for _ in 0..4 {
+        let (ticket_id, session) = ticket(a).await;
+        let mut user = a.user_socket(&session, "").await;
+        user.next_of("ready").await;
+        let mut supporter = b.supporter_socket(&session, &token, "").await;
+        supporter.next_of("supporter_joined").await;
+        user.next_of("supporter_joined").await;
+        chats.push((ticket_id, user, supporter));
+    }
+    for (ticket_id, user, supporter) in &mut chats {
+        for i in 0..10 {
+            user.say("from node A", &format!("u{i}")).await;
+            supporter.say("from node B", &format!("s{i}")).await;
+        }
+        // The join note, 20 chat messages and the in_progress note.
+        let total = 22;
+        let heard_by_user = within("the visitor's stream", until_seq(user, total)).await;
+        assert_gapless("the visitor on node A", &heard_by_user, 2, total);
+        let heard_by_agent = within("the agent's stream", until_seq(supporter, total)).await;
+        assert_gapless("the agent on node B", &heard_by_agent, 2, total);
+        let on_feed = feed.next_of("ticket_created").await;
+        assert_eq!(on_feed["ticket"]["id"], *ticket_id);
+    }
+    let stats: Vec<String> = shards
+        .iter()
+        .map(|s| s.cli(&["info", "commandstats"]))
+        .collect();
+    assert!(
+        stats.iter().any(|s| s.contains("cmdstat_spublish")),
+        "published with SPUBLISH"
+    );
+    assert!(
+        stats.iter().all(|s| !s.contains("cmdstat_publish:")),
+        "never with PUBLISH, which a cluster broadcasts to every shard"
+    );
+    for node in [a, b] {
+        assert_eq!(readiness(node).await, 200);
+    }
+}
+
+#[tokio::test]
+async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
+    if common::redis_url().is_none() {
+        return;
+    }
+    let Some(redis) = PrivateRedis::start(&[]).await else {
+        return;
+    };
+    let Some(nodes) = spawn_cluster_on(&redis.url(), 2, fast).await else {
+        return;
+    };
+    let [a, b] = &nodes[..] else { unreachable!() };
+    let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
+    let (_, session) = ticket(a).await;
+    let mut user = a.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let mut supporter = b.supporter_socket(&session, &token, "").await;
+    let mut user_frames = vec![user.next_of("supporter_joined").await];
+    let mut supporter_frames = vec![supporter.next_of("supporter_joined").await];
+    for node in [a, b] {
+        wait_readiness(node, 200).await;
+    }
+
+    redis.signal("-STOP");
+    for node in [a, b] {
+        wait_readiness(node, 503).await;
+    }
+    for i in 0..3 {
+        let (u, s) = (format!("u-silent-{i}"), format!("s-silent-{i}"));
+        user.say("into the void", &u).await;
+        supporter.say("into the void", &s).await;
+        user_frames.extend(within("the visitor's ack", until_key(&mut user, &u)).await);
+        supporter_frames.extend(within("the agent's ack", until_key(&mut supporter, &s)).await);
+    }
+    // Long enough for the silent connections to be given up and replaced.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    redis.signal("-CONT");
+    for node in [a, b] {
+        wait_readiness(node, 200).await;
+    }
+    user.say("back", "u-back").await;
+    supporter_frames
+        .extend(within("the agent catches up", until_key(&mut supporter, "u-back")).await);
+    let last = stored_count(a, &session).await as i64;
+    catch_up(&mut user, &mut user_frames, last).await;
+    catch_up(&mut supporter, &mut supporter_frames, last).await;
+    assert_gapless("the visitor", &user_frames, 1, last);
+    assert_gapless("the agent", &supporter_frames, 1, last);
+}
