@@ -1,0 +1,218 @@
+//! loadtest: an open-loop load generator for livesupport.
+//!
+//! A chat run creates `--tickets` tickets through the REST API, opens a visitor
+//! socket and an agent socket on each (round-robin over the `--url` nodes, so the
+//! two parties of a ticket sit on different nodes when there are several), sends
+//! `--rate` chat messages a second in total, alternating sides, on a fixed
+//! schedule for `--duration` seconds, and checks every delivery by seq. An idle
+//! run (`--idle N`) opens N visitor sockets and holds them.
+//!
+//! - [`accounting`]: seq checks, the per-message ledger, latency histograms and
+//!   the [`Report`] (pure, unit-tested).
+//! - [`client`]: REST calls and opening a socket up to `ready`.
+//! - `chat` and `idle`: the two kinds of run.
+//! - [`output`]: the human table, the progress line and the JSON line.
+//!
+//! [`run`] is what the binary calls and what tests call in-process.
+
+pub mod accounting;
+mod chat;
+pub mod client;
+mod idle;
+pub mod output;
+mod system;
+
+pub use accounting::{Latency, Report};
+
+use clap::Parser;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+/// Most messages one run schedules (the ledger keeps 16 bytes for each).
+const MAX_MESSAGES: f64 = 50_000_000.0;
+
+/// livesupport load generator: opens tickets, chats on both sides at a fixed
+/// rate, and checks every delivery by seq.
+///
+/// The target nodes must be started with high rate limits, e.g.
+/// TICKET_RATE_PER_MINUTE=1000000 MESSAGE_BURST=100000 MESSAGE_RATE_PER_SECOND=100000
+/// (see docs/LOADTEST.md). Exit status: 0 when nothing was lost, duplicated,
+/// out of order and no error happened; 1 otherwise; 2 when the run could not start.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "loadtest", version, about, long_about)]
+pub struct Options {
+    /// Base URL of each node (comma list), e.g. http://127.0.0.1:5000,http://127.0.0.1:5001.
+    #[arg(long, env = "LOADTEST_URL", value_delimiter = ',', required = true)]
+    pub url: Vec<String>,
+    /// Email of the agent whose supporter sockets answer (needed for chat runs).
+    #[arg(long, env = "LOADTEST_AGENT_EMAIL")]
+    pub agent_email: Option<String>,
+    /// That agent's password.
+    #[arg(long, env = "LOADTEST_AGENT_PASSWORD", hide_env_values = true)]
+    pub agent_password: Option<String>,
+    /// Tickets to create; each gets a visitor socket and an agent socket.
+    #[arg(long, env = "LOADTEST_TICKETS", default_value_t = 10)]
+    pub tickets: usize,
+    /// Chat messages a second, in total over all tickets and both sides.
+    #[arg(long, env = "LOADTEST_RATE", default_value_t = 100.0)]
+    pub rate: f64,
+    /// Seconds to send for (chat), or to hold the sockets (idle).
+    #[arg(long, env = "LOADTEST_DURATION", default_value_t = 10.0)]
+    pub duration: f64,
+    /// Idle run: open this many visitor sockets (one ticket each) and hold them
+    /// for --duration seconds, sending nothing.
+    #[arg(long, env = "LOADTEST_IDLE")]
+    pub idle: Option<usize>,
+    /// Seconds to wait after the last send for deliveries still on the way;
+    /// a message not delivered by then is lost.
+    #[arg(long, env = "LOADTEST_DRAIN", default_value_t = 5.0)]
+    pub drain: f64,
+    /// Tickets created and sockets opened at once while setting up.
+    #[arg(long, env = "LOADTEST_CONCURRENCY", default_value_t = 32)]
+    pub concurrency: usize,
+    /// Length of each chat message's text, in bytes.
+    #[arg(long, env = "LOADTEST_MESSAGE_BYTES", default_value_t = 64)]
+    pub message_bytes: usize,
+    /// Local addresses to spread the sockets over (comma list), e.g.
+    /// 127.0.0.1,127.0.0.2: each gives ~28k more ports to one target port.
+    #[arg(long, env = "LOADTEST_SOURCE_IPS", value_delimiter = ',')]
+    pub source_ips: Vec<IpAddr>,
+    /// Print only the report as one JSON line (no progress, no table).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Options {
+    fn validate(&self) -> Result<(), LoadError> {
+        if self.url.iter().all(|u| u.trim().is_empty()) {
+            return Err(LoadError::new("--url needs at least one node"));
+        }
+        if !(self.duration.is_finite() && self.duration > 0.0) {
+            return Err(LoadError::new(
+                "--duration must be a positive number of seconds",
+            ));
+        }
+        if !(self.drain.is_finite() && self.drain >= 0.0) {
+            return Err(LoadError::new("--drain must be zero or more seconds"));
+        }
+        if self.concurrency == 0 {
+            return Err(LoadError::new("--concurrency must be at least 1"));
+        }
+        match self.idle {
+            Some(0) => Err(LoadError::new("--idle must be at least 1")),
+            Some(_) => Ok(()),
+            None => {
+                if self.tickets == 0 {
+                    return Err(LoadError::new("--tickets must be at least 1"));
+                }
+                if !(self.rate.is_finite() && self.rate > 0.0) {
+                    return Err(LoadError::new("--rate must be a positive number"));
+                }
+                if self.rate * self.duration > MAX_MESSAGES {
+                    return Err(LoadError::new(format!(
+                        "--rate × --duration is over {MAX_MESSAGES} messages: split the run"
+                    )));
+                }
+                if self.agent_email.is_none() || self.agent_password.is_none() {
+                    return Err(LoadError::new(
+                        "a chat run needs --agent-email and --agent-password (or LOADTEST_AGENT_EMAIL / LOADTEST_AGENT_PASSWORD)",
+                    ));
+                }
+                if !(1..=1000).contains(&self.message_bytes) {
+                    return Err(LoadError::new("--message-bytes must be 1 to 1000"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The local address for the `n`th socket, if any were given.
+    fn source_ip(&self, n: usize) -> Option<IpAddr> {
+        if self.source_ips.is_empty() {
+            None
+        } else {
+            Some(self.source_ips[n % self.source_ips.len()])
+        }
+    }
+
+    fn progress(&self) -> bool {
+        !self.json
+    }
+}
+
+/// Why a run could not be done (exit status 2).
+#[derive(Debug, Clone)]
+pub struct LoadError(String);
+
+impl LoadError {
+    pub fn new(message: impl Into<String>) -> Self {
+        LoadError(message.into())
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// What kind of run it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Chat,
+    Idle,
+}
+
+/// What the report's fixed keys leave out; shown in the human table (and on
+/// stderr with `--json`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
+    pub mode: Mode,
+    pub nodes: usize,
+    pub rate: f64,
+    pub duration_s: f64,
+    /// Sends the sender saw come back as its own copy (stored).
+    pub acknowledged: u64,
+    /// Sends answered with an `error` frame (not stored).
+    pub refused: u64,
+    /// Sends neither acknowledged nor refused by the end.
+    pub unacknowledged: u64,
+    /// Seqs that never arrived, summed over the sockets.
+    pub missing_seqs: u64,
+    /// How late the sends were against the schedule (ms).
+    pub lag_ms: Latency,
+    /// Seconds from the first due send to the last delivery.
+    pub elapsed_s: f64,
+    /// Errors by kind (error frame code, `closed 1013`, `resync_required`, …).
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Idle runs: sockets opened, and still open at the end.
+    pub opened: u64,
+    /// Seconds the setup (tickets, sockets) took.
+    pub setup_s: f64,
+    /// The drain grace after the last send, in seconds.
+    pub drain_s: f64,
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub report: Report,
+    pub details: Details,
+}
+
+/// Runs the load as `options` say and returns the report. Progress goes to
+/// stderr unless `--json`.
+pub async fn run(options: &Options) -> Result<Outcome, LoadError> {
+    options.validate()?;
+    let mut nodes = Vec::new();
+    for url in options.url.iter().filter(|u| !u.trim().is_empty()) {
+        nodes.push(client::Node::resolve(url).await?);
+    }
+    match options.idle {
+        Some(sockets) => idle::run(options, &nodes, sockets).await,
+        None => chat::run(options, &nodes).await,
+    }
+}
