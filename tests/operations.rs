@@ -223,6 +223,16 @@ async fn logs_hold_no_message_text_session_id_token_or_password() {
         logs.contains("\"message\":\"listening\""),
         "JSON logs were written"
     );
+    let upgrade = logs
+        .lines()
+        .find(|l| l.contains("/ws/support/user/{session_id}") && l.contains("\"ticket_id\""))
+        .expect("a request about a ticket is logged in a span naming the ticket");
+    assert!(upgrade.contains("\"node_id\""), "{upgrade}");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("\"name\":\"socket\"") && l.contains("\"ticket_id\"")),
+        "socket spans name the ticket"
+    );
     for secret in [
         session.as_str(),
         token.as_str(),

@@ -51,7 +51,11 @@ pub async fn ticket_of_session(state: &AppState, session_id: &str) -> Result<Tic
         .await
     {
         Err(StoreError::NotFound) => Err(ApiError::NotFound("ticket")),
-        other => Ok(other?),
+        other => {
+            let ticket = other?;
+            super::record_ticket(ticket.id);
+            Ok(ticket)
+        }
     }
 }
 

@@ -188,7 +188,10 @@ pub fn router(state: AppState) -> Router {
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("strict-origin-when-cross-origin"),
                 ))
-                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(TraceLayer::new_for_http().make_span_with({
+                    let node_id = state.settings.node_id.clone();
+                    move |request: &Request| request_span(request, &node_id)
+                }))
                 .layer(axum::middleware::from_fn(record_request))
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
                     ApiError::Unavailable
@@ -202,13 +205,26 @@ pub fn router(state: AppState) -> Router {
 
 /// A request's span names the route template (`/api/support/ticket/{key}`), never
 /// the path itself, which may hold a guest's session id.
-fn request_span(request: &Request) -> tracing::Span {
+/// `ticket_id` is filled in by the handler once it knows the ticket
+/// ([`record_ticket`]).
+fn request_span(request: &Request, node_id: &str) -> tracing::Span {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str)
         .unwrap_or("unmatched");
-    tracing::info_span!("request", method = %request.method(), route)
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route,
+        node_id,
+        ticket_id = tracing::field::Empty
+    )
+}
+
+/// Names the ticket a request is about in its span (and so in its log lines).
+pub fn record_ticket(ticket_id: i64) {
+    tracing::Span::current().record("ticket_id", ticket_id);
 }
 
 /// Counts and times every request by route template, method and status.

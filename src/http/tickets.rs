@@ -42,11 +42,9 @@ fn ticket_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 async fn load(state: &AppState, raw_id: &str) -> Result<Ticket, ApiError> {
-    match state
-        .store
-        .ticket_by_id(ticket_id(raw_id)?, SenderType::Supporter)
-        .await
-    {
+    let id = ticket_id(raw_id)?;
+    super::record_ticket(id);
+    match state.store.ticket_by_id(id, SenderType::Supporter).await {
         Err(StoreError::NotFound) => Err(ApiError::NotFound("ticket")),
         other => Ok(other?),
     }

@@ -87,6 +87,7 @@ async fn run_ticket(
     credential: Option<(Agent, String)>,
     since: Option<i64>,
 ) -> Result<(), ()> {
+    tracing::debug!(since, "socket opened");
     let (agent, token) = credential.unzip();
     let (queue, queue_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let overflow = CancellationToken::new();
@@ -185,6 +186,7 @@ async fn run_ticket(
     let _ = writer.await;
     leave();
     end_session(&state, ticket.id, session_row).await;
+    tracing::debug!("socket closed");
     Ok(())
 }
 
