@@ -85,10 +85,14 @@ pub struct StatusEffect {
 
 /// The automatic transitions of the contract: the assigned agent's first message
 /// starts the work, and a visitor writing on a resolved ticket reopens it.
-pub fn status_after_message(ticket: &Ticket, draft: &MessageDraft) -> Option<StatusEffect> {
-    let next = match (draft.sender_type, ticket.status) {
+pub fn status_after_message(
+    status: TicketStatus,
+    supporter_id: Option<i64>,
+    draft: &MessageDraft,
+) -> Option<StatusEffect> {
+    let next = match (draft.sender_type, status) {
         (SenderType::Supporter, TicketStatus::Assigned)
-            if draft.sender_id.is_some() && draft.sender_id == ticket.supporter_id =>
+            if draft.sender_id.is_some() && draft.sender_id == supporter_id =>
         {
             TicketStatus::InProgress
         }
@@ -97,7 +101,7 @@ pub fn status_after_message(ticket: &Ticket, draft: &MessageDraft) -> Option<Sta
     };
     Some(StatusEffect {
         status: next,
-        note: format!("Status changed from {} to {}", ticket.status, next),
+        note: format!("Status changed from {status} to {next}"),
     })
 }
 
@@ -373,11 +377,13 @@ mod tests {
         draft.sender_type = SenderType::Supporter;
         draft.sender_id = Some(3);
         assert_eq!(
-            status_after_message(&t, &draft).unwrap().status,
+            status_after_message(t.status, t.supporter_id, &draft)
+                .unwrap()
+                .status,
             TicketStatus::InProgress
         );
         draft.sender_id = Some(4);
-        assert_eq!(status_after_message(&t, &draft), None);
+        assert_eq!(status_after_message(t.status, t.supporter_id, &draft), None);
     }
 
     #[test]
@@ -386,7 +392,9 @@ mod tests {
         let mut draft = MessageDraft::system("x");
         draft.sender_type = SenderType::User;
         assert_eq!(
-            status_after_message(&t, &draft).unwrap().status,
+            status_after_message(t.status, t.supporter_id, &draft)
+                .unwrap()
+                .status,
             TicketStatus::InProgress
         );
     }

@@ -224,12 +224,14 @@ macro_rules! impl_store {
             seq: i64,
             draft: &MessageDraft,
             at: DateTime<Utc>,
-        ) -> StoreResult<Message> {
+        ) -> StoreResult<Option<Message>> {
+            // `None`: the (ticket, client_msg_id) is taken, this is a resend.
             let sql = format!(
                 "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING {MESSAGE_COLUMNS}"
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) \
+                 ON CONFLICT (ticket_id, client_msg_id) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             );
-            let row: MessageRow = sqlx::query_as(&sql)
+            let row: Option<MessageRow> = sqlx::query_as(&sql)
                 .bind(ticket_id)
                 .bind(seq)
                 .bind(draft.sender_type.as_str())
@@ -238,9 +240,14 @@ macro_rules! impl_store {
                 .bind(&draft.text)
                 .bind(at)
                 .bind(draft.client_msg_id.as_deref())
-                .fetch_one(&mut **tx)
+                .fetch_optional(&mut **tx)
                 .await?;
-            row.try_into()
+            row.map(Message::try_from).transpose()
+        }
+
+        /// A message without a client_msg_id cannot conflict: it is always inserted.
+        fn expect_inserted(message: Option<Message>) -> StoreResult<Message> {
+            message.ok_or_else(|| StoreError::Corrupt("a message without client_msg_id was refused".into()))
         }
 
         async fn system_notes(
@@ -252,7 +259,7 @@ macro_rules! impl_store {
             let mut stored = Vec::with_capacity(notes.len());
             for note in notes {
                 let seq = next_seq(tx, ticket_id, at).await?;
-                stored.push(insert_message(tx, ticket_id, seq, &MessageDraft::system(note.as_str()), at).await?);
+                stored.push(expect_inserted(insert_message(tx, ticket_id, seq, &MessageDraft::system(note.as_str()), at).await?)?);
             }
             Ok(stored)
         }
@@ -337,7 +344,7 @@ macro_rules! impl_store {
                             client_msg_id: None,
                         };
                         let seq = next_seq(&mut tx, ticket_id, at).await?;
-                        Some(insert_message(&mut tx, ticket_id, seq, &draft, at).await?)
+                        Some(expect_inserted(insert_message(&mut tx, ticket_id, seq, &draft, at).await?)?)
                     }
                     None => None,
                 };
@@ -423,26 +430,39 @@ macro_rules! impl_store {
             async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended> {
                 let at = now();
                 let mut tx = self.pool.begin().await?;
-                let seq = next_seq(&mut tx, ticket_id, at).await?;
-                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
-                if ticket.status == TicketStatus::Closed {
+                // One statement takes the ticket's lock, allocates the seq and reads
+                // what the status rules need.
+                let locked: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+                    "UPDATE support_tickets SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 \
+                     RETURNING last_seq, status, supporter_id",
+                )
+                .bind(ticket_id)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let (seq, status, supporter_id) = locked.ok_or(StoreError::NotFound)?;
+                let status: TicketStatus = status
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("unknown status {status:?}")))?;
+                if status == TicketStatus::Closed {
                     tx.rollback().await?;
                     return Err(StoreError::TicketClosed);
                 }
-                if let Some(key) = &draft.client_msg_id {
+                let Some(message) = insert_message(&mut tx, ticket_id, seq, draft, at).await? else {
+                    // A resend: the seq taken above is given back with the rollback
+                    // (no gap), and the first message answers.
+                    tx.rollback().await?;
                     let sql = format!(
                         "SELECT {MESSAGE_COLUMNS} FROM support_messages WHERE ticket_id = $1 AND client_msg_id = $2"
                     );
-                    let first: Option<MessageRow> =
-                        sqlx::query_as(&sql).bind(ticket_id).bind(key).fetch_optional(&mut *tx).await?;
-                    if let Some(first) = first {
-                        // The seq taken above is given back with the rollback: no gap.
-                        tx.rollback().await?;
-                        return Ok(Appended { message: first.try_into()?, duplicate: true, status_change: None });
-                    }
-                }
-                let message = insert_message(&mut tx, ticket_id, seq, draft, at).await?;
-                let status_change = match status_after_message(&ticket, draft) {
+                    let first: MessageRow = sqlx::query_as(&sql)
+                        .bind(ticket_id)
+                        .bind(draft.client_msg_id.as_deref())
+                        .fetch_one(&self.pool)
+                        .await?;
+                    return Ok(Appended { message: first.try_into()?, duplicate: true, status_change: None });
+                };
+                let status_change = match status_after_message(status, supporter_id, draft) {
                     Some(effect) => {
                         sqlx::query("UPDATE support_tickets SET status = $2, updated_at = $3 WHERE id = $1")
                             .bind(ticket_id)
