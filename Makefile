@@ -6,7 +6,7 @@ CARGO ?= cargo
 WEB := web
 PORT ?= 5000
 
-.PHONY: run build test web web-deps test-rust test-web test-e2e lint validate-deploy clean
+.PHONY: run build test web web-deps test-rust test-web test-e2e lint validate-deploy fuzz clean
 
 ## Build the web assets and the server, then serve on $(PORT) with SQLite.
 run: web
@@ -18,8 +18,9 @@ build: web
 	$(CARGO) build --release --locked -p livesupport
 
 ## Every test suite: Rust (unit, integration, PostgreSQL/Redis when configured),
-## web unit tests, the browser end-to-end suite, and the deploy/ + k8s/ checks.
-test: web test-rust test-web test-e2e validate-deploy
+## web unit tests, the browser end-to-end suite, the deploy/ + k8s/ checks, and a
+## bounded fuzzing run of the frame parser and the validation.
+test: web test-rust test-web test-e2e validate-deploy fuzz
 
 test-rust:
 	$(CARGO) test --locked --workspace
@@ -45,6 +46,10 @@ test-e2e: web
 
 validate-deploy:
 	@if [ -x scripts/validate-deploy.sh ]; then scripts/validate-deploy.sh; else echo "no deploy checks yet"; fi
+
+## cargo-fuzz targets (fuzz/), FUZZ_SECONDS each (installs cargo-fuzz if missing).
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} scripts/fuzz.sh
 
 ## What CI enforces besides the tests.
 lint: web-deps
