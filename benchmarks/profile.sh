@@ -5,13 +5,13 @@
 # graphs (which part of a message's path). About 2 minutes after the build.
 #
 #   benchmarks/profile.sh   # writes benchmarks/results/profile/{system,nodes}/profile.{md,json},
-#                           # nodes/profile.folded (folded stacks for a flame graph)
+#                           # nodes/profile.folded.gz (folded stacks for a flame graph)
 #
 # Builds the node with frame pointers into target/profiling (so perf can walk the
 # stacks; a few minutes the first time), then runs benchmarks/bench.py in its
 # `profile` mode with that binary. Needs perf (Debian: linux-perf) allowed to
 # sample the whole machine (root, or kernel.perf_event_paranoid <= -1), plus what
-# benchmarks/run.sh needs. A flame graph: `inferno-flamegraph < profile.folded > flame.svg`
+# benchmarks/run.sh needs. A flame graph: `zcat profile.folded.gz | inferno-flamegraph > flame.svg`
 # (cargo install inferno).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,9 +40,11 @@ python3 "$here/bench.py" profile --only redis-pg --no-search --no-idle \
   --perf-out "$work/nodes.data" --perf-nodes-only --out "$out/nodes-run.json"
 python3 "$here/profile.py" "$work/nodes.data" "$out/nodes-run.json" "$out/nodes" > /dev/null
 rm -f "$out/system/profile.folded"
-echo "by process: $out/system/profile.md; inside the nodes: $out/nodes/profile.md" >&2
 if command -v inferno-flamegraph >/dev/null; then
   inferno-flamegraph --title "livesupport nodes: 2 nodes, Redis + PostgreSQL, 2,000 msg/s" \
     < "$out/nodes/profile.folded" > "$out/nodes/flame.svg"
   echo "flame graph: $out/nodes/flame.svg" >&2
 fi
+gzip -9f "$out/nodes/profile.folded"
+echo "by process: $out/system/profile.md; inside the nodes: $out/nodes/profile.md" >&2
+echo "folded stacks: $out/nodes/profile.folded.gz (zcat … | inferno-flamegraph > flame.svg)" >&2

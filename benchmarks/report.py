@@ -250,7 +250,7 @@ def idle_table(data):
 def header(data):
     m = data["machine"]
     pg = m.get("postgres") or {}
-    dirty = " (with uncommitted changes)" if m.get("worktree_dirty") else ""
+    dirty = " (with uncommitted changes in src/, migrations/ or loadtest/)" if m.get("src_dirty") else ""
     lines = [
         f"Mode **{data['mode']}**, run {data['started_utc']} – {data['finished_utc']} at commit "
         f"`{m.get('commit')}`{dirty}.",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The livesupport benchmark matrix behind docs/PERFORMANCE.md.
 #
-#   benchmarks/run.sh quick          # ~5 min: short runs; results/quick.json, tables on stdout
-#   benchmarks/run.sh full           # ~20 min: the published numbers; results/full.json and
+#   benchmarks/run.sh quick          # ~4 min: short runs; results/quick.json, tables on stdout
+#   benchmarks/run.sh full           # ~18-20 min: the published numbers; results/full.json and
 #                                    # the tables of docs/PERFORMANCE.md regenerated
 #   benchmarks/run.sh full --only redis-pg --no-idle     # a part of it (see --help)
 #   benchmarks/run.sh report [FILE]  # only regenerate docs/PERFORMANCE.md from FILE
@@ -30,7 +30,7 @@ case "$mode" in
     exec python3 "$here/report.py" "${1:-$here/results/full.json}" "$root/docs/PERFORMANCE.md"
     ;;
   -h|--help|"")
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     [ -n "$mode" ] && python3 "$here/bench.py" --help | sed -n '/^options:/,$p'
     [ -n "$mode" ] && exit 0 || exit 2
     ;;
