@@ -19,9 +19,11 @@ use axum::response::Response;
 use axum::routing::get;
 use std::net::IpAddr;
 
-/// tungstenite reads into a buffer of this size (its default, 128 KiB, would
-/// cost about 1 GB per 10,000 idle sockets).
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// tungstenite reads into a buffer of this size, zero-filled on the first read and
+/// so resident on every socket (its default, 128 KiB, would cost about 1 GB per
+/// 10,000 idle sockets). A chat frame is a few hundred bytes; a larger one
+/// grows the buffer as it is read.
+const READ_BUFFER_BYTES: usize = 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -112,7 +112,9 @@ async fn read_frames<F, Fut>(
             lifetime.ended.cancel();
             continue;
         }
-        on_text(text).await;
+        // Boxed: one small allocation per frame, where inline the handling's
+        // future would be part of every idle socket's task for its whole life.
+        Box::pin(on_text(text)).await;
     }
 }
 
@@ -138,7 +140,7 @@ pub(super) async fn write_loop(
     for out in opening {
         if let Outbound::Frame(frame) = out {
             let seq = frame.seq;
-            if write_frame(&mut sink, frame, &ctx.overflow).await != Sent::Ok {
+            if write_frame(&mut sink, &frame, &ctx.overflow).await != Sent::Ok {
                 lifetime.ended.cancel();
                 return;
             }
@@ -189,7 +191,7 @@ pub(super) async fn write_loop(
             }
         }
         let seq = frame.seq;
-        match write_frame(&mut sink, frame, &ctx.overflow).await {
+        match write_frame(&mut sink, &frame, &ctx.overflow).await {
             Sent::Ok => last_sent = seq.unwrap_or(last_sent),
             Sent::Overflow => break Some(1013),
             Sent::Failed => break None,
@@ -205,10 +207,10 @@ pub(super) async fn write_loop(
 /// the time its message was stored.
 async fn write_frame(
     sink: &mut SplitSink<WebSocket, WsMessage>,
-    frame: Frame,
+    frame: &Frame,
     overflow: &CancellationToken,
 ) -> Sent {
-    let sent = send_unless(sink, WsMessage::Text(frame.text), overflow).await;
+    let sent = send_unless(sink, WsMessage::Text(frame.text.clone()), overflow).await;
     if sent == Sent::Ok {
         let m = metrics();
         m.frames_delivered
@@ -246,7 +248,7 @@ async fn fill_hole(
     }
     metrics().gap_refills.inc();
     for message in &slice.messages {
-        if write_frame(sink, Frame::message(message), &ctx.overflow).await != Sent::Ok {
+        if write_frame(sink, &Frame::message(message), &ctx.overflow).await != Sent::Ok {
             return false;
         }
     }

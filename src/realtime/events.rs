@@ -263,8 +263,10 @@ impl Publisher {
         &self.broker
     }
 
+    /// Publishes the event's envelopes (its ticket channel, the agents' feed)
+    /// side by side: one round trip to the broker, not one per channel.
     pub async fn publish(&self, event: Event) {
-        for (channel, payload) in event.envelopes() {
+        let publishes = event.envelopes().into_iter().map(|(channel, payload)| async move {
             let published = timed(
                 &metrics().broker_duration,
                 "publish",
@@ -274,7 +276,8 @@ impl Publisher {
             if let Err(err) = published {
                 tracing::warn!(cause = %err, channel, "publish failed; subscribers will refill from the store");
             }
-        }
+        });
+        futures_util::future::join_all(publishes).await;
     }
 }
 

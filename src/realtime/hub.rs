@@ -64,21 +64,22 @@ impl Frame {
     }
 }
 
-/// Something to write to one socket.
+/// Something to write to one socket. A frame is shared by every socket it goes
+/// to, which keeps each socket's queue slots small.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    Frame(Frame),
+    Frame(Arc<Frame>),
     /// Close the socket with this code and reason.
     Close(u16, &'static str),
 }
 
 impl Outbound {
     pub fn frame(frame: &ServerFrame<'_>) -> Outbound {
-        Outbound::Frame(Frame::new(frame))
+        Outbound::Frame(Arc::new(Frame::new(frame)))
     }
 
     pub fn message(message: &Message) -> Outbound {
-        Outbound::Frame(Frame::message(message))
+        Outbound::Frame(Arc::new(Frame::message(message)))
     }
 }
 
@@ -293,7 +294,7 @@ impl HubState {
                     text,
                 };
                 if delivery.channel == AGENTS_CHANNEL {
-                    let frame = Frame { seq: None, ..frame };
+                    let frame = Arc::new(Frame { seq: None, ..frame });
                     self.feed
                         .retain(|_, socket| socket.push(Outbound::Frame(frame.clone())));
                 } else {
@@ -421,6 +422,7 @@ impl HubState {
         };
         let Some(seq) = frame.seq else {
             if fanout.delivered.is_some() {
+                let frame = Arc::new(frame);
                 fanout
                     .sockets
                     .retain(|_, s| !to.includes(s.role) || s.push(Outbound::Frame(frame.clone())));
@@ -450,6 +452,7 @@ impl HubState {
                 break;
             }
             let (seq, frame) = entry.remove_entry();
+            let frame = Arc::new(frame);
             fanout
                 .sockets
                 .retain(|_, s| s.push(Outbound::Frame(frame.clone())));

@@ -429,6 +429,10 @@ macro_rules! impl_store {
 
             async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended> {
                 let at = now();
+                // The common case, where the backend can do it in one statement.
+                if let Some(message) = self.append_plain(ticket_id, draft, at).await? {
+                    return Ok(Appended { message, duplicate: false, status_change: None });
+                }
                 let mut tx = self.pool.begin().await?;
                 // One statement takes the ticket's lock, allocates the seq and reads
                 // what the status rules need.
