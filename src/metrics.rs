@@ -16,6 +16,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Messages per batched append, up to the appender's largest batch (64).
+const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
 pub struct Metrics {
     registry: Registry,
     /// Open sockets by role: `user`, `supporter`, `agent` (the feed).
@@ -28,6 +31,8 @@ pub struct Metrics {
     pub delivery_latency: Histogram,
     /// Store calls by operation.
     pub store_duration: HistogramVec,
+    /// Messages per append statement of PostgreSQL's appender (group commit).
+    pub store_append_batch_size: Histogram,
     /// Broker calls by operation (`publish`, `subscribe`, `unsubscribe`).
     pub broker_duration: HistogramVec,
     pub broker_reconnects: IntCounter,
@@ -97,6 +102,14 @@ impl Metrics {
             .buckets(LATENCY_BUCKETS.to_vec()),
         )?;
         registry.register(Box::new(delivery_latency.clone()))?;
+        let store_append_batch_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "livesupport_store_append_batch_size",
+                "Messages per batched append statement (PostgreSQL group commit).",
+            )
+            .buckets(BATCH_SIZE_BUCKETS.to_vec()),
+        )?;
+        registry.register(Box::new(store_append_batch_size.clone()))?;
         let ready = IntGauge::new(
             "livesupport_ready",
             "1 while the node is ready for traffic.",
@@ -124,6 +137,7 @@ impl Metrics {
                 "Store operation latency.",
                 &["operation"],
             )?,
+            store_append_batch_size,
             broker_duration: histogram(
                 "livesupport_broker_operation_duration_seconds",
                 "Broker operation latency.",

@@ -1,7 +1,9 @@
 //! The store contract: every rule of the `Store` trait, written once as an async fn
 //! taking `Arc<dyn Store>` and run against both backends. SQLite gets a temp file;
 //! PostgreSQL gets a fresh schema from `common::postgres_database()`, and its cases
-//! skip (with a notice) when `LIVESUPPORT_TEST_POSTGRES_URL` is not set.
+//! skip (with a notice) when `LIVESUPPORT_TEST_POSTGRES_URL` is not set. The cases of
+//! PostgreSQL's group commit that look into the database, or run two stores on one,
+//! are PostgreSQL-only (`mod group_commit`).
 
 mod common;
 
@@ -17,7 +19,8 @@ use livesupport::store::{
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Enough connections for the concurrency test's eight writers.
+/// Enough connections for the concurrency test's eight writers, and on PostgreSQL
+/// for the appender's four batches in flight with two connections left over.
 const POOL_SIZE: u32 = 8;
 
 /// Generates one `#[tokio::test]` per backend for each contract fn.
@@ -89,6 +92,8 @@ store_contract!(
     timestamps_read_back_exactly_as_written,
     eight_concurrent_writers_get_seqs_1_to_1600_without_gap_or_duplicate,
     concurrent_resends_of_one_client_msg_id_store_it_once,
+    fifty_tickets_with_four_concurrent_writers_each_get_gapless_seqs_in_send_order,
+    a_burst_of_mixed_appends_gets_what_one_by_one_appends_get,
 );
 
 // ---------------------------------------------------------------------------
@@ -1753,4 +1758,530 @@ async fn concurrent_resends_of_one_client_msg_id_store_it_once(store: Arc<dyn St
         .await
         .unwrap();
     assert_eq!(ticket.last_seq, 1, "duplicates consumed no seq");
+}
+
+async fn fifty_tickets_with_four_concurrent_writers_each_get_gapless_seqs_in_send_order(
+    store: Arc<dyn Store>,
+) {
+    write_to_many_tickets_at_once(&store).await;
+}
+
+/// How many tickets, writers per ticket and messages per writer the many-writers
+/// cases use: 200 writers at once, 10,000 messages.
+const BUSY_TICKETS: usize = 50;
+const WRITERS_PER_TICKET: usize = 4;
+const MESSAGES_PER_WRITER: usize = 50;
+
+/// Spawns every writer of every ticket at once; each sends its messages one
+/// after the other (the next once the previous is acknowledged). Checks the
+/// outcome and returns how many messages were stored.
+async fn write_to_many_tickets_at_once(store: &Arc<dyn Store>) -> usize {
+    let mut tickets = Vec::with_capacity(BUSY_TICKETS);
+    for t in 0..BUSY_TICKETS {
+        tickets.push(open_ticket(store, &format!("Busy {t}")).await.id);
+    }
+    let mut writers = Vec::new();
+    for &ticket_id in &tickets {
+        for w in 0..WRITERS_PER_TICKET {
+            let store = store.clone();
+            writers.push(tokio::spawn(async move {
+                let mut acks = Vec::with_capacity(MESSAGES_PER_WRITER);
+                for i in 0..MESSAGES_PER_WRITER {
+                    let key = format!("t{ticket_id}-w{w}-{i}");
+                    let draft = with_key(from_user(&key), &key);
+                    let appended = store
+                        .append_message(ticket_id, &draft)
+                        .await
+                        .unwrap_or_else(|e| panic!("{key}: {e}"));
+                    assert!(!appended.duplicate, "{key} is new");
+                    assert!(appended.status_change.is_none(), "{key} changes nothing");
+                    acks.push(appended.message);
+                }
+                acks
+            }));
+        }
+    }
+    let mut acks = Vec::with_capacity(writers.len());
+    for writer in writers {
+        acks.push(writer.await.expect("writer task"));
+    }
+    assert_acknowledged_as_stored(
+        store,
+        &tickets,
+        &acks,
+        WRITERS_PER_TICKET * MESSAGES_PER_WRITER,
+    )
+    .await;
+    BUSY_TICKETS * WRITERS_PER_TICKET * MESSAGES_PER_WRITER
+}
+
+/// `acks` holds each writer's acknowledged messages in its send order. Every
+/// ticket must hold exactly seqs 1..=`per_ticket`, each acknowledged once and
+/// as stored, and each writer's messages on a ticket must be numbered in the
+/// order it sent them.
+async fn assert_acknowledged_as_stored(
+    store: &Arc<dyn Store>,
+    tickets: &[i64],
+    acks: &[Vec<livesupport::domain::Message>],
+    per_ticket: usize,
+) {
+    let mut acked = std::collections::HashMap::new();
+    for (writer, sent) in acks.iter().enumerate() {
+        for &ticket_id in tickets {
+            let seqs: Vec<i64> = sent
+                .iter()
+                .filter(|m| m.ticket_id == ticket_id)
+                .map(|m| m.seq)
+                .collect();
+            assert!(
+                seqs.windows(2).all(|w| w[0] < w[1]),
+                "writer {writer} on ticket {ticket_id}: numbered in send order, got {seqs:?}"
+            );
+        }
+        for message in sent {
+            let earlier = acked.insert((message.ticket_id, message.seq), message);
+            assert!(
+                earlier.is_none(),
+                "seq {} of ticket {} acknowledged twice",
+                message.seq,
+                message.ticket_id
+            );
+        }
+    }
+    let expected: Vec<i64> = (1..=per_ticket as i64).collect();
+    for &ticket_id in tickets {
+        let stored = all_messages(store, ticket_id).await;
+        assert_eq!(seqs(&stored), expected, "ticket {ticket_id}: gapless seqs");
+        for message in &stored {
+            assert_eq!(
+                acked.get(&(ticket_id, message.seq)).copied(),
+                Some(message),
+                "ticket {ticket_id} seq {}: acknowledged as stored",
+                message.seq
+            );
+        }
+        let ticket = store
+            .ticket_by_id(ticket_id, SenderType::Supporter)
+            .await
+            .unwrap();
+        assert_eq!(ticket.last_seq, per_ticket as i64, "ticket {ticket_id}");
+    }
+}
+
+/// Tickets in every state an append can meet, for one burst of appends.
+struct MixedBurst {
+    alice: i64,
+    bob: i64,
+    open: [i64; 2],
+    keyed: i64,
+    in_progress: i64,
+    closed: Ticket,
+    assigned: i64,
+    assigned_to_visit: i64,
+    resolved: i64,
+    resent: i64,
+    first_of_resent: livesupport::domain::Message,
+    unknown: i64,
+}
+
+async fn prepare_mixed_burst(store: &Arc<dyn Store>) -> MixedBurst {
+    let alice = new_agent(store, "alice@example.com", "Alice").await;
+    let bob = new_agent(store, "bob@example.com", "Bob").await;
+    let resent = open_ticket(store, "Resent").await.id;
+    let first_of_resent = store
+        .append_message(resent, &with_key(from_user("once"), "k-old"))
+        .await
+        .unwrap()
+        .message;
+    let closed = ticket_in_status(store, alice, TicketStatus::Closed).await;
+    MixedBurst {
+        alice,
+        bob,
+        open: [
+            open_ticket(store, "Open 1").await.id,
+            open_ticket(store, "Open 2").await.id,
+        ],
+        keyed: open_ticket(store, "Keyed").await.id,
+        in_progress: ticket_in_status(store, alice, TicketStatus::InProgress)
+            .await
+            .id,
+        closed,
+        assigned: ticket_in_status(store, alice, TicketStatus::Assigned)
+            .await
+            .id,
+        assigned_to_visit: ticket_in_status(store, alice, TicketStatus::Assigned)
+            .await
+            .id,
+        resolved: ticket_in_status(store, alice, TicketStatus::Resolved)
+            .await
+            .id,
+        resent,
+        first_of_resent,
+        unknown: i64::from(i32::MAX),
+    }
+}
+
+type AppendTask = tokio::task::JoinHandle<Result<store::Appended, StoreError>>;
+
+/// Sends every append of the burst at once; the answers come in this order.
+fn send_mixed_burst(store: &Arc<dyn Store>, burst: &MixedBurst) -> Vec<AppendTask> {
+    let appends = [
+        (burst.open[0], from_user("plain 1")),
+        (burst.open[1], from_agent(burst.bob, "plain 2")),
+        (burst.keyed, with_key(from_user("keyed"), "k-new")),
+        (burst.in_progress, from_agent(burst.alice, "working")),
+        (burst.assigned_to_visit, from_user("anyone there?")),
+        (burst.closed.id, from_user("too late")),
+        (burst.assigned, from_agent(burst.alice, "on it")),
+        (burst.resolved, from_user("again")),
+        (burst.resent, with_key(from_user("once, resent"), "k-old")),
+        (burst.unknown, from_user("nobody")),
+    ];
+    appends
+        .into_iter()
+        .map(|(ticket_id, draft)| {
+            let store = store.clone();
+            tokio::spawn(async move { store.append_message(ticket_id, &draft).await })
+        })
+        .collect()
+}
+
+/// Checks each answer against what the one-by-one appends give (the cases
+/// above), and returns the ids of the messages stored without a transaction:
+/// those a batch statement stores.
+async fn check_mixed_burst(
+    store: &Arc<dyn Store>,
+    burst: &MixedBurst,
+    tasks: Vec<AppendTask>,
+) -> Vec<i64> {
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("append task"));
+    }
+    let mut plain = Vec::new();
+    for (case, answer) in [
+        "open 1",
+        "open 2",
+        "new key",
+        "in progress",
+        "visitor on assigned",
+    ]
+    .iter()
+    .zip(answers.drain(..5))
+    {
+        let appended = answer.unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert!(!appended.duplicate, "{case}");
+        assert!(appended.status_change.is_none(), "{case}");
+        let stored = all_messages(store, appended.message.ticket_id).await;
+        assert_eq!(
+            seqs(&stored),
+            (1..=stored.len() as i64).collect::<Vec<_>>(),
+            "{case}: gapless"
+        );
+        assert_eq!(stored.last(), Some(&appended.message), "{case}: as stored");
+        plain.push(appended.message.id);
+    }
+    let [closed, assigned, resolved, resent, unknown] =
+        <[_; 5]>::try_from(answers).expect("five more answers");
+
+    assert!(
+        matches!(closed, Err(StoreError::TicketClosed)),
+        "closed: {closed:?}"
+    );
+    let closed_after = store
+        .ticket_by_id(burst.closed.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(
+        closed_after, burst.closed,
+        "nothing about the closed ticket changed"
+    );
+
+    for (case, ticket_id, answer, from) in [
+        ("assigned", burst.assigned, assigned, "assigned"),
+        ("resolved", burst.resolved, resolved, "resolved"),
+    ] {
+        let appended = answer.unwrap_or_else(|e| panic!("{case}: {e}"));
+        let (note, changed) = appended
+            .status_change
+            .unwrap_or_else(|| panic!("{case}: the message moves the ticket on"));
+        assert_eq!(
+            note.seq,
+            appended.message.seq + 1,
+            "{case}: the note follows"
+        );
+        assert_eq!(
+            note.message,
+            format!("Status changed from {from} to in_progress")
+        );
+        assert_eq!(changed.status, TicketStatus::InProgress, "{case}");
+        assert_eq!(changed.last_seq, note.seq, "{case}");
+        let stored = all_messages(store, ticket_id).await;
+        assert_eq!(
+            seqs(&stored),
+            (1..=note.seq).collect::<Vec<_>>(),
+            "{case}: gapless"
+        );
+    }
+
+    let resent = resent.expect("resend");
+    assert!(resent.duplicate, "the resend is recognised");
+    assert_eq!(
+        resent.message, burst.first_of_resent,
+        "the first message answers"
+    );
+    assert_eq!(
+        seqs(&all_messages(store, burst.resent).await),
+        [1],
+        "no seq consumed"
+    );
+
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound)),
+        "unknown: {unknown:?}"
+    );
+    let visited = store
+        .ticket_by_id(burst.assigned_to_visit, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(
+        visited.status,
+        TicketStatus::Assigned,
+        "a visitor message changes nothing"
+    );
+    plain
+}
+
+async fn a_burst_of_mixed_appends_gets_what_one_by_one_appends_get(store: Arc<dyn Store>) {
+    let burst = prepare_mixed_burst(&store).await;
+    let tasks = send_mixed_burst(&store, &burst);
+    check_mixed_burst(&store, &burst, tasks).await;
+}
+
+// ---------------------------------------------------------------------------
+// Group commit (PostgreSQL): several appends to one statement
+
+/// PostgreSQL-only cases: they look into the database (`xmin`, row locks) or run
+/// two stores on one database.
+mod group_commit {
+    use super::*;
+    use sqlx::PgPool;
+    use std::time::Duration;
+
+    /// A fresh PostgreSQL schema, a store on it and a plain pool into it; `None`
+    /// when the PostgreSQL suites are not configured.
+    async fn postgres() -> Option<(Arc<dyn Store>, PgPool, String)> {
+        let url = crate::common::postgres_database().await?;
+        let store = store::connect(&url, POOL_SIZE)
+            .await
+            .expect("PostgreSQL store connects");
+        let raw = PgPool::connect(&url).await.expect("plain pool");
+        Some((store, raw, url))
+    }
+
+    /// How many transactions stored these messages (rows of one transaction
+    /// share their `xmin`).
+    async fn transactions_that_stored(raw: &PgPool, ids: &[i64]) -> usize {
+        let xmins: Vec<String> =
+            sqlx::query_scalar("SELECT xmin::text FROM support_messages WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(raw)
+                .await
+                .unwrap();
+        assert_eq!(xmins.len(), ids.len(), "every message is stored");
+        xmins.into_iter().collect::<HashSet<_>>().len()
+    }
+
+    fn batch_histogram() -> (f64, u64) {
+        let h = &livesupport::metrics::metrics().store_append_batch_size;
+        (h.get_sample_sum(), h.get_sample_count())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_appends_are_committed_several_to_a_statement() {
+        let Some((store, raw, _)) = postgres().await else {
+            return;
+        };
+        let (sum_before, count_before) = batch_histogram();
+        let messages = write_to_many_tickets_at_once(&store).await;
+        let (sum_after, count_after) = batch_histogram();
+
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM support_messages")
+            .fetch_all(&raw)
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), messages);
+        let commits = transactions_that_stored(&raw, &ids).await;
+        assert!(
+            commits < messages / 2,
+            "{messages} messages took {commits} commits: appends were not batched"
+        );
+        // The histogram is the process's: other tests add to it, never take away.
+        assert!(
+            sum_after - sum_before > (count_after - count_before) as f64,
+            "livesupport_store_append_batch_size saw a batch of more than one message"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_nodes_appending_to_the_same_tickets_in_opposite_orders_never_deadlock() {
+        const TICKETS: usize = 20;
+        const WRITERS_PER_NODE: usize = 24;
+        const ROUNDS: usize = 10;
+        let Some((one, _raw, url)) = postgres().await else {
+            return;
+        };
+        let two = store::connect(&url, POOL_SIZE)
+            .await
+            .expect("second node's store connects");
+        let mut tickets = Vec::with_capacity(TICKETS);
+        for t in 0..TICKETS {
+            tickets.push(open_ticket(&one, &format!("Shared {t}")).await.id);
+        }
+
+        // Every writer goes round all tickets, one message each, ROUNDS times:
+        // node one's writers in ascending id order, node two's in descending,
+        // each starting at a ticket of its own.
+        let mut writers = Vec::new();
+        for (node, store) in [(1, &one), (2, &two)] {
+            for w in 0..WRITERS_PER_NODE {
+                let store = store.clone();
+                let mut order = tickets.clone();
+                if node == 2 {
+                    order.reverse();
+                }
+                order.rotate_left(w % TICKETS);
+                writers.push(tokio::spawn(async move {
+                    let mut acks = Vec::new();
+                    for round in 0..ROUNDS {
+                        for &ticket_id in &order {
+                            let text = format!("node {node} writer {w} round {round}");
+                            let appended = store
+                                .append_message(ticket_id, &from_user(&text))
+                                .await
+                                .unwrap_or_else(|e| panic!("{text} on {ticket_id}: {e}"));
+                            acks.push(appended.message);
+                        }
+                    }
+                    acks
+                }));
+            }
+        }
+        let mut acks = Vec::new();
+        for writer in writers {
+            acks.push(writer.await.expect("writer task"));
+        }
+        assert_acknowledged_as_stored(&one, &tickets, &acks, 2 * WRITERS_PER_NODE * ROUNDS).await;
+    }
+
+    /// Fills every batch slot of the store's appender with an append that waits
+    /// on a ticket's row lock, taken from outside the store: whatever is sent
+    /// next queues, and goes out as one batch once [`Jam::release`] is called.
+    struct Jam {
+        lock: sqlx::Transaction<'static, sqlx::Postgres>,
+        stuck: Vec<AppendTask>,
+    }
+
+    /// More than the appender's batches in flight (4), so they are all stuck.
+    const STUCK_APPENDS: usize = 6;
+    /// Long enough for a spawned append to reach the appender's queue.
+    const SETTLE: Duration = Duration::from_millis(200);
+
+    impl Jam {
+        async fn start(store: &Arc<dyn Store>, raw: &PgPool) -> Jam {
+            let ticket = open_ticket(store, "Jammed").await;
+            let mut lock = raw.begin().await.unwrap();
+            sqlx::query("SELECT id FROM support_tickets WHERE id = $1 FOR UPDATE")
+                .bind(ticket.id)
+                .execute(&mut *lock)
+                .await
+                .unwrap();
+            let mut stuck = Vec::new();
+            for i in 0..STUCK_APPENDS {
+                let store = store.clone();
+                stuck.push(tokio::spawn(async move {
+                    store
+                        .append_message(ticket.id, &from_user(&format!("stuck {i}")))
+                        .await
+                }));
+                // One at a time, so that each takes a batch of its own.
+                tokio::time::sleep(SETTLE).await;
+            }
+            Jam { lock, stuck }
+        }
+
+        async fn release(self) {
+            tokio::time::sleep(SETTLE).await;
+            self.lock.rollback().await.unwrap();
+            for task in self.stuck {
+                task.await.unwrap().expect("a stuck append goes through");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_batch_leaves_closed_status_changing_resent_and_unknown_messages_to_the_transaction()
+    {
+        let Some((store, raw, _)) = postgres().await else {
+            return;
+        };
+        let burst = prepare_mixed_burst(&store).await;
+        let jam = Jam::start(&store, &raw).await;
+        let tasks = send_mixed_burst(&store, &burst);
+        jam.release().await;
+        let plain = check_mixed_burst(&store, &burst, tasks).await;
+        assert_eq!(
+            transactions_that_stored(&raw, &plain).await,
+            1,
+            "the plain messages of the burst were stored by one statement"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_same_new_client_msg_id_twice_in_one_batch_is_stored_once() {
+        let Some((store, raw, _)) = postgres().await else {
+            return;
+        };
+        let ticket = open_ticket(&store, "Double send").await;
+        let other = open_ticket(&store, "Bystander").await;
+        let jam = Jam::start(&store, &raw).await;
+        let appends = [
+            (ticket.id, with_key(from_user("first try"), "twice")),
+            (ticket.id, with_key(from_user("second try"), "twice")),
+            (ticket.id, from_user("plain")),
+            (other.id, from_user("elsewhere")),
+        ];
+        let tasks: Vec<AppendTask> = appends
+            .into_iter()
+            .map(|(ticket_id, draft)| {
+                let store = store.clone();
+                tokio::spawn(async move { store.append_message(ticket_id, &draft).await })
+            })
+            .collect();
+        jam.release().await;
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap().expect("append"));
+        }
+
+        let keyed: Vec<_> = answers[..2].iter().filter(|a| !a.duplicate).collect();
+        assert_eq!(keyed.len(), 1, "exactly one send of the key stores it");
+        let first = &keyed[0].message;
+        assert!(
+            answers[..2].iter().all(|a| &a.message == first),
+            "both answer with it"
+        );
+        assert!(!answers[2].duplicate && !answers[3].duplicate);
+        let stored = all_messages(&store, ticket.id).await;
+        assert_eq!(
+            seqs(&stored),
+            [1, 2],
+            "the key once, the plain message once"
+        );
+        assert!(stored.contains(first) && stored.contains(&answers[2].message));
+        assert_eq!(
+            all_messages(&store, other.id).await,
+            [answers[3].message.clone()]
+        );
+    }
 }
