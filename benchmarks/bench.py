@@ -457,6 +457,15 @@ def hist_summary(before, after, name, label=None):
     }
 
 
+def batch_summary(before, after):
+    """Statements and mean messages per statement of PostgreSQL's group commit."""
+    c0, s0, _ = histogram(before, "livesupport_store_append_batch_size")
+    c1, s1, _ = histogram(after, "livesupport_store_append_batch_size")
+    if c1 - c0 <= 0:
+        return None
+    return {"statements": int(c1 - c0), "mean": round((s1 - s0) / (c1 - c0), 2)}
+
+
 class Sampler(threading.Thread):
     """Once a second: CPU ticks of the nodes, PostgreSQL, Redis, the load
     generator and the whole machine, and the chat messages stored so far."""
@@ -661,6 +670,7 @@ def chat_run(ctx, key, rate, duration, purpose, warmup=None):
             "publish": hist_summary(before, after, "livesupport_broker_operation_duration_seconds",
                                     'operation="publish"'),
             "delivery": hist_summary(before, after, "livesupport_delivery_latency_seconds"),
+            "append_batch": batch_summary(before, after),
             "gap_refills": after.get("livesupport_gap_refills_total", 0)
             - before.get("livesupport_gap_refills_total", 0),
             "slow_consumer_closes": after.get("livesupport_slow_consumer_closes_total", 0)

@@ -162,13 +162,15 @@ def cpu_table(data):
         "`/proc/<pid>/stat` (node processes, every `postgres` process, the private `redis-server`, "
         "`loadtest`); kernel work done outside those processes' accounting (softirq) is not included. "
         "With two nodes both nodes receive every message. Node-side store and broker timings come "
-        "from the nodes' own histograms (bucket-interpolated percentiles).\n"
+        "from the nodes' own histograms (bucket-interpolated percentiles); *per commit* is the mean "
+        "number of messages per group-commit statement on PostgreSQL "
+        "(`livesupport_store_append_batch_size`).\n"
     )
     out.append(
         "| deployment | msg/s | node(s) µs | PostgreSQL µs | Redis µs | loadtest µs | total µs "
-        "| append_message mean / p99 ms | publish mean ms | store→socket p99 ms |"
+        "| append_message mean / p99 ms | messages per commit | publish mean ms | store→socket p99 ms |"
     )
-    out.append("|" + "---|" * 10)
+    out.append("|" + "---|" * 11)
     seen = set()
     for config in LABELS:
         for run in sorted((r for r in runs if r["config"] == config), key=lambda r: r["rate"]):
@@ -181,6 +183,7 @@ def cpu_table(data):
             app = node.get("append_message") or {}
             pub = node.get("publish") or {}
             dlv = node.get("delivery") or {}
+            batch = node.get("append_batch") or {}
 
             def us(group):
                 value = cpu.get(group, {}).get("us_per_msg")
@@ -190,7 +193,7 @@ def cpu_table(data):
             out.append(
                 f"| {LABELS[config]} | {run['rate']:,} | {us('nodes')} | {us('postgres')} | {us('redis')} "
                 f"| {us('loadtest')} | {total:.0f} | {fmt_ms(app.get('mean_ms'))} / {fmt_ms(app.get('p99_ms'))} "
-                f"| {fmt_ms(pub.get('mean_ms'))} | {fmt_ms(dlv.get('p99_ms'))} |"
+                f"| {batch.get('mean', '–')} | {fmt_ms(pub.get('mean_ms'))} | {fmt_ms(dlv.get('p99_ms'))} |"
             )
     out.append("")
     return out
