@@ -36,6 +36,7 @@ use chrono::{DateTime, Utc};
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::{Pool, Postgres};
 use std::borrow::Cow;
+use std::sync::LazyLock;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
@@ -62,6 +63,60 @@ const QUEUE_CAPACITY: usize = 4096;
 /// store it (a status rule applies, the ticket is closed or unknown, or the
 /// `client_msg_id` is taken), which leaves it to the transaction of `append_message`.
 type Answer = StoreResult<Option<Message>>;
+
+/// The statuses where `crate::domain::status_after_message` changes nothing for
+/// a message of this sender: the messages both statements may store without the
+/// transaction of `append_message`.
+fn no_status_rule(status: &str, sender_type: &str) -> String {
+    format!(
+        "({status} IN ('open', 'in_progress') OR ({status} = 'assigned' AND {sender_type} = 'user') \
+         OR ({status} = 'resolved' AND {sender_type} = 'supporter'))"
+    )
+}
+
+/// One message in one statement (see [`append_one`]); built once, not per message.
+static APPEND_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH t AS (UPDATE support_tickets SET last_seq = last_seq + 1, updated_at = $6 \
+         WHERE id = $1 AND {} \
+         AND ($7::text IS NULL OR NOT EXISTS \
+         (SELECT 1 FROM support_messages WHERE ticket_id = $1 AND client_msg_id = $7)) \
+         RETURNING last_seq) \
+         INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
+         SELECT $1, t.last_seq, $2, $3, $4, $5, FALSE, $6, $7 FROM t RETURNING {}",
+        no_status_rule("status", "$2"),
+        MESSAGE_COLUMNS
+    )
+});
+
+/// A batch in one statement (see [`append_batch`]); built once, not per batch.
+static APPEND_BATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH batch AS (\
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) \
+             WITH ORDINALITY AS b(ticket_id, sender_type, sender_id, sender_name, message, client_msg_id, created_at, ordinal)), \
+         locked AS MATERIALIZED (\
+             SELECT id, status FROM support_tickets WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE), \
+         accepted AS (\
+             SELECT b.*, row_number() OVER (PARTITION BY b.ticket_id ORDER BY b.ordinal) AS rank \
+             FROM batch b JOIN locked l ON l.id = b.ticket_id \
+             WHERE {} \
+             AND NOT EXISTS (SELECT 1 FROM support_messages m \
+             WHERE m.ticket_id = b.ticket_id AND m.client_msg_id = b.client_msg_id)), \
+         bumped AS (\
+             UPDATE support_tickets t SET last_seq = t.last_seq + a.n, updated_at = a.at \
+             FROM (SELECT ticket_id, COUNT(*) AS n, MAX(created_at) AS at FROM accepted GROUP BY ticket_id) a \
+             WHERE t.id = a.ticket_id RETURNING t.id, t.last_seq - a.n AS seq_before), \
+         inserted AS (\
+             INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
+             SELECT a.ticket_id, s.seq_before + a.rank, a.sender_type, a.sender_id, a.sender_name, a.message, FALSE, a.created_at, a.client_msg_id \
+             FROM accepted a JOIN bumped s ON s.id = a.ticket_id RETURNING {}) \
+         SELECT i.*, a.ordinal FROM inserted i JOIN bumped s ON s.id = i.ticket_id \
+         JOIN accepted a ON a.ticket_id = i.ticket_id AND a.rank = i.seq - s.seq_before",
+        no_status_rule("l.status", "b.sender_type"),
+        MESSAGE_COLUMNS
+    )
+});
 
 /// One message waiting for a batch.
 struct Request {
@@ -238,31 +293,7 @@ async fn append_batch(
     pool: &Pool<Postgres>,
     batch: &[Request],
 ) -> Result<Vec<Answer>, sqlx::Error> {
-    let sql = format!(
-        "WITH batch AS (\
-             SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) \
-             WITH ORDINALITY AS b(ticket_id, sender_type, sender_id, sender_name, message, client_msg_id, created_at, ordinal)), \
-         locked AS MATERIALIZED (\
-             SELECT id, status FROM support_tickets WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE), \
-         accepted AS (\
-             SELECT b.*, row_number() OVER (PARTITION BY b.ticket_id ORDER BY b.ordinal) AS rank \
-             FROM batch b JOIN locked l ON l.id = b.ticket_id \
-             WHERE (l.status IN ('open', 'in_progress') OR (l.status = 'assigned' AND b.sender_type = 'user') \
-             OR (l.status = 'resolved' AND b.sender_type = 'supporter')) \
-             AND NOT EXISTS (SELECT 1 FROM support_messages m \
-             WHERE m.ticket_id = b.ticket_id AND m.client_msg_id = b.client_msg_id)), \
-         bumped AS (\
-             UPDATE support_tickets t SET last_seq = t.last_seq + a.n, updated_at = a.at \
-             FROM (SELECT ticket_id, COUNT(*) AS n, MAX(created_at) AS at FROM accepted GROUP BY ticket_id) a \
-             WHERE t.id = a.ticket_id RETURNING t.id, t.last_seq - a.n AS seq_before), \
-         inserted AS (\
-             INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
-             SELECT a.ticket_id, s.seq_before + a.rank, a.sender_type, a.sender_id, a.sender_name, a.message, FALSE, a.created_at, a.client_msg_id \
-             FROM accepted a JOIN bumped s ON s.id = a.ticket_id RETURNING {MESSAGE_COLUMNS}) \
-         SELECT i.*, a.ordinal FROM inserted i JOIN bumped s ON s.id = i.ticket_id \
-         JOIN accepted a ON a.ticket_id = i.ticket_id AND a.rank = i.seq - s.seq_before"
-    );
-    let rows: Vec<BatchRow> = sqlx::query_as(&sql)
+    let rows: Vec<BatchRow> = sqlx::query_as(&APPEND_BATCH)
         .bind(column(batch, |r| r.ticket_id))
         .bind(column(batch, |r| r.draft.sender_type.as_str()))
         .bind(column(batch, |r| r.draft.sender_id))
@@ -307,18 +338,7 @@ async fn append_one(
     draft: &MessageDraft,
     at: DateTime<Utc>,
 ) -> Answer {
-    // The statuses where `status_after_message` changes nothing for this sender.
-    let sql = format!(
-        "WITH t AS (UPDATE support_tickets SET last_seq = last_seq + 1, updated_at = $6 \
-         WHERE id = $1 AND (status IN ('open', 'in_progress') \
-         OR (status = 'assigned' AND $2 = 'user') OR (status = 'resolved' AND $2 = 'supporter')) \
-         AND ($7::text IS NULL OR NOT EXISTS \
-         (SELECT 1 FROM support_messages WHERE ticket_id = $1 AND client_msg_id = $7)) \
-         RETURNING last_seq) \
-         INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
-         SELECT $1, t.last_seq, $2, $3, $4, $5, FALSE, $6, $7 FROM t RETURNING {MESSAGE_COLUMNS}"
-    );
-    let row: Result<Option<MessageRow>, sqlx::Error> = sqlx::query_as(&sql)
+    let row: Result<Option<MessageRow>, sqlx::Error> = sqlx::query_as(&APPEND_ONE)
         .bind(ticket_id)
         .bind(draft.sender_type.as_str())
         .bind(draft.sender_id)
