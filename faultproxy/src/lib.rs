@@ -46,7 +46,12 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listens on 127.0.0.1 on a free port and forwards to `upstream`.
     pub async fn start(upstream: SocketAddr) -> io::Result<FaultProxy> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        FaultProxy::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), upstream).await
+    }
+
+    /// Listens on `listen` (port 0: a free one) and forwards to `upstream`.
+    pub async fn start_on(listen: SocketAddr, upstream: SocketAddr) -> io::Result<FaultProxy> {
+        let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let (link, _) = watch::channel(Link {
             cut: false,
