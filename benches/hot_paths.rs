@@ -3,9 +3,10 @@
 //! - `frame_parse/*`: a client's text frame → `ClientFrame`
 //!   (`realtime::protocol::parse_client_frame`), for the frames clients send
 //!   most and for a refused one;
-//! - `envelope/*`: `Event::envelopes()` (a stored message serialised once into
-//!   its ticket and agents-feed envelopes) and `Envelope::decode` (what every
-//!   node does once per delivery);
+//! - `envelope/*`: `Event::encode()` (a stored message serialised once into the
+//!   versioned envelope its ticket and agents-feed channels share),
+//!   `Decoded::decode` and `Frame::for_ticket` (what every node does once per
+//!   delivery: read the event, render the frame its sockets share);
 //! - `hub_fanout/*`: a message published through `Publisher` on a
 //!   `LocalBroker`, until each of N sockets joined to the ticket (each with its
 //!   own bounded queue, `OUTBOUND_QUEUE` deep, as a real socket) has the frame in
@@ -18,10 +19,12 @@
 
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use livesupport::broker::{Broker, LocalBroker};
+use livesupport::broker::{self, Broker, LocalBroker};
+use livesupport::chat::events::{Decoded, Event};
+use livesupport::chat::publisher::Publisher;
 use livesupport::domain::{Message, NewTicket, Priority, SenderType};
-use livesupport::realtime::events::{Envelope, Event, Publisher};
-use livesupport::realtime::hub::{Hub, Outbound, SocketHandle};
+use livesupport::realtime::frame::{Closer, Frame, SocketHandle};
+use livesupport::realtime::hub::{Hub, HubConfig};
 use livesupport::realtime::protocol::parse_client_frame;
 use livesupport::realtime::session::OUTBOUND_QUEUE;
 use std::hint::black_box;
@@ -93,15 +96,18 @@ fn envelope(c: &mut Criterion) {
         message: stored_message(12345, 42, &CHAT_LINE[..64]),
     };
     group.bench_function("serialise_message_event", |b| {
-        b.iter(|| black_box(black_box(&event).envelopes()))
+        b.iter(|| black_box(black_box(&event).encode()))
     });
-    let (_, payload) = event
-        .envelopes()
-        .into_iter()
-        .next()
-        .expect("a message event has a ticket envelope");
+    let payload = event.encode();
     group.bench_function("decode_ticket_envelope", |b| {
-        b.iter(|| black_box(Envelope::decode(black_box(payload.clone()))).is_some())
+        b.iter(|| {
+            let decoded = Decoded::decode(black_box(&payload));
+            let frame = match &decoded {
+                Some(Decoded::Event(event)) => Frame::for_ticket(event),
+                _ => None,
+            };
+            black_box(frame).is_some()
+        })
     });
     group.finish();
 }
@@ -113,7 +119,7 @@ struct Fanout {
     _dir: tempfile::TempDir,
     shutdown: CancellationToken,
     publisher: Publisher,
-    queues: Vec<mpsc::Receiver<Outbound>>,
+    queues: Vec<mpsc::Receiver<Arc<Frame>>>,
     ticket_id: i64,
     next_seq: i64,
 }
@@ -137,10 +143,14 @@ impl Fanout {
             })
             .await
             .expect("a ticket");
-        let (inbox_tx, inbox) = mpsc::unbounded_channel();
+        let (inbox_tx, inbox) = broker::inbox(broker::INBOX_CAPACITY);
         let broker: Arc<dyn Broker> = Arc::new(LocalBroker::new(inbox_tx));
         let shutdown = CancellationToken::new();
-        let (hub, _task) = Hub::start(store, broker.clone(), inbox, shutdown.clone());
+        // Reconciliation off the measured path: once a minute.
+        let config = HubConfig {
+            reconcile_interval: Duration::from_secs(60),
+        };
+        let (hub, _task) = Hub::start(store, broker.clone(), inbox, config, shutdown.clone());
         let mut queues = Vec::with_capacity(sockets);
         let mut last_seq = 0;
         for n in 0..sockets {
@@ -153,15 +163,15 @@ impl Fanout {
                     SenderType::Supporter
                 },
                 queue,
-                overflow: CancellationToken::new(),
+                closer: Closer::new(),
             };
             last_seq = hub.join(ticket.id, socket).await.expect("the hub runs");
             queues.push(rx);
         }
         Fanout {
             _dir: dir,
+            publisher: Publisher::start(broker, shutdown.clone()).0,
             shutdown,
-            publisher: Publisher::new(broker),
             queues,
             ticket_id: ticket.id,
             next_seq: last_seq + 1,
@@ -177,10 +187,10 @@ impl Fanout {
         self.publisher.publish(Event::Message { message }).await;
         for queue in &mut self.queues {
             match queue.recv().await {
-                Some(Outbound::Frame(frame)) => {
+                Some(frame) => {
                     black_box(frame);
                 }
-                other => panic!("a socket's queue got {other:?} instead of the frame"),
+                None => panic!("a socket's queue closed instead of getting the frame"),
             }
         }
     }

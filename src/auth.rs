@@ -4,6 +4,8 @@
 
 use crate::config::Secret;
 use crate::domain::{Agent, AgentRole};
+use crate::error::ApiError;
+use crate::store::Store;
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
@@ -14,7 +16,7 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The cookie login sets; the dashboard's REST calls and sockets carry it.
@@ -142,6 +144,38 @@ impl TokenKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|_| AuthError::InvalidToken)
+    }
+}
+
+/// Who a token belongs to: checks the token, then that its agent still exists,
+/// is enabled and has not revoked it (the token generation). Cheap to clone.
+#[derive(Clone)]
+pub struct Authenticator {
+    pub tokens: Arc<TokenKeys>,
+    store: Arc<dyn Store>,
+}
+
+impl Authenticator {
+    pub fn new(tokens: TokenKeys, store: Arc<dyn Store>) -> Self {
+        Authenticator {
+            tokens: Arc::new(tokens),
+            store,
+        }
+    }
+
+    /// The agent a token belongs to, if the token is valid and the agent enabled.
+    pub async fn authenticate(&self, token: &str) -> Result<Agent, ApiError> {
+        let claims = self
+            .tokens
+            .verify(token)
+            .map_err(|_| ApiError::Unauthorized)?;
+        let agent_id = claims.agent_id().ok_or(ApiError::Unauthorized)?;
+        match self.store.agent_by_id(agent_id).await? {
+            Some(agent) if !agent.disabled && agent.token_generation == claims.generation => {
+                Ok(agent)
+            }
+            _ => Err(ApiError::Unauthorized),
+        }
     }
 }
 

@@ -147,6 +147,11 @@ pub struct Config {
     /// Seconds of silence (no frame, no pong) after which a socket is closed.
     #[arg(long, env = "IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     pub idle_timeout_seconds: u64,
+    /// Milliseconds between two reconciliations of a node's sockets with the
+    /// database: how late, at worst, a message whose publish was lost reaches
+    /// every socket of its ticket (and a missed ticket change every dashboard).
+    #[arg(long, env = "RECONCILE_INTERVAL_MS", default_value_t = 2000)]
+    pub reconcile_interval_ms: u64,
     /// Seconds a request may take before it is answered with 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,
@@ -161,6 +166,8 @@ pub struct Config {
 /// The embedded default store.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/livesupport.db";
 pub const DEFAULT_PORT: u16 = 5000;
+/// The shortest reconciliation interval a node accepts.
+pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_millis(100);
 
 impl Config {
     /// Parses the process's flags and environment, with the aliases clap cannot express.
@@ -214,6 +221,12 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    /// At least [`MIN_RECONCILE_INTERVAL`], so that a typo cannot make every node
+    /// query the database in a loop.
+    pub fn reconcile_interval(&self) -> Duration {
+        Duration::from_millis(self.reconcile_interval_ms).max(MIN_RECONCILE_INTERVAL)
     }
 
     /// Checks what clap cannot: each problem says what to fix.

@@ -135,8 +135,7 @@ impl From<StoreError> for ApiError {
             StoreError::TicketClosed => ApiError::TicketClosed,
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::Transition(t) => t.into(),
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
-            | StoreError::Database(sqlx::Error::PoolClosed) => {
+            ref unavailable if unavailable.is_unavailable() => {
                 tracing::warn!(cause = %err, "store unavailable");
                 ApiError::Unavailable
             }

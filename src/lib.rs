@@ -12,13 +12,16 @@
 //! ```
 //!
 //! - [`config`]: the command line and environment (clap), secrets never printed.
-//! - [`app`]: [`app::Application`] wires a [`config::Config`] into a bound node.
+//! - [`app`]: [`app::Application`] wires a [`config::Config`] into a bound node;
+//!   [`app::AppState`] is what HTTP handlers get.
 //! - [`domain`]: the types and rules: statuses and their transitions, validation.
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL backends.
 //! - [`broker`]: the [`broker::Broker`] trait; in-process or Redis pub/sub.
 //! - [`chat`]: the operations REST and WebSocket share; each validates, stores,
-//!   then publishes an [`realtime::events::Event`].
-//! - [`realtime`]: frames, the hub of local sockets, one socket's loop.
+//!   then publishes a [`chat::events::Event`] (the broker carries events in a
+//!   versioned envelope, never WebSocket frames); sessions and presence.
+//! - [`realtime`]: the socket engine on its own context: frames, the hub of
+//!   local sockets (ordering, reconciliation with the store), one socket's loop.
 //! - [`http`]: the REST API, health and static assets.
 //! - [`auth`]: argon2 passwords, agent tokens, identity verification.
 //! - [`error`]: one [`error::ApiError`] for every error body and error frame.
@@ -28,7 +31,9 @@
 //! it (the seq is allocated in the same transaction: the acknowledgement point) →
 //! the event's envelope is published on `ticket:{id}` → every node subscribed to
 //! that ticket hands it to its hub → the hub orders by seq and pushes it to each
-//! local socket's bounded queue → each socket's writer sends it.
+//! local socket's bounded queue → each socket's writer sends it. Whatever the
+//! broker loses, each hub finds by reconciling with the store every couple of
+//! seconds (`realtime::hub`), with no later message needed.
 
 pub mod app;
 pub mod auth;

@@ -38,6 +38,31 @@ pub struct Metrics {
     pub broker_reconnects: IntCounter,
     /// Tickets refilled from the store after a broker reconnect.
     pub broker_resubscriptions: IntCounter,
+    /// 1 while the broker answers with every subscription in place; 0 while the
+    /// node runs degraded (delivery between nodes by reconciliation only).
+    pub broker_up: IntGauge,
+    /// Deliveries the hub's bounded inbox had no room for (each marks the inbox
+    /// lagged: the hub then reconciles every ticket with the store).
+    pub broker_inbox_overflows: IntCounter,
+    /// Failed publishes queued to be published again after the broker reconnects,
+    /// by outcome: `queued`, `republished`, `dropped` (the retry queue was full).
+    pub publish_retries: IntCounterVec,
+    /// Reconciliation rounds (one `last_seqs` query per 1,000 tickets), by
+    /// trigger: `timer`, `reconnect`, `lagged`.
+    pub reconciliations: IntCounterVec,
+    /// Tickets a reconciliation found behind the store (their refill followed).
+    pub reconcile_behind: IntCounter,
+    /// Refills from the store waiting for a slot of the bounded refill pool.
+    pub refills_queued: IntGauge,
+    /// Refills that failed and were retried with backoff.
+    pub refill_retries: IntCounter,
+    /// Frames the dashboards' feed recovered from the store (`ticket`), or
+    /// `resync_required` frames it sent instead (`resync`).
+    pub feed_recoveries: IntCounterVec,
+    /// Store calls that did not answer within the store timeout, by operation.
+    pub store_timeouts: IntCounterVec,
+    /// Heartbeats of this node's row that failed; sessions are rewritten after.
+    pub heartbeat_failures: IntCounter,
     /// Gaps in a ticket's seq stream filled from the store.
     pub gap_refills: IntCounter,
     /// `resync_required` frames sent and streams closed as broken (1013).
@@ -150,6 +175,58 @@ impl Metrics {
             broker_resubscriptions: counter(
                 "livesupport_broker_resubscriptions_total",
                 "Tickets resubscribed and refilled after a broker reconnect.",
+            )?,
+            broker_up: {
+                let g = IntGauge::new(
+                    "livesupport_broker_up",
+                    "1 while the broker answers with every subscription restored.",
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            broker_inbox_overflows: counter(
+                "livesupport_broker_inbox_overflows_total",
+                "Deliveries dropped by a full hub inbox (the hub reconciles after).",
+            )?,
+            publish_retries: counters(
+                "livesupport_publish_retries_total",
+                "Failed publishes queued, republished after a reconnect, or dropped.",
+                &["outcome"],
+            )?,
+            reconciliations: counters(
+                "livesupport_reconciliations_total",
+                "Reconciliation rounds against the store, by trigger.",
+                &["trigger"],
+            )?,
+            reconcile_behind: counter(
+                "livesupport_reconcile_behind_total",
+                "Tickets found behind the store by a reconciliation.",
+            )?,
+            refills_queued: {
+                let g = IntGauge::new(
+                    "livesupport_refills_queued",
+                    "Refills waiting for a slot of the bounded refill pool.",
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            refill_retries: counter(
+                "livesupport_refill_retries_total",
+                "Failed refills retried with backoff.",
+            )?,
+            feed_recoveries: counters(
+                "livesupport_feed_recoveries_total",
+                "Feed frames recovered from the store, or resync_required sent instead.",
+                &["kind"],
+            )?,
+            store_timeouts: counters(
+                "livesupport_store_timeouts_total",
+                "Store calls that timed out, by operation.",
+                &["operation"],
+            )?,
+            heartbeat_failures: counter(
+                "livesupport_heartbeat_failures_total",
+                "Failed heartbeats of this node's row.",
             )?,
             gap_refills: counter(
                 "livesupport_gap_refills_total",

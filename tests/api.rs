@@ -1600,7 +1600,7 @@ async fn agents_see_themselves_and_the_team_with_online_state() {
             role: SenderType::Supporter,
             user_id: None,
             supporter_id: Some(alice),
-            node_id: "test-node".into(),
+            node_id: app.state.settings.node_id.clone(),
         })
         .await
         .unwrap();

@@ -86,7 +86,12 @@ store_contract!(
     agents_are_created_listed_counted_and_found,
     a_second_agent_with_the_same_email_is_a_conflict,
     sessions_track_presence_until_they_end,
-    stale_sessions_of_silent_nodes_are_ended,
+    only_sessions_of_nodes_with_a_fresh_heartbeat_count,
+    sessions_another_node_ended_are_revived_with_their_side,
+    ended_sessions_are_deleted_after_the_retention,
+    last_seqs_of_many_tickets_come_in_one_call,
+    changed_tickets_are_found_by_updated_at_oldest_first,
+    tickets_are_read_by_ids_as_agents_see_them,
     online_agents_are_those_with_an_active_socket,
     a_message_with_unicode_html_and_newlines_comes_back_byte_identical,
     timestamps_read_back_exactly_as_written,
@@ -1439,6 +1444,9 @@ async fn sessions_track_presence_until_they_end(store: Arc<dyn Store>) {
     let other = open_ticket(&store, "Elsewhere").await;
     let nobody = Presence::default();
     assert_eq!(store.presence(ticket.id).await.unwrap(), nobody);
+    for node in ["node-a", "node-b"] {
+        store.heartbeat(node).await.unwrap();
+    }
 
     let guest = store
         .open_session(&session(ticket.id, SenderType::User, None, "node-a"))
@@ -1486,45 +1494,214 @@ async fn sessions_track_presence_until_they_end(store: Arc<dyn Store>) {
     assert_eq!(store.presence(ticket.id).await.unwrap(), nobody);
 }
 
-async fn stale_sessions_of_silent_nodes_are_ended(store: Arc<dyn Store>) {
+async fn only_sessions_of_nodes_with_a_fresh_heartbeat_count(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
     let ticket = open_ticket(&store, "Liveness").await;
-    let on_live_node = store
+    store.heartbeat("live-node").await.unwrap();
+    store.heartbeat("live-node").await.unwrap(); // a second beat updates the row
+    store
         .open_session(&session(ticket.id, SenderType::User, None, "live-node"))
         .await
         .unwrap();
-    let on_dead_node = store
-        .open_session(&session(ticket.id, SenderType::User, None, "dead-node"))
+    // A node that never wrote a heartbeat (or stopped long ago) is dead.
+    store
+        .open_session(&session(
+            ticket.id,
+            SenderType::Supporter,
+            Some(alice),
+            "silent-node",
+        ))
         .await
         .unwrap();
-    // Every session above was last seen before this instant; the live node's
-    // heartbeat below comes after it (both at the stored microsecond precision).
-    let heartbeat_cutoff = Utc::now().trunc_subsecs(6);
-    store.touch_sessions("live-node").await.unwrap();
-
-    let long_ago = heartbeat_cutoff - chrono::Duration::hours(1);
     assert_eq!(
-        store.end_stale_sessions(long_ago).await.unwrap(),
-        0,
-        "nobody is that stale"
+        store.presence(ticket.id).await.unwrap(),
+        Presence {
+            user_connected: true,
+            supporter_connected: false
+        },
+        "a silent node's sockets do not count"
+    );
+    assert!(
+        store.online_agent_ids().await.unwrap().is_empty(),
+        "nor its agents"
     );
     assert_eq!(
-        store.end_stale_sessions(heartbeat_cutoff).await.unwrap(),
+        store
+            .end_stale_sessions(store::NODE_STALE_AFTER)
+            .await
+            .unwrap(),
         1,
         "only the silent node's session ends"
     );
-    assert!(store.presence(ticket.id).await.unwrap().user_connected);
-
-    store.end_session(on_live_node).await.unwrap();
-    assert!(!store.presence(ticket.id).await.unwrap().user_connected);
     assert_eq!(
         store
-            .end_stale_sessions(Utc::now() + chrono::Duration::hours(1))
+            .end_stale_sessions(store::NODE_STALE_AFTER)
             .await
             .unwrap(),
         0,
         "ended sessions are not ended again"
     );
-    let _ = on_dead_node;
+    store.heartbeat("silent-node").await.unwrap();
+    assert!(
+        !store.presence(ticket.id).await.unwrap().supporter_connected,
+        "a heartbeat does not bring an ended session back"
+    );
+    assert!(store.presence(ticket.id).await.unwrap().user_connected);
+}
+
+async fn sessions_another_node_ended_are_revived_with_their_side(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = open_ticket(&store, "Outage").await;
+    store.heartbeat("n").await.unwrap();
+    let guest = store
+        .open_session(&session(ticket.id, SenderType::User, None, "n"))
+        .await
+        .unwrap();
+    let agent = store
+        .open_session(&session(ticket.id, SenderType::Supporter, Some(alice), "n"))
+        .await
+        .unwrap();
+    // Another node took this one for dead during an outage.
+    store.end_session(guest).await.unwrap();
+    store.end_session(agent).await.unwrap();
+    assert_eq!(
+        store.presence(ticket.id).await.unwrap(),
+        Presence::default()
+    );
+
+    let revived = store
+        .revive_sessions(&[(guest, SenderType::User), (agent, SenderType::Supporter)])
+        .await
+        .unwrap();
+    assert_eq!(revived, 2);
+    assert_eq!(
+        store.presence(ticket.id).await.unwrap(),
+        Presence {
+            user_connected: true,
+            supporter_connected: true
+        }
+    );
+    assert_eq!(store.online_agent_ids().await.unwrap(), [alice]);
+    assert_eq!(store.revive_sessions(&[]).await.unwrap(), 0);
+}
+
+async fn ended_sessions_are_deleted_after_the_retention(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Retention").await;
+    store.heartbeat("n").await.unwrap();
+    let ended = store
+        .open_session(&session(ticket.id, SenderType::User, None, "n"))
+        .await
+        .unwrap();
+    store
+        .open_session(&session(ticket.id, SenderType::User, None, "n"))
+        .await
+        .unwrap();
+    store.end_session(ended).await.unwrap();
+    let hour = std::time::Duration::from_secs(3600);
+    assert_eq!(store.prune_sessions(hour).await.unwrap(), 0, "too recent");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(
+        store
+            .prune_sessions(std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1,
+        "the ended one only"
+    );
+    // The node's own heartbeat row was as old as the retention too.
+    store.heartbeat("n").await.unwrap();
+    assert!(
+        store.presence(ticket.id).await.unwrap().user_connected,
+        "the live one stays"
+    );
+    assert!(
+        store
+            .revive_sessions(&[(ended, SenderType::User)])
+            .await
+            .unwrap()
+            == 0,
+        "a deleted session is gone"
+    );
+}
+
+async fn last_seqs_of_many_tickets_come_in_one_call(store: Arc<dyn Store>) {
+    let busy = open_ticket(&store, "Busy").await;
+    let quiet = open_ticket(&store, "Quiet").await;
+    for text in ["one", "two"] {
+        store
+            .append_message(busy.id, &from_user(text))
+            .await
+            .unwrap();
+    }
+    let mut found = store
+        .last_seqs(&[busy.id, quiet.id, 999_999])
+        .await
+        .unwrap();
+    found.sort();
+    assert_eq!(
+        found,
+        [(busy.id, 2), (quiet.id, 0)],
+        "unknown ids are left out"
+    );
+    assert!(store.last_seqs(&[]).await.unwrap().is_empty());
+}
+
+async fn changed_tickets_are_found_by_updated_at_oldest_first(store: Arc<dyn Store>) {
+    let before = Utc::now().trunc_subsecs(6) - chrono::Duration::milliseconds(1);
+    let first = open_ticket(&store, "First").await;
+    let second = open_ticket(&store, "Second").await;
+    let appended = store
+        .append_message(first.id, &from_user("moves it on"))
+        .await
+        .unwrap();
+    let until = Utc::now() + chrono::Duration::seconds(1);
+    let changes = store.changed_tickets(before, until, 10).await.unwrap();
+    assert_eq!(
+        changes,
+        [
+            (second.id, second.updated_at),
+            (first.id, appended.message.created_at)
+        ],
+        "oldest change first; a message moves updated_at to its created_at"
+    );
+    let limited = store.changed_tickets(before, until, 1).await.unwrap();
+    assert_eq!(limited, [(second.id, second.updated_at)]);
+    let later = store
+        .changed_tickets(second.updated_at, until, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        later,
+        [(first.id, appended.message.created_at)],
+        "after is exclusive"
+    );
+    let none = store
+        .changed_tickets(
+            before,
+            second.updated_at - chrono::Duration::microseconds(1),
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "until bounds the window");
+}
+
+async fn tickets_are_read_by_ids_as_agents_see_them(store: Arc<dyn Store>) {
+    let first = open_ticket(&store, "First").await;
+    let second = open_ticket(&store, "Second").await;
+    store
+        .append_message(second.id, &from_user("unread"))
+        .await
+        .unwrap();
+    let tickets = store
+        .tickets_by_ids(&[second.id, 999_999, first.id])
+        .await
+        .unwrap();
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    assert_eq!(ids, [first.id, second.id]);
+    assert_eq!(tickets[1].unread_count, 1, "the agents' unread count");
+    assert_eq!(tickets[1].last_seq, 1);
+    assert!(store.tickets_by_ids(&[]).await.unwrap().is_empty());
 }
 
 async fn online_agents_are_those_with_an_active_socket(store: Arc<dyn Store>) {
@@ -1533,6 +1710,7 @@ async fn online_agents_are_those_with_an_active_socket(store: Arc<dyn Store>) {
     let ticket = open_ticket(&store, "Online").await;
     let second = open_ticket(&store, "Online too").await;
     assert!(store.online_agent_ids().await.unwrap().is_empty());
+    store.heartbeat("n").await.unwrap();
 
     let _guest = store
         .open_session(&session(ticket.id, SenderType::User, None, "n"))

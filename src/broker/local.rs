@@ -1,17 +1,20 @@
 //! The in-process broker of a single node: a publish is a delivery to this node's
 //! own inbox when it is subscribed to the channel.
 
-use super::{Broker, BrokerError, Delivery, Inbound, Inbox};
+use super::{Broker, BrokerError, Delivery, Inbox};
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::collections::HashSet;
 use std::sync::Mutex;
+use tokio::sync::watch;
 
 pub struct LocalBroker {
     /// Where deliveries go (the hub's inbox).
     inbox: Inbox,
     /// Channels this node listens to.
     subscribed: Mutex<HashSet<String>>,
+    /// Never moves: there is no connection to lose.
+    reconnects: watch::Sender<u64>,
 }
 
 impl LocalBroker {
@@ -19,45 +22,44 @@ impl LocalBroker {
         LocalBroker {
             inbox,
             subscribed: Mutex::new(HashSet::new()),
+            reconnects: watch::Sender::new(0),
         }
+    }
+
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.subscribed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 #[async_trait]
 impl Broker for LocalBroker {
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BrokerError> {
-        let listening = self
-            .subscribed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains(channel);
-        if listening {
-            // The receiver lives as long as the hub; after shutdown there is nobody to tell.
-            let _ = self.inbox.send(Inbound::Delivery(Delivery {
+        if self.channels().contains(channel) {
+            self.inbox.deliver(Delivery {
                 channel: channel.to_owned(),
                 payload,
-            }));
+            });
         }
         Ok(())
     }
 
     async fn subscribe(&self, channel: &str) -> Result<(), BrokerError> {
-        self.subscribed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(channel.to_owned());
+        self.channels().insert(channel.to_owned());
         Ok(())
     }
 
     async fn unsubscribe(&self, channel: &str) -> Result<(), BrokerError> {
-        self.subscribed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(channel);
+        self.channels().remove(channel);
         Ok(())
     }
 
     async fn ping(&self) -> Result<(), BrokerError> {
         Ok(())
+    }
+
+    fn reconnects(&self) -> watch::Receiver<u64> {
+        self.reconnects.subscribe()
     }
 }

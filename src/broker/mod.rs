@@ -3,18 +3,29 @@
 //! [`LocalBroker`] (in-process, one node) and, with `REDIS_URL`, Redis pub/sub
 //! ([`RedisBroker`]).
 //!
-//! Whatever a node is subscribed to arrives, as a [`Delivery`], in the inbox
-//! given to the broker at construction (the hub's).
+//! Whatever a node is subscribed to arrives, as a [`Delivery`], in the bounded
+//! [`Inbox`] given to the broker at construction (the hub's). A broker never
+//! waits for room there: a full inbox drops the delivery and marks the inbox
+//! lagged, which tells the hub to reconcile with the store. Every (re)connection
+//! of a broker's connections moves its [`Broker::reconnects`] counter on, which
+//! tells the hub to reconcile and the publisher to retry what failed.
 
 mod local;
 mod redis;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::{Notify, mpsc, watch};
 
 pub use local::LocalBroker;
 pub use redis::RedisBroker;
+
+use crate::metrics::metrics;
+
+/// Deliveries the hub's inbox holds before it counts as lagged.
+pub const INBOX_CAPACITY: usize = 16 * 1024;
 
 /// One published envelope, as received on a subscribed channel.
 #[derive(Debug, Clone)]
@@ -23,16 +34,92 @@ pub struct Delivery {
     pub payload: Bytes,
 }
 
-/// What a broker tells its node besides deliveries.
-#[derive(Debug, Clone)]
-pub enum Inbound {
-    Delivery(Delivery),
-    /// The connection was lost and is back, subscriptions restored: anything
-    /// published meanwhile was missed and must be refilled from the store.
-    Reconnected,
+/// What the broker's end and the hub's end of an inbox share.
+struct Signals {
+    /// Set when a delivery was dropped (full inbox, or the broker's own reader
+    /// fell behind); taken by the hub, which then reconciles.
+    lagged: AtomicBool,
+    /// Wakes the hub when `lagged` is set.
+    wake: Notify,
 }
 
-pub type Inbox = mpsc::UnboundedSender<Inbound>;
+/// The broker's end of the hub's inbox: bounded, never waited on.
+#[derive(Clone)]
+pub struct Inbox {
+    deliveries: mpsc::Sender<Delivery>,
+    signals: Arc<Signals>,
+}
+
+/// The hub's end of the inbox.
+pub struct InboxReceiver {
+    deliveries: mpsc::Receiver<Delivery>,
+    signals: Arc<Signals>,
+}
+
+/// What the hub reads from its inbox.
+#[derive(Debug)]
+pub enum Received {
+    Delivery(Delivery),
+    /// Deliveries were lost on the way: whatever they carried is in the store.
+    Lagged,
+}
+
+/// A bounded inbox of `capacity` deliveries.
+pub fn inbox(capacity: usize) -> (Inbox, InboxReceiver) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let signals = Arc::new(Signals {
+        lagged: AtomicBool::new(false),
+        wake: Notify::new(),
+    });
+    (
+        Inbox {
+            deliveries: tx,
+            signals: signals.clone(),
+        },
+        InboxReceiver {
+            deliveries: rx,
+            signals,
+        },
+    )
+}
+
+impl Inbox {
+    /// Hands a delivery to the hub, or marks the inbox lagged when it is full.
+    pub fn deliver(&self, delivery: Delivery) {
+        match self.deliveries.try_send(delivery) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics().broker_inbox_overflows.inc();
+                self.lagged();
+            }
+            // The hub has stopped: nobody is left to tell.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Says that deliveries were lost before they reached the inbox.
+    pub fn lagged(&self) {
+        self.signals.lagged.store(true, Ordering::Release);
+        self.signals.wake.notify_one();
+    }
+}
+
+impl InboxReceiver {
+    /// The next delivery, or [`Received::Lagged`] once after deliveries were
+    /// lost; `None` when every broker end is gone.
+    pub async fn recv(&mut self) -> Option<Received> {
+        loop {
+            if self.signals.lagged.swap(false, Ordering::AcqRel) {
+                return Some(Received::Lagged);
+            }
+            tokio::select! {
+                biased;
+                _ = self.signals.wake.notified() => continue,
+                delivery = self.deliveries.recv() => return delivery.map(Received::Delivery),
+            }
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -47,8 +134,12 @@ pub trait Broker: Send + Sync + 'static {
     /// Starts delivering `channel` to the inbox. Callers reference-count.
     async fn subscribe(&self, channel: &str) -> Result<(), BrokerError>;
     async fn unsubscribe(&self, channel: &str) -> Result<(), BrokerError>;
-    /// Answers when the broker does (readiness).
+    /// Answers when the broker does, with every subscription in place.
     async fn ping(&self) -> Result<(), BrokerError>;
+    /// Moves on after every (re)connection of any of the broker's connections,
+    /// once its subscriptions are restored: anything published meanwhile may be
+    /// lost, and publishes that failed may be retried.
+    fn reconnects(&self) -> watch::Receiver<u64>;
 }
 
 /// The channel of one ticket's traffic.
@@ -58,3 +149,45 @@ pub fn ticket_channel(ticket_id: i64) -> String {
 
 /// The channel of the agents' feed: every ticket event, for dashboards.
 pub const AGENTS_CHANNEL: &str = "agents";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(n: u8) -> Delivery {
+        Delivery {
+            channel: "ticket:1".into(),
+            payload: Bytes::from(vec![n]),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_inbox_drops_and_reports_lagged_before_what_is_queued() {
+        let (inbox, mut hub) = inbox(2);
+        for n in 0..3 {
+            inbox.deliver(delivery(n));
+        }
+        assert!(matches!(hub.recv().await, Some(Received::Lagged)));
+        for n in 0..2 {
+            match hub.recv().await {
+                Some(Received::Delivery(d)) => assert_eq!(d.payload[0], n),
+                other => panic!("expected delivery {n}, got {other:?}"),
+            }
+        }
+        inbox.deliver(delivery(9));
+        assert!(matches!(hub.recv().await, Some(Received::Delivery(_))));
+    }
+
+    #[tokio::test]
+    async fn lagged_wakes_a_waiting_hub() {
+        let (inbox, mut hub) = inbox(2);
+        let waiting = tokio::spawn(async move { hub.recv().await });
+        tokio::task::yield_now().await;
+        inbox.lagged();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(2), waiting)
+            .await
+            .expect("woken")
+            .expect("joined");
+        assert!(matches!(got, Some(Received::Lagged)));
+    }
+}

@@ -7,9 +7,11 @@
 //!   connection. The hub subscribes a ticket's channel while the node holds a
 //!   socket of the ticket (it counts the sockets, so each channel is subscribed
 //!   once); this broker keeps the set of channels it was asked for and, after
-//!   every reconnect, subscribes them all again and tells the hub
-//!   ([`Inbound::Reconnected`]) to refill each ticket from the store: whatever
-//!   was published meanwhile is lost in Redis, never in the store.
+//!   every reconnect, subscribes them all again and moves
+//!   [`Broker::reconnects`] on, so that the hub reconciles with the store:
+//!   whatever was published meanwhile is lost in Redis, never in the store. A
+//!   reconnect of the publishing connection moves it on too (the publisher then
+//!   retries what failed).
 //! - While Redis is unreachable every call fails fast with
 //!   [`BrokerError::Unavailable`] instead of queueing: a chat send is stored
 //!   before it is published, and must not wait for Redis to come back.
@@ -20,7 +22,7 @@
 //! Channel names are `{prefix}ticket:{id}` and `{prefix}agents`; the prefix
 //! (`REDIS_CHANNEL_PREFIX`, empty by default) lets deployments share a Redis.
 
-use super::{Broker, BrokerError, Delivery, Inbound, Inbox};
+use super::{Broker, BrokerError, Delivery, Inbox};
 use async_trait::async_trait;
 use bytes::Bytes;
 use fred::prelude::{
@@ -33,10 +35,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use upkeep::{
-    forward_deliveries, heartbeat, log_connection_errors, notify_on, restore_after_reconnects,
+    count_reconnects, forward_deliveries, heartbeat, log_connection_errors, notify_on,
+    restore_after_reconnects,
 };
 
 mod upkeep;
@@ -64,7 +67,7 @@ const UNRESPONSIVE_AFTER: Duration = Duration::from_secs(5);
 /// (the node then starts not ready, and becomes ready when Redis answers).
 const FIRST_CONNECT_WAIT: Duration = Duration::from_secs(5);
 /// Deliveries buffered between fred's reader and the forwarding task; a reader
-/// that falls further behind loses some, and the hub refills every ticket.
+/// that falls further behind loses some, and the hub reconciles every ticket.
 const DELIVERY_BUFFER: usize = 16 * 1024;
 
 pub struct RedisBroker {
@@ -78,6 +81,8 @@ pub struct RedisBroker {
     prefix: String,
     /// The hub's inbox, for what this node publishes while Redis is away.
     inbox: Inbox,
+    /// Moves on after every (re)connection of either connection.
+    reconnects: watch::Sender<u64>,
     /// Ends the background tasks when the broker is dropped.
     stop: CancellationToken,
 }
@@ -123,10 +128,11 @@ impl RedisBroker {
             restored: AtomicBool::new(false),
         });
         let stop = CancellationToken::new();
+        let reconnects = watch::Sender::new(0u64);
 
         // Listen before connecting: the first connection is announced like a
         // reconnect, and restores whatever was subscribed before it came up.
-        let (reconnected, reconnects) = mpsc::unbounded_channel();
+        let (reconnected, reconnects_rx) = mpsc::unbounded_channel();
         tokio::spawn(notify_on(
             subscriber.reconnect_rx(),
             reconnected.clone(),
@@ -148,8 +154,13 @@ impl RedisBroker {
         ));
         tokio::spawn(restore_after_reconnects(
             subscriptions.clone(),
-            reconnects,
-            inbox.clone(),
+            reconnects_rx,
+            reconnects.clone(),
+            stop.clone(),
+        ));
+        tokio::spawn(count_reconnects(
+            publisher.reconnect_rx(),
+            reconnects.clone(),
             stop.clone(),
         ));
         tokio::spawn(heartbeat(subscriber.clone(), stop.clone()));
@@ -174,6 +185,7 @@ impl RedisBroker {
             sharded: cluster,
             prefix: prefix.to_owned(),
             inbox,
+            reconnects,
             stop,
         })
     }
@@ -311,8 +323,8 @@ impl Subscriptions {
 impl Broker for RedisBroker {
     /// On failure the envelope still reaches this node's own sockets (the hub
     /// ignores tickets it does not hold): a sender is acknowledged, and the other
-    /// sockets of the ticket here carry on. Other nodes refill from the store
-    /// when their subscriber reconnects, or at the ticket's next message.
+    /// sockets of the ticket here carry on. Other nodes find the message by
+    /// reconciling with the store; the publisher retries it after a reconnect.
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BrokerError> {
         let client = self.publisher.with_options(&fail_fast());
         let prefixed = self.prefixed(channel);
@@ -322,11 +334,10 @@ impl Broker for RedisBroker {
             client.publish(prefixed, payload.clone()).await
         };
         published.map(|_| ()).map_err(|err| {
-            // The hub outlives the broker; after shutdown nobody is left to tell.
-            let _ = self.inbox.send(Inbound::Delivery(Delivery {
+            self.inbox.deliver(Delivery {
                 channel: channel.to_owned(),
                 payload,
-            }));
+            });
             unavailable(err)
         })
     }
@@ -358,6 +369,10 @@ impl Broker for RedisBroker {
             subscriber.ping::<Value>(None)
         );
         publisher.and(subscriber).map(|_| ()).map_err(unavailable)
+    }
+
+    fn reconnects(&self) -> watch::Receiver<u64> {
+        self.reconnects.subscribe()
     }
 }
 

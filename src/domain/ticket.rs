@@ -1,9 +1,9 @@
 use super::{Priority, SenderType, TicketStatus};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A support conversation between one visitor and the support team.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: i64,
     /// The guest's capability: whoever holds it can read and write this ticket.
@@ -27,7 +27,7 @@ pub struct Ticket {
 }
 
 /// One stored chat line, numbered gaplessly per ticket by `seq`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub id: i64,
     pub ticket_id: i64,
@@ -39,6 +39,13 @@ pub struct Message {
     pub is_read: bool,
     pub created_at: DateTime<Utc>,
     pub client_msg_id: Option<String>,
+}
+
+/// Who is connected to a ticket right now, on any node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    pub user_connected: bool,
+    pub supporter_connected: bool,
 }
 
 /// A validated request to open a ticket.

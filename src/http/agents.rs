@@ -78,11 +78,15 @@ async fn login(
         Some(found) if password_ok && !found.agent.disabled => found.agent,
         _ => return Err(ApiError::InvalidCredentials),
     };
-    let token = state.tokens.issue(&agent).map_err(|_| ApiError::Internal)?;
+    let token = state
+        .auth
+        .tokens
+        .issue(&agent)
+        .map_err(|_| ApiError::Internal)?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
-        cookie(&state, &token, state.tokens.ttl.as_secs()),
+        cookie(&state, &token, state.auth.tokens.ttl.as_secs()),
     );
     tracing::info!(agent_id = agent.id, "agent logged in");
     Ok((headers, Json(LoginResponse { token, agent })).into_response())
@@ -92,7 +96,7 @@ async fn login(
 /// and open sockets close with 4401. Without a valid token it only clears the cookie.
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = bearer_token(&headers)
-        && let Ok(agent) = state.authenticate(&token).await
+        && let Ok(agent) = state.auth.authenticate(&token).await
     {
         let revoke = AgentUpdate {
             revoke_tokens: true,

@@ -183,7 +183,7 @@ impl FromRequestParts<AppState> for CurrentAgent {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        state.authenticate(&token).await.map(CurrentAgent)
+        state.auth.authenticate(&token).await.map(CurrentAgent)
     }
 }
 

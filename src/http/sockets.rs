@@ -73,7 +73,7 @@ fn admit(state: &AppState, ip: IpAddr, headers: &HeaderMap) -> Result<(), ApiErr
 /// The agent and the token it presented (kept to re-check it while the socket lives).
 async fn agent_of(state: &AppState, headers: &HeaderMap) -> Result<(Agent, String), ApiError> {
     let token = bearer_token(headers).ok_or(ApiError::Unauthorized)?;
-    let agent = state.authenticate(&token).await?;
+    let agent = state.auth.authenticate(&token).await?;
     Ok((agent, token))
 }
 
@@ -86,7 +86,7 @@ fn since(query: &QueryParams) -> Result<Option<i64>, ApiError> {
 /// (the session checks); tungstenite's own cap, above it, only stops abuse, since
 /// refusing mid-frame would reset the connection before the close gets through.
 fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
-    let max = state.settings.max_frame_bytes;
+    let max = state.realtime.settings.max_frame_bytes;
     let hard_cap = (max * 4).max(256 * 1024);
     ws.max_message_size(hard_cap)
         .max_frame_size(hard_cap)
@@ -128,7 +128,7 @@ async fn user_socket(
 fn upgrade(ws: WebSocketUpgrade, state: AppState, kind: SocketKind) -> Response {
     let sockets = state.sockets.clone();
     configure(ws, &state)
-        .on_upgrade(move |socket| sockets.track_future(session::run(socket, state, kind)))
+        .on_upgrade(move |socket| sockets.track_future(session::run(socket, state.realtime, kind)))
 }
 
 async fn supporter_socket(

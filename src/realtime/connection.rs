@@ -3,18 +3,24 @@
 //! for its connection: message frames go out in seq order, a seq already sent is
 //! skipped, and a hole (which the hub should never leave) is filled from the store
 //! before the frame after it. When either half ends, the other does.
+//!
+//! Closes are never lost: whoever wants the socket closed (the hub for a slow or
+//! broken stream, the reader for an oversized frame, the credential watcher) asks
+//! its [`Closer`], which the writer waits on beside its queue; the writer then
+//! sends the close frame with a timeout of its own, and the reader goes on
+//! reading until the peer answers it, so the connection is not reset under it.
 
-use super::hub::{Frame, Outbound};
-use super::session::MAX_REPLAY;
+use super::Realtime;
+use super::frame::{Closer, Frame};
+use super::replay::MAX_REPLAY;
 use crate::error::ApiError;
-use crate::http::AppState;
 use crate::metrics::metrics;
 use crate::store::MessageRange;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -22,26 +28,37 @@ use tokio_util::sync::CancellationToken;
 /// How often an agent's socket checks that its credential still holds.
 pub const CREDENTIAL_RECHECK: Duration = Duration::from_secs(2);
 
-/// How long one write may block before the peer counts as not reading.
+/// How long one write may block before the peer counts as not reading: the
+/// socket is then closed as too slow (1013).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the close frame may take to get out behind what is still buffered
+/// for a slow peer, before the connection is dropped without it.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a socket that the server closed waits for the peer's close reply
+/// before dropping the connection (dropping with unread input would reset it and
+/// could lose the close frame on the way).
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// Ends both halves of a socket when either ends.
 pub(super) struct Lifetime {
+    /// Cancelled when either half is done (after the close frame, if any).
     pub(super) ended: CancellationToken,
+    /// Asks the writer to close with a code.
+    pub(super) closer: Arc<Closer>,
     /// Milliseconds since `started` at which the peer was last heard.
-    pub(super) last_heard: AtomicU64,
-    pub(super) started: Instant,
-    /// A close code the reader asks the writer to send (0: none).
-    pub(super) close_code: AtomicU32,
+    last_heard: AtomicU64,
+    started: Instant,
 }
 
 impl Lifetime {
-    pub(super) fn new() -> Arc<Self> {
+    pub(super) fn new(closer: Arc<Closer>) -> Arc<Self> {
         Arc::new(Lifetime {
             ended: CancellationToken::new(),
+            closer,
             last_heard: AtomicU64::new(0),
             started: Instant::now(),
-            close_code: AtomicU32::new(0),
         })
     }
     fn heard(&self) {
@@ -54,14 +71,9 @@ impl Lifetime {
     }
 }
 
-/// How long a socket that the server closed waits for the peer's close reply
-/// before dropping the connection (dropping with unread input would reset it and
-/// could lose the close frame on the way).
-const CLOSE_LINGER: Duration = Duration::from_secs(2);
-
-/// Reads until the peer closes or errs, handing text frames to `on_text`. When the
-/// writer ends the socket first, reading goes on briefly (ignoring frames) to take
-/// the peer's close reply.
+/// Reads until the peer closes or errs, handing text frames to `on_text`. Once
+/// the socket is closing, reading goes on (ignoring frames) to take the peer's
+/// close reply: until the writer is done, then [`CLOSE_LINGER`] more.
 pub(super) async fn read_loop<F, Fut>(
     stream: SplitStream<WebSocket>,
     lifetime: Arc<Lifetime>,
@@ -104,12 +116,15 @@ async fn read_frames<F, Fut>(
                 return;
             }
         };
-        if lifetime.ended.is_cancelled() {
+        // A socket closed for being slow (1013) or draining (1012) still takes
+        // what its client sends until the close frame is out: a message stored
+        // then is acknowledged on reconnect, by its resend. One closed for what
+        // the client did (1009) or for its credential (4401) takes nothing more.
+        if lifetime.ended.is_cancelled() || lifetime.closer.code().is_some_and(refuses_frames) {
             continue;
         }
         if text.len() > max_frame {
-            lifetime.close_code.store(1009, Ordering::Relaxed);
-            lifetime.ended.cancel();
+            lifetime.closer.close(1009);
             continue;
         }
         // Boxed: one small allocation per frame, where inline the handling's
@@ -118,84 +133,97 @@ async fn read_frames<F, Fut>(
     }
 }
 
+/// Close codes after which a socket's frames are no longer handled.
+fn refuses_frames(code: u16) -> bool {
+    matches!(code, 1009 | 4401)
+}
+
 pub(super) struct WriterContext {
-    pub(super) state: AppState,
+    pub(super) realtime: Realtime,
     /// The ticket whose messages this socket streams (`None` for the feed).
     pub(super) ticket_id: Option<i64>,
     pub(super) lifetime: Arc<Lifetime>,
-    pub(super) overflow: CancellationToken,
 }
 
 /// Sends the opening frames, then the queue, keeping message frames in seq order;
-/// pings the peer; closes on overflow (1013), drain (1012), silence, or when the
-/// reader ends.
+/// pings the peer; closes when asked (1013 slow or broken, 1009, 4401), on drain
+/// (1012), on silence (1001), or when the reader ends.
 pub(super) async fn write_loop(
     mut sink: SplitSink<WebSocket, WsMessage>,
-    mut queue: mpsc::Receiver<Outbound>,
-    opening: Vec<Outbound>,
+    mut queue: mpsc::Receiver<Arc<Frame>>,
+    opening: Vec<Arc<Frame>>,
     mut last_sent: i64,
     ctx: WriterContext,
 ) {
     let lifetime = &ctx.lifetime;
-    for out in opening {
-        if let Outbound::Frame(frame) = out {
-            let seq = frame.seq;
-            if write_frame(&mut sink, &frame, &ctx.overflow).await != Sent::Ok {
+    let closer = &lifetime.closer;
+    let settings = &ctx.realtime.settings;
+    let mut code = None;
+    for frame in opening {
+        match write_frame(&mut sink, &frame, closer).await {
+            Sent::Ok => last_sent = frame.seq.map_or(last_sent, |seq| last_sent.max(seq)),
+            Sent::Interrupted | Sent::TimedOut => {
+                code = Some(closer.code().unwrap_or(1013));
+                break;
+            }
+            Sent::Broken => {
                 lifetime.ended.cancel();
                 return;
             }
-            if let Some(seq) = seq {
-                last_sent = last_sent.max(seq);
-            }
         }
     }
-    let mut ping = tokio::time::interval(ctx.state.settings.ping_interval);
+    let mut ping = tokio::time::interval(settings.ping_interval);
     ping.tick().await;
-    let drain = ctx.state.shutdown.clone();
-    let code = loop {
-        let frame = tokio::select! {
-            _ = lifetime.ended.cancelled() => {
-                let requested = lifetime.close_code.load(Ordering::Relaxed);
-                break u16::try_from(requested).ok().filter(|code| *code != 0);
-            }
-            _ = ctx.overflow.cancelled() => break Some(1013),
-            _ = drain.cancelled() => {
-                // Spread the reconnects of a draining node over the drain window.
-                let window = ctx.state.settings.drain_window;
-                let delay = window.mul_f64(rand::random::<f64>());
-                tokio::time::sleep(delay).await;
-                break Some(1012);
-            }
-            _ = ping.tick() => {
-                if lifetime.silent_for() > ctx.state.settings.idle_timeout {
-                    break Some(1001);
+    let drain = ctx.realtime.shutdown.clone();
+    let code = match code {
+        Some(code) => Some(code),
+        None => loop {
+            let frame = tokio::select! {
+                biased;
+                _ = closer.asked() => break closer.code(),
+                _ = lifetime.ended.cancelled() => break None,
+                _ = drain.cancelled() => {
+                    // Spread the reconnects of a draining node over the drain window.
+                    let delay = settings.drain_window.mul_f64(rand::random::<f64>());
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => break Some(1012),
+                        _ = closer.asked() => break closer.code(),
+                    }
                 }
-                if send(&mut sink, WsMessage::Ping(Default::default())).await.is_err() {
-                    break None;
+                _ = ping.tick() => {
+                    if lifetime.silent_for() > settings.idle_timeout {
+                        break Some(1001);
+                    }
+                    match send(&mut sink, WsMessage::Ping(Default::default())).await {
+                        Ok(()) => continue,
+                        Err(Failure::TimedOut) => break Some(1013),
+                        Err(Failure::Broken) => break None,
+                    }
                 }
-                continue;
+                frame = queue.recv() => match frame {
+                    None => break None,
+                    Some(frame) => frame,
+                }
+            };
+            if let Some(seq) = frame.seq {
+                if seq <= last_sent {
+                    continue;
+                }
+                if seq > last_sent + 1 && !fill_hole(&mut sink, &ctx, last_sent, seq).await {
+                    metrics().resyncs.inc();
+                    break Some(1013);
+                }
             }
-            out = queue.recv() => match out {
-                None => break None,
-                Some(Outbound::Close(code, _)) => break Some(code),
-                Some(Outbound::Frame(frame)) => frame,
+            match write_frame(&mut sink, &frame, closer).await {
+                Sent::Ok => last_sent = frame.seq.unwrap_or(last_sent),
+                Sent::Interrupted => break closer.code(),
+                Sent::TimedOut => {
+                    metrics().slow_consumer_closes.inc();
+                    break Some(1013);
+                }
+                Sent::Broken => break None,
             }
-        };
-        if let Some(seq) = frame.seq {
-            if seq <= last_sent {
-                continue;
-            }
-            if seq > last_sent + 1 && !fill_hole(&mut sink, &ctx, last_sent, seq).await {
-                metrics().resyncs.inc();
-                break Some(1013);
-            }
-        }
-        let seq = frame.seq;
-        match write_frame(&mut sink, &frame, &ctx.overflow).await {
-            Sent::Ok => last_sent = seq.unwrap_or(last_sent),
-            Sent::Overflow => break Some(1013),
-            Sent::Failed => break None,
-        }
+        },
     };
     if let Some(code) = code {
         let _ = close(&mut sink, code, close_reason(code)).await;
@@ -204,13 +232,22 @@ pub(super) async fn write_loop(
 }
 
 /// Writes one frame and counts it, with its delivery latency when it carries
-/// the time its message was stored.
+/// the time its message was stored. A close asked for while the write is
+/// blocked (the peer stopped reading) interrupts it: the frame stays buffered
+/// ahead of the close frame that follows.
 async fn write_frame(
     sink: &mut SplitSink<WebSocket, WsMessage>,
     frame: &Frame,
-    overflow: &CancellationToken,
+    closer: &Closer,
 ) -> Sent {
-    let sent = send_unless(sink, WsMessage::Text(frame.text.clone()), overflow).await;
+    let sent = tokio::select! {
+        sent = send(sink, WsMessage::Text(frame.text.clone())) => match sent {
+            Ok(()) => Sent::Ok,
+            Err(Failure::TimedOut) => Sent::TimedOut,
+            Err(Failure::Broken) => Sent::Broken,
+        },
+        _ = closer.asked() => Sent::Interrupted,
+    };
     if sent == Sent::Ok {
         let m = metrics();
         m.frames_delivered
@@ -240,7 +277,7 @@ async fn fill_hole(
         before_seq: Some(before),
         limit: MAX_REPLAY,
     };
-    let Ok(slice) = ctx.state.store.messages(ticket_id, range).await else {
+    let Ok(slice) = ctx.realtime.chat.store.messages(ticket_id, range).await else {
         return false;
     };
     if slice.has_more || slice.messages.len() as i64 != before - after - 1 {
@@ -248,7 +285,7 @@ async fn fill_hole(
     }
     metrics().gap_refills.inc();
     for message in &slice.messages {
-        if write_frame(sink, &Frame::message(message), &ctx.overflow).await != Sent::Ok {
+        if write_frame(sink, &Frame::message(message), &ctx.lifetime.closer).await != Sent::Ok {
             return false;
         }
     }
@@ -270,30 +307,40 @@ fn close_reason(code: u16) -> &'static str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sent {
     Ok,
-    Overflow,
-    Failed,
+    /// A close was asked for while the write waited.
+    Interrupted,
+    /// The peer did not take the frame within [`WRITE_TIMEOUT`].
+    TimedOut,
+    /// The connection is gone.
+    Broken,
 }
 
-/// Sends unless the socket is declared too slow while the write is blocked (the
-/// peer stopped reading). The frame stays buffered ahead of the close that follows.
-async fn send_unless(
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    TimedOut,
+    Broken,
+}
+
+async fn send(
     sink: &mut SplitSink<WebSocket, WsMessage>,
     message: WsMessage,
-    overflow: &CancellationToken,
-) -> Sent {
-    tokio::select! {
-        sent = send(sink, message) => if sent.is_ok() { Sent::Ok } else { Sent::Failed },
-        _ = overflow.cancelled() => Sent::Overflow,
-    }
+) -> Result<(), Failure> {
+    send_within(sink, message, WRITE_TIMEOUT).await
 }
 
-async fn send(sink: &mut SplitSink<WebSocket, WsMessage>, message: WsMessage) -> Result<(), ()> {
-    match tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await {
+async fn send_within(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    message: WsMessage,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    match tokio::time::timeout(timeout, sink.send(message)).await {
         Ok(Ok(())) => Ok(()),
-        _ => Err(()),
+        Ok(Err(_)) => Err(Failure::Broken),
+        Err(_) => Err(Failure::TimedOut),
     }
 }
 
+/// Sends a close frame, behind whatever is still buffered for the peer.
 pub(super) async fn close(
     sink: &mut SplitSink<WebSocket, WsMessage>,
     code: u16,
@@ -303,12 +350,14 @@ pub(super) async fn close(
         code,
         reason: reason.into(),
     };
-    send(sink, WsMessage::Close(Some(frame))).await
+    send_within(sink, WsMessage::Close(Some(frame)), CLOSE_TIMEOUT)
+        .await
+        .map_err(|_| ())
 }
 
 /// Closes the socket with 4401 once its agent token stops being valid: expired,
 /// revoked by a logout or a password reset, or its agent disabled.
-pub(super) async fn watch_credential(state: AppState, token: String, lifetime: Arc<Lifetime>) {
+pub(super) async fn watch_credential(realtime: Realtime, token: String, lifetime: Arc<Lifetime>) {
     let mut tick = tokio::time::interval(CREDENTIAL_RECHECK);
     tick.tick().await;
     loop {
@@ -317,9 +366,8 @@ pub(super) async fn watch_credential(state: AppState, token: String, lifetime: A
             _ = tick.tick() => {}
         }
         // Only a refusal ends the socket; a database hiccup does not.
-        if let Err(ApiError::Unauthorized) = state.authenticate(&token).await {
-            lifetime.close_code.store(4401, Ordering::Relaxed);
-            lifetime.ended.cancel();
+        if let Err(ApiError::Unauthorized) = realtime.auth.authenticate(&token).await {
+            lifetime.closer.close(4401);
             return;
         }
     }

@@ -1,9 +1,9 @@
 //! The WebSocket frames of the contract: what clients send and what the server
 //! sends back. Parsing never panics and names what is wrong.
 
+use crate::domain::Presence;
 use crate::domain::{Message, SenderType, Ticket};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::Presence;
 use serde::{Deserialize, Serialize};
 
 /// A frame from a client, validated for shape (not yet for content limits).
@@ -19,6 +19,8 @@ pub enum ClientFrame {
     Read {
         up_to_seq: i64,
     },
+    /// The client's liveness check; answered with `pong`.
+    Ping,
 }
 
 #[derive(Deserialize)]
@@ -85,10 +87,11 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
                 key,
             )),
         },
+        "ping" => Ok(ClientFrame::Ping),
         other => Err((
             ApiError::validation(
                 "type",
-                format!("unknown frame type {other:?}; expected message, typing or read"),
+                format!("unknown frame type {other:?}; expected message, typing, read or ping"),
             ),
             key,
         )),
@@ -109,6 +112,7 @@ pub enum FrameKind {
     TicketCreated,
     TicketUpdated,
     ResyncRequired,
+    Pong,
     Error,
 }
 
@@ -125,6 +129,7 @@ impl FrameKind {
             FrameKind::TicketCreated => "ticket_created",
             FrameKind::TicketUpdated => "ticket_updated",
             FrameKind::ResyncRequired => "resync_required",
+            FrameKind::Pong => "pong",
             FrameKind::Error => "error",
         }
     }
@@ -165,6 +170,13 @@ pub enum ServerFrame<'a> {
     ResyncRequired {
         data: ResyncData,
     },
+    /// The feed's `resync_required`: reload the queue through REST.
+    #[serde(rename = "resync_required")]
+    QueueResync {
+        data: QueueResyncData,
+    },
+    /// The answer to a client's `ping`.
+    Pong,
     Error {
         error: ErrorBody,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,7 +205,10 @@ impl ServerFrame<'_> {
             ServerFrame::Presence { .. } => FrameKind::Presence,
             ServerFrame::TicketCreated { .. } => FrameKind::TicketCreated,
             ServerFrame::TicketUpdated { .. } => FrameKind::TicketUpdated,
-            ServerFrame::ResyncRequired { .. } => FrameKind::ResyncRequired,
+            ServerFrame::ResyncRequired { .. } | ServerFrame::QueueResync { .. } => {
+                FrameKind::ResyncRequired
+            }
+            ServerFrame::Pong => FrameKind::Pong,
             ServerFrame::Error { .. } => FrameKind::Error,
         }
     }
@@ -235,14 +250,10 @@ pub struct ResyncData {
     pub after_seq: i64,
 }
 
-impl Serialize for Presence {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Presence", 2)?;
-        st.serialize_field("user_connected", &self.user_connected)?;
-        st.serialize_field("supporter_connected", &self.supporter_connected)?;
-        st.end()
-    }
+#[derive(Debug, Serialize)]
+pub struct QueueResyncData {
+    /// What to reload: `queue`, the ticket list.
+    pub scope: &'static str,
 }
 
 #[cfg(test)]
@@ -293,6 +304,22 @@ mod tests {
         assert_eq!(
             parse_client_frame(r#"{"type":"read","data":{"up_to_seq":7}}"#).unwrap(),
             ClientFrame::Read { up_to_seq: 7 }
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"ping"}"#).unwrap(),
+            ClientFrame::Ping
+        );
+    }
+
+    #[test]
+    fn the_server_s_liveness_and_resync_frames_read_as_documented() {
+        assert_eq!(ServerFrame::Pong.to_json(), r#"{"type":"pong"}"#);
+        let resync = ServerFrame::QueueResync {
+            data: QueueResyncData { scope: "queue" },
+        };
+        assert_eq!(
+            resync.to_json(),
+            r#"{"type":"resync_required","data":{"scope":"queue"}}"#
         );
     }
 }

@@ -1,5 +1,7 @@
 //! A [`Store`] that times every call of the store it wraps into
-//! `livesupport_store_operation_duration_seconds{operation}`.
+//! `livesupport_store_operation_duration_seconds{operation}`, and bounds it by
+//! [`STORE_CALL_TIMEOUT`]: a database that stops answering (a network that drops
+//! packets, a failover in progress) fails calls instead of hanging them.
 
 use super::*;
 use crate::metrics::{metrics, timed};
@@ -21,7 +23,14 @@ macro_rules! metered {
         impl Store for MeteredStore {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> $ret {
-                    timed(&metrics().store_duration, stringify!($name), self.inner.$name($($arg),*)).await
+                    let call = timed(&metrics().store_duration, stringify!($name), self.inner.$name($($arg),*));
+                    match tokio::time::timeout(STORE_CALL_TIMEOUT, call).await {
+                        Ok(answer) => answer,
+                        Err(_) => {
+                            metrics().store_timeouts.with_label_values(&[stringify!($name)]).inc();
+                            Err(StoreError::Timeout)
+                        }
+                    }
                 }
             )*
         }
@@ -33,6 +42,7 @@ metered! {
     fn create_ticket(new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)>;
     fn ticket_by_session(session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
     fn ticket_by_id(id: i64, viewer: SenderType) -> StoreResult<Ticket>;
+    fn tickets_by_ids(ids: &[i64]) -> StoreResult<Vec<Ticket>>;
     fn tickets_of_user(user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     fn list_tickets(query: &TicketQuery) -> StoreResult<TicketPage>;
     fn ticket_counts_by_status() -> StoreResult<Vec<(TicketStatus, i64)>>;
@@ -46,10 +56,14 @@ metered! {
     fn list_agents() -> StoreResult<Vec<Agent>>;
     fn count_agents() -> StoreResult<i64>;
     fn update_agent(id: i64, update: &AgentUpdate) -> StoreResult<Agent>;
+    fn last_seqs(ticket_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>>;
+    fn changed_tickets(after: DateTime<Utc>, until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(i64, DateTime<Utc>)>>;
     fn open_session(session: &NewSession) -> StoreResult<i64>;
     fn end_session(id: i64) -> StoreResult<()>;
-    fn touch_sessions(node_id: &str) -> StoreResult<()>;
-    fn end_stale_sessions(stale_before: DateTime<Utc>) -> StoreResult<u64>;
+    fn heartbeat(node_id: &str) -> StoreResult<()>;
+    fn revive_sessions(sessions: &[(i64, SenderType)]) -> StoreResult<u64>;
+    fn end_stale_sessions(stale_after: Duration) -> StoreResult<u64>;
+    fn prune_sessions(retention: Duration) -> StoreResult<u64>;
     fn presence(ticket_id: i64) -> StoreResult<Presence>;
     fn online_agent_ids() -> StoreResult<Vec<i64>>;
 }

@@ -15,7 +15,9 @@ use crate::domain::{
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
+use std::time::Duration;
 
+pub use crate::domain::Presence;
 pub use metered::MeteredStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -36,7 +38,50 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database did not answer within [`STORE_CALL_TIMEOUT`].
+    #[error("the database did not answer in time")]
+    Timeout,
 }
+
+impl StoreError {
+    /// The database is unreachable, overloaded, shutting down or failing over:
+    /// worth a retry later, and never a client's fault.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Timeout => true,
+            StoreError::Database(err) => match err {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed => true,
+                // SQLSTATE class 08: connection exceptions; 57P01-57P03: the server
+                // is shutting down or starting; 25006: a read-only standby (a
+                // failover caught half-way).
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "25006")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// The longest any store call may take before it fails with
+/// [`StoreError::Timeout`]: every caller, a socket's send included, gets an
+/// answer even from a database that went silent. It is above the pool's acquire
+/// timeout, so an unreachable database reports itself first.
+pub const STORE_CALL_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// A node's socket sessions count as live while its heartbeat row is younger
+/// than this, by the database's clock (nodes write it every few seconds).
+pub const NODE_STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// Most ids bound into one `IN (…)` list (SQLite's limit on variables is far above).
+pub const MAX_IDS_PER_QUERY: usize = 1000;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -158,13 +203,6 @@ pub struct NewSession {
     pub node_id: String,
 }
 
-/// Who is connected to a ticket right now, on any node.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Presence {
-    pub user_connected: bool,
-    pub supporter_connected: bool,
-}
-
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
@@ -175,6 +213,9 @@ pub trait Store: Send + Sync + 'static {
     /// The ticket as `viewer` sees it (unread counts are the viewer's).
     async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
     async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket>;
+    /// Tickets by id (up to [`MAX_IDS_PER_QUERY`]), as an agent sees them; unknown
+    /// ids are left out.
+    async fn tickets_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Ticket>>;
     /// A verified storefront user's tickets, newest first, as the guest sees them.
     async fn tickets_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     /// The agent queue, as an agent sees it.
@@ -205,15 +246,36 @@ pub trait Store: Send + Sync + 'static {
     /// Applies `update`; moves the token generation on when it revokes tokens.
     async fn update_agent(&self, id: i64, update: &AgentUpdate) -> StoreResult<Agent>;
 
+    /// The stored `last_seq` of each of `ticket_ids` that exists, in one query
+    /// (up to [`MAX_IDS_PER_QUERY`] ids; callers chunk): what reconciliation
+    /// compares with what a node has delivered.
+    async fn last_seqs(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>>;
+    /// Tickets whose `updated_at` lies in `(after, until]`, oldest change first, at
+    /// most `limit`, as `(id, updated_at)`: what the dashboards' feed may have missed.
+    async fn changed_tickets(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, DateTime<Utc>)>>;
+
     /// Records an open socket; returns the session row's id.
     async fn open_session(&self, session: &NewSession) -> StoreResult<i64>;
     async fn end_session(&self, id: i64) -> StoreResult<()>;
-    /// Marks every active session of this node as seen now (the node's heartbeat).
-    async fn touch_sessions(&self, node_id: &str) -> StoreResult<()>;
-    /// Ends the sessions of nodes whose heartbeat is older than `stale_before`.
-    async fn end_stale_sessions(&self, stale_before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Writes this node's heartbeat row with the database's clock.
+    async fn heartbeat(&self, node_id: &str) -> StoreResult<()>;
+    /// Marks these sessions of a node active again, each with its side connected:
+    /// after an outage another node may have taken the node for dead and ended them.
+    async fn revive_sessions(&self, sessions: &[(i64, SenderType)]) -> StoreResult<u64>;
+    /// Ends the active sessions of nodes whose heartbeat is older than `stale_after`
+    /// by the database's clock (or that never wrote one).
+    async fn end_stale_sessions(&self, stale_after: Duration) -> StoreResult<u64>;
+    /// Deletes sessions that ended more than `retention` ago, and the heartbeat rows
+    /// of nodes silent as long.
+    async fn prune_sessions(&self, retention: Duration) -> StoreResult<u64>;
+    /// Who is connected, counting the sessions of live nodes only ([`NODE_STALE_AFTER`]).
     async fn presence(&self, ticket_id: i64) -> StoreResult<Presence>;
-    /// Agents with at least one active socket.
+    /// Agents with at least one active socket on a live node.
     async fn online_agent_ids(&self) -> StoreResult<Vec<i64>>;
 }
 

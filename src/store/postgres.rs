@@ -53,5 +53,15 @@ impl PostgresStore {
     }
 }
 
+/// The database's clock, in SQL.
+fn db_now() -> &'static str {
+    "NOW()"
+}
+
+/// The database's clock minus the seconds bound at `param` (`$2`), in SQL.
+fn db_seconds_ago(param: &str) -> String {
+    format!("(NOW() - {param} * INTERVAL '1 second')")
+}
+
 // Also brings the domain and row types used above into scope.
 super::sql::impl_store!(PostgresStore, Postgres);

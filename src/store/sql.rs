@@ -167,6 +167,8 @@ pub(super) fn contains_pattern(text: &str) -> String {
 }
 
 /// Implements [`super::Store`] for a struct with a `pool: sqlx::Pool<$db>` field.
+/// The backend's module supplies `db_now()` and `db_seconds_ago(param)`: the
+/// database's clock in its SQL, which heartbeats are written and judged by.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use crate::domain::{
@@ -180,6 +182,7 @@ macro_rules! impl_store {
         use crate::store::{
             AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
             Presence, Store, StoreError, StoreResult, TicketCursor, TicketPage, TicketQuery, now,
+            MAX_IDS_PER_QUERY, NODE_STALE_AFTER,
         };
         use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Transaction};
@@ -362,6 +365,21 @@ macro_rules! impl_store {
             async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket> {
                 let mut conn = self.pool.acquire().await?;
                 fetch_ticket(&mut *conn, id, viewer).await
+            }
+
+            async fn tickets_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Ticket>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$db>::new(SELECT_FOR_AGENT);
+                qb.push(" WHERE t.id IN (");
+                let mut list = qb.separated(", ");
+                for id in ids.iter().take(MAX_IDS_PER_QUERY) {
+                    list.push_bind(*id);
+                }
+                qb.push(") ORDER BY t.id");
+                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                convert(rows)
             }
 
             async fn tickets_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>> {
@@ -621,44 +639,125 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn touch_sessions(&self, node_id: &str) -> StoreResult<()> {
-                sqlx::query("UPDATE support_sessions SET last_seen_at = $2 WHERE node_id = $1 AND is_active = TRUE")
-                    .bind(node_id)
-                    .bind(now())
-                    .execute(&self.pool)
-                    .await?;
+            async fn last_seqs(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>> {
+                if ticket_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$db>::new("SELECT id, last_seq FROM support_tickets WHERE id IN (");
+                let mut list = qb.separated(", ");
+                for id in ticket_ids.iter().take(MAX_IDS_PER_QUERY) {
+                    list.push_bind(*id);
+                }
+                qb.push(")");
+                Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            async fn changed_tickets(
+                &self,
+                after: DateTime<Utc>,
+                until: DateTime<Utc>,
+                limit: u32,
+            ) -> StoreResult<Vec<(i64, DateTime<Utc>)>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, updated_at FROM support_tickets WHERE updated_at > $1 AND updated_at <= $2 \
+                     ORDER BY updated_at LIMIT $3",
+                )
+                .bind(after)
+                .bind(until)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn heartbeat(&self, node_id: &str) -> StoreResult<()> {
+                let sql = format!(
+                    "INSERT INTO support_nodes (node_id, heartbeat_at) VALUES ($1, {now}) \
+                     ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = {now}",
+                    now = db_now()
+                );
+                sqlx::query(&sql).bind(node_id).execute(&self.pool).await?;
                 Ok(())
             }
 
-            async fn end_stale_sessions(&self, stale_before: DateTime<Utc>) -> StoreResult<u64> {
-                let done = sqlx::query(
-                    "UPDATE support_sessions SET is_active = FALSE, ended_at = $2, user_connected = FALSE, \
-                     supporter_connected = FALSE WHERE is_active = TRUE AND last_seen_at < $1",
-                )
-                .bind(stale_before)
-                .bind(now())
-                .execute(&self.pool)
-                .await?;
+            async fn revive_sessions(&self, sessions: &[(i64, SenderType)]) -> StoreResult<u64> {
+                let mut revived = 0;
+                for chunk in sessions.chunks(MAX_IDS_PER_QUERY) {
+                    let mut qb = QueryBuilder::<$db>::new("UPDATE support_sessions SET is_active = TRUE, ended_at = NULL, last_seen_at = ");
+                    qb.push_bind(now());
+                    qb.push(", user_connected = CASE id");
+                    for (id, role) in chunk {
+                        qb.push(" WHEN ").push_bind(*id).push(" THEN ").push_bind(*role == SenderType::User);
+                    }
+                    qb.push(" END, supporter_connected = CASE id");
+                    for (id, role) in chunk {
+                        qb.push(" WHEN ").push_bind(*id).push(" THEN ").push_bind(*role == SenderType::Supporter);
+                    }
+                    qb.push(" END WHERE id IN (");
+                    let mut list = qb.separated(", ");
+                    for (id, _) in chunk {
+                        list.push_bind(*id);
+                    }
+                    qb.push(")");
+                    revived += qb.build().execute(&self.pool).await?.rows_affected();
+                }
+                Ok(revived)
+            }
+
+            async fn end_stale_sessions(&self, stale_after: std::time::Duration) -> StoreResult<u64> {
+                let sql = format!(
+                    "UPDATE support_sessions SET is_active = FALSE, ended_at = $1, user_connected = FALSE, \
+                     supporter_connected = FALSE WHERE is_active = TRUE AND NOT EXISTS (\
+                     SELECT 1 FROM support_nodes n WHERE n.node_id = support_sessions.node_id \
+                     AND n.heartbeat_at > {cutoff})",
+                    cutoff = db_seconds_ago("$2")
+                );
+                let done = sqlx::query(&sql)
+                    .bind(now())
+                    .bind(stale_after.as_secs() as i64)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn prune_sessions(&self, retention: std::time::Duration) -> StoreResult<u64> {
+                let ended_before = now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+                let done = sqlx::query("DELETE FROM support_sessions WHERE is_active = FALSE AND ended_at < $1")
+                    .bind(ended_before)
+                    .execute(&self.pool)
+                    .await?;
+                let sql = format!("DELETE FROM support_nodes WHERE heartbeat_at < {}", db_seconds_ago("$1"));
+                sqlx::query(&sql)
+                    .bind(retention.as_secs() as i64)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(done.rows_affected())
             }
 
             async fn presence(&self, ticket_id: i64) -> StoreResult<Presence> {
-                let (user, supporter): (i64, i64) = sqlx::query_as(
-                    "SELECT COUNT(CASE WHEN user_connected THEN 1 END), COUNT(CASE WHEN supporter_connected THEN 1 END) \
-                     FROM support_sessions WHERE ticket_id = $1 AND is_active = TRUE",
-                )
-                .bind(ticket_id)
-                .fetch_one(&self.pool)
-                .await?;
+                let sql = format!(
+                    "SELECT COUNT(CASE WHEN s.user_connected THEN 1 END), COUNT(CASE WHEN s.supporter_connected THEN 1 END) \
+                     FROM support_sessions s JOIN support_nodes n ON n.node_id = s.node_id \
+                     WHERE s.ticket_id = $1 AND s.is_active = TRUE AND n.heartbeat_at > {}",
+                    db_seconds_ago("$2")
+                );
+                let (user, supporter): (i64, i64) = sqlx::query_as(&sql)
+                    .bind(ticket_id)
+                    .bind(NODE_STALE_AFTER.as_secs() as i64)
+                    .fetch_one(&self.pool)
+                    .await?;
                 Ok(Presence { user_connected: user > 0, supporter_connected: supporter > 0 })
             }
 
             async fn online_agent_ids(&self) -> StoreResult<Vec<i64>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT DISTINCT supporter_id FROM support_sessions WHERE is_active = TRUE AND supporter_id IS NOT NULL",
-                )
-                .fetch_all(&self.pool)
-                .await?)
+                let sql = format!(
+                    "SELECT DISTINCT s.supporter_id FROM support_sessions s JOIN support_nodes n ON n.node_id = s.node_id \
+                     WHERE s.is_active = TRUE AND s.supporter_id IS NOT NULL AND n.heartbeat_at > {}",
+                    db_seconds_ago("$1")
+                );
+                Ok(sqlx::query_scalar(&sql)
+                    .bind(NODE_STALE_AFTER.as_secs() as i64)
+                    .fetch_all(&self.pool)
+                    .await?)
             }
         }
     };

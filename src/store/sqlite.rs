@@ -55,5 +55,15 @@ impl SqliteStore {
     }
 }
 
+/// The database's clock, in SQL.
+fn db_now() -> &'static str {
+    "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"
+}
+
+/// The database's clock minus the seconds bound at `param` (`$2`), in SQL.
+fn db_seconds_ago(param: &str) -> String {
+    format!("strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-' || {param} || ' seconds')")
+}
+
 // Also brings the domain and row types used above into scope.
 super::sql::impl_store!(SqliteStore, Sqlite);

@@ -4,12 +4,13 @@
 //! noticed, and log connection trouble without flooding.
 
 use super::{Subscriptions, UNRESPONSIVE_AFTER};
-use crate::broker::{Delivery, Inbound, Inbox};
+use crate::broker::{Delivery, Inbox};
+use crate::metrics::metrics;
 use fred::prelude::{ClientLike, Options, Value};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 /// The pause before trying a failed restore again.
@@ -33,7 +34,7 @@ pub(super) async fn forward_deliveries(
             _ = stop.cancelled() => return,
             message = messages.recv() => message,
         };
-        let delivery = match message {
+        match message {
             Ok(message) => {
                 let (Some(channel), Some(payload)) = (
                     message.channel.strip_prefix(prefix.as_str()),
@@ -41,30 +42,31 @@ pub(super) async fn forward_deliveries(
                 ) else {
                     continue;
                 };
-                Inbound::Delivery(Delivery {
+                inbox.deliver(Delivery {
                     channel: channel.to_owned(),
                     payload,
-                })
+                });
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
-                // Lost deliveries are in the store: refill every ticket.
-                tracing::warn!(missed, "deliveries dropped behind a slow reader; refilling");
-                Inbound::Reconnected
+                // Lost deliveries are in the store: the hub reconciles.
+                tracing::warn!(
+                    missed,
+                    "deliveries dropped behind a slow reader; reconciling"
+                );
+                metrics().broker_inbox_overflows.inc_by(missed);
+                inbox.lagged();
             }
             Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if inbox.send(delivery).is_err() {
-            return; // the hub has stopped
         }
     }
 }
 
 /// After every (re)connection of the subscriber: subscribe every channel again,
-/// then tell the hub to refill each ticket from the store.
+/// then move the reconnect counter on (the hub reconciles with the store).
 pub(super) async fn restore_after_reconnects(
     subscriptions: Arc<Subscriptions>,
     mut reconnected: mpsc::UnboundedReceiver<()>,
-    inbox: Inbox,
+    reconnects: watch::Sender<u64>,
     stop: CancellationToken,
 ) {
     let mut first = true;
@@ -97,12 +99,33 @@ pub(super) async fn restore_after_reconnects(
                 "Redis reconnected: channels subscribed again, refilling from the store"
             );
         }
-        // On the first connection there is nothing to refill, unless sockets
-        // came while Redis was still out of reach.
-        let refill = !first || channels > 0;
+        if !first {
+            metrics().broker_reconnects.inc();
+        }
         first = false;
-        if refill && inbox.send(Inbound::Reconnected).is_err() {
-            return;
+        // Also on the first connection: sockets may have come while Redis was
+        // still out of reach.
+        reconnects.send_modify(|n| *n += 1);
+    }
+}
+
+/// Moves the reconnect counter on after every (re)connection of the publishing
+/// connection: publishes that failed while it was down can be retried.
+pub(super) async fn count_reconnects(
+    mut events: broadcast::Receiver<fred::types::config::Server>,
+    reconnects: watch::Sender<u64>,
+    stop: CancellationToken,
+) {
+    loop {
+        let event = tokio::select! {
+            _ = stop.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                reconnects.send_modify(|n| *n += 1);
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
         }
     }
 }

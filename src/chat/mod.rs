@@ -1,5 +1,13 @@
 //! The operations REST and WebSocket share. Each one validates, stores, then
 //! publishes what changed, so both transports behave the same.
+//!
+//! - [`events`]: what is published, and the versioned envelope between nodes.
+//! - [`publisher`]: publishing, and publishing again what failed.
+//! - [`sessions`]: this node's socket sessions, presence and its heartbeat.
+
+pub mod events;
+pub mod publisher;
+pub mod sessions;
 
 use crate::auth;
 use crate::config::Secret;
@@ -9,8 +17,10 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::metrics::metrics;
-use crate::realtime::events::{Event, Publisher};
 use crate::store::{Appended, Changed, Store};
+use events::Event;
+use publisher::Publisher;
+use sessions::LiveSessions;
 use std::sync::Arc;
 
 /// A visitor's request to open a ticket, as received.
@@ -34,6 +44,10 @@ pub struct Chat {
     pub limits: Limits,
     /// HMAC key for identity verification; `None` turns verification off.
     identity_secret: Option<Secret>,
+    /// This node's name on its session and heartbeat rows.
+    pub node_id: Arc<str>,
+    /// This node's live socket sessions, to write back after a database outage.
+    sessions: Arc<LiveSessions>,
 }
 
 impl Chat {
@@ -42,13 +56,21 @@ impl Chat {
         publisher: Publisher,
         limits: Limits,
         identity_secret: Option<Secret>,
+        node_id: &str,
     ) -> Self {
         Chat {
             store,
             publisher,
             limits,
             identity_secret,
+            node_id: node_id.into(),
+            sessions: Arc::new(LiveSessions::default()),
         }
+    }
+
+    /// This node's live socket sessions.
+    pub fn sessions(&self) -> &LiveSessions {
+        &self.sessions
     }
 
     /// Validates a visitor's request field by field, verifies the storefront
@@ -139,14 +161,22 @@ impl Chat {
     }
 
     /// Appends a chat message (the acknowledgement point) and publishes it, with the
-    /// status change it caused, if any. A duplicate is returned, not re-published.
+    /// status change it caused, if any. A resend of a stored `client_msg_id` stores
+    /// nothing and publishes the stored copy again: the first publish may have
+    /// been lost, and every hub drops seqs it has delivered.
     pub async fn append_message(
         &self,
         ticket_id: i64,
         draft: MessageDraft,
     ) -> Result<Appended, ApiError> {
         let appended = self.store.append_message(ticket_id, &draft).await?;
-        if !appended.duplicate {
+        if appended.duplicate {
+            self.publisher
+                .publish(Event::Message {
+                    message: appended.message.clone(),
+                })
+                .await;
+        } else {
             count_stored(&appended.message);
             if let Some((note, _)) = &appended.status_change {
                 count_stored(note);

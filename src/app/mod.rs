@@ -1,14 +1,24 @@
 //! Wiring: from a [`Config`] to a bound, running node.
+//!
+//! - [`state`]: the [`AppState`] every HTTP handler gets.
+//! - `background`: the node's periodic upkeep (gauges, limiter sweeps).
 
-use crate::auth::{self, TokenKeys};
-use crate::broker::{Broker, LocalBroker, RedisBroker};
+mod background;
+mod state;
+
+pub use state::{AppState, Settings};
+
+use crate::auth::{self, Authenticator, TokenKeys};
+use crate::broker::{self, Broker, INBOX_CAPACITY, LocalBroker, RedisBroker};
 use crate::chat::Chat;
+use crate::chat::publisher::Publisher;
+use crate::chat::sessions;
 use crate::config::{Config, origin_of};
-use crate::domain::{AgentRole, TicketStatus};
-use crate::http::{self, AppState, RateLimiters, Settings};
+use crate::domain::AgentRole;
+use crate::http::{self, RateLimiters};
 use crate::metrics::metrics;
-use crate::realtime::events::Publisher;
-use crate::realtime::hub::Hub;
+use crate::realtime::hub::{Hub, HubConfig};
+use crate::realtime::{Realtime, SocketSettings};
 use crate::store::{self, NewAgent, Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,20 +26,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Connections to the database per node.
 const DATABASE_POOL_SIZE: u32 = 16;
-/// How often idle rate-limiter keys are forgotten.
-const LIMITER_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-/// How often this node marks its socket sessions as alive.
-const SESSION_HEARTBEAT: Duration = Duration::from_secs(10);
-/// A session not marked alive for this long belongs to a dead node and is ended.
-const SESSION_STALE_AFTER: Duration = Duration::from_secs(60);
-/// How often the ticket and readiness gauges are refreshed.
-const GAUGE_REFRESH_INTERVAL: Duration = Duration::from_secs(15);
 /// How long shutdown waits for sockets beyond the drain window.
 const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(10);
 
@@ -57,9 +58,10 @@ pub struct Application {
     port: u16,
     state: AppState,
     first_admin: Option<FirstAdmin>,
-    /// The hub task, stopped by `hub_stop` after the sockets are gone.
-    hub_task: tokio::task::JoinHandle<()>,
-    hub_stop: CancellationToken,
+    /// The hub and the publisher's retry task, stopped by `core_stop` after the
+    /// sockets are gone.
+    core_tasks: Vec<tokio::task::JoinHandle<()>>,
+    core_stop: CancellationToken,
 }
 
 impl Application {
@@ -68,24 +70,25 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         config.validate().map_err(StartError::Config)?;
         let store = store::connect(config.database_url(), DATABASE_POOL_SIZE).await?;
-        let (inbox_tx, inbox) = mpsc::unbounded_channel();
+        let (inbox, inbox_rx) = broker::inbox(INBOX_CAPACITY);
         let broker: Arc<dyn Broker> = match &config.redis_url {
             Some(url) => Arc::new(
                 RedisBroker::connect(
                     url.expose(),
                     config.redis_cluster,
                     &config.redis_channel_prefix,
-                    inbox_tx,
+                    inbox,
                 )
                 .await
                 .map_err(|err| StartError::Config(err.to_string()))?,
             ),
-            None => Arc::new(LocalBroker::new(inbox_tx)),
+            None => Arc::new(LocalBroker::new(inbox)),
         };
 
         let listener = TcpListener::bind(SocketAddr::new(config.bind, config.port())).await?;
         let port = listener.local_addr()?.port();
         let public_origin = config.public_origin(port);
+        let node_id = config.node_id.clone().unwrap_or_else(default_node_id);
 
         let token_secret = config.token_secret.clone().unwrap_or_else(|| {
             tracing::warn!(
@@ -98,11 +101,51 @@ impl Application {
             Duration::from_secs(config.token_ttl_minutes * 60),
         );
         let first_admin = bootstrap_admin(&config, store.as_ref()).await?;
+        // The first heartbeat before the first socket: this node's sessions
+        // count as live from the start.
+        if let Err(err) = store.heartbeat(&node_id).await {
+            tracing::warn!(cause = %err, "first heartbeat failed; retried in the background");
+        }
 
-        let hub_stop = CancellationToken::new();
-        let (hub, hub_task) = Hub::start(store.clone(), broker.clone(), inbox, hub_stop.clone());
+        let core_stop = CancellationToken::new();
+        let hub_config = HubConfig {
+            reconcile_interval: config.reconcile_interval(),
+        };
+        let (hub, hub_task) = Hub::start(
+            store.clone(),
+            broker.clone(),
+            inbox_rx,
+            hub_config,
+            core_stop.clone(),
+        );
+        let (publisher, publisher_task) = Publisher::start(broker.clone(), core_stop.clone());
+        let limits = config.limits();
+        let chat = Chat::new(
+            store.clone(),
+            publisher,
+            limits,
+            config.identity_secret.clone(),
+            &node_id,
+        );
+        let auth = Authenticator::new(tokens, store.clone());
+        let realtime = Realtime {
+            chat: chat.clone(),
+            hub,
+            auth: auth.clone(),
+            settings: Arc::new(SocketSettings {
+                node_id: node_id.clone(),
+                limits,
+                max_frame_bytes: config.max_frame_bytes,
+                message_burst: config.message_burst,
+                message_rate_per_second: config.message_rate_per_second,
+                drain_window: Duration::from_secs(config.drain_window_seconds),
+                ping_interval: Duration::from_secs(config.ping_interval_seconds.max(1)),
+                idle_timeout: Duration::from_secs(config.idle_timeout_seconds.max(1)),
+            }),
+            shutdown: CancellationToken::new(),
+        };
         let settings = Settings {
-            node_id: config.node_id.clone().unwrap_or_else(default_node_id),
+            node_id,
             secure_cookie: public_origin.starts_with("https://"),
             public_origin,
             allowed_origins: config
@@ -111,28 +154,15 @@ impl Application {
                 .filter_map(|o| origin_of(o))
                 .collect(),
             trusted_proxies: config.trusted_proxies().map_err(StartError::Config)?,
-            limits: config.limits(),
+            limits,
             max_body_bytes: config.max_body_bytes,
-            max_frame_bytes: config.max_frame_bytes,
             request_timeout: config.request_timeout(),
-            message_burst: config.message_burst,
-            message_rate_per_second: config.message_rate_per_second,
-            drain_window: Duration::from_secs(config.drain_window_seconds),
-            ping_interval: Duration::from_secs(config.ping_interval_seconds.max(1)),
-            idle_timeout: Duration::from_secs(config.idle_timeout_seconds.max(1)),
         };
-        let publisher = Publisher::new(broker.clone());
-        let chat = Chat::new(
-            store.clone(),
-            publisher,
-            settings.limits,
-            config.identity_secret.clone(),
-        );
         let state = AppState {
             chat,
             store,
             broker,
-            tokens: Arc::new(tokens),
+            auth,
             settings: Arc::new(settings),
             limiters: Arc::new(RateLimiters::new(
                 config.ticket_rate_per_minute,
@@ -140,8 +170,7 @@ impl Application {
                 config.socket_rate_per_minute,
             )),
             draining: Arc::new(AtomicBool::new(false)),
-            hub,
-            shutdown: CancellationToken::new(),
+            realtime,
             sockets: TaskTracker::new(),
         };
         Ok(Application {
@@ -149,8 +178,8 @@ impl Application {
             port,
             state,
             first_admin,
-            hub_task,
-            hub_stop,
+            core_tasks: vec![hub_task, publisher_task],
+            core_stop,
         })
     }
 
@@ -177,9 +206,19 @@ impl Application {
         let state = self.state.clone();
         let background = CancellationToken::new();
         let tasks = [
-            tokio::spawn(sweep_limiters(state.clone(), background.clone())),
-            tokio::spawn(session_heartbeat(state.clone(), background.clone())),
-            tokio::spawn(refresh_gauges(state.clone(), background.clone())),
+            tokio::spawn(background::sweep_limiters(
+                state.clone(),
+                background.clone(),
+            )),
+            tokio::spawn(sessions::keep_alive(state.chat.clone(), background.clone())),
+            tokio::spawn(background::refresh_ticket_gauges(
+                state.clone(),
+                background.clone(),
+            )),
+            tokio::spawn(background::refresh_health_gauges(
+                state.clone(),
+                background.clone(),
+            )),
         ];
         tracing::info!(port = self.port, node_id = %state.settings.node_id, "listening");
         let drain = {
@@ -189,7 +228,7 @@ impl Application {
                 tracing::info!("draining: refusing new sockets, closing open ones");
                 state.draining.store(true, Ordering::Relaxed);
                 metrics().ready.set(0);
-                state.shutdown.cancel();
+                state.realtime.shutdown.cancel();
             }
         };
         let app = http::router(state.clone());
@@ -200,7 +239,7 @@ impl Application {
         .with_graceful_shutdown(drain)
         .await;
         state.sockets.close();
-        let grace = state.settings.drain_window + SOCKET_CLOSE_GRACE;
+        let grace = state.realtime.settings.drain_window + SOCKET_CLOSE_GRACE;
         if tokio::time::timeout(grace, state.sockets.wait())
             .await
             .is_err()
@@ -211,66 +250,12 @@ impl Application {
         for task in tasks {
             let _ = task.await;
         }
-        self.hub_stop.cancel();
-        let _ = self.hub_task.await;
+        self.core_stop.cancel();
+        for task in self.core_tasks {
+            let _ = task.await;
+        }
         tracing::info!("stopped");
         served
-    }
-}
-
-/// Refreshes the gauges that come from the store and the dependencies: one
-/// grouped count, so it stays cheap however many tickets there are.
-async fn refresh_gauges(state: AppState, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(GAUGE_REFRESH_INTERVAL);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let m = metrics();
-        if let Ok(counts) = state.store.ticket_counts_by_status().await {
-            for status in TicketStatus::ALL {
-                let n = counts
-                    .iter()
-                    .find(|(s, _)| *s == status)
-                    .map_or(0, |(_, n)| *n);
-                m.tickets.with_label_values(&[status.as_str()]).set(n);
-            }
-        }
-        let (ready, _) = http::health::readiness(&state).await;
-        m.ready.set(i64::from(ready));
-    }
-}
-
-async fn sweep_limiters(state: AppState, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(LIMITER_SWEEP_INTERVAL);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => state.limiters.forget_idle(),
-        }
-    }
-}
-
-/// Marks this node's socket sessions alive, and ends those of nodes that stopped
-/// doing so (killed without warning): their sockets are gone.
-async fn session_heartbeat(state: AppState, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(SESSION_HEARTBEAT);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(err) = state.store.touch_sessions(&state.settings.node_id).await {
-            tracing::warn!(cause = %err, "session heartbeat failed");
-            continue;
-        }
-        let stale_before = chrono::Utc::now() - SESSION_STALE_AFTER;
-        match state.store.end_stale_sessions(stale_before).await {
-            Ok(0) => {}
-            Ok(ended) => tracing::info!(ended, "ended the sessions of a node that stopped"),
-            Err(err) => tracing::warn!(cause = %err, "cannot end stale sessions"),
-        }
     }
 }
 

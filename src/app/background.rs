@@ -1,0 +1,62 @@
+//! A node's periodic upkeep besides the hub's reconciliation and the session
+//! heartbeat (`chat::sessions`): gauges and rate-limiter sweeps.
+
+use super::AppState;
+use crate::domain::TicketStatus;
+use crate::http::health;
+use crate::metrics::metrics;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often idle rate-limiter keys are forgotten.
+const LIMITER_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the ticket gauges are refreshed (one grouped count).
+const TICKET_GAUGE_INTERVAL: Duration = Duration::from_secs(15);
+/// How often readiness and the broker's state are refreshed into their gauges.
+const HEALTH_GAUGE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Refreshes the ticket gauges from one grouped count, so it stays cheap
+/// however many tickets there are.
+pub(super) async fn refresh_ticket_gauges(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(TICKET_GAUGE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let m = metrics();
+        if let Ok(counts) = state.store.ticket_counts_by_status().await {
+            for status in TicketStatus::ALL {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n);
+                m.tickets.with_label_values(&[status.as_str()]).set(n);
+            }
+        }
+    }
+}
+
+/// Keeps `livesupport_ready` and `livesupport_broker_up` current, so that an
+/// alert sees a node running degraded within seconds.
+pub(super) async fn refresh_health_gauges(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(HEALTH_GAUGE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        health::record(&health::checks(&state).await, &state);
+    }
+}
+
+pub(super) async fn sweep_limiters(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(LIMITER_SWEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => state.limiters.forget_idle(),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! What each frame a client sends on a ticket socket does: a chat message is
+//! validated, rate limited and appended (its published copy, coming back through
+//! the hub, is the acknowledgement); typing and read receipts are forwarded; a
+//! ping is answered. Refusals are `error` frames and the socket stays open.
+
+use super::Realtime;
+use super::frame::Frame;
+use super::protocol::{ClientFrame, ServerFrame, parse_client_frame};
+use crate::chat::events::Event;
+use crate::domain::validation;
+use crate::domain::{MessageDraft, SenderType};
+use crate::error::ApiError;
+use crate::metrics::metrics;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Typing frames forwarded per second per connection.
+pub const TYPING_PER_SECOND: u32 = 2;
+
+pub(super) struct TicketReader {
+    pub(super) realtime: Realtime,
+    pub(super) ticket_id: i64,
+    pub(super) role: SenderType,
+    /// The name others see on this side's messages and typing.
+    pub(super) name: String,
+    pub(super) agent_id: Option<i64>,
+    /// This socket's own queue, for its replies.
+    pub(super) queue: mpsc::Sender<Arc<Frame>>,
+    messages: DefaultDirectRateLimiter,
+    typing: DefaultDirectRateLimiter,
+}
+
+impl TicketReader {
+    pub(super) fn new(
+        realtime: Realtime,
+        ticket_id: i64,
+        role: SenderType,
+        name: String,
+        agent_id: Option<i64>,
+        queue: mpsc::Sender<Arc<Frame>>,
+    ) -> Self {
+        let settings = &realtime.settings;
+        let per_second = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        let messages = RateLimiter::direct(
+            Quota::per_second(per_second(settings.message_rate_per_second))
+                .allow_burst(per_second(settings.message_burst)),
+        );
+        let typing = RateLimiter::direct(Quota::per_second(per_second(TYPING_PER_SECOND)));
+        TicketReader {
+            realtime,
+            ticket_id,
+            role,
+            name,
+            agent_id,
+            queue,
+            messages,
+            typing,
+        }
+    }
+
+    pub(super) async fn handle(&self, text: String) {
+        let frame = match parse_client_frame(&text) {
+            Ok(frame) => frame,
+            Err((error, key)) => return self.refuse(error, key.as_deref()),
+        };
+        match frame {
+            ClientFrame::Message {
+                message,
+                client_msg_id,
+            } => self.send_message(message, client_msg_id).await,
+            ClientFrame::Typing { is_typing } => {
+                if self.typing.check().is_err() {
+                    metrics().typing_frames_dropped.inc();
+                    return;
+                }
+                let event = Event::Typing {
+                    ticket_id: self.ticket_id,
+                    sender_type: self.role,
+                    sender_name: self.name.clone(),
+                    is_typing,
+                };
+                self.realtime.chat.publisher.publish(event).await;
+            }
+            ClientFrame::Read { up_to_seq } => {
+                if let Err(err) = self
+                    .realtime
+                    .chat
+                    .mark_read(self.ticket_id, self.role, up_to_seq)
+                    .await
+                {
+                    self.refuse(err, None);
+                }
+            }
+            ClientFrame::Ping => self.push(Frame::new(&ServerFrame::Pong)),
+        }
+    }
+
+    async fn send_message(&self, message: Option<String>, client_msg_id: Option<String>) {
+        let limits = &self.realtime.settings.limits;
+        let key = match validation::client_msg_id(client_msg_id.as_deref(), limits) {
+            Ok(key) => key,
+            Err(err) => return self.refuse(err.into(), None),
+        };
+        if self.messages.check().is_err() {
+            metrics().rate_limited.with_label_values(&["message"]).inc();
+            let retry = ApiError::RateLimited {
+                retry_after: Duration::from_secs(1),
+            };
+            return self.refuse(retry, key.as_deref());
+        }
+        let text = match validation::message_text("message", message.as_deref(), limits) {
+            Ok(text) => text,
+            Err(err) => return self.refuse(err.into(), key.as_deref()),
+        };
+        let draft = MessageDraft {
+            sender_type: self.role,
+            sender_id: self.agent_id,
+            sender_name: Some(self.name.clone()),
+            text,
+            client_msg_id: key.clone(),
+        };
+        match self
+            .realtime
+            .chat
+            .append_message(self.ticket_id, draft)
+            .await
+        {
+            // The published frame, coming back through the hub, is the acknowledgement.
+            Ok(appended) if !appended.duplicate => {}
+            // A resend: acknowledge with the first copy (the writer drops it if
+            // this connection has delivered that seq already).
+            Ok(appended) => self.push(Frame::message(&appended.message)),
+            Err(err) => self.refuse(err, key.as_deref()),
+        }
+    }
+
+    /// An `error` frame; the socket stays open.
+    pub(super) fn refuse(&self, error: ApiError, client_msg_id: Option<&str>) {
+        self.push(Frame::new(&ServerFrame::Error {
+            error: error.body(),
+            client_msg_id,
+        }));
+    }
+
+    fn push(&self, frame: Frame) {
+        if self.queue.try_send(Arc::new(frame)).is_err() {
+            tracing::debug!("own queue full: dropping a reply");
+        }
+    }
+}

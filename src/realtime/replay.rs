@@ -1,0 +1,70 @@
+//! What a ticket socket is sent first: `ready`, then with `since` the stored
+//! messages after it up to where the hub's live stream takes over (at most
+//! [`MAX_REPLAY`], then `resync_required`).
+
+use super::frame::Frame;
+use super::protocol::{ReadyData, ResyncData, ServerFrame};
+use crate::domain::SenderType;
+use crate::error::ApiError;
+use crate::metrics::metrics;
+use crate::store::{MessageRange, Store};
+use std::sync::Arc;
+
+/// Most messages replayed after `since` before `resync_required`.
+pub const MAX_REPLAY: u32 = 1000;
+
+pub(super) struct Opening {
+    pub(super) frames: Vec<Arc<Frame>>,
+    /// The seq the socket has been sent up to once the opening is out.
+    pub(super) last_sent: i64,
+}
+
+/// `ready`, then the replay after `since` up to `live_after`, where the live
+/// stream starts.
+pub(super) async fn opening_frames(
+    store: &dyn Store,
+    ticket_id: i64,
+    role: SenderType,
+    since: Option<i64>,
+    live_after: i64,
+) -> Result<Opening, ApiError> {
+    let ticket = store.ticket_by_id(ticket_id, role).await?;
+    let mut last_sent = live_after;
+    let mut replay = Vec::new();
+    let mut truncated = false;
+    if let Some(since) = since {
+        last_sent = since.max(live_after);
+        if since < live_after {
+            // Oldest first from `since`; what lies past `live_after` comes live.
+            let slice = store
+                .messages(
+                    ticket_id,
+                    MessageRange {
+                        after_seq: since,
+                        before_seq: None,
+                        limit: MAX_REPLAY,
+                    },
+                )
+                .await?;
+            replay = slice.messages;
+            replay.retain(|m| m.seq <= live_after);
+            truncated = (replay.len() as i64) < live_after - since;
+        }
+    }
+    let mut frames = vec![Arc::new(Frame::new(&ServerFrame::Ready {
+        data: ReadyData {
+            ticket: &ticket,
+            last_seq: ticket.last_seq,
+            replayed: replay.len(),
+        },
+    }))];
+    frames.extend(replay.iter().map(|m| Arc::new(Frame::message(m))));
+    if truncated {
+        metrics().resyncs.inc();
+        let after_seq = replay.last().map(|m| m.seq).unwrap_or(since.unwrap_or(0));
+        frames.push(Arc::new(Frame::new(&ServerFrame::ResyncRequired {
+            data: ResyncData { after_seq },
+        })));
+    }
+    Ok(Opening { frames, last_sent })
+}
