@@ -41,6 +41,28 @@ describe('ConversationController (guest side)', () => {
     expect(c.state.connection).toBe('online');
   });
 
+  it('shows reconnecting when the server goes silent, and resumes with no gap and no duplicate', async () => {
+    const { c, clock, factory } = setup([msg(1), agentMsg(2)]);
+    await c.open();
+    const frozen = factory.last;
+    frozen.open();
+    frozen.receive({ type: 'ready', data: { ticket: ticket({ last_seq: 2 }), last_seq: 2, replayed: 0 } });
+    frozen.receive({ type: 'message', message: agentMsg(3) });
+    expect(c.state.connection).toBe('online');
+    clock.advance(15_000 + 30_000);
+    expect(c.state.connection).toBe('reconnecting');
+    expect(c.state.retryInMs).not.toBeNull();
+    expect(c.state.retryInMs ?? Infinity).toBeLessThan(2_000);
+    clock.advance(2_000);
+    expect(factory.last.url).toBe('ws://x/ws/support/user/sess-1?since=3');
+    factory.last.open();
+    factory.last.receive({ type: 'ready', data: { ticket: ticket({ last_seq: 4 }), last_seq: 4, replayed: 2 } });
+    factory.last.receive({ type: 'message', message: agentMsg(3) });
+    factory.last.receive({ type: 'message', message: agentMsg(4) });
+    expect(c.state.connection).toBe('online');
+    expect(c.state.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+  });
+
   it('counts agent messages as unread while hidden, and reads them when shown', async () => {
     const { c, factory, onReadUpToChange } = setup([msg(1)]);
     await c.open();
