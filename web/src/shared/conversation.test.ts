@@ -63,6 +63,19 @@ describe('ConversationController (guest side)', () => {
     expect(c.state.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
   });
 
+  it('ignores a ticket copy older than the one it holds', async () => {
+    const { c, factory } = setup([msg(1)]);
+    await c.open();
+    factory.last.open();
+    const current = ticket({ last_seq: 1, status: 'assigned', updated_at: '2025-12-26T10:05:00.5Z' });
+    factory.last.receive({ type: 'ready', data: { ticket: current, last_seq: 1, replayed: 0 } });
+    factory.last.receive({ type: 'ticket_updated', ticket: { ...current, status: 'closed', updated_at: '2025-12-26T10:05:00.4Z' } });
+    expect(c.state.ticket?.status).toBe('assigned');
+    expect(c.state.endedReason).toBeNull();
+    factory.last.receive({ type: 'ticket_updated', ticket: { ...current, status: 'resolved', updated_at: '2025-12-26T10:06:00Z' } });
+    expect(c.state.ticket?.status).toBe('resolved');
+  });
+
   it('counts agent messages as unread while hidden, and reads them when shown', async () => {
     const { c, factory, onReadUpToChange } = setup([msg(1)]);
     await c.open();
