@@ -138,16 +138,12 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     bridge.post({ type: 'livesupport:ready' });
   }, [bridge]);
 
+  // (Retrying at once on `online` or when the page shows again is the socket's own job.)
   useEffect(() => {
     const onVisibility = (): void => setPageVisible(document.visibilityState !== 'hidden');
-    const onOnline = (): void => controller?.reconnectNow();
     document.addEventListener('visibilitychange', onVisibility);
-    window.addEventListener('online', onOnline);
-    return () => {
-      document.removeEventListener('visibilitychange', onVisibility);
-      window.removeEventListener('online', onOnline);
-    };
-  }, [controller]);
+    return () => document.removeEventListener('visibilitychange', onVisibility);
+  }, []);
 
   const attentive = panelOpen && pageVisible;
   useEffect(() => {

@@ -1,16 +1,16 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
-import { ApiClient } from '../shared/api';
+import { ApiClient, type FetchLike } from '../shared/api';
 import { Alerts } from './alerts';
 import { Dashboard } from './Dashboard';
 import { DashboardController } from './dashboardController';
 import { fakeFetch, type Route } from '../test/fakeFetch';
-import { SocketFactory, msg, ticket } from '../test/fakes';
+import { FakeScheduler, FakeWakeSource, SocketFactory, msg, ticket, type FakeWebSocket } from '../test/fakes';
 import type { Ticket } from '../shared/protocol';
 
 const AGENT = { id: 3, email: 'alice@example.com', name: 'Alice', role: 'agent' as const };
 
-function setup(initial: Ticket[], signedIn = true) {
+function setup(initial: Ticket[], signedIn = true, opts: { wrapFetch?: (f: FetchLike) => FetchLike } = {}) {
   let loggedIn = signedIn;
   const history = [msg(1, { message: 'Where is my order?' }), msg(2, { sender_type: 'supporter', sender_name: 'Alice', message: 'Checking' })];
   const routes: Route[] = [
@@ -36,10 +36,30 @@ function setup(initial: Ticket[], signedIn = true) {
   const notify = vi.fn();
   const alerts = new Alerts({ notification: null, createAudio: null });
   alerts.notify = notify;
-  const controller = new DashboardController({ api: new ApiClient({ fetch }), alerts, createSocket: sockets.create, isAttentive: () => true });
+  const clock = new FakeScheduler();
+  const wake = new FakeWakeSource();
+  const controller = new DashboardController({
+    api: new ApiClient({ fetch: opts.wrapFetch ? opts.wrapFetch(fetch) : fetch }),
+    alerts,
+    createSocket: sockets.create,
+    isAttentive: () => true,
+    scheduler: clock,
+    random: () => 0.5,
+    wake: wake.subscribe,
+  });
   render(<Dashboard controller={controller} />);
-  return { controller, sockets, calls, notify };
+  return { controller, sockets, calls, notify, clock, wake };
 }
+
+/** The newest feed socket (a reconnect opens another). */
+const liveFeed = (sockets: SocketFactory): FakeWebSocket => {
+  const all = sockets.sockets.filter((s) => s.url.endsWith('/ws/support/agent'));
+  const ws = all[all.length - 1];
+  if (!ws) throw new Error('no feed socket');
+  return ws;
+};
+
+const listCalls = (calls: { method: string; path: string }[]) => calls.filter((c) => c.method === 'GET' && c.path.startsWith('/api/support/tickets?'));
 
 const feed = (sockets: SocketFactory) => {
   const ws = sockets.sockets.find((s) => s.url.endsWith('/ws/support/agent'));
@@ -122,5 +142,127 @@ describe('Dashboard', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Send' }));
     expect(ws.sentOfType('typing')[0]).toEqual({ type: 'typing', data: { is_typing: true } });
     expect(ws.sentOfType('message')[0].message).toBe('It ships today');
+  });
+});
+
+describe('Dashboard feed recovery', () => {
+  it('reloads the queue with its current filters on resync_required, keeping open chats', async () => {
+    const initial = [ticket({ last_seq: 2 })];
+    const { sockets, calls, controller } = setup(initial);
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    act(() => liveFeed(sockets).open());
+    fireEvent.click(await within(queue).findByRole('button', { name: /Order not arrived/ }));
+    expect(await screen.findByText('Where is my order?')).toBeTruthy();
+    await waitFor(() => expect(sockets.sockets.some((s) => s.url.includes('/ws/support/supporter/'))).toBe(true));
+    const chat = sockets.sockets.find((s) => s.url.includes('/ws/support/supporter/'));
+    act(() => controller.setFilters({ assigned: 'none' }));
+    await waitFor(() => expect(listCalls(calls)).toHaveLength(2));
+
+    // the broker lost frames: a ticket the feed never announced exists now
+    initial.push(ticket({ id: 47, session_id: 's47', subject: 'Missed during the outage' }));
+    act(() => liveFeed(sockets).receive({ type: 'resync_required', data: { scope: 'queue' } }));
+    expect(await within(queue).findByRole('button', { name: /Missed during the outage/ })).toBeTruthy();
+    const reloads = listCalls(calls);
+    expect(reloads).toHaveLength(3);
+    expect(new URL(reloads[2].path, 'http://x').searchParams.get('assigned')).toBe('none');
+    // the open chat is untouched
+    expect(screen.getByRole('tab', { name: /Order not arrived/ })).toBeTruthy();
+    expect(screen.getByText('Where is my order?')).toBeTruthy();
+    expect(chat?.closeCalls).toEqual([]);
+    expect(sockets.sockets.filter((s) => s.url.includes('/ws/support/supporter/'))).toHaveLength(1);
+  });
+
+  it('reloads the queue after the feed comes back from a silent server', async () => {
+    const initial = [ticket()];
+    const { sockets, calls, clock } = setup(initial);
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    await within(queue).findByRole('button', { name: /Order not arrived/ });
+    const first = liveFeed(sockets);
+    act(() => first.open());
+    expect(screen.getByText('Live')).toBeTruthy();
+    expect(listCalls(calls)).toHaveLength(1);
+
+    initial.push(ticket({ id: 47, session_id: 's47', subject: 'Created while the feed was down' }));
+    act(() => clock.advance(15_000 + 30_000));
+    expect(first.sentOfType('ping').length).toBeGreaterThan(0);
+    expect(first.closeCalls).toEqual([undefined]);
+    expect(screen.getByText('Reconnecting…')).toBeTruthy();
+    act(() => clock.advance(2_000));
+    const second = liveFeed(sockets);
+    expect(second).not.toBe(first);
+    act(() => second.open());
+    expect(await within(queue).findByRole('button', { name: /Created while the feed was down/ })).toBeTruthy();
+    expect(listCalls(calls)).toHaveLength(2);
+    expect(screen.getByText('Live')).toBeTruthy();
+  });
+
+  it('ignores a ticket frame older than the copy it holds, and takes a newer one', async () => {
+    const held = ticket({ status: 'in_progress', supporter_id: 3, supporter_name: 'Alice', updated_at: '2025-12-26T10:05:00.000002Z' });
+    const { sockets, notify } = setup([held]);
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    const item = () => within(queue).getByRole('button', { name: /Order not arrived/ });
+    await within(queue).findByRole('button', { name: /Order not arrived/ });
+    act(() => liveFeed(sockets).open());
+    expect(item().textContent).toContain('In progress');
+
+    // a late, retried publish from before the last change (one microsecond older)
+    act(() => liveFeed(sockets).receive({ type: 'ticket_updated', ticket: { ...held, status: 'assigned', updated_at: '2025-12-26T10:05:00.000001Z' } }));
+    expect(item().textContent).toContain('In progress');
+    act(() => liveFeed(sockets).receive({ type: 'ticket_created', ticket: { ...held, status: 'open', priority: 'low', updated_at: '2025-12-26T10:00:00Z' } }));
+    expect(item().textContent).toContain('In progress');
+    expect(item().textContent).not.toContain('Low');
+
+    // the server's recovery may repeat ticket_created for a ticket we hold: it upserts, no new alert
+    act(() => liveFeed(sockets).receive({ type: 'ticket_created', ticket: { ...held, priority: 'urgent', updated_at: '2025-12-26T10:06:00Z' } }));
+    expect(item().textContent).toContain('Urgent');
+    act(() => liveFeed(sockets).receive({ type: 'ticket_updated', ticket: { ...held, status: 'resolved', updated_at: '2025-12-26T10:07:00Z' } }));
+    expect(within(queue).queryByRole('button', { name: /Order not arrived/ })).toBeNull(); // resolved leaves the active queue
+    expect(notify).not.toHaveBeenCalled();
+  });
+
+  it('inserts a ticket_updated for a ticket the queue has not seen', async () => {
+    const { sockets } = setup([ticket()]);
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    await within(queue).findByRole('button', { name: /Order not arrived/ });
+    act(() => liveFeed(sockets).open());
+    act(() =>
+      liveFeed(sockets).receive({
+        type: 'ticket_updated',
+        ticket: ticket({ id: 48, session_id: 's48', subject: 'Only heard of through an update', priority: 'high', status: 'assigned', unread_count: 3 }),
+      }),
+    );
+    const item = within(queue).getByRole('button', { name: /Only heard of through an update/ });
+    expect(item.textContent).toContain('Assigned');
+    expect(item.textContent).toContain('3 unread');
+    // priority order holds: high before medium
+    expect(within(queue).getAllByRole('button', { name: /Only heard|Order not arrived/ })[0]).toBe(item);
+  });
+
+  it('keeps what the feed said while a reload was on its way', async () => {
+    let gate: (() => void) | null = null;
+    let listed = 0;
+    const wrapFetch = (f: FetchLike): FetchLike => async (input, init) => {
+      if (String(input).startsWith('/api/support/tickets?') && ++listed === 2) await new Promise<void>((r) => (gate = r));
+      return f(input, init);
+    };
+    const snapshot = [ticket({ updated_at: '2025-12-26T10:00:00Z' })];
+    const { sockets } = setup(snapshot, true, { wrapFetch });
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    await within(queue).findByRole('button', { name: /Order not arrived/ });
+    act(() => liveFeed(sockets).open());
+    act(() => liveFeed(sockets).receive({ type: 'resync_required', data: { scope: 'queue' } }));
+    await waitFor(() => expect(gate).not.toBeNull());
+    // while the list request is out, the feed moves on (the snapshot will not have these)
+    act(() => {
+      liveFeed(sockets).receive({ type: 'ticket_updated', ticket: ticket({ status: 'assigned', supporter_id: 3, updated_at: '2025-12-26T10:01:00Z' }) });
+      liveFeed(sockets).receive({ type: 'ticket_created', ticket: ticket({ id: 49, session_id: 's49', subject: 'Brand new', updated_at: '2025-12-26T10:01:00Z' }) });
+    });
+    await act(async () => {
+      gate?.();
+      await Promise.resolve();
+    });
+    await waitFor(() => expect(screen.queryByText('Loading tickets…')).toBeNull());
+    expect(within(queue).getByRole('button', { name: /Order not arrived/ }).textContent).toContain('Assigned');
+    expect(within(queue).getByRole('button', { name: /Brand new/ })).toBeTruthy();
   });
 });

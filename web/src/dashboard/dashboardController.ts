@@ -2,12 +2,26 @@
 // live through the agent feed socket, never polled), unread counts, the chats that are
 // open (one ConversationController each, kept alive while the agent switches between
 // them), and the alerts for new tickets and messages.
+//
+// Feed recovery: the feed carries no seq, so whenever it may have missed frames (it
+// reconnected, or the server sent `resync_required` with scope "queue") the queue is
+// loaded again through REST with the current filters; open chats are left alone (each
+// has its own ticket socket with `since`). `ticket_created` and `ticket_updated` both
+// upsert, and a copy older than the newest one seen (by `updated_at`) is ignored.
 
 import { ApiClient, ApiError } from '../shared/api';
 import { ConversationController } from '../shared/conversation';
 import type { Agent, ChatMessage, ServerFrame, Ticket, TicketPriority, TicketStatus } from '../shared/protocol';
-import { ReconnectingSocket, type SocketState, type WebSocketFactory } from '../shared/socket';
+import {
+  ReconnectingSocket,
+  type LivenessPolicy,
+  type Scheduler,
+  type SocketState,
+  type WakeSource,
+  type WebSocketFactory,
+} from '../shared/socket';
 import { Store } from '../shared/store';
+import { isOlderTicket } from '../shared/ticketVersion';
 import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
 import { Alerts, type AlertPermission } from './alerts';
 import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, upsertTicket, type QueueFilters } from './queue';
@@ -42,6 +56,11 @@ export interface DashboardOptions {
   createSocket?: WebSocketFactory;
   /** Whether the agent is looking at the page (visible and focused). */
   isAttentive?: () => boolean;
+  /** Socket timing and wake-up sources, for the feed and every chat (tests inject fakes). */
+  scheduler?: Scheduler;
+  random?: () => number;
+  liveness?: LivenessPolicy;
+  wake?: WakeSource;
 }
 
 export class DashboardController {
@@ -54,6 +73,10 @@ export class DashboardController {
   private readonly chats = new Map<number, ConversationController>();
   /** Highest message seq seen per ticket, so a message is counted unread only once. */
   private readonly seenSeq = new Map<number, number>();
+  /** Newest copy of every ticket seen (REST or frames), so a late, older copy is ignored. */
+  private readonly latest = new Map<number, Ticket>();
+  /** Tickets the feed changed while the current list request was out (null: none out). */
+  private changedDuringReload: Set<number> | null = null;
   private listRequest = 0;
 
   constructor(options: DashboardOptions) {
@@ -139,6 +162,8 @@ export class DashboardController {
     for (const c of this.chats.values()) c.dispose();
     this.chats.clear();
     this.seenSeq.clear();
+    this.latest.clear();
+    this.changedDuringReload = null;
     this.store.update({
       auth: 'signed_out',
       agent: null,
@@ -178,6 +203,8 @@ export class DashboardController {
   async reloadTickets(): Promise<void> {
     const request = ++this.listRequest;
     const { filters } = this.state;
+    const changed = new Set<number>();
+    this.changedDuringReload = changed;
     this.store.update({ loadingTickets: true, listError: null });
     try {
       const list = await this.api.listTickets({
@@ -187,14 +214,22 @@ export class DashboardController {
         q: filters.q || undefined,
       });
       if (request !== this.listRequest) return; // a newer filter won
+      this.changedDuringReload = null;
       const unread: Record<number, number> = { ...this.state.unread };
-      for (const t of list.tickets) {
+      // The answer is a snapshot: a feed frame that came while it was on its way may be newer.
+      let tickets = list.tickets.map((t) => this.remember(t));
+      for (const t of tickets) {
         unread[t.id] = this.isWatching(t.id) ? 0 : t.unread_count;
         this.seenSeq.set(t.id, Math.max(this.seenSeq.get(t.id) ?? 0, t.last_seq));
       }
-      this.store.update({ tickets: list.tickets, nextCursor: list.next_cursor, loadingTickets: false, unread });
+      for (const id of changed) {
+        const t = this.latest.get(id);
+        if (t) tickets = upsertTicket(tickets, t, this.belongsInQueue(t, tickets));
+      }
+      this.store.update({ tickets, nextCursor: list.next_cursor, loadingTickets: false, unread });
     } catch (err) {
       if (request !== this.listRequest) return;
+      this.changedDuringReload = null;
       this.store.update({ loadingTickets: false, listError: this.describe(err) });
       if (err instanceof ApiError && err.status === 401) this.handleError(err);
     }
@@ -213,7 +248,7 @@ export class DashboardController {
       });
       let tickets = this.state.tickets;
       const unread = { ...this.state.unread };
-      for (const t of list.tickets) {
+      for (const t of list.tickets.map((x) => this.remember(x))) {
         tickets = upsertTicket(tickets, t, true);
         unread[t.id] = t.unread_count;
       }
@@ -223,15 +258,31 @@ export class DashboardController {
     }
   }
 
-  private applyTicket(ticket: Ticket): void {
-    const { tickets, filters, agent } = this.state;
+  /** Keeps the newer of this copy and the one held; returns the copy to use. */
+  private remember(ticket: Ticket): Ticket {
+    const held = this.latest.get(ticket.id);
+    if (held && isOlderTicket(ticket, held)) return held;
+    this.latest.set(ticket.id, ticket);
+    return ticket;
+  }
+
+  /** Upserts a ticket learnt from a frame or a REST answer; returns false for a stale copy. */
+  private applyTicket(ticket: Ticket): boolean {
+    if (this.remember(ticket) !== ticket) return false;
+    this.changedDuringReload?.add(ticket.id);
+    this.store.update({ tickets: upsertTicket(this.state.tickets, ticket, this.belongsInQueue(ticket, this.state.tickets)) });
+    this.chats.get(ticket.id)?.applyTicket(ticket);
+    return true;
+  }
+
+  private belongsInQueue(ticket: Ticket, tickets: readonly Ticket[]): boolean {
+    const { filters, agent } = this.state;
     const listed = tickets.some((t) => t.id === ticket.id);
     // The server's search also matches message text, which we cannot check here: a
     // listed ticket stays while the other filters still hold.
-    const keep =
-      matchesFilters(ticket, filters, agent) || (listed && filters.q.trim() !== '' && matchesFilters(ticket, { ...filters, q: '' }, agent));
-    this.store.update({ tickets: upsertTicket(tickets, ticket, keep) });
-    this.chats.get(ticket.id)?.applyTicket(ticket);
+    return (
+      matchesFilters(ticket, filters, agent) || (listed && filters.q.trim() !== '' && matchesFilters(ticket, { ...filters, q: '' }, agent))
+    );
   }
 
   // ---- live feed ----
@@ -242,6 +293,10 @@ export class DashboardController {
     this.feed = new ReconnectingSocket({
       url: () => wsUrl(AGENT_FEED_PATH),
       createSocket: this.opts.createSocket,
+      scheduler: this.opts.scheduler,
+      random: this.opts.random,
+      liveness: this.opts.liveness,
+      wake: this.opts.wake,
       onFrame: (frame) => this.handleFeedFrame(frame),
       onStateChange: (state) => {
         this.store.update({ feed: state });
@@ -271,20 +326,23 @@ export class DashboardController {
 
   private handleFeedFrame(frame: ServerFrame): void {
     switch (frame.type) {
-      case 'ticket_created': {
-        const isNew = !this.state.tickets.some((t) => t.id === frame.ticket.id);
-        this.applyTicket(frame.ticket);
-        if (isNew) {
-          this.store.update({ unread: { ...this.state.unread, [frame.ticket.id]: frame.ticket.unread_count } });
-          this.seenSeq.set(frame.ticket.id, frame.ticket.last_seq);
-          this.alerts.notify(`New ticket: ${frame.ticket.subject}`, `${frame.ticket.user_name}`, `ticket-${frame.ticket.id}`, () =>
-            this.openChat(frame.ticket.id),
-          );
+      // Both upsert: after an outage the server may send `ticket_updated` for a ticket we
+      // never saw, or `ticket_created` again for one we hold.
+      case 'ticket_created':
+      case 'ticket_updated': {
+        const { ticket } = frame;
+        const isNew = !this.latest.has(ticket.id);
+        if (!this.applyTicket(ticket) || !isNew) return;
+        this.store.update({ unread: { ...this.state.unread, [ticket.id]: this.isWatching(ticket.id) ? 0 : ticket.unread_count } });
+        this.seenSeq.set(ticket.id, Math.max(this.seenSeq.get(ticket.id) ?? 0, ticket.last_seq));
+        if (frame.type === 'ticket_created') {
+          this.alerts.notify(`New ticket: ${ticket.subject}`, `${ticket.user_name}`, `ticket-${ticket.id}`, () => this.openChat(ticket.id));
         }
         return;
       }
-      case 'ticket_updated':
-        this.applyTicket(frame.ticket);
+      case 'resync_required':
+        // The server could not keep the feed whole: what the queue holds may be stale.
+        void this.reloadTickets();
         return;
       case 'message':
       case 'system':
@@ -300,10 +358,12 @@ export class DashboardController {
     if (message.seq <= seen) return;
     this.seenSeq.set(message.ticket_id, message.seq);
     // Keep the queue's ticket fresh (last_seq drives nothing visible but stays right).
+    // updated_at is left as the server sent it: it is the version a later ticket frame
+    // is compared with, and a status change published late must still win over it.
     const ticket = this.state.tickets.find((t) => t.id === message.ticket_id);
     if (ticket) {
       this.store.update({
-        tickets: this.state.tickets.map((t) => (t.id === ticket.id ? { ...t, last_seq: Math.max(t.last_seq, message.seq), updated_at: message.created_at } : t)),
+        tickets: this.state.tickets.map((t) => (t.id === ticket.id ? { ...t, last_seq: Math.max(t.last_seq, message.seq) } : t)),
       });
     }
     if (message.sender_type !== 'user') return;
@@ -330,6 +390,7 @@ export class DashboardController {
         fetchPage: (page) => this.api.getTicketMessages(ticketId, page),
         socketUrl: (since) => wsUrl(supporterSocketPath(c.state.ticket?.session_id ?? ticket?.session_id ?? ''), { since }),
         onTicket: (t) => {
+          if (this.remember(t) !== t) return;
           if (this.state.tickets.some((x) => x.id === t.id)) this.store.update({ tickets: upsertTicket(this.state.tickets, t, true) });
         },
         onIncoming: (msgs) => {
@@ -337,6 +398,10 @@ export class DashboardController {
           this.seenSeq.set(ticketId, Math.max(this.seenSeq.get(ticketId) ?? 0, top));
         },
         createSocket: this.opts.createSocket,
+        scheduler: this.opts.scheduler,
+        random: this.opts.random,
+        liveness: this.opts.liveness,
+        wake: this.opts.wake,
       });
       this.chats.set(ticketId, c);
       this.store.update({ openChats: [...this.state.openChats, ticketId] });

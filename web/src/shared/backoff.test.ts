@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffCeiling, backoffDelay } from './backoff';
+import { backoffCeiling, backoffDelay, FIRST_RETRY_MAX_MS, reconnectDelay } from './backoff';
 
 describe('capped exponential backoff with full jitter', () => {
   const policy = { baseMs: 500, capMs: 30_000 };
@@ -23,5 +23,20 @@ describe('capped exponential backoff with full jitter', () => {
       expect(d).toBeGreaterThanOrEqual(0);
       expect(d).toBeLessThan(30_000);
     }
+  });
+});
+
+describe('reconnect delays', () => {
+  it('makes the first retry within 2 s whatever the policy', () => {
+    for (const policy of [{ baseMs: 500, capMs: 30_000 }, { baseMs: 10_000, capMs: 60_000 }, { baseMs: 2_000, capMs: 1_000 }]) {
+      expect(reconnectDelay(0, policy, () => 0.999999)).toBeLessThan(FIRST_RETRY_MAX_MS);
+      expect(reconnectDelay(0, policy, () => 0)).toBe(0);
+    }
+    expect(reconnectDelay(0, { baseMs: 500, capMs: 30_000 }, () => 0.5)).toBe(250);
+  });
+
+  it('backs off as before from the second retry on', () => {
+    const policy = { baseMs: 10_000, capMs: 60_000 };
+    for (let a = 1; a < 8; a++) expect(reconnectDelay(a, policy, () => 0.75)).toBe(backoffDelay(a, policy, () => 0.75));
   });
 });

@@ -24,3 +24,24 @@ export function backoffDelay(
 ): number {
   return Math.floor(random() * backoffCeiling(attempt, policy));
 }
+
+/** The first retry after a drop never waits longer than this, whatever the policy. */
+export const FIRST_RETRY_MAX_MS = 2_000;
+
+/**
+ * Delay before reconnect try number `attempt` (0 = the first try after a drop).
+ *
+ * The first try waits a uniformly random time in [0, min(first ceiling, 2 s)): with the
+ * default 500 ms base that is [0, 500), so a blip costs almost nothing while a crowd that
+ * lost the same node still spreads out; the 2 s bound holds for any injected policy.
+ * Later tries use the capped, fully jittered backoff above, so the ceilings keep growing
+ * from the first one instead of dipping back (as a fixed [0, 2 s) first window would).
+ */
+export function reconnectDelay(
+  attempt: number,
+  policy: BackoffPolicy = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
+  if (attempt <= 0) return Math.floor(random() * Math.min(backoffCeiling(0, policy), FIRST_RETRY_MAX_MS));
+  return backoffDelay(attempt, policy, random);
+}

@@ -41,6 +41,41 @@ describe('ConversationController (guest side)', () => {
     expect(c.state.connection).toBe('online');
   });
 
+  it('shows reconnecting when the server goes silent, and resumes with no gap and no duplicate', async () => {
+    const { c, clock, factory } = setup([msg(1), agentMsg(2)]);
+    await c.open();
+    const frozen = factory.last;
+    frozen.open();
+    frozen.receive({ type: 'ready', data: { ticket: ticket({ last_seq: 2 }), last_seq: 2, replayed: 0 } });
+    frozen.receive({ type: 'message', message: agentMsg(3) });
+    expect(c.state.connection).toBe('online');
+    clock.advance(15_000 + 30_000);
+    expect(c.state.connection).toBe('reconnecting');
+    expect(c.state.retryInMs).not.toBeNull();
+    expect(c.state.retryInMs ?? Infinity).toBeLessThan(2_000);
+    clock.advance(2_000);
+    expect(factory.last.url).toBe('ws://x/ws/support/user/sess-1?since=3');
+    factory.last.open();
+    factory.last.receive({ type: 'ready', data: { ticket: ticket({ last_seq: 4 }), last_seq: 4, replayed: 2 } });
+    factory.last.receive({ type: 'message', message: agentMsg(3) });
+    factory.last.receive({ type: 'message', message: agentMsg(4) });
+    expect(c.state.connection).toBe('online');
+    expect(c.state.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('ignores a ticket copy older than the one it holds', async () => {
+    const { c, factory } = setup([msg(1)]);
+    await c.open();
+    factory.last.open();
+    const current = ticket({ last_seq: 1, status: 'assigned', updated_at: '2025-12-26T10:05:00.5Z' });
+    factory.last.receive({ type: 'ready', data: { ticket: current, last_seq: 1, replayed: 0 } });
+    factory.last.receive({ type: 'ticket_updated', ticket: { ...current, status: 'closed', updated_at: '2025-12-26T10:05:00.4Z' } });
+    expect(c.state.ticket?.status).toBe('assigned');
+    expect(c.state.endedReason).toBeNull();
+    factory.last.receive({ type: 'ticket_updated', ticket: { ...current, status: 'resolved', updated_at: '2025-12-26T10:06:00Z' } });
+    expect(c.state.ticket?.status).toBe('resolved');
+  });
+
   it('counts agent messages as unread while hidden, and reads them when shown', async () => {
     const { c, factory, onReadUpToChange } = setup([msg(1)]);
     await c.open();

@@ -9,9 +9,10 @@ import { ApiError } from './api';
 import { applyRead, countUnread, maxSeq, mergeMessages, readMarkFromHistory } from './messageLog';
 import type { ChatMessage, MessagePage, SenderType, ServerFrame, Ticket } from './protocol';
 import { TicketChannel, type ChannelState, type PendingMessage } from './ticketChannel';
-import type { Scheduler, WebSocketFactory } from './socket';
+import type { LivenessPolicy, Scheduler, WakeSource, WebSocketFactory } from './socket';
 import { browserScheduler } from './socket';
 import { Store } from './store';
+import { isOlderTicket } from './ticketVersion';
 import { TypingIndicator, TypingNotifier } from './typing';
 import { validateMessageText } from './validation';
 
@@ -54,6 +55,8 @@ export interface ConversationOptions {
   createSocket?: WebSocketFactory;
   scheduler?: Scheduler;
   random?: () => number;
+  liveness?: LivenessPolicy;
+  wake?: WakeSource;
 }
 
 export const HISTORY_PAGE_SIZE = 50;
@@ -124,6 +127,8 @@ export class ConversationController {
       createSocket: this.opts.createSocket,
       scheduler: this.opts.scheduler,
       random: this.opts.random,
+      liveness: this.opts.liveness,
+      wake: this.opts.wake,
       listener: {
         onMessages: (msgs) => this.receive(msgs),
         onFrame: (frame) => this.handleFrame(frame),
@@ -267,6 +272,9 @@ export class ConversationController {
   }
 
   private setTicket(ticket: Ticket): void {
+    const held = this.state.ticket;
+    // A late copy (a retried publish) must not roll the chat back.
+    if (held && held.id === ticket.id && isOlderTicket(ticket, held)) return;
     const closed = ticket.status === 'closed';
     this.store.update({ ticket, endedReason: closed ? 'closed' : this.state.endedReason });
     this.opts.onTicket?.(ticket);

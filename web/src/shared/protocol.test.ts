@@ -15,6 +15,8 @@ describe('parseServerFrame', () => {
       { type: 'ticket_updated', ticket: ticket() },
       { type: 'ticket_created', ticket: ticket() },
       { type: 'resync_required', data: { after_seq: 12 } },
+      { type: 'resync_required', data: { scope: 'queue' } },
+      { type: 'pong' },
       { type: 'error', error: { code: 'rate_limited', message: 'slow down' }, client_msg_id: 'k1' },
     ];
     for (const f of frames) {
@@ -31,7 +33,7 @@ describe('parseServerFrame', () => {
 
   it('drops malformed or unknown frames instead of throwing', () => {
     const bad = ['not json', '[]', '{"type":42}', '{"type":"nope"}', '{"type":"message"}', '{"type":"message","message":{"seq":"1"}}',
-      '{"type":"ready","data":{}}', '{"type":"typing","data":{"sender_type":"hacker","is_typing":true}}', '{"type":"error","error":"x"}'];
+      '{"type":"ready","data":{}}', '{"type":"resync_required","data":{}}', '{"type":"typing","data":{"sender_type":"hacker","is_typing":true}}', '{"type":"error","error":"x"}'];
     for (const raw of bad) expect(parseServerFrame(raw), raw).toBeNull();
     expect(parseServerFrame(new ArrayBuffer(2))).toBeNull();
   });

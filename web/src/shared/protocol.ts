@@ -83,7 +83,9 @@ export interface MessagePage {
 export type ClientFrame =
   | { type: 'message'; message: string; client_msg_id?: string }
   | { type: 'typing'; data: { is_typing: boolean } }
-  | { type: 'read'; data: { up_to_seq: number } };
+  | { type: 'read'; data: { up_to_seq: number } }
+  /** Liveness probe, on every socket (the feed too); the server answers `pong`. */
+  | { type: 'ping' };
 
 // ---- server → client frames ----
 export type ServerFrame =
@@ -96,8 +98,11 @@ export type ServerFrame =
   | { type: 'presence'; data: { user_connected: boolean; supporter_connected: boolean } }
   | { type: 'ticket_created'; ticket: Ticket }
   | { type: 'ticket_updated'; ticket: Ticket }
-  | { type: 'resync_required'; data: { after_seq: number } }
-  | { type: 'error'; error: ErrorBody; client_msg_id?: string };
+  /** Ticket sockets: page from `after_seq`. The feed: `scope` "queue", reload the ticket list. */
+  | { type: 'resync_required'; data: { after_seq: number } | { scope: string } }
+  | { type: 'error'; error: ErrorBody; client_msg_id?: string }
+  /** The answer to a `ping`; only its arrival matters. */
+  | { type: 'pong' };
 
 /** Frames that carry a stored message with a seq. */
 export type StoredMessageFrame = Extract<ServerFrame, { type: 'message' | 'system' | 'supporter_joined' }>;
@@ -206,7 +211,11 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
     case 'ticket_updated':
       return isTicket(v.ticket) ? { type: v.type, ticket: v.ticket } : null;
     case 'resync_required':
-      return data && isNum(data.after_seq) ? { type: 'resync_required', data: { after_seq: data.after_seq } } : null;
+      if (data && isNum(data.after_seq)) return { type: 'resync_required', data: { after_seq: data.after_seq } };
+      if (data && isStr(data.scope)) return { type: 'resync_required', data: { scope: data.scope } };
+      return null;
+    case 'pong':
+      return { type: 'pong' };
     case 'error': {
       const err = v.error;
       if (!isObject(err) || !isStr(err.code)) return null;

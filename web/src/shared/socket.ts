@@ -3,8 +3,20 @@
 // backoff before the next try. The URL is asked for again on every try, so callers
 // can put the latest `since` in it. Close codes that mean "do not come back"
 // (policy, auth revoked, ticket gone or closed) end it for good.
+//
+// Liveness: a server that freezes (or a NAT that silently drops the flow) leaves the
+// socket "open" with nothing on it, and the browser may not notice for minutes. So
+// while open we send `{"type":"ping"}` every PING_INTERVAL_MS; the server answers
+// `pong`, and any frame at all counts as a sign of life. When nothing has arrived
+// LIVENESS_TIMEOUT_MS after a ping, the socket is given up exactly as if it had closed
+// with 1006: a reconnect follows, and the owner's URL puts the latest `since` in it.
+// The same bound applies to a connection that never opens.
+//
+// Retries: the first one comes within 2 s (see `reconnectDelay`), later ones back off.
+// While waiting, the browser coming back online or the tab becoming visible again
+// retries at once.
 
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import { DEFAULT_BACKOFF, reconnectDelay, type BackoffPolicy } from './backoff';
 import { parseServerFrame, serializeClientFrame, type ClientFrame, type ServerFrame } from './protocol';
 
 /** The subset of the browser WebSocket this class uses, so tests can pass a fake. */
@@ -29,6 +41,39 @@ export const browserScheduler: Scheduler = {
   setTimeout: (fn, ms) => window.setTimeout(fn, ms),
   clearTimeout: (h) => window.clearTimeout(h),
 };
+
+/**
+ * Tells the socket that a retry now may succeed. Subscribing returns the unsubscribe;
+ * the socket holds a subscription only between start() and its final stop or end.
+ */
+export type WakeSource = (onWake: () => void) => () => void;
+
+/** `online` on window, and `visibilitychange` to visible on document. */
+export const browserWakeSource: WakeSource = (onWake) => {
+  if (typeof window === 'undefined' || typeof document === 'undefined') return () => undefined;
+  const onOnline = (): void => onWake();
+  const onVisibility = (): void => {
+    if (document.visibilityState === 'visible') onWake();
+  };
+  window.addEventListener('online', onOnline);
+  document.addEventListener('visibilitychange', onVisibility);
+  return () => {
+    window.removeEventListener('online', onOnline);
+    document.removeEventListener('visibilitychange', onVisibility);
+  };
+};
+
+/** How often an open socket sends an app-level ping. */
+export const PING_INTERVAL_MS = 15_000;
+/** Silence after a ping (or before the socket opens) that counts as a dead connection. */
+export const LIVENESS_TIMEOUT_MS = 30_000;
+
+export interface LivenessPolicy {
+  pingIntervalMs: number;
+  timeoutMs: number;
+}
+
+export const DEFAULT_LIVENESS: LivenessPolicy = { pingIntervalMs: PING_INTERVAL_MS, timeoutMs: LIVENESS_TIMEOUT_MS };
 
 export type SocketState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'ended';
 
@@ -58,6 +103,10 @@ export interface ReconnectingSocketOptions {
   random?: () => number;
   /** A connection that stays open this long counts as healthy again (attempts reset). */
   stableAfterMs?: number;
+  /** Ping interval and silence timeout (default DEFAULT_LIVENESS). */
+  liveness?: LivenessPolicy;
+  /** Where "retry now" signals come from (default: the browser's online/visibility events). */
+  wake?: WakeSource;
 }
 
 export class ReconnectingSocket {
@@ -66,6 +115,13 @@ export class ReconnectingSocket {
   private attempt = 0;
   private retryTimer: number | null = null;
   private stableTimer: number | null = null;
+  /** Gives up a socket that neither opens nor closes. */
+  private openTimer: number | null = null;
+  /** The next ping. */
+  private pingTimer: number | null = null;
+  /** Armed by the oldest unanswered ping; any received frame disarms it. */
+  private silenceTimer: number | null = null;
+  private unsubscribeWake: (() => void) | null = null;
   private readonly opts: Required<Omit<ReconnectingSocketOptions, 'onStateChange'>> &
     Pick<ReconnectingSocketOptions, 'onStateChange'>;
 
@@ -80,6 +136,8 @@ export class ReconnectingSocket {
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       random: options.random ?? Math.random,
       stableAfterMs: options.stableAfterMs ?? 5_000,
+      liveness: options.liveness ?? DEFAULT_LIVENESS,
+      wake: options.wake ?? browserWakeSource,
     };
   }
 
@@ -95,12 +153,14 @@ export class ReconnectingSocket {
   start(): void {
     if (this.currentState === 'connecting' || this.currentState === 'open') return;
     this.clearTimers();
+    this.unsubscribeWake ??= this.opts.wake(() => this.reconnectNow());
     this.connect();
   }
 
   /** Closes for good (until start()); no reconnect follows. */
   stop(code = 1000): void {
     this.clearTimers();
+    this.stopListeningForWake();
     this.detach(code);
     this.setState('idle', {});
   }
@@ -138,18 +198,28 @@ export class ReconnectingSocket {
       return;
     }
     this.ws = ws;
+    this.openTimer = this.opts.scheduler.setTimeout(() => {
+      this.openTimer = null;
+      if (this.ws === ws) this.giveUp();
+    }, this.opts.liveness.timeoutMs);
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      this.setState('open', { attempt: this.attempt });
+      this.clearTimer('openTimer');
+      // Timers first: the state listener may stop the socket, and must find them to clear.
       this.stableTimer = this.opts.scheduler.setTimeout(() => {
         this.stableTimer = null;
         this.attempt = 0;
       }, this.opts.stableAfterMs);
+      this.schedulePing();
+      this.setState('open', { attempt: this.attempt });
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
+      // Any frame, even one we cannot parse, proves the server is there.
+      this.clearTimer('silenceTimer');
       const frame = parseServerFrame(ev.data);
-      if (frame) this.opts.onFrame(frame);
+      // A pong has done its job by arriving; nobody above needs to see it.
+      if (frame && frame.type !== 'pong') this.opts.onFrame(frame);
     };
     ws.onerror = () => {
       // A close event always follows; that is where we decide.
@@ -157,12 +227,10 @@ export class ReconnectingSocket {
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.stableTimer !== null) {
-        this.opts.scheduler.clearTimeout(this.stableTimer);
-        this.stableTimer = null;
-      }
+      this.clearConnectionTimers();
       const code = typeof ev.code === 'number' ? ev.code : 1006;
       if (isTerminalCloseCode(code)) {
+        this.stopListeningForWake();
         this.setState('ended', { attempt: this.attempt, closeCode: code });
       } else {
         this.scheduleRetry(code);
@@ -170,8 +238,33 @@ export class ReconnectingSocket {
     };
   }
 
+  private schedulePing(): void {
+    this.pingTimer = this.opts.scheduler.setTimeout(() => {
+      this.pingTimer = null;
+      if (!this.isOpen) return;
+      this.send({ type: 'ping' });
+      // The deadline runs from the oldest ping nothing has answered yet.
+      this.silenceTimer ??= this.opts.scheduler.setTimeout(() => {
+        this.silenceTimer = null;
+        this.giveUp();
+      }, this.opts.liveness.timeoutMs);
+      this.schedulePing();
+    }, this.opts.liveness.pingIntervalMs);
+  }
+
+  /**
+   * The server went silent: drop this socket and go on as after a 1006 close. The close
+   * event is not waited for (a frozen peer never completes the handshake), and the
+   * socket is closed without a code: 1000 would say "finished", not "gone".
+   */
+  private giveUp(): void {
+    this.clearConnectionTimers();
+    this.detach();
+    this.scheduleRetry(1006);
+  }
+
   private scheduleRetry(closeCode: number): void {
-    const delayMs = backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
+    const delayMs = reconnectDelay(this.attempt, this.opts.backoff, this.opts.random);
     this.attempt += 1;
     this.setState('reconnecting', { attempt: this.attempt, delayMs, closeCode });
     this.retryTimer = this.opts.scheduler.setTimeout(() => {
@@ -180,7 +273,7 @@ export class ReconnectingSocket {
     }, delayMs);
   }
 
-  private detach(code: number): void {
+  private detach(code?: number): void {
     const ws = this.ws;
     this.ws = null;
     if (!ws) return;
@@ -189,17 +282,35 @@ export class ReconnectingSocket {
     ws.onclose = null;
     ws.onerror = null;
     try {
-      ws.close(code);
+      if (code === undefined) ws.close();
+      else ws.close(code);
     } catch {
       // already closing
     }
   }
 
+  private stopListeningForWake(): void {
+    this.unsubscribeWake?.();
+    this.unsubscribeWake = null;
+  }
+
+  private clearTimer(name: 'retryTimer' | 'stableTimer' | 'openTimer' | 'pingTimer' | 'silenceTimer'): void {
+    const handle = this[name];
+    if (handle !== null) this.opts.scheduler.clearTimeout(handle);
+    this[name] = null;
+  }
+
+  /** The timers that belong to one connection (not the wait between connections). */
+  private clearConnectionTimers(): void {
+    this.clearTimer('stableTimer');
+    this.clearTimer('openTimer');
+    this.clearTimer('pingTimer');
+    this.clearTimer('silenceTimer');
+  }
+
   private clearTimers(): void {
-    if (this.retryTimer !== null) this.opts.scheduler.clearTimeout(this.retryTimer);
-    if (this.stableTimer !== null) this.opts.scheduler.clearTimeout(this.stableTimer);
-    this.retryTimer = null;
-    this.stableTimer = null;
+    this.clearTimer('retryTimer');
+    this.clearConnectionTimers();
   }
 
   private setState(state: SocketState, info: Partial<SocketStateInfo>): void {

@@ -72,6 +72,42 @@ describe('TicketChannel', () => {
     expect(states[states.length - 1]).toBe('online');
   });
 
+  it('after a silent server (no frame 30 s after a ping) reconnects with since: no gap, no duplicate', async () => {
+    const { clock, factory, delivered, channel, states, outbox } = setup({ initialSeq: 0 });
+    channel.start();
+    const frozen = factory.last;
+    frozen.open();
+    frozen.receive(ready(0));
+    frozen.receive({ type: 'message', message: msg(1) });
+    frozen.receive({ type: 'message', message: msg(2) });
+    frozen.receive({ type: 'message', message: msg(3) });
+    channel.send('sent into the void');
+    expect(outbox()[0].state).toBe('sent');
+    // the server freezes: a ping at 15 s, nothing back by 45 s
+    clock.advance(45_000);
+    expect(frozen.sentOfType('ping').length).toBeGreaterThan(0);
+    expect(states[states.length - 1]).toBe('reconnecting');
+    expect(outbox()[0].state).toBe('queued');
+    // whatever the dead socket still says is not delivered
+    frozen.receive({ type: 'message', message: msg(4) });
+    clock.advance(2_000);
+    const ws = factory.last;
+    expect(ws).not.toBe(frozen);
+    expect(ws.url).toBe('ws://x/ws/support/user/s?since=3');
+    ws.open();
+    ws.receive(ready(6, 3));
+    ws.receive({ type: 'message', message: msg(3) }); // overlap with what we hold
+    ws.receive({ type: 'message', message: msg(4) });
+    ws.receive({ type: 'message', message: msg(5) });
+    ws.receive({ type: 'message', message: msg(6, { message: 'sent into the void', client_msg_id: 'key-1' }) });
+    await flush();
+    expect(delivered.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(states[states.length - 1]).toBe('online');
+    // the echo arrived in the replay, so the message is not sent a second time
+    expect(ws.sentOfType('message')).toEqual([]);
+    expect(outbox()).toEqual([]);
+  });
+
   it('keeps unsent messages and resends them with the same client_msg_id after the replay', async () => {
     const { clock, factory, channel, outbox, delivered } = setup({ initialSeq: 1 });
     channel.start();

@@ -10,7 +10,15 @@
 //    idempotency turns a lost acknowledgement into no duplicate.
 // Framework-free so it can be unit-tested with a fake socket and a fake clock.
 
-import { ReconnectingSocket, type Scheduler, type SocketState, type WebSocketFactory, browserScheduler } from './socket';
+import {
+  ReconnectingSocket,
+  type LivenessPolicy,
+  type Scheduler,
+  type SocketState,
+  type WakeSource,
+  type WebSocketFactory,
+  browserScheduler,
+} from './socket';
 import type { BackoffPolicy } from './backoff';
 import { newClientMsgId } from './ids';
 import { isStoredMessageFrame, type ChatMessage, type ErrorBody, type MessagePage, type ServerFrame } from './protocol';
@@ -54,6 +62,8 @@ export interface TicketChannelOptions {
   scheduler?: Scheduler;
   backoff?: BackoffPolicy;
   random?: () => number;
+  liveness?: LivenessPolicy;
+  wake?: WakeSource;
   newId?: () => string;
   now?: () => Date;
   /** Longest wait for the announced replay before the outbox is flushed anyway. */
@@ -91,6 +101,8 @@ export class TicketChannel {
       scheduler: this.scheduler,
       backoff: options.backoff,
       random: options.random,
+      liveness: options.liveness,
+      wake: options.wake,
     });
   }
 

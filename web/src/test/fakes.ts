@@ -1,12 +1,14 @@
 // Test doubles: a WebSocket the test drives by hand, and a clock that only moves when told.
 
-import type { Scheduler, WebSocketLike } from '../shared/socket';
+import type { Scheduler, WakeSource, WebSocketLike } from '../shared/socket';
 import type { ChatMessage, ClientFrame, Ticket } from '../shared/protocol';
 
 export class FakeWebSocket implements WebSocketLike {
   readyState = 0;
   sent: ClientFrame[] = [];
   closedWith: number | null = null;
+  /** Every close() call, with its code (undefined: closed without one). */
+  closeCalls: (number | undefined)[] = [];
   onopen: ((ev: Event) => void) | null = null;
   onclose: ((ev: CloseEvent) => void) | null = null;
   onmessage: ((ev: MessageEvent) => void) | null = null;
@@ -18,8 +20,9 @@ export class FakeWebSocket implements WebSocketLike {
     if (this.readyState !== 1) throw new Error('not open');
     this.sent.push(JSON.parse(data) as ClientFrame);
   }
-  close(code = 1000): void {
-    this.closedWith = code;
+  close(code?: number): void {
+    this.closeCalls.push(code);
+    this.closedWith = code ?? 1005; // what the peer reads when no code is given
     this.readyState = 3;
   }
   // ---- driven by the test ----
@@ -50,6 +53,23 @@ export class SocketFactory {
     const ws = this.sockets[this.sockets.length - 1];
     if (!ws) throw new Error('no socket yet');
     return ws;
+  }
+}
+
+/** Stands in for the browser's online / visibilitychange events. */
+export class FakeWakeSource {
+  private readonly listeners = new Set<() => void>();
+  readonly subscribe: WakeSource = (onWake) => {
+    this.listeners.add(onWake);
+    return () => {
+      this.listeners.delete(onWake);
+    };
+  };
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+  fire(): void {
+    for (const fn of [...this.listeners]) fn();
   }
 }
 
