@@ -188,6 +188,10 @@ pub struct Ledger {
     latency_us: Mutex<Histogram<u64>>,
     lag_us: Mutex<Histogram<u64>>,
     error_kinds: Mutex<BTreeMap<String, u64>>,
+    /// Chaos runs: half-open windows (ns) in which the broker link was cut; a
+    /// message due in one of them also counts in `cut_latency_us`.
+    cut_windows: Vec<(u64, u64)>,
+    cut_latency_us: Mutex<Histogram<u64>>,
 }
 
 /// An HDR histogram of microseconds from 1 µs to an hour, 3 significant digits.
@@ -214,7 +218,74 @@ impl Ledger {
             latency_us: Mutex::new(micros_histogram()),
             lag_us: Mutex::new(micros_histogram()),
             error_kinds: Mutex::new(BTreeMap::new()),
+            cut_windows: Vec::new(),
+            cut_latency_us: Mutex::new(micros_histogram()),
         }
+    }
+
+    /// Attributes the messages due in these half-open windows (ns, same epoch)
+    /// to a cut of the broker link: their latency is also kept apart.
+    pub fn with_cut_windows(mut self, windows: Vec<(u64, u64)>) -> Self {
+        self.cut_windows = windows;
+        self
+    }
+
+    /// Whether message `index` was due while the link was cut.
+    pub fn due_during_cut(&self, index: u64) -> bool {
+        let due = self.due_ns(index);
+        self.cut_windows
+            .iter()
+            .any(|&(start, end)| start <= due && due < end)
+    }
+
+    /// Sent messages (as [`Ledger::sent`] counts) due while the link was cut.
+    pub fn sent_during_cuts(&self) -> u64 {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| {
+                let f = s.flags.load(Ordering::Acquire);
+                f & SENT != 0 && f & FAILED == 0 && self.due_during_cut(*i as u64)
+            })
+            .count() as u64
+    }
+
+    /// Of the messages due during a cut, those lost (as [`Ledger::lost`] counts).
+    pub fn lost_during_cuts(&self) -> u64 {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| {
+                let f = s.flags.load(Ordering::Acquire);
+                f & SENT != 0
+                    && f & (FAILED | DELIVERED | REFUSED) == 0
+                    && self.due_during_cut(*i as u64)
+            })
+            .count() as u64
+    }
+
+    /// Deliveries (of any message) that took longer than `ms` milliseconds, to
+    /// the histogram's 3 significant digits.
+    pub fn deliveries_slower_than(&self, ms: u64) -> u64 {
+        self.latency_us
+            .lock()
+            .map(|h| {
+                let above = h.highest_equivalent(ms * 1000) + 1;
+                if above > h.max() {
+                    0
+                } else {
+                    h.count_between(above, h.max())
+                }
+            })
+            .unwrap_or_default()
+    }
+
+    /// Latency of the messages due while the link was cut.
+    pub fn latency_during_cuts(&self) -> Latency {
+        self.cut_latency_us
+            .lock()
+            .map(|h| Latency::from_micros(&h))
+            .unwrap_or_default()
     }
 
     pub fn total(&self) -> u64 {
@@ -289,6 +360,9 @@ impl Ledger {
         self.last_delivery_ns.fetch_max(now_ns, Ordering::Relaxed);
         let latency_ns = now_ns.saturating_sub(self.send_origin_ns(index, slot));
         record(&self.latency_us, latency_ns / 1000);
+        if self.due_during_cut(index) {
+            record(&self.cut_latency_us, latency_ns / 1000);
+        }
         Delivery::First { latency_ns }
     }
 
@@ -443,6 +517,42 @@ pub struct Report {
     pub errors: u64,
     pub throughput_per_s: f64,
     pub latency_ms: Latency,
+    /// Chaos runs only (the key is absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<ChaosReport>,
+}
+
+/// The product's promise: an acknowledged message reaches every connected
+/// socket of its ticket within this many milliseconds, whatever the broker did.
+pub const PROMISED_DELIVERY_MS: u64 = 5_000;
+
+/// The chaos section of a report: what was done to the broker link and the
+/// worst delivery delays. Lost, duplicated and out of order stay in the
+/// report's own keys, counted as in any run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChaosReport {
+    /// Cuts performed (each restored).
+    pub cuts: u64,
+    /// Seconds the link was down, all cuts together (measured).
+    pub cut_seconds: f64,
+    /// Cuts during which some node's `/api/support/health` said its broker was
+    /// not ok: the proof that the cut reached a node.
+    pub cuts_noticed: u64,
+    /// The slowest return of a noticing node's broker check to ok after a
+    /// restore, in seconds (to the health poll's resolution); `null` when no
+    /// cut was noticed or a node was not back before the next cut or the end.
+    pub broker_back_max_s: Option<f64>,
+    /// The worst delivery delay of the run (send → other party), in ms.
+    pub latency_max_ms: f64,
+    /// Deliveries that took longer than the product's promise
+    /// ([`PROMISED_DELIVERY_MS`]): late, though not lost.
+    pub later_than_promise: u64,
+    /// Messages due while the link was cut.
+    pub sent_during_cuts: u64,
+    /// Of those, lost (included in the report's `lost`).
+    pub lost_during_cuts: u64,
+    /// Latency of the messages due while the link was cut, in ms.
+    pub during_cuts_latency_ms: Latency,
 }
 
 impl Report {
@@ -626,6 +736,63 @@ mod tests {
         broken.mark_failed(1);
         assert_eq!((broken.sent(), broken.handled(), broken.lost()), (0, 2, 0));
         assert_eq!(broken.errors(), 2);
+    }
+
+    #[test]
+    fn messages_due_during_a_cut_are_counted_and_timed_apart() {
+        // 1000 msg/s from t = 0: message i is due at i ms; the link is cut from
+        // 2 ms to 4 ms (half open), so messages 2 and 3 are due during the cut.
+        let ledger = Ledger::new(6, 0, 1000.0).with_cut_windows(vec![(2_000_000, 4_000_000)]);
+        let during: Vec<bool> = (0..6).map(|i| ledger.due_during_cut(i)).collect();
+        assert_eq!(during, [false, false, true, true, false, false]);
+        for i in 0..6 {
+            ledger.mark_sent(i, ledger.due_ns(i));
+        }
+        ledger.mark_delivered(0, 1_000_000); // 1 ms
+        ledger.mark_delivered(2, 3_002_000_000); // 3 s: held back by the cut
+        ledger.mark_delivered(4, 4_000_000 + 5_000_000); // 5 ms
+        // 3 (during the cut) and 1, 5 (outside) are never delivered.
+        assert_eq!(ledger.sent_during_cuts(), 2);
+        assert_eq!(ledger.lost_during_cuts(), 1);
+        assert_eq!(ledger.lost(), 3);
+        let cut = ledger.latency_during_cuts();
+        assert!((cut.max - 3000.0).abs() < 5.0, "{cut:?}");
+        assert!(
+            (cut.p50 - 3000.0).abs() < 5.0,
+            "only message 2 counts: {cut:?}"
+        );
+        assert!((ledger.latency().max - 3000.0).abs() < 5.0);
+        assert!(ledger.latency().p50 < 10.0);
+        assert_eq!(ledger.deliveries_slower_than(2_000), 1);
+        assert_eq!(ledger.deliveries_slower_than(3_000), 0);
+        assert_eq!(ledger.deliveries_slower_than(1), 2);
+        // Without windows nothing is attributed.
+        let plain = Ledger::new(2, 0, 1000.0);
+        assert!(!plain.due_during_cut(0));
+        assert_eq!(plain.latency_during_cuts(), Latency::default());
+    }
+
+    #[test]
+    fn a_chaos_report_adds_one_key_and_keeps_the_verdict_rule() {
+        let report = Report {
+            sent: 10,
+            delivered: 10,
+            chaos: Some(ChaosReport {
+                cuts: 2,
+                cut_seconds: 4.0,
+                cuts_noticed: 2,
+                broker_back_max_s: Some(0.5),
+                latency_max_ms: 1500.0,
+                ..ChaosReport::default()
+            }),
+            ..Report::default()
+        };
+        let value: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(value["chaos"]["cuts"], 2);
+        assert_eq!(value["chaos"]["broker_back_max_s"], 0.5);
+        assert!(value["chaos"]["during_cuts_latency_ms"]["max"].is_number());
+        assert!(report.is_clean(), "cuts alone do not fail a run");
+        assert!(!Report { lost: 1, ..report }.is_clean());
     }
 
     #[test]

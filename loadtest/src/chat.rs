@@ -1,12 +1,17 @@
 //! A chat run: tickets, two sockets each, an open-loop schedule of messages,
 //! every delivery checked by seq, then the drain, a check of each ticket's
-//! stored `last_seq`, and the report.
+//! stored `last_seq`, and the report. A chaos run also cuts one node's Redis
+//! link on its schedule meanwhile (see [`crate::chaos`]).
 
 use crate::accounting::{
-    Delivery, Ledger, Report, SeqEvent, SeqTracker, Side, client_msg_id, parse_client_msg_id,
+    Delivery, Ledger, PROMISED_DELIVERY_MS, Report, SeqEvent, SeqTracker, Side, client_msg_id,
+    parse_client_msg_id,
 };
+use crate::chaos::Chaos;
 use crate::client::{self, Node, TicketRef, Ws};
-use crate::{Details, LoadError, Mode, Options, Outcome, output, system};
+use crate::{
+    ChaosDetails, ChaosReport, Details, LoadError, Mode, Options, Outcome, output, system,
+};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
@@ -81,6 +86,23 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     let setup_started = Instant::now();
     let http = http_client(options)?;
 
+    // The proxy first: the victim reaches Redis only through it.
+    let schedule = options.chaos_schedule()?;
+    let mut chaos = match (options.chaos_redis, schedule) {
+        (Some(link), Some(schedule)) => {
+            let chaos = Chaos::start(link, schedule).await?;
+            if options.progress() {
+                eprintln!(
+                    "chaos: proxy on {} → Redis {}; waiting for every node's broker check…",
+                    link.listen, link.upstream
+                );
+            }
+            crate::chaos::wait_until_brokers_ok(&http, nodes).await?;
+            Some(chaos)
+        }
+        _ => None,
+    };
+
     let mut tokens = Vec::with_capacity(nodes.len());
     for node in nodes {
         tokens.push(client::login(&http, node, email, password).await?);
@@ -121,9 +143,14 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
 
     let total = ((options.rate * options.duration).round() as u64).max(1);
     let epoch = Instant::now();
+    let start_ns = LEAD_IN.as_nanos() as u64;
+    let mut ledger = Ledger::new(total, start_ns, options.rate);
+    if let Some(chaos) = &chaos {
+        ledger = ledger.with_cut_windows(chaos.schedule.windows_ns(start_ns));
+    }
     let shared = Arc::new(Shared {
         epoch,
-        ledger: Ledger::new(total, LEAD_IN.as_nanos() as u64, options.rate),
+        ledger,
         closing: AtomicBool::new(false),
         message_bytes: options.message_bytes,
     });
@@ -169,8 +196,21 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
             nodes.len()
         );
     }
+    if let Some(chaos) = &mut chaos {
+        if options.progress() {
+            let cuts = chaos.schedule.cuts();
+            eprintln!(
+                "chaos: {} cut(s) of {} s, the first at {} s, every {} s",
+                cuts.len(),
+                options.chaos_cut,
+                cuts.first().map_or(0.0, |c| c.start_s),
+                options.chaos_every
+            );
+        }
+        chaos.run(epoch + LEAD_IN, http.clone(), nodes, options.progress());
+    }
     generate(&shared, &senders).await;
-    drain(&shared, Duration::from_secs_f64(options.drain)).await;
+    drain(&shared, Duration::from_secs_f64(options.drain_grace())).await;
 
     // Every stored message must have reached both sockets of its ticket.
     let last_seqs: Vec<Result<i64, LoadError>> = stream::iter(refs.iter().enumerate())
@@ -213,6 +253,11 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         progress.abort();
     }
 
+    let chaos = chaos.map(|chaos| {
+        let link = chaos.link;
+        (link, chaos.finish())
+    });
+
     let ledger = &shared.ledger;
     let (mut duplicated, mut out_of_order, mut missing) = (0, 0, 0);
     for state in &sockets {
@@ -236,6 +281,7 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         errors: ledger.errors(),
         throughput_per_s: (delivered as f64 / elapsed_s * 10.0).round() / 10.0,
         latency_ms: ledger.latency(),
+        chaos: chaos.as_ref().map(|(_, done)| chaos_report(ledger, done)),
     };
     let details = Details {
         mode: Mode::Chat,
@@ -251,9 +297,44 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         error_kinds: ledger.error_kinds(),
         opened: sockets.len() as u64,
         setup_s,
-        drain_s: options.drain,
+        drain_s: options.drain_grace(),
+        chaos: chaos.map(|(link, done)| ChaosDetails {
+            link,
+            cut_s: options.chaos_cut,
+            every_s: options.chaos_every,
+            cuts: done.performed.into_iter().zip(done.seen).collect(),
+        }),
     };
     Ok(Outcome { report, details })
+}
+
+fn chaos_report(ledger: &Ledger, done: &crate::chaos::ChaosOutcome) -> ChaosReport {
+    let noticed: Vec<_> = done
+        .seen
+        .iter()
+        .filter(|seen| !seen.noticed_by.is_empty())
+        .collect();
+    // The slowest recovery, unless some noticing node never came back.
+    let broker_back_max_s = noticed
+        .iter()
+        .map(|seen| seen.back_after_s)
+        .try_fold(None, |worst: Option<f64>, back| {
+            back.map(|b| Some(worst.map_or(b, |w| w.max(b))))
+        })
+        .flatten()
+        .map(|s| (s * 1000.0).round() / 1000.0);
+    let cut_seconds: f64 = done.performed.iter().map(|c| c.end_s - c.start_s).sum();
+    ChaosReport {
+        cuts: done.performed.len() as u64,
+        cut_seconds: (cut_seconds * 1000.0).round() / 1000.0,
+        cuts_noticed: noticed.len() as u64,
+        broker_back_max_s,
+        latency_max_ms: ledger.latency().max,
+        later_than_promise: ledger.deliveries_slower_than(PROMISED_DELIVERY_MS),
+        sent_during_cuts: ledger.sent_during_cuts(),
+        lost_during_cuts: ledger.lost_during_cuts(),
+        during_cuts_latency_ms: ledger.latency_during_cuts(),
+    }
 }
 
 pub(crate) fn http_client(options: &Options) -> Result<reqwest::Client, LoadError> {

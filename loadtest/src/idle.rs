@@ -126,6 +126,7 @@ pub(crate) async fn run(
         opened,
         setup_s,
         drain_s: options.drain,
+        chaos: None,
     };
     Ok(Outcome { report, details })
 }

@@ -5,24 +5,30 @@
 //! two parties of a ticket sit on different nodes when there are several), sends
 //! `--rate` chat messages a second in total, alternating sides, on a fixed
 //! schedule for `--duration` seconds, and checks every delivery by seq. An idle
-//! run (`--idle N`) opens N visitor sockets and holds them.
+//! run (`--idle N`) opens N visitor sockets and holds them. A chaos run
+//! (`--chaos-redis`) is a chat run during which one node's link to Redis is cut
+//! and restored on a schedule.
 //!
 //! - [`accounting`]: seq checks, the per-message ledger, latency histograms and
 //!   the [`Report`] (pure, unit-tested).
 //! - [`client`]: REST calls and opening a socket up to `ready`.
 //! - `chat` and `idle`: the two kinds of run.
+//! - [`chaos`]: the cut schedule, the Redis proxy and the health watch of a
+//!   chaos run.
 //! - [`output`]: the human table, the progress line and the JSON line.
 //!
 //! [`run`] is what the binary calls and what tests call in-process.
 
 pub mod accounting;
+pub mod chaos;
 mod chat;
 pub mod client;
 mod idle;
 pub mod output;
 mod system;
 
-pub use accounting::{Latency, Report};
+pub use accounting::{ChaosReport, Latency, Report};
+pub use chaos::RedisLink;
 
 use clap::Parser;
 use std::collections::BTreeMap;
@@ -78,6 +84,28 @@ pub struct Options {
     /// 127.0.0.1,127.0.0.2: each gives ~28k more ports to one target port.
     #[arg(long, env = "LOADTEST_SOURCE_IPS", value_delimiter = ',')]
     pub source_ips: Vec<IpAddr>,
+    /// Chaos run: LISTEN=UPSTREAM, e.g. 127.0.0.1:6380=127.0.0.1:6379. loadtest
+    /// runs a TCP proxy on LISTEN to the Redis at UPSTREAM and cuts it on the
+    /// schedule below; start ONE node (the victim) with REDIS_URL=redis://LISTEN
+    /// and the others with the real Redis. Needs at least 2 --url nodes.
+    #[arg(long, env = "LOADTEST_CHAOS_REDIS", value_name = "LISTEN=UPSTREAM")]
+    pub chaos_redis: Option<RedisLink>,
+    /// Chaos run: seconds each cut of the Redis link lasts.
+    #[arg(long, env = "LOADTEST_CHAOS_CUT", default_value_t = 5.0)]
+    pub chaos_cut: f64,
+    /// Chaos run: seconds from one cut's start to the next; the first cut
+    /// starts this long after the first send.
+    #[arg(long, env = "LOADTEST_CHAOS_EVERY", default_value_t = 15.0)]
+    pub chaos_every: f64,
+    /// Chaos run: cuts to perform (default: as many as fit in --duration, each
+    /// restored before the last send).
+    #[arg(long, env = "LOADTEST_CHAOS_CUTS")]
+    pub chaos_cuts: Option<u32>,
+    /// Chaos run: the drain after the last send lasts at least this many
+    /// seconds (the larger of it and --drain), so that the last restore is
+    /// followed by more than the 5 s in which every message is promised.
+    #[arg(long, env = "LOADTEST_CHAOS_DRAIN", default_value_t = 10.0)]
+    pub chaos_drain: f64,
     /// Print only the report as one JSON line (no progress, no table).
     #[arg(long)]
     pub json: bool,
@@ -98,6 +126,24 @@ impl Options {
         }
         if self.concurrency == 0 {
             return Err(LoadError::new("--concurrency must be at least 1"));
+        }
+        if self.chaos_redis.is_some() {
+            if self.idle.is_some() {
+                return Err(LoadError::new(
+                    "--chaos-redis is for chat runs: drop --idle",
+                ));
+            }
+            let nodes = self.url.iter().filter(|u| !u.trim().is_empty()).count();
+            if nodes < 2 {
+                return Err(LoadError::new(format!(
+                    "--chaos-redis needs at least 2 --url nodes (got {nodes}): the victim behind the proxy \
+                     and at least one node on the real Redis, so that messages cross the broker"
+                )));
+            }
+            if !(self.chaos_drain.is_finite() && self.chaos_drain >= 0.0) {
+                return Err(LoadError::new("--chaos-drain must be zero or more seconds"));
+            }
+            self.chaos_schedule()?;
         }
         match self.idle {
             Some(0) => Err(LoadError::new("--idle must be at least 1")),
@@ -124,6 +170,30 @@ impl Options {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// The cut schedule of a chaos run (`None` for other runs).
+    fn chaos_schedule(&self) -> Result<Option<chaos::Schedule>, LoadError> {
+        if self.chaos_redis.is_none() {
+            return Ok(None);
+        }
+        chaos::Schedule::plan(
+            self.duration,
+            self.chaos_cut,
+            self.chaos_every,
+            self.chaos_cuts,
+        )
+        .map(Some)
+    }
+
+    /// Seconds of drain after the last send: `--drain`, and in a chaos run at
+    /// least `--chaos-drain`.
+    fn drain_grace(&self) -> f64 {
+        if self.chaos_redis.is_some() {
+            self.drain.max(self.chaos_drain)
+        } else {
+            self.drain
         }
     }
 
@@ -194,6 +264,18 @@ pub struct Details {
     pub setup_s: f64,
     /// The drain grace after the last send, in seconds.
     pub drain_s: f64,
+    /// Chaos runs: what was cut, how, and what the nodes' health said.
+    pub chaos: Option<ChaosDetails>,
+}
+
+/// The chaos run's figures that the report's chaos section leaves out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChaosDetails {
+    pub link: RedisLink,
+    pub cut_s: f64,
+    pub every_s: f64,
+    /// Each cut as performed, and what the nodes' health said about it.
+    pub cuts: Vec<(chaos::Cut, chaos::CutSeen)>,
 }
 
 /// A finished run.

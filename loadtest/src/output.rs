@@ -54,6 +54,29 @@ pub fn hints(outcome: &Outcome) -> Vec<String> {
     if details.error_kinds.contains_key("closed 1012") {
         hints.push("sockets closed with 1012: the node was draining (restarting).".to_owned());
     }
+    if let Some(chaos) = &report.chaos
+        && chaos.cuts > 0
+        && chaos.cuts_noticed < chaos.cuts
+    {
+        hints.push(format!(
+            "{} of {} cuts went unnoticed by every node's /api/support/health: is the victim \
+             node started with REDIS_URL=redis://LISTEN of --chaos-redis? A cut nobody \
+             noticed tested nothing",
+            chaos.cuts - chaos.cuts_noticed,
+            chaos.cuts
+        ));
+    }
+    if let Some(chaos) = &report.chaos
+        && chaos.later_than_promise > 0
+    {
+        hints.push(format!(
+            "{} deliveries took longer than the {} s a message is promised to take, \
+             whatever the broker does (worst {:.0} ms)",
+            chaos.later_than_promise,
+            crate::accounting::PROMISED_DELIVERY_MS / 1000,
+            chaos.latency_max_ms
+        ));
+    }
     if details.lag_ms.max > 100.0 {
         hints.push(format!(
             "the generator fell behind its schedule by up to {:.0} ms (latencies include \
@@ -135,6 +158,50 @@ pub fn table(outcome: &Outcome) -> String {
                 format!("{:.3}", d.lag_ms.p99),
                 &format!("ms p99 (max {:.3} ms)", d.lag_ms.max),
             );
+            if let (Some(c), Some(cd)) = (&r.chaos, &d.chaos) {
+                row(
+                    "chaos cuts",
+                    c.cuts.to_string(),
+                    &format!(
+                        "of the Redis link {} → {}, {} s each, every {} s",
+                        cd.link.listen, cd.link.upstream, cd.cut_s, cd.every_s
+                    ),
+                );
+                row("seconds cut", format!("{:.1}", c.cut_seconds), "in all");
+                row(
+                    "cuts noticed",
+                    c.cuts_noticed.to_string(),
+                    &format!("broker check not ok during the cut: {}", noticed_note(cd)),
+                );
+                row(
+                    "broker back",
+                    c.broker_back_max_s
+                        .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
+                    "s after a restore, slowest (health polled every 0.25 s)",
+                );
+                row(
+                    "sent during cuts",
+                    c.sent_during_cuts.to_string(),
+                    &format!("due while cut; {} of them lost", c.lost_during_cuts),
+                );
+                let l = &c.during_cuts_latency_ms;
+                row(
+                    "during cuts p99",
+                    format!("{:.3}", l.p99),
+                    &format!("ms (p50 {:.3} ms)", l.p50),
+                );
+                row("during cuts max", format!("{:.3}", l.max), "ms");
+                row(
+                    "worst delay",
+                    format!("{:.3}", c.latency_max_ms),
+                    "ms, any message of the run",
+                );
+                row(
+                    "later than 5 s",
+                    c.later_than_promise.to_string(),
+                    "deliveries slower than the promise (late, not lost)",
+                );
+            }
         }
         Mode::Idle => {
             row("opened", d.opened.to_string(), "visitor sockets opened");
@@ -168,6 +235,28 @@ pub fn table(outcome: &Outcome) -> String {
     text
 }
 
+/// Per cut, the nodes (numbered as in `--url`, from 1) that noticed it.
+fn noticed_note(chaos: &crate::ChaosDetails) -> String {
+    chaos
+        .cuts
+        .iter()
+        .enumerate()
+        .map(|(i, (_, seen))| {
+            let nodes = if seen.noticed_by.is_empty() {
+                "nobody".to_owned()
+            } else {
+                seen.noticed_by
+                    .iter()
+                    .map(|n| format!("node {}", n + 1))
+                    .collect::<Vec<_>>()
+                    .join("+")
+            };
+            format!("cut {} {nodes}", i + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn error_note(details: &Details) -> String {
     if details.error_kinds.is_empty() {
         return String::new();
@@ -193,6 +282,9 @@ pub fn json_side_note(outcome: &Outcome) -> String {
             d.opened, outcome.report.connections
         ),
     };
+    if let Some(chaos) = &d.chaos {
+        let _ = write!(note, "; chaos: {}", noticed_note(chaos));
+    }
     if !d.error_kinds.is_empty() {
         let _ = write!(note, "; errors: {}", error_note(d));
     }
@@ -229,6 +321,7 @@ mod tests {
                 opened: 40,
                 setup_s: 0.5,
                 drain_s: 5.0,
+                chaos: None,
             },
         }
     }
@@ -272,6 +365,62 @@ mod tests {
             &[],
         );
         assert!(table_has(&overloaded, "--drain"));
+    }
+
+    #[test]
+    fn a_chaos_run_shows_its_cuts_and_warns_when_nobody_noticed_one() {
+        use crate::chaos::{Cut, CutSeen};
+        let cut = |start_s: f64| Cut {
+            start_s,
+            end_s: start_s + 2.0,
+        };
+        let mut chaotic = outcome(
+            Report {
+                chaos: Some(crate::ChaosReport {
+                    cuts: 2,
+                    cut_seconds: 4.0,
+                    cuts_noticed: 1,
+                    latency_max_ms: 6234.5,
+                    later_than_promise: 3,
+                    ..crate::ChaosReport::default()
+                }),
+                ..Report::default()
+            },
+            &[],
+        );
+        chaotic.details.chaos = Some(crate::ChaosDetails {
+            link: "127.0.0.1:6380=127.0.0.1:6379".parse().unwrap(),
+            cut_s: 2.0,
+            every_s: 5.0,
+            cuts: vec![
+                (
+                    cut(5.0),
+                    CutSeen {
+                        noticed_by: vec![1],
+                        back_after_s: Some(0.5),
+                    },
+                ),
+                (
+                    cut(10.0),
+                    CutSeen {
+                        noticed_by: vec![],
+                        back_after_s: None,
+                    },
+                ),
+            ],
+        });
+        let table = table(&chaotic);
+        assert!(table.contains("chaos cuts"), "{table}");
+        assert!(table.contains("cut 1 node 2, cut 2 nobody"), "{table}");
+        assert!(table.contains("6234.500"), "{table}");
+        assert!(
+            table.contains("3 deliveries took longer than the 5 s"),
+            "{table}"
+        );
+        assert!(table.contains("1 of 2 cuts went unnoticed"), "{table}");
+        assert!(table.contains("result: OK"), "{table}");
+        assert!(json_side_note(&chaotic).contains("chaos: cut 1 node 2"));
+        assert!(!table_has(&outcome(Report::default(), &[]), "chaos"));
     }
 
     fn table_has(outcome: &Outcome, text: &str) -> bool {
