@@ -9,14 +9,14 @@
 
 mod common;
 
-use common::ws::WsClient;
-use common::{TestApp, spawn_cluster, spawn_cluster_on};
+use common::ws::{WsClient, assert_gapless, key, seq, until_key, until_seq};
+use common::{PrivateRedis, TestApp, spawn_cluster, spawn_cluster_on};
 use futures_util::StreamExt;
 use livesupport::Config;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::future::Future;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -36,51 +36,6 @@ async fn within<T>(what: &str, work: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("timed out: {what}"))
 }
 
-/// A ticket (no first message) and its session id.
-async fn ticket(app: &TestApp) -> (i64, String) {
-    let t = app
-        .create_ticket(json!({"user_name": "John Doe", "subject": "Order not arrived"}))
-        .await;
-    (
-        t["id"].as_i64().unwrap(),
-        t["session_id"].as_str().unwrap().to_owned(),
-    )
-}
-
-fn seq(frame: &Value) -> i64 {
-    frame["message"]["seq"].as_i64().unwrap()
-}
-
-fn key(frame: &Value) -> Option<&str> {
-    frame["message"]["client_msg_id"].as_str()
-}
-
-/// Message-like frames until the one carrying `client_msg_id`, that one included.
-async fn until_key(client: &mut WsClient, client_msg_id: &str) -> Vec<Value> {
-    let mut frames = Vec::new();
-    loop {
-        let frame = client.next_message().await;
-        let done = key(&frame) == Some(client_msg_id);
-        frames.push(frame);
-        if done {
-            return frames;
-        }
-    }
-}
-
-/// Message-like frames until one with `seq` arrives.
-async fn until_seq(client: &mut WsClient, last: i64) -> Vec<Value> {
-    let mut frames = Vec::new();
-    loop {
-        let frame = client.next_message().await;
-        let done = seq(&frame) >= last;
-        frames.push(frame);
-        if done {
-            return frames;
-        }
-    }
-}
-
 /// Reads on until `frames` reach seq `last`.
 async fn catch_up(client: &mut WsClient, frames: &mut Vec<Value>, last: i64) {
     if frames.last().map(seq).is_none_or(|seen| seen < last) {
@@ -88,27 +43,10 @@ async fn catch_up(client: &mut WsClient, frames: &mut Vec<Value>, last: i64) {
     }
 }
 
-/// Asserts that `frames` are the seqs `first..=last`, each once, in order.
-fn assert_gapless(who: &str, frames: &[Value], first: i64, last: i64) {
-    let seqs: Vec<i64> = frames.iter().map(seq).collect();
-    assert_eq!(
-        seqs,
-        (first..=last).collect::<Vec<_>>(),
-        "{who} sees every seq once, in order"
-    );
-}
-
-async fn readiness(app: &TestApp) -> u16 {
-    match app.client.get(app.url("/readyz")).send().await {
-        Ok(response) => response.status().as_u16(),
-        Err(_) => 0,
-    }
-}
-
 /// Polls `/readyz` until it answers `status`.
 async fn wait_readiness(app: &TestApp, status: u16) {
     within(&format!("/readyz answering {status}"), async {
-        while readiness(app).await != status {
+        while app.readiness().await != status {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     })
@@ -144,7 +82,7 @@ async fn a_visitor_and_an_agent_on_different_nodes_chat_as_on_one() {
     }
 
     let mut feed = c.feed_socket(&a.admin_token).await;
-    let (ticket_id, session) = ticket(a).await;
+    let (ticket_id, session) = a.bare_ticket().await;
     let created = within("ticket_created on the feed", feed.next_of("ticket_created")).await;
     assert_eq!(created["ticket"]["id"], ticket_id);
 
@@ -214,7 +152,7 @@ async fn interleaved_bursts_from_both_sides_arrive_in_seq_order_on_every_node() 
         unreachable!()
     };
     let (_, token) = b.create_agent("alice@example.com", "Alice", "agent").await;
-    let (_, session) = ticket(a).await;
+    let (_, session) = a.bare_ticket().await;
     let mut watcher = c.user_socket(&session, "").await;
     watcher.next_of("ready").await;
     let mut user = a.user_socket(&session, "").await;
@@ -314,7 +252,7 @@ async fn a_killed_node_loses_nothing_its_agent_resumes_on_another() {
     let b = nodes.pop().unwrap();
     let a = nodes.pop().unwrap();
     let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
-    let (ticket_id, session) = ticket(&a).await;
+    let (ticket_id, session) = a.bare_ticket().await;
     let mut supporter = b.supporter_socket(&session, &token, "").await;
     let mut before = vec![supporter.next_of("supporter_joined").await];
     let mut user = a.user_socket(&session, "").await;
@@ -397,104 +335,6 @@ async fn a_killed_node_loses_nothing_its_agent_resumes_on_another() {
     assert!(presence.user_connected && presence.supporter_connected);
 }
 
-/// A private `redis-server` that the test may kill and start again on its port.
-struct PrivateRedis {
-    port: u16,
-    /// Extra arguments (cluster mode).
-    args: Vec<String>,
-    /// Its working directory (a cluster node writes its nodes.conf there).
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    /// `None` (with a notice) when no `redis-server` can run here.
-    async fn start(args: &[&str]) -> Option<PrivateRedis> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut redis = PrivateRedis {
-            port,
-            args: args.iter().map(|a| a.to_string()).collect(),
-            dir: tempfile::tempdir().expect("temp dir"),
-            child: None,
-        };
-        if let Err(err) = redis.restart().await {
-            if common::redis_required() {
-                panic!("LIVESUPPORT_REQUIRE_REDIS=1 but redis-server cannot run: {err}");
-            }
-            eprintln!("\n*** SKIPPED: private Redis test (redis-server: {err}) ***\n");
-            return None;
-        }
-        Some(redis)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn restart(&mut self) -> Result<(), String> {
-        let port = self.port.to_string();
-        let child = Command::new("redis-server")
-            .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no"])
-            .args(&self.args)
-            .current_dir(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        self.child = Some(child);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            if tokio::time::Instant::now() > deadline {
-                return Err(format!("not listening on port {port}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
-    }
-
-    /// SIGKILL: no goodbye to its clients.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// SIGSTOP or SIGCONT: a frozen Redis keeps its connections open and answers
-    /// nothing, as behind a network that silently drops packets.
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id().to_string();
-        let sent = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success(), "kill {signal} {pid}");
-    }
-
-    /// `redis-cli -p PORT ARGS…`, its output.
-    fn cli(&self, args: &[&str]) -> String {
-        let output = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[tokio::test]
 async fn a_redis_restart_loses_no_acknowledged_message() {
     // Skip before starting anything when PostgreSQL or Redis is not configured.
@@ -509,7 +349,7 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
     };
     let [a, b] = &nodes[..] else { unreachable!() };
     let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
-    let (_, session) = ticket(a).await;
+    let (_, session) = a.bare_ticket().await;
     let mut user = a.user_socket(&session, "").await;
     user.next_of("ready").await;
     let mut supporter = b.supporter_socket(&session, &token, "").await;
@@ -621,7 +461,7 @@ async fn on_a_redis_cluster_the_nodes_chat_over_sharded_pub_sub() {
     // Several tickets, so that their channels land on different shards.
     let mut chats = Vec::new();
     for _ in 0..4 {
-        let (ticket_id, session) = ticket(a).await;
+        let (ticket_id, session) = a.bare_ticket().await;
         let mut user = a.user_socket(&session, "").await;
         user.next_of("ready").await;
         let mut supporter = b.supporter_socket(&session, &token, "").await;
@@ -656,7 +496,7 @@ async fn on_a_redis_cluster_the_nodes_chat_over_sharded_pub_sub() {
         "never with PUBLISH, which a cluster broadcasts to every shard"
     );
     for node in [a, b] {
-        assert_eq!(readiness(node).await, 200);
+        assert_eq!(node.readiness().await, 200);
     }
 }
 
@@ -673,7 +513,7 @@ async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
     };
     let [a, b] = &nodes[..] else { unreachable!() };
     let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
-    let (_, session) = ticket(a).await;
+    let (_, session) = a.bare_ticket().await;
     let mut user = a.user_socket(&session, "").await;
     user.next_of("ready").await;
     let mut supporter = b.supporter_socket(&session, &token, "").await;
