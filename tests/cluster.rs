@@ -1,7 +1,8 @@
 //! Several nodes on one PostgreSQL and one Redis, as behind a load balancer with
 //! no sticky sessions: a visitor on one node chats with an agent on another
 //! exactly as on one node, and no acknowledged message is lost when a node is
-//! killed or Redis restarts.
+//! killed or Redis restarts: what was sent while Redis was away arrives by
+//! itself, with no later message to trigger a refill, and the nodes stay ready.
 //!
 //! Needs `LIVESUPPORT_TEST_POSTGRES_URL` and `LIVESUPPORT_TEST_REDIS_URL` (the
 //! Redis restart test runs a private `redis-server` of its own); skipped with a
@@ -9,7 +10,7 @@
 
 mod common;
 
-use common::ws::{WsClient, assert_gapless, key, seq, until_key, until_seq};
+use common::ws::{RECOVERY_DEADLINE, WsClient, assert_gapless, key, seq, until_key, until_seq};
 use common::{PrivateRedis, TestApp, spawn_cluster, spawn_cluster_on};
 use futures_util::StreamExt;
 use livesupport::Config;
@@ -18,6 +19,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::process::Command;
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const AGENT_PASSWORD: &str = "agent-password-123";
@@ -34,13 +36,6 @@ async fn within<T>(what: &str, work: impl Future<Output = T>) -> T {
     tokio::time::timeout(WAIT, work)
         .await
         .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
-
-/// Reads on until `frames` reach seq `last`.
-async fn catch_up(client: &mut WsClient, frames: &mut Vec<Value>, last: i64) {
-    if frames.last().map(seq).is_none_or(|seen| seen < last) {
-        frames.extend(within("catching up", until_seq(client, last)).await);
-    }
 }
 
 /// Polls `/readyz` until it answers `status`.
@@ -364,9 +359,7 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
     }
 
     redis.kill();
-    for node in [a, b] {
-        wait_readiness(node, 503).await;
-    }
+    assert_degraded_but_ready(&[a, b]).await;
     // Both sides keep talking: each send is stored and acknowledged on its node.
     for i in 0..5 {
         let (u, s) = (format!("u-out-{i}"), format!("s-out-{i}"));
@@ -375,20 +368,24 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
         user_frames.extend(within("the visitor's ack", until_key(&mut user, &u)).await);
         supporter_frames.extend(within("the agent's ack", until_key(&mut supporter, &s)).await);
     }
+    for node in [a, b] {
+        assert_eq!(node.readiness().await, 200, "ready all through the outage");
+    }
 
     redis.restart().await.expect("redis-server restarts");
-    for node in [a, b] {
-        wait_readiness(node, 200).await;
-    }
-    // After the refill, live traffic flows again between the nodes.
-    user.say("back", "u-after").await;
-    supporter_frames
-        .extend(within("the agent catches up", until_key(&mut supporter, "u-after")).await);
-    supporter.say("back too", "s-after").await;
-    user_frames.extend(within("the visitor catches up", until_key(&mut user, "s-after")).await);
-    let last = stored_count(a, &session).await as i64;
-    catch_up(&mut user, &mut user_frames, last).await;
-    catch_up(&mut supporter, &mut supporter_frames, last).await;
+    let restarted = Instant::now();
+    // Nothing more is sent: the outage's messages must arrive by themselves.
+    let last = a.last_seq(&session).await;
+    arrives_by_itself("the visitor", &mut user, &mut user_frames, last, restarted).await;
+    arrives_by_itself(
+        "the agent",
+        &mut supporter,
+        &mut supporter_frames,
+        last,
+        restarted,
+    )
+    .await;
+    assert_healthy_again(&[a, b]).await;
 
     assert_gapless("the visitor", &user_frames, 1, last);
     assert_gapless("the agent", &supporter_frames, 1, last);
@@ -403,6 +400,69 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
                 keys.contains(format!("s-out-{i}").as_str()),
                 "{who} got s-out-{i}"
             );
+        }
+    }
+}
+
+/// While Redis is away each node notices (its health's broker check is not
+/// `ok`), says it is degraded, and stays ready: its database answers.
+async fn assert_degraded_but_ready(nodes: &[&TestApp]) {
+    for node in nodes {
+        let health = node
+            .wait_health_check("broker", false, WAIT)
+            .await
+            .unwrap_or_else(|h| panic!("{} never noticed Redis is gone: {h}", node.address));
+        assert_eq!(
+            health["status"], "degraded",
+            "{}: health without Redis: {health}",
+            node.address
+        );
+        assert_eq!(health["checks"]["database"], "ok", "{health}");
+        assert_eq!(
+            node.readiness().await,
+            200,
+            "{} stays ready without Redis",
+            node.address
+        );
+    }
+}
+
+/// Once Redis is back, every node's health says `ok` again and it is ready.
+async fn assert_healthy_again(nodes: &[&TestApp]) {
+    for node in nodes {
+        let health = node
+            .wait_health_check("broker", true, RECOVERY_DEADLINE)
+            .await
+            .unwrap_or_else(|h| panic!("{}: the broker check stays down: {h}", node.address));
+        assert_eq!(health["status"], "ok", "{}: {health}", node.address);
+        assert_eq!(node.readiness().await, 200, "{} is ready", node.address);
+    }
+}
+
+/// Reads on, with no later message sent, until `frames` reach seq `last`; fails
+/// if that takes longer than [`RECOVERY_DEADLINE`] from `since`.
+async fn arrives_by_itself(
+    who: &str,
+    client: &mut WsClient,
+    frames: &mut Vec<Value>,
+    last: i64,
+    since: Instant,
+) {
+    if frames.last().is_some_and(|f| seq(f) >= last) {
+        return;
+    }
+    match client
+        .messages_through(last, since + RECOVERY_DEADLINE)
+        .await
+    {
+        Ok(more) => frames.extend(more),
+        Err(got) => {
+            frames.extend(got);
+            panic!(
+                "{who} did not get seqs up to {last} within {RECOVERY_DEADLINE:?} with no later \
+                 message; it has {:?}",
+                frames.iter().map(seq).collect::<Vec<_>>()
+            )
         }
     }
 }
@@ -524,9 +584,7 @@ async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
     }
 
     redis.signal("-STOP");
-    for node in [a, b] {
-        wait_readiness(node, 503).await;
-    }
+    assert_degraded_but_ready(&[a, b]).await;
     for i in 0..3 {
         let (u, s) = (format!("u-silent-{i}"), format!("s-silent-{i}"));
         user.say("into the void", &u).await;
@@ -536,16 +594,31 @@ async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
     }
     // Long enough for the silent connections to be given up and replaced.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    redis.signal("-CONT");
     for node in [a, b] {
-        wait_readiness(node, 200).await;
+        assert_eq!(node.readiness().await, 200, "ready all through the silence");
     }
-    user.say("back", "u-back").await;
-    supporter_frames
-        .extend(within("the agent catches up", until_key(&mut supporter, "u-back")).await);
-    let last = stored_count(a, &session).await as i64;
-    catch_up(&mut user, &mut user_frames, last).await;
-    catch_up(&mut supporter, &mut supporter_frames, last).await;
+    redis.signal("-CONT");
+    let resumed = Instant::now();
+    // Nothing more is sent: the silence's messages must arrive by themselves.
+    let last = a.last_seq(&session).await;
+    arrives_by_itself("the visitor", &mut user, &mut user_frames, last, resumed).await;
+    arrives_by_itself(
+        "the agent",
+        &mut supporter,
+        &mut supporter_frames,
+        last,
+        resumed,
+    )
+    .await;
+    assert_healthy_again(&[a, b]).await;
     assert_gapless("the visitor", &user_frames, 1, last);
     assert_gapless("the agent", &supporter_frames, 1, last);
+    for (who, frames) in [("visitor", &user_frames), ("agent", &supporter_frames)] {
+        let keys: HashSet<&str> = frames.iter().filter_map(key).collect();
+        for i in 0..3 {
+            for k in [format!("u-silent-{i}"), format!("s-silent-{i}")] {
+                assert!(keys.contains(k.as_str()), "{who} got {k}");
+            }
+        }
+    }
 }
