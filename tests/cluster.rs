@@ -1,7 +1,8 @@
 //! Several nodes on one PostgreSQL and one Redis, as behind a load balancer with
 //! no sticky sessions: a visitor on one node chats with an agent on another
 //! exactly as on one node, and no acknowledged message is lost when a node is
-//! killed or Redis restarts.
+//! killed or Redis restarts: what was sent while Redis was away arrives by
+//! itself, with no later message to trigger a refill, and the nodes stay ready.
 //!
 //! Needs `LIVESUPPORT_TEST_POSTGRES_URL` and `LIVESUPPORT_TEST_REDIS_URL` (the
 //! Redis restart test runs a private `redis-server` of its own); skipped with a
@@ -9,15 +10,16 @@
 
 mod common;
 
-use common::ws::WsClient;
-use common::{TestApp, spawn_cluster, spawn_cluster_on};
+use common::ws::{RECOVERY_DEADLINE, WsClient, assert_gapless, key, seq, until_key, until_seq};
+use common::{PrivateRedis, TestApp, spawn_cluster, spawn_cluster_on};
 use futures_util::StreamExt;
 use livesupport::Config;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::future::Future;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const AGENT_PASSWORD: &str = "agent-password-123";
@@ -36,79 +38,10 @@ async fn within<T>(what: &str, work: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("timed out: {what}"))
 }
 
-/// A ticket (no first message) and its session id.
-async fn ticket(app: &TestApp) -> (i64, String) {
-    let t = app
-        .create_ticket(json!({"user_name": "John Doe", "subject": "Order not arrived"}))
-        .await;
-    (
-        t["id"].as_i64().unwrap(),
-        t["session_id"].as_str().unwrap().to_owned(),
-    )
-}
-
-fn seq(frame: &Value) -> i64 {
-    frame["message"]["seq"].as_i64().unwrap()
-}
-
-fn key(frame: &Value) -> Option<&str> {
-    frame["message"]["client_msg_id"].as_str()
-}
-
-/// Message-like frames until the one carrying `client_msg_id`, that one included.
-async fn until_key(client: &mut WsClient, client_msg_id: &str) -> Vec<Value> {
-    let mut frames = Vec::new();
-    loop {
-        let frame = client.next_message().await;
-        let done = key(&frame) == Some(client_msg_id);
-        frames.push(frame);
-        if done {
-            return frames;
-        }
-    }
-}
-
-/// Message-like frames until one with `seq` arrives.
-async fn until_seq(client: &mut WsClient, last: i64) -> Vec<Value> {
-    let mut frames = Vec::new();
-    loop {
-        let frame = client.next_message().await;
-        let done = seq(&frame) >= last;
-        frames.push(frame);
-        if done {
-            return frames;
-        }
-    }
-}
-
-/// Reads on until `frames` reach seq `last`.
-async fn catch_up(client: &mut WsClient, frames: &mut Vec<Value>, last: i64) {
-    if frames.last().map(seq).is_none_or(|seen| seen < last) {
-        frames.extend(within("catching up", until_seq(client, last)).await);
-    }
-}
-
-/// Asserts that `frames` are the seqs `first..=last`, each once, in order.
-fn assert_gapless(who: &str, frames: &[Value], first: i64, last: i64) {
-    let seqs: Vec<i64> = frames.iter().map(seq).collect();
-    assert_eq!(
-        seqs,
-        (first..=last).collect::<Vec<_>>(),
-        "{who} sees every seq once, in order"
-    );
-}
-
-async fn readiness(app: &TestApp) -> u16 {
-    match app.client.get(app.url("/readyz")).send().await {
-        Ok(response) => response.status().as_u16(),
-        Err(_) => 0,
-    }
-}
-
 /// Polls `/readyz` until it answers `status`.
 async fn wait_readiness(app: &TestApp, status: u16) {
     within(&format!("/readyz answering {status}"), async {
-        while readiness(app).await != status {
+        while app.readiness().await != status {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     })
@@ -144,7 +77,7 @@ async fn a_visitor_and_an_agent_on_different_nodes_chat_as_on_one() {
     }
 
     let mut feed = c.feed_socket(&a.admin_token).await;
-    let (ticket_id, session) = ticket(a).await;
+    let (ticket_id, session) = a.bare_ticket().await;
     let created = within("ticket_created on the feed", feed.next_of("ticket_created")).await;
     assert_eq!(created["ticket"]["id"], ticket_id);
 
@@ -214,7 +147,7 @@ async fn interleaved_bursts_from_both_sides_arrive_in_seq_order_on_every_node() 
         unreachable!()
     };
     let (_, token) = b.create_agent("alice@example.com", "Alice", "agent").await;
-    let (_, session) = ticket(a).await;
+    let (_, session) = a.bare_ticket().await;
     let mut watcher = c.user_socket(&session, "").await;
     watcher.next_of("ready").await;
     let mut user = a.user_socket(&session, "").await;
@@ -314,7 +247,7 @@ async fn a_killed_node_loses_nothing_its_agent_resumes_on_another() {
     let b = nodes.pop().unwrap();
     let a = nodes.pop().unwrap();
     let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
-    let (ticket_id, session) = ticket(&a).await;
+    let (ticket_id, session) = a.bare_ticket().await;
     let mut supporter = b.supporter_socket(&session, &token, "").await;
     let mut before = vec![supporter.next_of("supporter_joined").await];
     let mut user = a.user_socket(&session, "").await;
@@ -397,104 +330,6 @@ async fn a_killed_node_loses_nothing_its_agent_resumes_on_another() {
     assert!(presence.user_connected && presence.supporter_connected);
 }
 
-/// A private `redis-server` that the test may kill and start again on its port.
-struct PrivateRedis {
-    port: u16,
-    /// Extra arguments (cluster mode).
-    args: Vec<String>,
-    /// Its working directory (a cluster node writes its nodes.conf there).
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    /// `None` (with a notice) when no `redis-server` can run here.
-    async fn start(args: &[&str]) -> Option<PrivateRedis> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut redis = PrivateRedis {
-            port,
-            args: args.iter().map(|a| a.to_string()).collect(),
-            dir: tempfile::tempdir().expect("temp dir"),
-            child: None,
-        };
-        if let Err(err) = redis.restart().await {
-            if common::redis_required() {
-                panic!("LIVESUPPORT_REQUIRE_REDIS=1 but redis-server cannot run: {err}");
-            }
-            eprintln!("\n*** SKIPPED: private Redis test (redis-server: {err}) ***\n");
-            return None;
-        }
-        Some(redis)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn restart(&mut self) -> Result<(), String> {
-        let port = self.port.to_string();
-        let child = Command::new("redis-server")
-            .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no"])
-            .args(&self.args)
-            .current_dir(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        self.child = Some(child);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            if tokio::time::Instant::now() > deadline {
-                return Err(format!("not listening on port {port}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
-    }
-
-    /// SIGKILL: no goodbye to its clients.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// SIGSTOP or SIGCONT: a frozen Redis keeps its connections open and answers
-    /// nothing, as behind a network that silently drops packets.
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("running").id().to_string();
-        let sent = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success(), "kill {signal} {pid}");
-    }
-
-    /// `redis-cli -p PORT ARGS…`, its output.
-    fn cli(&self, args: &[&str]) -> String {
-        let output = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[tokio::test]
 async fn a_redis_restart_loses_no_acknowledged_message() {
     // Skip before starting anything when PostgreSQL or Redis is not configured.
@@ -509,7 +344,7 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
     };
     let [a, b] = &nodes[..] else { unreachable!() };
     let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
-    let (_, session) = ticket(a).await;
+    let (_, session) = a.bare_ticket().await;
     let mut user = a.user_socket(&session, "").await;
     user.next_of("ready").await;
     let mut supporter = b.supporter_socket(&session, &token, "").await;
@@ -524,9 +359,7 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
     }
 
     redis.kill();
-    for node in [a, b] {
-        wait_readiness(node, 503).await;
-    }
+    assert_degraded_but_ready(&[a, b]).await;
     // Both sides keep talking: each send is stored and acknowledged on its node.
     for i in 0..5 {
         let (u, s) = (format!("u-out-{i}"), format!("s-out-{i}"));
@@ -535,20 +368,24 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
         user_frames.extend(within("the visitor's ack", until_key(&mut user, &u)).await);
         supporter_frames.extend(within("the agent's ack", until_key(&mut supporter, &s)).await);
     }
+    for node in [a, b] {
+        assert_eq!(node.readiness().await, 200, "ready all through the outage");
+    }
 
     redis.restart().await.expect("redis-server restarts");
-    for node in [a, b] {
-        wait_readiness(node, 200).await;
-    }
-    // After the refill, live traffic flows again between the nodes.
-    user.say("back", "u-after").await;
-    supporter_frames
-        .extend(within("the agent catches up", until_key(&mut supporter, "u-after")).await);
-    supporter.say("back too", "s-after").await;
-    user_frames.extend(within("the visitor catches up", until_key(&mut user, "s-after")).await);
-    let last = stored_count(a, &session).await as i64;
-    catch_up(&mut user, &mut user_frames, last).await;
-    catch_up(&mut supporter, &mut supporter_frames, last).await;
+    let restarted = Instant::now();
+    // Nothing more is sent: the outage's messages must arrive by themselves.
+    let last = a.last_seq(&session).await;
+    arrives_by_itself("the visitor", &mut user, &mut user_frames, last, restarted).await;
+    arrives_by_itself(
+        "the agent",
+        &mut supporter,
+        &mut supporter_frames,
+        last,
+        restarted,
+    )
+    .await;
+    assert_healthy_again(&[a, b]).await;
 
     assert_gapless("the visitor", &user_frames, 1, last);
     assert_gapless("the agent", &supporter_frames, 1, last);
@@ -563,6 +400,69 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
                 keys.contains(format!("s-out-{i}").as_str()),
                 "{who} got s-out-{i}"
             );
+        }
+    }
+}
+
+/// While Redis is away each node notices (its health's broker check is not
+/// `ok`), says it is degraded, and stays ready: its database answers.
+async fn assert_degraded_but_ready(nodes: &[&TestApp]) {
+    for node in nodes {
+        let health = node
+            .wait_health_check("broker", false, WAIT)
+            .await
+            .unwrap_or_else(|h| panic!("{} never noticed Redis is gone: {h}", node.address));
+        assert_eq!(
+            health["status"], "degraded",
+            "{}: health without Redis: {health}",
+            node.address
+        );
+        assert_eq!(health["checks"]["database"], "ok", "{health}");
+        assert_eq!(
+            node.readiness().await,
+            200,
+            "{} stays ready without Redis",
+            node.address
+        );
+    }
+}
+
+/// Once Redis is back, every node's health says `ok` again and it is ready.
+async fn assert_healthy_again(nodes: &[&TestApp]) {
+    for node in nodes {
+        let health = node
+            .wait_health_check("broker", true, RECOVERY_DEADLINE)
+            .await
+            .unwrap_or_else(|h| panic!("{}: the broker check stays down: {h}", node.address));
+        assert_eq!(health["status"], "ok", "{}: {health}", node.address);
+        assert_eq!(node.readiness().await, 200, "{} is ready", node.address);
+    }
+}
+
+/// Reads on, with no later message sent, until `frames` reach seq `last`; fails
+/// if that takes longer than [`RECOVERY_DEADLINE`] from `since`.
+async fn arrives_by_itself(
+    who: &str,
+    client: &mut WsClient,
+    frames: &mut Vec<Value>,
+    last: i64,
+    since: Instant,
+) {
+    if frames.last().is_some_and(|f| seq(f) >= last) {
+        return;
+    }
+    match client
+        .messages_through(last, since + RECOVERY_DEADLINE)
+        .await
+    {
+        Ok(more) => frames.extend(more),
+        Err(got) => {
+            frames.extend(got);
+            panic!(
+                "{who} did not get seqs up to {last} within {RECOVERY_DEADLINE:?} with no later \
+                 message; it has {:?}",
+                frames.iter().map(seq).collect::<Vec<_>>()
+            )
         }
     }
 }
@@ -621,7 +521,7 @@ async fn on_a_redis_cluster_the_nodes_chat_over_sharded_pub_sub() {
     // Several tickets, so that their channels land on different shards.
     let mut chats = Vec::new();
     for _ in 0..4 {
-        let (ticket_id, session) = ticket(a).await;
+        let (ticket_id, session) = a.bare_ticket().await;
         let mut user = a.user_socket(&session, "").await;
         user.next_of("ready").await;
         let mut supporter = b.supporter_socket(&session, &token, "").await;
@@ -656,7 +556,7 @@ async fn on_a_redis_cluster_the_nodes_chat_over_sharded_pub_sub() {
         "never with PUBLISH, which a cluster broadcasts to every shard"
     );
     for node in [a, b] {
-        assert_eq!(readiness(node).await, 200);
+        assert_eq!(node.readiness().await, 200);
     }
 }
 
@@ -673,7 +573,7 @@ async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
     };
     let [a, b] = &nodes[..] else { unreachable!() };
     let (_, token) = a.create_agent("alice@example.com", "Alice", "agent").await;
-    let (_, session) = ticket(a).await;
+    let (_, session) = a.bare_ticket().await;
     let mut user = a.user_socket(&session, "").await;
     user.next_of("ready").await;
     let mut supporter = b.supporter_socket(&session, &token, "").await;
@@ -684,9 +584,7 @@ async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
     }
 
     redis.signal("-STOP");
-    for node in [a, b] {
-        wait_readiness(node, 503).await;
-    }
+    assert_degraded_but_ready(&[a, b]).await;
     for i in 0..3 {
         let (u, s) = (format!("u-silent-{i}"), format!("s-silent-{i}"));
         user.say("into the void", &u).await;
@@ -696,16 +594,31 @@ async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
     }
     // Long enough for the silent connections to be given up and replaced.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    redis.signal("-CONT");
     for node in [a, b] {
-        wait_readiness(node, 200).await;
+        assert_eq!(node.readiness().await, 200, "ready all through the silence");
     }
-    user.say("back", "u-back").await;
-    supporter_frames
-        .extend(within("the agent catches up", until_key(&mut supporter, "u-back")).await);
-    let last = stored_count(a, &session).await as i64;
-    catch_up(&mut user, &mut user_frames, last).await;
-    catch_up(&mut supporter, &mut supporter_frames, last).await;
+    redis.signal("-CONT");
+    let resumed = Instant::now();
+    // Nothing more is sent: the silence's messages must arrive by themselves.
+    let last = a.last_seq(&session).await;
+    arrives_by_itself("the visitor", &mut user, &mut user_frames, last, resumed).await;
+    arrives_by_itself(
+        "the agent",
+        &mut supporter,
+        &mut supporter_frames,
+        last,
+        resumed,
+    )
+    .await;
+    assert_healthy_again(&[a, b]).await;
     assert_gapless("the visitor", &user_frames, 1, last);
     assert_gapless("the agent", &supporter_frames, 1, last);
+    for (who, frames) in [("visitor", &user_frames), ("agent", &supporter_frames)] {
+        let keys: HashSet<&str> = frames.iter().filter_map(key).collect();
+        for i in 0..3 {
+            for k in [format!("u-silent-{i}"), format!("s-silent-{i}")] {
+                assert!(keys.contains(k.as_str()), "{who} got {k}");
+            }
+        }
+    }
 }

@@ -11,14 +11,21 @@
 //! [`spawn_cluster`] starts several nodes on one PostgreSQL schema and one Redis,
 //! each on a runtime of its own, so that [`TestApp::kill`] can end a node the way
 //! SIGKILL does: every task, socket and connection of it gone at once.
+//! [`spawn_faulty_cluster`] puts a [`FaultProxy`] between each node and each of
+//! its dependencies, so that one node's link can be cut, frozen or slowed;
+//! [`PrivateRedis`] is a `redis-server` of the test's own, to kill or freeze.
 #![allow(dead_code)]
 
 pub mod ws;
 
+pub use faultproxy::FaultProxy;
 use livesupport::config::Secret;
 use livesupport::{Application, Config};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::Once;
+use std::time::Duration;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 
@@ -39,6 +46,8 @@ pub struct TestApp {
     /// Bearer token of the admin agent.
     pub admin_token: String,
     pub state: livesupport::http::AppState,
+    /// The node's database as the test reaches it directly (around any fault
+    /// proxy of [`spawn_faulty_cluster`]).
     pub database_url: String,
     server: JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -82,8 +91,15 @@ pub fn sqlite_database() -> (String, TempDir) {
 /// A URL to a fresh, empty PostgreSQL schema, or `None` (with a notice) when the
 /// PostgreSQL suites are not configured here.
 pub async fn postgres_database() -> Option<String> {
-    let base = match std::env::var("LIVESUPPORT_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => url,
+    let base = postgres_base()?;
+    let schema = fresh_schema(&base).await;
+    Some(schema_url(&base, &schema))
+}
+
+/// `LIVESUPPORT_TEST_POSTGRES_URL`, or `None` (with a notice) when it is unset.
+fn postgres_base() -> Option<String> {
+    match std::env::var("LIVESUPPORT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
         _ => {
             if require("LIVESUPPORT_REQUIRE_POSTGRES") {
                 panic!(
@@ -93,13 +109,17 @@ pub async fn postgres_database() -> Option<String> {
             eprintln!(
                 "\n*** SKIPPED: PostgreSQL test (set LIVESUPPORT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run it) ***\n"
             );
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Creates a new, empty schema on the server of `base` and returns its name.
+async fn fresh_schema(base: &str) -> String {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .connect(&base)
+        .connect(base)
         .await
         .unwrap_or_else(|e| {
             panic!("cannot reach PostgreSQL at LIVESUPPORT_TEST_POSTGRES_URL: {e}")
@@ -109,10 +129,13 @@ pub async fn postgres_database() -> Option<String> {
         .await
         .expect("create schema");
     admin.close().await;
+    schema
+}
+
+/// `base` with `schema` as its search path.
+fn schema_url(base: &str, schema: &str) -> String {
     let separator = if base.contains('?') { '&' } else { '?' };
-    Some(format!(
-        "{base}{separator}options=-c%20search_path%3D{schema}"
-    ))
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
 }
 
 fn require(var: &str) -> bool {
@@ -227,12 +250,25 @@ pub async fn spawn_cluster_on(
 ) -> Option<Vec<TestApp>> {
     init_logging();
     let database_url = postgres_database().await?;
+    let links = vec![(database_url.clone(), redis_url.to_owned()); nodes];
+    Some(spawn_nodes(&database_url, links, configure).await)
+}
+
+/// Starts one node per `(database URL, Redis URL)` of `links`, all under one
+/// channel prefix and token secret, the first one creating the admin. Every
+/// [`TestApp::database_url`] is `direct_database_url`, the schema as the test
+/// reaches it, whatever stands between the node and the database.
+async fn spawn_nodes(
+    direct_database_url: &str,
+    links: Vec<(String, String)>,
+    configure: impl Fn(usize, &mut Config),
+) -> Vec<TestApp> {
     let prefix = format!("t{}:", uuid::Uuid::new_v4().simple());
-    let mut cluster = Vec::with_capacity(nodes);
-    for index in 0..nodes {
+    let mut cluster = Vec::with_capacity(links.len());
+    for (index, (database_url, redis_url)) in links.into_iter().enumerate() {
         let mut config = Config::for_database(&database_url);
         config.bind = "127.0.0.1".parse().unwrap();
-        config.redis_url = Some(Secret::new(redis_url));
+        config.redis_url = Some(Secret::new(&redis_url));
         config.redis_channel_prefix = prefix.clone();
         config.node_id = Some(format!("node-{index}"));
         config.token_secret = Some(Secret::new("test-token-secret-that-is-32-chars-long"));
@@ -245,14 +281,115 @@ pub async fn spawn_cluster_on(
             config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         }
         configure(index, &mut config);
-        cluster.push(spawn_node(config, database_url.clone()).await);
+        cluster.push(spawn_node(config, direct_database_url.to_owned()).await);
     }
     // One login serves every node: they share the token secret.
     let token = cluster[0].login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     for node in &mut cluster {
         node.admin_token = token.clone();
     }
-    Some(cluster)
+    cluster
+}
+
+/// A cluster whose every node reaches Redis and PostgreSQL through fault proxies
+/// of its own, so that a test can break one node's link and leave the others'.
+/// Dropping it kills the nodes, then the proxies.
+pub struct FaultyCluster {
+    pub nodes: Vec<TestApp>,
+    /// `links[i]` stands between `nodes[i]` and its dependencies.
+    pub links: Vec<NodeLinks>,
+    /// The schema as the test reaches it directly, around every proxy.
+    pub database_url: String,
+    /// The proxies' runtime: neither the test's nor a node's, so that killing a
+    /// node or a busy test never stalls another node's link.
+    _proxies: ProxyRuntime,
+}
+
+/// One node's links to its dependencies.
+pub struct NodeLinks {
+    /// Between the node and Redis (its publisher and subscriber connections).
+    pub redis: FaultProxy,
+    /// Between the node and PostgreSQL (its whole pool).
+    pub postgres: FaultProxy,
+}
+
+struct ProxyRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for ProxyRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Starts `nodes` nodes as [`spawn_cluster_on`] does (one fresh schema, the Redis
+/// at `redis_upstream` under a channel prefix of their own), each node's
+/// `redis_url` pointing at a Redis proxy of its own and its database URL at a
+/// PostgreSQL proxy of its own. `None` when PostgreSQL is not configured here.
+pub async fn spawn_faulty_cluster(
+    nodes: usize,
+    redis_upstream: &str,
+    configure: impl Fn(usize, &mut Config),
+) -> Option<FaultyCluster> {
+    init_logging();
+    let base = postgres_base()?;
+    let schema = fresh_schema(&base).await;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("fault-proxies")
+        .enable_all()
+        .build()
+        .expect("proxy runtime");
+    let mut links = Vec::with_capacity(nodes);
+    let mut urls = Vec::with_capacity(nodes);
+    for _ in 0..nodes {
+        let redis = start_proxy(&runtime, upstream_of(redis_upstream, 6379)).await;
+        let postgres = start_proxy(&runtime, upstream_of(&base, 5432)).await;
+        urls.push((
+            schema_url(&through(&base, &postgres), &schema),
+            through(redis_upstream, &redis),
+        ));
+        links.push(NodeLinks { redis, postgres });
+    }
+    let database_url = schema_url(&base, &schema);
+    let nodes = spawn_nodes(&database_url, urls, configure).await;
+    Some(FaultyCluster {
+        nodes,
+        links,
+        database_url,
+        _proxies: ProxyRuntime(Some(runtime)),
+    })
+}
+
+async fn start_proxy(runtime: &tokio::runtime::Runtime, upstream: SocketAddr) -> FaultProxy {
+    runtime
+        .spawn(FaultProxy::start(upstream))
+        .await
+        .expect("proxy task")
+        .expect("fault proxy listens")
+}
+
+/// The address a `postgres://` or `redis://` URL connects to.
+fn upstream_of(url: &str, default_port: u16) -> SocketAddr {
+    let parsed = reqwest::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    parsed
+        .socket_addrs(|| Some(default_port))
+        .ok()
+        .and_then(|addrs| addrs.into_iter().find(SocketAddr::is_ipv4))
+        .unwrap_or_else(|| panic!("{url} names no reachable IPv4 address"))
+}
+
+/// `url` with its host and port replaced by the proxy's.
+fn through(url: &str, proxy: &FaultProxy) -> String {
+    let mut parsed = reqwest::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    parsed
+        .set_host(Some("127.0.0.1"))
+        .expect("a URL with a host");
+    parsed
+        .set_port(Some(proxy.port()))
+        .expect("a URL with a port");
+    parsed.to_string()
 }
 
 /// Builds and serves one node on a runtime of its own.
@@ -364,6 +501,68 @@ impl TestApp {
         .await
     }
 
+    /// A ticket with no first message: its id and session id.
+    pub async fn bare_ticket(&self) -> (i64, String) {
+        let t = self
+            .create_ticket(json!({"user_name": "John Doe", "subject": "Order not arrived"}))
+            .await;
+        (
+            t["id"].as_i64().unwrap(),
+            t["session_id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The status `/readyz` answers, 0 when it does not answer at all.
+    pub async fn readiness(&self) -> u16 {
+        match self.client.get(self.url("/readyz")).send().await {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        }
+    }
+
+    /// The body of `GET /api/support/health` (Null when it does not answer).
+    pub async fn health(&self) -> Value {
+        match self
+            .client
+            .get(self.url("/api/support/health"))
+            .send()
+            .await
+        {
+            Ok(response) => read(response).await.1,
+            Err(_) => Value::Null,
+        }
+    }
+
+    /// Polls the health until `check` (`"database"` or `"broker"`) is, or is not,
+    /// `"ok"`; the last body, or `Err` with it once `wait` has passed.
+    pub async fn wait_health_check(
+        &self,
+        check: &str,
+        ok: bool,
+        wait: Duration,
+    ) -> Result<Value, Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let health = self.health().await;
+            if (health["checks"][check] == "ok") == ok {
+                return Ok(health);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(health);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The ticket's `last_seq`, read through the guest API.
+    pub async fn last_seq(&self, session_id: &str) -> i64 {
+        let (status, ticket) = self
+            .get(&format!("/api/support/ticket/{session_id}"), None)
+            .await;
+        assert_eq!(status, 200, "read the ticket: {ticket}");
+        ticket["last_seq"].as_i64().unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut request = self.client.get(self.url(path));
         if let Some(token) = token {
@@ -393,4 +592,104 @@ pub async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A private `redis-server` that the test may kill, freeze and start again on
+/// its port.
+pub struct PrivateRedis {
+    pub port: u16,
+    /// Extra arguments (cluster mode).
+    args: Vec<String>,
+    /// Its working directory (a cluster node writes its nodes.conf there).
+    dir: TempDir,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    /// `None` (with a notice) when no `redis-server` can run here.
+    pub async fn start(args: &[&str]) -> Option<PrivateRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = PrivateRedis {
+            port,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            child: None,
+        };
+        if let Err(err) = redis.restart().await {
+            if redis_required() {
+                panic!("LIVESUPPORT_REQUIRE_REDIS=1 but redis-server cannot run: {err}");
+            }
+            eprintln!("\n*** SKIPPED: private Redis test (redis-server: {err}) ***\n");
+            return None;
+        }
+        Some(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn restart(&mut self) -> Result<(), String> {
+        let port = self.port.to_string();
+        let child = Command::new("redis-server")
+            .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no"])
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_err()
+        {
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("not listening on port {port}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// SIGKILL: no goodbye to its clients.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGSTOP or SIGCONT: a frozen Redis keeps its connections open and answers
+    /// nothing, as behind a network that silently drops packets.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let sent = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// `redis-cli -p PORT ARGS…`, its output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        // SIGKILL ends a stopped (frozen) server too.
+        self.kill();
+    }
 }

@@ -4,6 +4,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -14,6 +15,12 @@ use super::TestApp;
 
 /// How long a test waits for an expected frame before failing.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a message stored during a fault may take to reach every socket by
+/// itself, once the fault is over (or while it lasts), with no later message to
+/// trigger a refill. The product's target is 5 s; the rest is margin for a
+/// loaded test machine.
+pub const RECOVERY_DEADLINE: Duration = Duration::from_secs(10);
 
 pub struct WsClient {
     pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -125,6 +132,42 @@ impl WsClient {
         }
     }
 
+    /// Every frame that arrives until one satisfies `done` (that one included) or
+    /// `deadline` passes; the flag says whether `done` was met. Panics if the
+    /// socket closes.
+    pub async fn frames_until(
+        &mut self,
+        deadline: Instant,
+        mut done: impl FnMut(&Value) -> bool,
+    ) -> (Vec<Value>, bool) {
+        let mut frames = Vec::new();
+        while let Some(frame) = self
+            .try_next(deadline.saturating_duration_since(Instant::now()))
+            .await
+        {
+            let met = done(&frame);
+            frames.push(frame);
+            if met {
+                return (frames, true);
+            }
+        }
+        (frames, false)
+    }
+
+    /// Message-like frames until one reaches seq `last` (included), or `Err`
+    /// with those that came before `deadline` passed.
+    pub async fn messages_through(
+        &mut self,
+        last: i64,
+        deadline: Instant,
+    ) -> Result<Vec<Value>, Vec<Value>> {
+        let (frames, met) = self
+            .frames_until(deadline, |f| is_message(f) && seq(f) >= last)
+            .await;
+        let messages = frames.into_iter().filter(is_message).collect();
+        if met { Ok(messages) } else { Err(messages) }
+    }
+
     /// Skips frames until one of `kind` arrives.
     pub async fn next_of(&mut self, kind: &str) -> Value {
         loop {
@@ -139,10 +182,7 @@ impl WsClient {
     pub async fn next_message(&mut self) -> Value {
         loop {
             let frame = self.next().await;
-            if matches!(
-                frame["type"].as_str(),
-                Some("message" | "system" | "supporter_joined")
-            ) {
+            if is_message(&frame) {
                 return frame;
             }
         }
@@ -182,4 +222,58 @@ impl WsClient {
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
     }
+}
+
+/// Whether a frame carries a stored message: `message`, `system`, `supporter_joined`.
+pub fn is_message(frame: &Value) -> bool {
+    matches!(
+        frame["type"].as_str(),
+        Some("message" | "system" | "supporter_joined")
+    )
+}
+
+/// The seq of a message-like frame.
+pub fn seq(frame: &Value) -> i64 {
+    frame["message"]["seq"].as_i64().unwrap()
+}
+
+/// The `client_msg_id` of a message-like frame, if it has one.
+pub fn key(frame: &Value) -> Option<&str> {
+    frame["message"]["client_msg_id"].as_str()
+}
+
+/// Message-like frames until the one carrying `client_msg_id`, that one included.
+pub async fn until_key(client: &mut WsClient, client_msg_id: &str) -> Vec<Value> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = client.next_message().await;
+        let done = key(&frame) == Some(client_msg_id);
+        frames.push(frame);
+        if done {
+            return frames;
+        }
+    }
+}
+
+/// Message-like frames until one with `seq` arrives.
+pub async fn until_seq(client: &mut WsClient, last: i64) -> Vec<Value> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = client.next_message().await;
+        let done = seq(&frame) >= last;
+        frames.push(frame);
+        if done {
+            return frames;
+        }
+    }
+}
+
+/// Asserts that `frames` are the seqs `first..=last`, each once, in order.
+pub fn assert_gapless(who: &str, frames: &[Value], first: i64, last: i64) {
+    let seqs: Vec<i64> = frames.iter().map(seq).collect();
+    assert_eq!(
+        seqs,
+        (first..=last).collect::<Vec<_>>(),
+        "{who} sees every seq once, in order"
+    );
 }
