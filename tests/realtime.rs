@@ -829,3 +829,107 @@ async fn the_server_pings_and_closes_a_silent_peer() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_ping_is_answered_with_pong_on_ticket_sockets_and_on_the_feed() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    user.send(json!({"type": "ping"})).await;
+    assert_eq!(user.next_of("pong").await, json!({"type": "pong"}));
+
+    let mut feed = app.feed_socket(&app.admin_token).await;
+    feed.send(json!({"type": "ping"})).await;
+    assert_eq!(
+        feed.next().await,
+        json!({"type": "pong"}),
+        "the feed's first frame"
+    );
+    feed.send(json!({"type": "message", "message": "hi"})).await;
+    let refused = feed.next().await;
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["error"]["code"], "validation_failed");
+}
+
+/// Reconciliation's deadline in these tests: the default interval (2 s), the
+/// grace, a read, and room for a noisy machine.
+const RECONCILED_WITHIN: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn a_message_stored_without_being_published_reaches_the_sockets_by_itself() {
+    let app = spawn_app().await;
+    let (ticket_id, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    // Stored behind the broker's back, as when a publish is lost: nothing else
+    // will ever be sent on this ticket.
+    let draft = livesupport::domain::MessageDraft {
+        sender_type: livesupport::domain::SenderType::Supporter,
+        sender_id: None,
+        sender_name: Some("Alice".into()),
+        text: "your parcel left today".into(),
+        client_msg_id: Some("lost-publish".into()),
+    };
+    app.state
+        .store
+        .append_message(ticket_id, &draft)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + RECONCILED_WITHIN;
+    let (frames, arrived) = user
+        .frames_until(deadline, |f| f["type"] == "message")
+        .await;
+    assert!(
+        arrived,
+        "the message arrives without a later one: {frames:?}"
+    );
+    let frame = frames.last().unwrap();
+    assert_eq!(frame["message"]["client_msg_id"], "lost-publish");
+    assert_eq!(frame["message"]["seq"], 1);
+}
+
+#[tokio::test]
+async fn a_ticket_change_the_feed_never_heard_of_reaches_the_dashboards_by_itself() {
+    let app = spawn_app().await;
+    let mut feed = app.feed_socket(&app.admin_token).await;
+    // Let the feed start before the changes it must recover.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let new = livesupport::domain::NewTicket {
+        session_id: uuid::Uuid::new_v4().to_string(),
+        user_id: None,
+        user_name: "Jane".into(),
+        user_email: None,
+        subject: "Opened while the broker was away".into(),
+        priority: livesupport::domain::Priority::High,
+        first_message: None,
+    };
+    let (created, _) = app.state.store.create_ticket(&new).await.unwrap();
+    let frame = feed
+        .try_next(RECONCILED_WITHIN)
+        .await
+        .expect("the new ticket reaches the feed without a later event");
+    assert_eq!(frame["type"], "ticket_created");
+    assert_eq!(frame["ticket"]["id"], created.id);
+    assert_eq!(frame["ticket"]["priority"], "high");
+
+    let change = livesupport::domain::TicketChange {
+        priority: Some(livesupport::domain::Priority::Urgent),
+        ..Default::default()
+    };
+    app.state
+        .store
+        .change_ticket(created.id, &change)
+        .await
+        .unwrap();
+    let frame = feed
+        .try_next(RECONCILED_WITHIN)
+        .await
+        .expect("the change reaches the feed");
+    assert_eq!(frame["type"], "ticket_updated");
+    assert_eq!(frame["ticket"]["priority"], "urgent");
+    assert!(
+        feed.try_next(Duration::from_secs(3)).await.is_none(),
+        "each change is recovered once"
+    );
+}

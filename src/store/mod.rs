@@ -74,7 +74,7 @@ impl StoreError {
 /// [`StoreError::Timeout`]: every caller, a socket's send included, gets an
 /// answer even from a database that went silent. It is above the pool's acquire
 /// timeout, so an unreachable database reports itself first.
-pub const STORE_CALL_TIMEOUT: Duration = Duration::from_secs(8);
+pub const STORE_CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A node's socket sessions count as live while its heartbeat row is younger
 /// than this, by the database's clock (nodes write it every few seconds).
