@@ -336,3 +336,58 @@ async fn refills_run_a_bounded_number_at_a_time() {
 
 /// Tickets the pool test asks refills for: more than the pool runs at once.
 const REFILL_POOL_PROBE: usize = recovery::REFILL_CONCURRENCY + 5;
+
+#[tokio::test]
+async fn a_reconnect_on_a_big_node_refills_only_the_tickets_that_moved() {
+    let (mut state, _subscriptions, mut commands, _dir) = bare_state().await;
+    let store = state.store.clone();
+    let moved = ticket(store.as_ref()).await;
+    let quiet = ticket(store.as_ref()).await;
+    // Thousands of tickets held: reconciliation reads them 1,000 to a query.
+    let held: Vec<i64> = [moved, quiet]
+        .into_iter()
+        .chain(1_000_000..1_002_500)
+        .collect();
+    for (i, ticket_id) in held.iter().enumerate() {
+        let s = socket(i as u64, 4);
+        let (reply, _) = oneshot::channel();
+        state.handle(Command::Join {
+            ticket_id: *ticket_id,
+            socket: s.handle,
+            reply,
+        });
+        let generation = state.tickets[ticket_id].generation;
+        state.handle(Command::Subscribed {
+            ticket_id: *ticket_id,
+            generation,
+            last_seq: Some(0),
+        });
+    }
+    append(store.as_ref(), moved, "stored while Redis was away").await;
+
+    state.reconcile("reconnect");
+    let answer = tokio::time::timeout(WAIT, commands.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let Command::Reconciled { positions } = &answer else {
+        panic!("expected the reconciliation's answer");
+    };
+    assert_eq!(
+        positions.as_ref().map(Vec::len),
+        Some(2),
+        "every held ticket asked for; the two that exist answered"
+    );
+    state.handle(answer);
+    let behind = tokio::time::timeout(WAIT, commands.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(&behind, Command::CheckBehind { tickets } if tickets.len() == 1));
+    state.handle(behind);
+    assert_eq!(
+        state.refills_running, 1,
+        "one refill, for the ticket that moved"
+    );
+    assert!(state.refill_queue.is_empty());
+}
