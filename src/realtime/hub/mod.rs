@@ -31,7 +31,7 @@ use crate::domain::{Message, Ticket};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use feed::Feed;
-use recovery::{RefillOutcome, RefillState};
+use recovery::{Behind, RefillOutcome, RefillState};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -213,8 +213,8 @@ struct TicketFanout {
     version: Option<DateTime<Utc>>,
     gap_check_pending: bool,
     refill: RefillState,
-    /// The stored `last_seq` a reconciliation saw while this node was behind it.
-    behind: Option<i64>,
+    /// What a reconciliation saw while this node was behind the store.
+    behind: Option<Behind>,
 }
 
 struct HubState {

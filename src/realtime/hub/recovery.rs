@@ -20,9 +20,20 @@ pub const REFILL_CONCURRENCY: usize = 8;
 /// resume from the store by themselves.
 pub const REFILL_ATTEMPTS: u32 = 5;
 const REFILL_RETRY_FIRST: Duration = Duration::from_millis(250);
-/// A ticket a reconciliation found behind gets this long to catch up by itself
-/// (its messages may be on their way through the broker) before it is refilled.
+/// A ticket a reconciliation found behind gets this long to show progress (its
+/// messages may be on their way through the broker, or the hub busy) before it
+/// is refilled. A ticket whose stream moved meanwhile is flowing, not stuck, and
+/// is left alone: refilling a busy node's every ticket would only add to its load.
 pub const BEHIND_GRACE: Duration = Duration::from_millis(300);
+
+/// What a reconciliation saw of a ticket behind the store.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Behind {
+    /// The stored `last_seq`.
+    pub(super) stored: i64,
+    /// What the hub had delivered then.
+    pub(super) delivered: i64,
+}
 
 /// Where a ticket's refill is.
 #[derive(Debug, Default)]
@@ -231,8 +242,13 @@ impl HubState {
         for (ticket_id, last_seq) in positions.unwrap_or_default() {
             if let Some(fanout) = self.tickets.get_mut(&ticket_id)
                 && fanout.stream.is_behind(last_seq)
+                && fanout.behind.is_none()
             {
-                fanout.behind = Some(fanout.behind.unwrap_or(0).max(last_seq));
+                let delivered = fanout.stream.delivered().unwrap_or(0);
+                fanout.behind = Some(Behind {
+                    stored: last_seq,
+                    delivered,
+                });
                 behind.push((ticket_id, fanout.generation));
             }
         }
@@ -248,15 +264,17 @@ impl HubState {
         }
     }
 
-    /// Refills the tickets still behind what a reconciliation saw stored.
+    /// Refills the tickets still stuck behind what a reconciliation saw stored.
     pub(super) fn check_behind(&mut self, tickets: Vec<(i64, u64)>) {
         for (ticket_id, generation) in tickets {
             let Some(fanout) = self.fanout(ticket_id, generation) else {
                 continue;
             };
-            if let Some(seen) = fanout.behind.take()
-                && fanout.stream.is_behind(seen)
-            {
+            let Some(seen) = fanout.behind.take() else {
+                continue;
+            };
+            let stuck = fanout.stream.delivered() == Some(seen.delivered);
+            if stuck && fanout.stream.is_behind(seen.stored) {
                 metrics().reconcile_behind.inc();
                 self.request_refill(ticket_id);
             }
