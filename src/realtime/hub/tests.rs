@@ -391,3 +391,59 @@ async fn a_reconnect_on_a_big_node_refills_only_the_tickets_that_moved() {
     );
     assert!(state.refill_queue.is_empty());
 }
+
+#[tokio::test]
+async fn a_refill_that_fails_is_retried_before_the_sockets_are_closed() {
+    let (mut state, _subscriptions, mut commands, _dir) = bare_state().await;
+    let s = socket(1, 4);
+    let (reply, _answer) = oneshot::channel();
+    state.handle(Command::Join {
+        ticket_id: 9,
+        socket: s.handle.clone(),
+        reply,
+    });
+    let generation = state.tickets[&9].generation;
+    state.handle(Command::Subscribed {
+        ticket_id: 9,
+        generation,
+        last_seq: Some(0),
+    });
+    state.request_refill(9);
+    for failure in 1..recovery::REFILL_ATTEMPTS {
+        state.handle(Command::Refilled {
+            ticket_id: 9,
+            generation,
+            outcome: Err(()),
+        });
+        assert_eq!(
+            s.handle.closer.code(),
+            None,
+            "still open after failure {failure}"
+        );
+        // The retry comes back after a pause, and runs again.
+        let retry = tokio::time::timeout(WAIT, async {
+            loop {
+                match commands.recv().await {
+                    Some(command @ Command::RetryRefill { .. }) => return command,
+                    Some(_) => continue,
+                    None => panic!("hub commands closed"),
+                }
+            }
+        })
+        .await
+        .expect("a retry is scheduled");
+        state.handle(retry);
+        assert_eq!(state.refills_running, 1, "the retry runs");
+    }
+    state.handle(Command::Refilled {
+        ticket_id: 9,
+        generation,
+        outcome: Err(()),
+    });
+    assert_eq!(
+        s.handle.closer.code(),
+        Some(1013),
+        "closed to resume by itself once the retries are spent"
+    );
+    assert!(!state.tickets.contains_key(&9));
+}
