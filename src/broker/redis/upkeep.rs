@@ -112,22 +112,15 @@ pub(super) async fn restore_after_reconnects(
 /// Moves the reconnect counter on after every (re)connection of the publishing
 /// connection: publishes that failed while it was down can be retried.
 pub(super) async fn count_reconnects(
-    mut events: broadcast::Receiver<fred::types::config::Server>,
+    events: broadcast::Receiver<fred::types::config::Server>,
     reconnects: watch::Sender<u64>,
     stop: CancellationToken,
 ) {
-    loop {
-        let event = tokio::select! {
-            _ = stop.cancelled() => return,
-            event = events.recv() => event,
-        };
-        match event {
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                reconnects.send_modify(|n| *n += 1);
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        }
-    }
+    on_each(events, stop, || {
+        reconnects.send_modify(|n| *n += 1);
+        true
+    })
+    .await
 }
 
 /// Keeps a PING in flight on the idle subscriber connection now and then, so
@@ -182,9 +175,19 @@ pub(super) async fn log_connection_errors(
 
 /// Forwards "it happened" for every event of a fred notification channel.
 pub(super) async fn notify_on<T: Clone>(
-    mut events: broadcast::Receiver<T>,
+    events: broadcast::Receiver<T>,
     notify: mpsc::UnboundedSender<()>,
     stop: CancellationToken,
+) {
+    on_each(events, stop, || notify.send(()).is_ok()).await
+}
+
+/// Runs `act` for every event of a fred notification channel (a lagged
+/// receiver counts as one), until `act` says stop, the channel closes, or `stop`.
+async fn on_each<T: Clone>(
+    mut events: broadcast::Receiver<T>,
+    stop: CancellationToken,
+    mut act: impl FnMut() -> bool,
 ) {
     loop {
         let event = tokio::select! {
@@ -193,7 +196,7 @@ pub(super) async fn notify_on<T: Clone>(
         };
         match event {
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                if notify.send(()).is_err() {
+                if !act() {
                     return;
                 }
             }
