@@ -18,16 +18,36 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// The cookie login sets; the dashboard's REST calls and sockets carry it.
 pub const TOKEN_COOKIE: &str = "livesupport_token";
 const ISSUER: &str = "livesupport";
 const AUDIENCE: &str = "livesupport-agents";
 
+/// Argon2 runs at most this many at once on a node: each takes tens of
+/// milliseconds of a core and 19 MiB of memory, so more in parallel only queue on
+/// the cores while their memory piles up (a login flood would exhaust the node).
+fn hashing_slots() -> &'static Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Arc::new(Semaphore::new(cores.max(1)))
+    })
+}
+
 /// Hashes a password with argon2id on the blocking pool: hashing takes tens of
-/// milliseconds of CPU, which must not stall the async workers.
+/// milliseconds of CPU, which must not stall the async workers. Waits for one of
+/// the node's hashing slots (these are admin operations, rare and worth waiting
+/// for); the slot is held until the hash is done, even if the caller goes away.
 pub async fn hash_password(password: String) -> Result<String, AuthError> {
+    let slot = hashing_slots()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| AuthError::Hashing)?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -40,10 +60,17 @@ pub async fn hash_password(password: String) -> Result<String, AuthError> {
 
 /// Checks a password against a stored hash on the blocking pool. With no hash (an
 /// unknown email) a dummy hash is checked, so both cases take the same time and
-/// the answer does not reveal which emails have accounts.
-pub async fn verify_password(hash: Option<String>, password: String) -> bool {
+/// the answer does not reveal which emails have accounts. When every hashing slot
+/// is taken it answers [`AuthError::Busy`] at once rather than queueing: a login
+/// flood costs the node a few hashes' memory, not one per request.
+pub async fn verify_password(hash: Option<String>, password: String) -> Result<bool, AuthError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
+    let slot = hashing_slots()
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| AuthError::Busy)?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| {
             DUMMY
@@ -65,7 +92,7 @@ pub async fn verify_password(hash: Option<String>, password: String) -> bool {
             && known
     })
     .await
-    .unwrap_or(false)
+    .map_err(|_| AuthError::Hashing)
 }
 
 /// A random password for the first admin: 20 alphanumerics (~119 bits).
@@ -218,6 +245,9 @@ pub fn identity_hash(secret: &Secret, user_id: &str) -> String {
 pub enum AuthError {
     #[error("password hashing failed")]
     Hashing,
+    /// Every hashing slot is taken: try again in a moment.
+    #[error("the node is busy hashing passwords")]
+    Busy,
     #[error("token signing failed")]
     Signing,
     #[error("invalid token")]
@@ -263,8 +293,20 @@ mod tests {
     #[tokio::test]
     async fn passwords_verify_against_their_hash_only() {
         let hash = hash_password("correct horse".into()).await.unwrap();
-        assert!(verify_password(Some(hash.clone()), "correct horse".into()).await);
-        assert!(!verify_password(Some(hash), "wrong horse".into()).await);
-        assert!(!verify_password(None, "not a password".into()).await);
+        assert!(
+            verify_password(Some(hash.clone()), "correct horse".into())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password(Some(hash), "wrong horse".into())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password(None, "not a password".into())
+                .await
+                .unwrap()
+        );
     }
 }

@@ -116,6 +116,10 @@ pub struct Config {
     /// Login attempts per IP and email a minute.
     #[arg(long, env = "LOGIN_RATE_PER_MINUTE", default_value_t = 5)]
     pub login_rate_per_minute: u32,
+    /// Login attempts per client IP a minute, whatever the email (a flood of
+    /// logins with many emails from one address).
+    #[arg(long, env = "LOGIN_IP_RATE_PER_MINUTE", default_value_t = 20)]
+    pub login_ip_rate_per_minute: u32,
     /// WebSocket upgrades per client IP a minute (raise it for load tests).
     #[arg(long, env = "SOCKET_RATE_PER_MINUTE", default_value_t = 120)]
     pub socket_rate_per_minute: u32,
@@ -268,6 +272,7 @@ impl Config {
         let positive = [
             ("TICKET_RATE_PER_MINUTE", self.ticket_rate_per_minute),
             ("LOGIN_RATE_PER_MINUTE", self.login_rate_per_minute),
+            ("LOGIN_IP_RATE_PER_MINUTE", self.login_ip_rate_per_minute),
             ("SOCKET_RATE_PER_MINUTE", self.socket_rate_per_minute),
             ("MESSAGE_BURST", self.message_burst),
             ("MESSAGE_RATE_PER_SECOND", self.message_rate_per_second),

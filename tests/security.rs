@@ -433,3 +433,107 @@ async fn guests_cannot_reach_a_ticket_by_its_numeric_id() {
     let (status, _) = app.get(&format!("/api/support/tickets/{id}"), None).await;
     assert_eq!(status, 401, "the agent route needs a credential");
 }
+
+#[tokio::test]
+async fn strict_transport_security_is_sent_when_the_service_is_reached_over_https() {
+    let https = spawn_app_with(Backend::Sqlite, |c| {
+        c.public_url = Some("https://support.example.com".into());
+    })
+    .await
+    .unwrap();
+    let response = https
+        .client
+        .get(https.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let plain = spawn_app().await;
+    let response = plain
+        .client
+        .get(plain.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none(),
+        "not over plain http"
+    );
+}
+
+#[tokio::test]
+async fn names_subjects_and_messages_of_only_invisible_characters_are_refused() {
+    let app = spawn_app().await;
+    let invisible = "\u{200B}\u{FEFF}\u{2060}";
+    for (field, body) in [
+        (
+            "user_name",
+            json!({"user_name": invisible, "subject": "Order"}),
+        ),
+        (
+            "subject",
+            json!({"user_name": "John", "subject": "\u{00AD}\u{200D}"}),
+        ),
+        (
+            "message",
+            json!({"user_name": "John", "subject": "Order", "message": invisible}),
+        ),
+    ] {
+        let (status, error) = app
+            .send_json("POST", "/api/support/ticket", None, body)
+            .await;
+        assert_eq!(status, 400, "{field}: {error}");
+        assert_eq!(error["error"]["field"], field, "{field}");
+    }
+    let created = app.simple_ticket().await;
+    let session = created["session_id"].as_str().unwrap();
+    let mut user = app.user_socket(session, "").await;
+    user.next_of("ready").await;
+    user.say(invisible, "k-invisible").await;
+    let refused = user.next_of("error").await;
+    assert_eq!(refused["client_msg_id"], "k-invisible");
+    assert_eq!(refused["error"]["field"], "message");
+    // Visible text around invisible characters is kept byte for byte.
+    user.say("\u{200B}hi\u{200D}", "k-visible").await;
+    let stored = user.next_of("message").await;
+    assert_eq!(stored["message"]["message"], "\u{200B}hi\u{200D}");
+}
+
+#[tokio::test]
+async fn logins_from_one_ip_are_limited_whatever_the_email() {
+    // Three a minute: one more every 20 s, far beyond the time this test takes.
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.login_ip_rate_per_minute = 3;
+    })
+    .await
+    .unwrap();
+    let mut limited = 0;
+    for i in 0..6 {
+        let (status, body) = app
+            .send_json(
+                "POST",
+                "/api/support/auth/login",
+                None,
+                json!({"email": format!("nobody{i}@example.com"), "password": "wrong-password-1"}),
+            )
+            .await;
+        match status {
+            401 => {}
+            429 => {
+                limited += 1;
+                assert_eq!(body["error"]["code"], "rate_limited");
+            }
+            other => panic!("login {i}: {other} {body}"),
+        }
+    }
+    assert!(
+        limited >= 2,
+        "6 logins with 6 emails, 3 allowed a minute: {limited} refused"
+    );
+}

@@ -27,6 +27,7 @@ async fn start_node() -> Node {
     config.token_secret = Some(Secret::new("loadtest-token-secret-of-32-characters"));
     config.ticket_rate_per_minute = 100_000;
     config.login_rate_per_minute = 1_000;
+    config.login_ip_rate_per_minute = 1_000;
     config.message_burst = 100_000;
     config.message_rate_per_second = 100_000;
     let app = Application::build(config).await.expect("the node starts");

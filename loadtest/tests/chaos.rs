@@ -124,6 +124,7 @@ async fn start_node(database_url: &str, redis_url: &str, prefix: &str, index: us
     config.ticket_rate_per_minute = 100_000;
     config.socket_rate_per_minute = 100_000;
     config.login_rate_per_minute = 1_000;
+    config.login_ip_rate_per_minute = 1_000;
     config.message_burst = 100_000;
     config.message_rate_per_second = 100_000;
     let app = Application::build(config).await.expect("the node starts");

@@ -15,6 +15,7 @@ use crate::chat::publisher::Publisher;
 use crate::chat::sessions;
 use crate::config::{Config, origin_of};
 use crate::domain::AgentRole;
+use crate::http::limits::PerMinute;
 use crate::http::{self, RateLimiters};
 use crate::metrics::metrics;
 use crate::realtime::hub::{Hub, HubConfig};
@@ -164,11 +165,12 @@ impl Application {
             broker,
             auth,
             settings: Arc::new(settings),
-            limiters: Arc::new(RateLimiters::new(
-                config.ticket_rate_per_minute,
-                config.login_rate_per_minute,
-                config.socket_rate_per_minute,
-            )),
+            limiters: Arc::new(RateLimiters::new(PerMinute {
+                tickets: config.ticket_rate_per_minute,
+                logins: config.login_rate_per_minute,
+                login_ips: config.login_ip_rate_per_minute,
+                sockets: config.socket_rate_per_minute,
+            })),
             draining: Arc::new(AtomicBool::new(false)),
             realtime,
             sockets: TaskTracker::new(),

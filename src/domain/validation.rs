@@ -50,11 +50,45 @@ impl ValidationError {
 
 type Checked<T> = Result<T, ValidationError>;
 
-/// A required text field, trimmed, of 1 to `max` characters.
+/// Unicode's default-ignorable code points (DerivedCoreProperties.txt,
+/// `Default_Ignorable_Code_Point`): zero-width spaces and joiners, the byte order
+/// mark, soft hyphen, variation selectors, tags… Nothing a reader sees: a text of
+/// only these (and whitespace) counts as empty.
+pub fn is_default_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// Whether a text shows nothing: only whitespace and default-ignorable code points.
+pub fn is_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || is_default_ignorable(c))
+}
+
+/// A required text field, trimmed, of 1 to `max` characters; one that shows
+/// nothing (whitespace and invisible characters only) is missing.
 pub fn required_text(field: &str, value: Option<&str>, max: usize) -> Checked<String> {
     let value = value
         .map(str::trim)
-        .filter(|v| !v.is_empty())
+        .filter(|v| !is_blank(v))
         .ok_or_else(|| ValidationError::new(field, format!("{field} is required")))?;
     let chars = value.chars().count();
     if chars > max {
@@ -74,11 +108,12 @@ pub fn required_text(field: &str, value: Option<&str>, max: usize) -> Checked<St
 
 /// Chat text: 1 to `limits.message_chars` characters after trimming. The text is
 /// kept as sent (a stored message comes back byte-identical); only its trimmed
-/// length is checked.
+/// length is checked, and a text that shows nothing (whitespace and invisible
+/// characters only) is empty.
 pub fn message_text(field: &str, value: Option<&str>, limits: &Limits) -> Checked<String> {
     let raw = value.ok_or_else(|| ValidationError::new(field, format!("{field} is required")))?;
     let chars = raw.trim().chars().count();
-    if chars == 0 {
+    if chars == 0 || is_blank(raw) {
         return Err(ValidationError::new(
             field,
             format!("{field} must not be empty"),
@@ -224,6 +259,35 @@ mod tests {
             let err = result.expect_err(case);
             assert_eq!(err.message, expected, "{case}");
         }
+    }
+
+    #[test]
+    fn a_text_of_only_invisible_characters_is_empty_and_a_visible_one_kept_as_sent() {
+        let limits = Limits::default();
+        for invisible in [
+            "\u{200B}",
+            "\u{FEFF}\u{2060}",
+            " \u{200D}\u{00AD} ",
+            "\u{E0041}",
+        ] {
+            assert!(
+                message_text("message", Some(invisible), &limits).is_err(),
+                "{invisible:?} is empty"
+            );
+            assert!(
+                required_text("user_name", Some(invisible), 100).is_err(),
+                "{invisible:?} is no name"
+            );
+        }
+        let joined = "\u{200B}hi\u{200D}";
+        assert_eq!(
+            message_text("message", Some(joined), &limits).unwrap(),
+            joined
+        );
+        assert_eq!(
+            required_text("user_name", Some("Zoë\u{200B}"), 100).unwrap(),
+            "Zoë\u{200B}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::auth::{self, TOKEN_COOKIE};
 use crate::domain::validation;
 use crate::domain::{Agent, AgentRole};
 use crate::error::ApiError;
+use crate::metrics::metrics;
 use crate::store::{AgentUpdate, NewAgent, StoreError};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -53,6 +54,9 @@ fn cookie(state: &AppState, value: &str, max_age_seconds: u64) -> HeaderValue {
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// What a login refused because every hashing slot was taken suggests waiting.
+const LOGIN_BUSY_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -70,10 +74,23 @@ async fn login(
         .password
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::validation("password", "password is required"))?;
+    check_rate("login_ip", &state.limiters.login_ips, &ip)?;
     check_rate("login", &state.limiters.logins, &(ip, email.clone()))?;
     let found = state.store.agent_by_email(&email).await?;
     let hash = found.as_ref().map(|f| f.password_hash.clone());
-    let password_ok = auth::verify_password(hash, password).await;
+    let password_ok = match auth::verify_password(hash, password).await {
+        Ok(ok) => ok,
+        Err(auth::AuthError::Busy) => {
+            metrics()
+                .rate_limited
+                .with_label_values(&["login_busy"])
+                .inc();
+            return Err(ApiError::RateLimited {
+                retry_after: LOGIN_BUSY_RETRY,
+            });
+        }
+        Err(_) => false,
+    };
     let agent = match found {
         Some(found) if password_ok && !found.agent.disabled => found.agent,
         _ => return Err(ApiError::InvalidCredentials),

@@ -10,17 +10,30 @@ use std::num::NonZeroU32;
 
 pub struct RateLimiters {
     pub tickets: DefaultKeyedRateLimiter<IpAddr>,
+    /// Logins per (IP, email): guessing one account's password.
     pub logins: DefaultKeyedRateLimiter<(IpAddr, String)>,
+    /// Logins per IP, whatever the email: a flood of password hashes.
+    pub login_ips: DefaultKeyedRateLimiter<IpAddr>,
     pub sockets: DefaultKeyedRateLimiter<IpAddr>,
 }
 
+/// Each limit a minute, as configured.
+#[derive(Debug, Clone, Copy)]
+pub struct PerMinute {
+    pub tickets: u32,
+    pub logins: u32,
+    pub login_ips: u32,
+    pub sockets: u32,
+}
+
 impl RateLimiters {
-    pub fn new(tickets_per_minute: u32, logins_per_minute: u32, sockets_per_minute: u32) -> Self {
+    pub fn new(limits: PerMinute) -> Self {
         let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         RateLimiters {
-            tickets: RateLimiter::keyed(per_minute(tickets_per_minute)),
-            logins: RateLimiter::keyed(per_minute(logins_per_minute)),
-            sockets: RateLimiter::keyed(per_minute(sockets_per_minute)),
+            tickets: RateLimiter::keyed(per_minute(limits.tickets)),
+            logins: RateLimiter::keyed(per_minute(limits.logins)),
+            login_ips: RateLimiter::keyed(per_minute(limits.login_ips)),
+            sockets: RateLimiter::keyed(per_minute(limits.sockets)),
         }
     }
 
@@ -28,6 +41,7 @@ impl RateLimiters {
     pub fn forget_idle(&self) {
         self.tickets.retain_recent();
         self.logins.retain_recent();
+        self.login_ips.retain_recent();
         self.sockets.retain_recent();
     }
 }

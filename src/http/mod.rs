@@ -44,9 +44,18 @@ fn cors(settings: &Settings) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
+/// `Strict-Transport-Security` of a service reached over https: browsers then use
+/// https only, for a year. Without `includeSubDomains`: sibling hosts of the
+/// storefront's domain are not ours to decide for.
+const HSTS: &str = "max-age=31536000";
+
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     let timeout = state.settings.request_timeout;
+    let hsts = state
+        .settings
+        .secure_cookie
+        .then(|| HeaderValue::from_static(HSTS));
     Router::new()
         .merge(guest::router())
         .merge(tickets::router())
@@ -69,6 +78,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("strict-origin-when-cross-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    move |_: &_| hsts.clone(),
                 ))
                 .layer(TraceLayer::new_for_http().make_span_with({
                     let node_id = state.settings.node_id.clone();

@@ -180,6 +180,7 @@ pub async fn spawn_app_with(
     // Generous limits: tests of the limits set their own.
     config.ticket_rate_per_minute = 10_000;
     config.login_rate_per_minute = 10_000;
+    config.login_ip_rate_per_minute = 10_000;
     config.socket_rate_per_minute = 100_000;
     configure(&mut config);
     let app = Application::build(config)
@@ -279,6 +280,7 @@ async fn spawn_nodes(
         config.token_secret = Some(Secret::new("test-token-secret-that-is-32-chars-long"));
         config.ticket_rate_per_minute = 10_000;
         config.login_rate_per_minute = 10_000;
+        config.login_ip_rate_per_minute = 10_000;
         config.socket_rate_per_minute = 100_000;
         // Only the first node creates the admin; the others find it.
         if index == 0 {
