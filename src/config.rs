@@ -72,10 +72,10 @@ pub struct Config {
     #[arg(long, env = "BIND", default_value = "0.0.0.0")]
     pub bind: IpAddr,
     /// `sqlite://PATH` or `postgres://…` (also read from DATABASE_DSN).
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Option<String>,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
     /// `redis://…`; unset runs the in-process broker (one node only).
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<Secret>,
     /// The Redis URL is a Redis Cluster: use sharded pub/sub.
     #[arg(long, env = "REDIS_CLUSTER", default_value_t = false, action = clap::ArgAction::Set)]
@@ -93,19 +93,19 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Signs agent tokens; every node of a cluster needs the same one.
     /// Unset: random at start, so agents are logged out on restart.
-    #[arg(long, env = "TOKEN_SECRET")]
+    #[arg(long, env = "TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: Option<Secret>,
     /// How long an agent token lasts, in minutes.
     #[arg(long, env = "TOKEN_TTL_MINUTES", default_value_t = 12 * 60)]
     pub token_ttl_minutes: u64,
     /// HMAC key for `user_hash` (identity verification); unset turns it off.
-    #[arg(long, env = "IDENTITY_SECRET")]
+    #[arg(long, env = "IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<Secret>,
     /// At start, create this admin agent if no agent has that email.
     #[arg(long, env = "ADMIN_EMAIL")]
     pub admin_email: Option<String>,
     /// Password of the ADMIN_EMAIL agent.
-    #[arg(long, env = "ADMIN_PASSWORD")]
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
     /// This node's name in logs, metrics and sessions (default: host name + random suffix).
     #[arg(long, env = "NODE_ID")]
@@ -182,7 +182,7 @@ impl Config {
                 *value = None;
             }
         }
-        blank_is_none(&mut self.database_url, |v| v);
+        blank_is_none(&mut self.database_url, Secret::expose);
         blank_is_none(&mut self.public_url, |v| v);
         blank_is_none(&mut self.admin_email, |v| v);
         blank_is_none(&mut self.node_id, |v| v);
@@ -197,7 +197,10 @@ impl Config {
                 .and_then(|p| p.parse().ok());
         }
         if self.database_url.is_none() {
-            self.database_url = std::env::var("DATABASE_DSN").ok().filter(|v| !v.is_empty());
+            self.database_url = std::env::var("DATABASE_DSN")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(Secret::new);
         }
         self
     }
@@ -213,7 +216,9 @@ impl Config {
     }
 
     pub fn database_url(&self) -> &str {
-        self.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)
+        self.database_url
+            .as_ref()
+            .map_or(DEFAULT_DATABASE_URL, Secret::expose)
     }
 
     pub fn limits(&self) -> Limits {
@@ -422,10 +427,26 @@ mod tests {
     }
 
     #[test]
+    fn passwords_in_urls_and_secrets_never_show_in_debug_output() {
+        let mut config = Config::for_database("postgres://app:db-pass-123@db/livesupport");
+        config.redis_url = Some(Secret::new("redis://:redis-pass-456@cache:6379"));
+        config.token_secret = Some(Secret::new("token-secret-789-token-secret-789"));
+        let shown = format!("{config:?}");
+        for secret in ["db-pass-123", "redis-pass-456", "token-secret-789"] {
+            assert!(!shown.contains(secret), "{secret} printed: {shown}");
+        }
+        assert_eq!(
+            config.database_url(),
+            "postgres://app:db-pass-123@db/livesupport",
+            "still usable"
+        );
+    }
+
+    #[test]
     fn invalid_settings_say_what_to_fix() {
         let mut config = Config::for_database("mysql://x");
         assert!(config.validate().unwrap_err().contains("DATABASE_URL"));
-        config.database_url = Some("sqlite::memory:".into());
+        config.database_url = Some(Secret::new("sqlite::memory:"));
         config.public_url = Some("support.example.com".into());
         assert!(config.validate().unwrap_err().contains("PUBLIC_URL"));
         config.public_url = Some("https://Support.example.com/path".into());

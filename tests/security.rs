@@ -537,3 +537,34 @@ async fn logins_from_one_ip_are_limited_whatever_the_email() {
         "6 logins with 6 emails, 3 allowed a minute: {limited} refused"
     );
 }
+
+#[test]
+fn help_never_shows_the_secrets_set_in_the_environment() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_livesupport"))
+        .arg("--help")
+        .env("DATABASE_URL", "postgres://app:db-pass-123@db/livesupport")
+        .env("REDIS_URL", "redis://:redis-pass-456@cache:6379")
+        .env("TOKEN_SECRET", "token-secret-789-token-secret-789")
+        .env("IDENTITY_SECRET", "identity-secret-012")
+        .env("ADMIN_PASSWORD", "admin-pass-345")
+        .output()
+        .expect("the binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.contains("DATABASE_URL"),
+        "the help names the variables: {text}"
+    );
+    for secret in [
+        "db-pass-123",
+        "redis-pass-456",
+        "token-secret-789",
+        "identity-secret-012",
+        "admin-pass-345",
+    ] {
+        assert!(!text.contains(secret), "{secret} shown in --help");
+    }
+}
