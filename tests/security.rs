@@ -568,3 +568,17 @@ fn help_never_shows_the_secrets_set_in_the_environment() {
         assert!(!text.contains(secret), "{secret} shown in --help");
     }
 }
+
+#[tokio::test]
+async fn pages_are_never_served_from_the_asset_route_without_their_headers() {
+    let app = spawn_app().await;
+    for path in [
+        "/assets/..%2fdashboard.html",
+        "/assets/%2e%2e%2fchat.html",
+        "/assets/..%2Fdemo.html",
+        "/assets/..%5cdashboard.html",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+}

@@ -111,11 +111,29 @@ async fn widget_loader() -> Response {
     }
 }
 
+/// Whether a (percent-decoded) asset path names a file below `assets/`: no empty,
+/// `.` or `..` segment, no backslash. An encoded separator (`..%2fdashboard.html`)
+/// arrives decoded, so it is caught here too.
+fn is_plain_asset_path(path: &str) -> bool {
+    !path.contains('\\')
+        && path
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
+}
+
 async fn asset(Path(path): Path<String>) -> Response {
+    if !is_plain_asset_path(&path) {
+        return ApiError::NotFound("asset").into_response();
+    }
     let Some(file) = WebDist::get(&format!("assets/{path}")) else {
         return ApiError::NotFound("asset").into_response();
     };
     let mime = file.metadata.mimetype().to_owned();
+    // Pages are served by their own routes, with their CSP and framing rules;
+    // never one from here without them.
+    if mime.starts_with("text/html") {
+        return ApiError::NotFound("asset").into_response();
+    }
     (
         [
             (header::CONTENT_TYPE, mime.as_str()),
@@ -130,4 +148,25 @@ async fn asset(Path(path): Path<String>) -> Response {
 fn missing(name: &str) -> Response {
     tracing::warn!(file = name, "web asset missing: build them with `make web`");
     ApiError::NotFound("web asset (build the front end with `make web`)").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_plain_asset_path;
+
+    #[test]
+    fn only_plain_paths_below_assets_are_served() {
+        assert!(is_plain_asset_path("index-3f2a.js"));
+        assert!(is_plain_asset_path("fonts/a.woff2"));
+        for bad in [
+            "../dashboard.html",
+            "a/../../x",
+            "./a.js",
+            "a//b.js",
+            "",
+            "..\\chat.html",
+        ] {
+            assert!(!is_plain_asset_path(bad), "{bad:?}");
+        }
+    }
 }
