@@ -630,6 +630,20 @@ async fn keep_reading<T>(chat: &mut Chat, work: impl Future<Output = T>) -> T {
     }
 }
 
+/// Whether `node` is ready within [`RECOVERY_DEADLINE`] of `since` (the
+/// product's promise); a node not ready within [`READY_AGAIN_DEADLINE`] at all
+/// fails the test at once.
+async fn ready_again(node: &TestApp, name: &str, since: Instant) -> bool {
+    let soon = becomes_ready(node, since + RECOVERY_DEADLINE).await;
+    if !soon {
+        assert!(
+            becomes_ready(node, since + READY_AGAIN_DEADLINE).await,
+            "node {name} never became ready again after the database came back"
+        );
+    }
+    soon
+}
+
 /// Polls `/readyz` until it answers 200, or `deadline`.
 async fn becomes_ready(node: &TestApp, deadline: Instant) -> bool {
     loop {
@@ -741,13 +755,7 @@ async fn a_database_outage_refuses_sends_with_errors_and_then_chat_and_presence_
     cluster.links[0].postgres.restore();
     let a_back = Instant::now();
     let (a_ready_soon, seen_offline) = keep_reading(&mut chat, async {
-        let soon = becomes_ready(a, a_back + RECOVERY_DEADLINE).await;
-        if !soon {
-            assert!(
-                becomes_ready(a, a_back + READY_AGAIN_DEADLINE).await,
-                "node A never became ready again after the database came back"
-            );
-        }
+        let soon = ready_again(a, "A", a_back).await;
         (
             soon,
             becomes_offline(a, agent_id, a_back + PRESENCE_DEADLINE).await,
@@ -765,13 +773,7 @@ async fn a_database_outage_refuses_sends_with_errors_and_then_chat_and_presence_
     cluster.links[1].postgres.restore();
     let restored = Instant::now();
     let (b_ready_soon, online) = keep_reading(&mut chat, async {
-        let soon = becomes_ready(b, restored + RECOVERY_DEADLINE).await;
-        if !soon {
-            assert!(
-                becomes_ready(b, restored + READY_AGAIN_DEADLINE).await,
-                "node B never became ready again after the database came back"
-            );
-        }
+        let soon = ready_again(b, "B", restored).await;
         (
             soon,
             becomes_online(a, agent_id, restored + PRESENCE_DEADLINE).await,

@@ -9,6 +9,7 @@ use crate::accounting::{
 };
 use crate::chaos::Chaos;
 use crate::client::{self, Node, TicketRef, Ws};
+use crate::lock;
 use crate::{
     ChaosDetails, ChaosReport, Details, LoadError, Mode, Options, Outcome, output, system,
 };
@@ -582,12 +583,6 @@ async fn progress_loop(shared: Arc<Shared>) {
             ledger.lag().max,
         );
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -35,6 +35,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
+/// Locks a mutex whose data stays usable after a panic elsewhere (the run's
+/// counters are plain numbers: a poisoned lock loses nothing).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Most messages one run schedules (the ledger keeps 16 bytes for each).
 const MAX_MESSAGES: f64 = 50_000_000.0;
 

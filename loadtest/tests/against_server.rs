@@ -1,48 +1,39 @@
 //! The load generator against the real livesupport node, started in-process on
 //! a temp SQLite file with the high limits a load run needs.
 
+mod common;
+
 use clap::Parser;
+use livesupport::Config;
 use livesupport::config::Secret;
-use livesupport::{Application, Config};
 use loadtest::Options;
 use tempfile::TempDir;
-use tokio::sync::oneshot;
 
 const AGENT_EMAIL: &str = "loadtest@example.com";
 const AGENT_PASSWORD: &str = "loadtest-password-123";
 
+/// A node on a SQLite file of its own, kept as long as the node.
 struct Node {
-    url: String,
-    _stop: oneshot::Sender<()>,
+    node: common::Node,
     _dir: TempDir,
+}
+
+impl std::ops::Deref for Node {
+    type Target = common::Node;
+    fn deref(&self) -> &common::Node {
+        &self.node
+    }
 }
 
 async fn start_node() -> Node {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_database(&format!("sqlite://{}/lt.db", dir.path().display()));
-    config.bind = "127.0.0.1".parse().unwrap();
-    config.port = Some(0);
     config.admin_email = Some(AGENT_EMAIL.into());
     config.admin_password = Some(Secret::new(AGENT_PASSWORD));
     config.token_secret = Some(Secret::new("loadtest-token-secret-of-32-characters"));
-    config.ticket_rate_per_minute = 100_000;
-    config.login_rate_per_minute = 1_000;
-    config.login_ip_rate_per_minute = 1_000;
-    config.message_burst = 100_000;
-    config.message_rate_per_second = 100_000;
-    let app = Application::build(config).await.expect("the node starts");
-    let url = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("the node serves");
-    });
+    common::raise_limits(&mut config);
     Node {
-        url,
-        _stop: stop,
+        node: common::serve(config).await,
         _dir: dir,
     }
 }

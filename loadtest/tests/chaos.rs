@@ -8,13 +8,14 @@
 //! and fails instead under `LIVESUPPORT_REQUIRE_POSTGRES=1` /
 //! `LIVESUPPORT_REQUIRE_REDIS=1`.
 
+mod common;
+
 use clap::Parser;
+use livesupport::Config;
 use livesupport::config::Secret;
-use livesupport::{Application, Config};
 use loadtest::Options;
 use std::net::{SocketAddr, TcpListener};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::oneshot;
 
 const AGENT_EMAIL: &str = "loadtest@example.com";
 const AGENT_PASSWORD: &str = "loadtest-password-123";
@@ -103,15 +104,13 @@ fn free_port() -> u16 {
     listener.local_addr().expect("bound").port()
 }
 
-struct Node {
-    url: String,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn start_node(database_url: &str, redis_url: &str, prefix: &str, index: usize) -> Node {
+async fn start_node(
+    database_url: &str,
+    redis_url: &str,
+    prefix: &str,
+    index: usize,
+) -> common::Node {
     let mut config = Config::for_database(database_url);
-    config.bind = "127.0.0.1".parse().unwrap();
-    config.port = Some(0);
     config.redis_url = Some(Secret::new(redis_url));
     config.redis_channel_prefix = prefix.to_owned();
     config.node_id = Some(format!("node-{index}"));
@@ -121,23 +120,8 @@ async fn start_node(database_url: &str, redis_url: &str, prefix: &str, index: us
         config.admin_email = Some(AGENT_EMAIL.into());
         config.admin_password = Some(Secret::new(AGENT_PASSWORD));
     }
-    config.ticket_rate_per_minute = 100_000;
-    config.socket_rate_per_minute = 100_000;
-    config.login_rate_per_minute = 1_000;
-    config.login_ip_rate_per_minute = 1_000;
-    config.message_burst = 100_000;
-    config.message_rate_per_second = 100_000;
-    let app = Application::build(config).await.expect("the node starts");
-    let url = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("the node serves");
-    });
-    Node { url, _stop: stop }
+    common::raise_limits(&mut config);
+    common::serve(config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

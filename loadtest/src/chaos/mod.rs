@@ -21,6 +21,7 @@ pub use schedule::{Cut, Schedule};
 
 use crate::LoadError;
 use crate::client::Node;
+use crate::lock;
 use faultproxy::FaultProxy;
 use health::{HEALTH_POLL, broker_check, summarize};
 use std::fmt;
@@ -175,12 +176,6 @@ impl Chaos {
         let seen = summarize(&performed, &samples);
         ChaosOutcome { performed, seen }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

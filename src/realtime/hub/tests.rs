@@ -248,6 +248,29 @@ async fn bare_state() -> (
     )
 }
 
+/// Joins `socket` to `ticket_id` and starts the ticket's stream at seq 0, as the
+/// subscription worker's answer would. Returns the entry's generation and the
+/// join's answer (while it is kept, the socket stays in the entry).
+fn join_started(
+    state: &mut HubState,
+    ticket_id: i64,
+    socket: SocketHandle,
+) -> (u64, oneshot::Receiver<i64>) {
+    let (reply, answer) = oneshot::channel();
+    state.handle(Command::Join {
+        ticket_id,
+        socket,
+        reply,
+    });
+    let generation = state.tickets[&ticket_id].generation;
+    state.handle(Command::Subscribed {
+        ticket_id,
+        generation,
+        last_seq: Some(0),
+    });
+    (generation, answer)
+}
+
 #[tokio::test]
 async fn the_answer_of_an_earlier_subscription_does_not_start_a_rejoined_ticket() {
     let (mut state, mut subscriptions, _commands, _dir) = bare_state().await;
@@ -306,19 +329,8 @@ async fn refills_run_a_bounded_number_at_a_time() {
         .map(|i| socket(i, 4))
         .collect();
     for (i, s) in sockets.iter().enumerate() {
-        let (reply, _) = oneshot::channel();
         let ticket_id = i as i64 + 100;
-        state.handle(Command::Join {
-            ticket_id,
-            socket: s.handle.clone(),
-            reply,
-        });
-        let generation = state.tickets[&ticket_id].generation;
-        state.handle(Command::Subscribed {
-            ticket_id,
-            generation,
-            last_seq: Some(0),
-        });
+        join_started(&mut state, ticket_id, s.handle.clone());
         state.request_refill(ticket_id);
     }
     assert_eq!(state.refills_running, recovery::REFILL_CONCURRENCY);
@@ -349,19 +361,7 @@ async fn a_reconnect_on_a_big_node_refills_only_the_tickets_that_moved() {
         .chain(1_000_000..1_002_500)
         .collect();
     for (i, ticket_id) in held.iter().enumerate() {
-        let s = socket(i as u64, 4);
-        let (reply, _) = oneshot::channel();
-        state.handle(Command::Join {
-            ticket_id: *ticket_id,
-            socket: s.handle,
-            reply,
-        });
-        let generation = state.tickets[ticket_id].generation;
-        state.handle(Command::Subscribed {
-            ticket_id: *ticket_id,
-            generation,
-            last_seq: Some(0),
-        });
+        join_started(&mut state, *ticket_id, socket(i as u64, 4).handle);
     }
     append(store.as_ref(), moved, "stored while Redis was away").await;
 
@@ -396,18 +396,7 @@ async fn a_reconnect_on_a_big_node_refills_only_the_tickets_that_moved() {
 async fn a_refill_that_fails_is_retried_before_the_sockets_are_closed() {
     let (mut state, _subscriptions, mut commands, _dir) = bare_state().await;
     let s = socket(1, 4);
-    let (reply, _answer) = oneshot::channel();
-    state.handle(Command::Join {
-        ticket_id: 9,
-        socket: s.handle.clone(),
-        reply,
-    });
-    let generation = state.tickets[&9].generation;
-    state.handle(Command::Subscribed {
-        ticket_id: 9,
-        generation,
-        last_seq: Some(0),
-    });
+    let (generation, _answer) = join_started(&mut state, 9, s.handle.clone());
     state.request_refill(9);
     for failure in 1..recovery::REFILL_ATTEMPTS {
         state.handle(Command::Refilled {
