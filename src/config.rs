@@ -312,17 +312,14 @@ impl Config {
     }
 }
 
-/// `scheme://host[:port]` of an absolute http(s) URL, without path or trailing slash.
+/// The origin of an absolute http(s) URL as browsers send it in `Origin`:
+/// `scheme://host[:port]`, the host lowercased and IDNA-encoded, a default port
+/// dropped, no path. `None` for anything else, including URLs with credentials.
 pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let host = rest.split(['/', '?', '#']).next()?;
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return None;
-    }
-    Some(format!("{scheme}://{}", host.to_ascii_lowercase()))
+    let url = url::Url::parse(url.trim()).ok()?;
+    let plain = url.username().is_empty() && url.password().is_none();
+    let web = matches!(url.scheme(), "http" | "https") && url.host().is_some();
+    (plain && web).then(|| url.origin().ascii_serialization())
 }
 
 /// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
@@ -353,53 +350,24 @@ impl FromStr for Secret {
 
 /// An IP network such as `10.0.0.0/8` or a single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(ipnet::IpNet);
 
 impl Cidr {
+    /// Whether `ip` is in the network; an IPv4-mapped IPv6 address counts as the
+    /// IPv4 address it maps.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
-            if prefix == 0 {
-                0
-            } else {
-                bits >> (width - prefix)
-            }
-        }
-        match (self.network, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                masked(u32::from(net) as u128, self.prefix, 32)
-                    == masked(u32::from(ip) as u128, self.prefix, 32)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                masked(u128::from(net), self.prefix, 128)
-                    == masked(u128::from(ip), self.prefix, 128)
-            }
-            _ => false,
-        }
+        self.0.contains(&ip.to_canonical())
     }
 }
 
 impl FromStr for Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?} is not a CIDR such as 10.0.0.0/8 or an IP address");
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s.trim(), None),
-        };
-        let network: IpAddr = addr.parse().map_err(|_| bad())?;
-        let width = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= width)
-                .ok_or_else(bad)?,
-            None => width,
-        };
-        Ok(Cidr { network, prefix })
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+            .map(|net| Cidr(net.trunc()))
+            .map_err(|_| format!("{s:?} is not a CIDR such as 10.0.0.0/8 or an IP address"))
     }
 }
 
@@ -424,6 +392,33 @@ mod tests {
         let all: Cidr = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains("::ffff:192.168.1.1".parse().unwrap()));
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+    }
+
+    #[test]
+    fn origins_are_normalised_as_browsers_send_them() {
+        let origin = |url| origin_of(url);
+        assert_eq!(
+            origin("https://Shop.Example.com:443/cart?x=1").as_deref(),
+            Some("https://shop.example.com")
+        );
+        assert_eq!(
+            origin("http://shop.example.com:8080/").as_deref(),
+            Some("http://shop.example.com:8080")
+        );
+        assert_eq!(
+            origin("https://bücher.example").as_deref(),
+            Some("https://xn--bcher-kva.example")
+        );
+        for refused in [
+            "https://user:pw@shop.example.com",
+            "null",
+            "ftp://shop.example.com",
+            "shop.example.com",
+            "file:///etc/passwd",
+            "",
+        ] {
+            assert_eq!(origin(refused), None, "{refused}");
+        }
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Metrics {
     pub typing_frames_dropped: IntCounter,
     /// Requests and frames refused by a rate limit, by limit.
     pub rate_limited: IntCounterVec,
+    /// Cookie-authenticated state changes refused as cross-site (403).
+    pub csrf_refused: IntCounter,
     /// HTTP requests by route template, method and status.
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
@@ -248,6 +250,10 @@ impl Metrics {
                 "livesupport_rate_limited_total",
                 "Requests and frames refused by a rate limit.",
                 &["limit"],
+            )?,
+            csrf_refused: counter(
+                "livesupport_csrf_refused_total",
+                "Cookie-authenticated state changes refused as cross-site.",
             )?,
             http_requests: counters(
                 "livesupport_http_requests_total",

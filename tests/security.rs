@@ -58,6 +58,172 @@ async fn html_pages_carry_a_strict_content_security_policy() {
     assert!(api.headers().contains_key("referrer-policy"));
 }
 
+// ---- Cross-site request forgery (issue 13, item 1) ----
+
+/// A state-changing request as a browser on `origin` would send it with the
+/// admin's login cookie: `headers` are added to `Cookie` and the JSON body.
+async fn with_admin_cookie(
+    app: &common::TestApp,
+    method: reqwest::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, app.url(path))
+        .header("cookie", format!("livesupport_token={}", app.admin_token))
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    common::read(request.send().await.unwrap()).await
+}
+
+fn new_admin(email: &str) -> serde_json::Value {
+    json!({"email": email, "name": "Mallory", "password": "mallory-password-1", "role": "admin"})
+}
+
+async fn create_admin_by_cookie(
+    app: &common::TestApp,
+    headers: &[(&str, &str)],
+    email: &str,
+) -> (u16, serde_json::Value) {
+    let path = "/api/support/agents";
+    with_admin_cookie(app, reqwest::Method::POST, path, headers, new_admin(email)).await
+}
+
+async fn agent_exists(app: &common::TestApp, email: &str) -> bool {
+    let (status, agents) = app.get("/api/support/agents", Some(&app.admin_token)).await;
+    assert_eq!(status, 200, "{agents}");
+    agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["email"] == email)
+}
+
+#[tokio::test]
+async fn cookie_authenticated_changes_must_come_from_the_dashboards_origin() {
+    let app = spawn_app().await;
+    let own = format!("http://localhost:{}", app.port);
+    let refused: [&[(&str, &str)]; 4] = [
+        &[("origin", "http://shop.localhost")],
+        &[("origin", "null")],
+        &[("sec-fetch-site", "same-site")],
+        &[],
+    ];
+    for (n, headers) in refused.into_iter().enumerate() {
+        let email = format!("csrf-{n}@example.com");
+        let (status, body) = create_admin_by_cookie(&app, headers, &email).await;
+        assert_eq!(status, 403, "{headers:?}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+        assert!(
+            !agent_exists(&app, &email).await,
+            "{headers:?} created an agent"
+        );
+    }
+    let logout = with_admin_cookie(
+        &app,
+        reqwest::Method::POST,
+        "/api/support/auth/logout",
+        refused[0],
+        json!({}),
+    )
+    .await;
+    assert_eq!(logout.0, 403, "a cross-site page logged the admin out");
+    let me = app
+        .get("/api/support/agents/me", Some(&app.admin_token))
+        .await;
+    assert_eq!(me.0, 200, "the admin is still signed in");
+
+    let allowed: [&[(&str, &str)]; 2] = [&[("origin", &own)], &[("sec-fetch-site", "same-origin")]];
+    for (n, headers) in allowed.into_iter().enumerate() {
+        let email = format!("dashboard-{n}@example.com");
+        let (status, body) = create_admin_by_cookie(&app, headers, &email).await;
+        assert_eq!(status, 201, "{headers:?}: {body}");
+    }
+    // Reads change nothing and pass from anywhere (CORS decides who may read them).
+    let read = reqwest::Client::new()
+        .get(app.url("/api/support/agents/me"))
+        .header("cookie", format!("livesupport_token={}", app.admin_token))
+        .header("origin", "http://shop.localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+}
+
+#[tokio::test]
+async fn bearer_requests_are_not_subject_to_the_origin_rule() {
+    let app = spawn_app().await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/support/agents"))
+        .bearer_auth(&app.admin_token)
+        .header("cookie", format!("livesupport_token={}", app.admin_token))
+        .header("origin", "http://shop.localhost")
+        .json(&new_admin("api-client@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+#[tokio::test]
+async fn json_routes_refuse_other_content_types() {
+    let app = spawn_app().await;
+    // The body an HTML form with enctype="text/plain" can post: valid JSON.
+    let form_body = r#"{"email":"form@example.com","name":"Form","password":"form-password-1","role":"admin","x":"="}"#;
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("nonsense"),
+        None,
+    ] {
+        let mut request = app
+            .client
+            .post(app.url("/api/support/agents"))
+            .bearer_auth(&app.admin_token)
+            .body(form_body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, body) = common::read(request.send().await.unwrap()).await;
+        assert_eq!(status, 415, "{content_type:?}: {body}");
+        assert_eq!(body["error"]["code"], "unsupported_media_type");
+    }
+    assert!(!agent_exists(&app, "form@example.com").await);
+    let guest = app
+        .client
+        .post(app.url("/api/support/ticket"))
+        .header("content-type", "text/plain")
+        .body(r#"{"user_name":"Jo","subject":"Hi"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guest.status(), 415);
+
+    let json_with_charset = app
+        .client
+        .post(app.url("/api/support/agents"))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(form_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_with_charset.status(), 201);
+    // A route whose body is optional still takes none, without a type.
+    let (_, session_id) = app.bare_ticket().await;
+    let close = app
+        .client
+        .post(app.url(&format!("/api/support/ticket/{session_id}/close")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(close.status(), 200);
+}
+
 #[tokio::test]
 async fn cors_answers_only_allowed_origins() {
     let app = spawn_app_with(Backend::Sqlite, |c| {

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
+use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -41,17 +42,18 @@ struct LoginResponse {
     agent: Agent,
 }
 
+/// The login cookie holding `value` for `max_age_seconds` (0 clears it).
 fn cookie(state: &AppState, value: &str, max_age_seconds: u64) -> HeaderValue {
-    let secure = if state.settings.secure_cookie {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{TOKEN_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_seconds}{secure}"
-    );
+    let max_age = i64::try_from(max_age_seconds).unwrap_or(i64::MAX);
+    let cookie = Cookie::build((TOKEN_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .secure(state.settings.secure_cookie)
+        .build();
     // Built only from a JWT (base64url and dots) and fixed text: always a valid header.
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// What a login refused because every hashing slot was taken suggests waiting.

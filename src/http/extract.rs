@@ -10,12 +10,18 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use axum_extra::headers::authorization::{Authorization, Bearer};
+use axum_extra::headers::{ContentType, HeaderMapExt};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-/// A JSON body. An empty body reads as `{}`; invalid JSON is `invalid_json`; a
-/// field of the wrong type is `validation_failed` naming that field; a body over
+/// A JSON body. It must be sent as `application/json` (or a `+json` type): any
+/// other `Content-Type`, or none with a body, is `unsupported_media_type` — an
+/// HTML form cannot send JSON's type, so no other site's form can post here (see
+/// [`super::csrf`]). An empty body reads as `{}`; invalid JSON is `invalid_json`;
+/// a field of the wrong type is `validation_failed` naming that field; a body over
 /// the limit is `payload_too_large`.
 pub struct JsonBody<T>(pub T);
 
@@ -28,6 +34,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .get::<BodyLimit>()
             .map(|l| l.0)
             .unwrap_or(usize::MAX);
+        let declared_json = declares_json(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(limit)
@@ -35,11 +42,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::InvalidJson("the request body could not be read".into())
             }
         })?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
+        let empty = bytes.iter().all(u8::is_ascii_whitespace);
+        match declared_json {
+            Some(false) => return Err(ApiError::UnsupportedMediaType),
+            None if !empty => return Err(ApiError::UnsupportedMediaType),
+            _ => {}
+        }
+        let bytes: &[u8] = if empty { b"{}" } else { &bytes };
         let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
             ApiError::InvalidJson(format!("the request body is not valid JSON: {e}"))
         })?;
@@ -61,6 +70,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::validation(&field, format!("{field} is missing or of the wrong type"))
             })
     }
+}
+
+/// `Some(true)` for `application/json` or `application/…+json` (any parameters),
+/// `Some(false)` for another type (or one that does not parse), `None` when the
+/// request names none.
+fn declares_json(headers: &HeaderMap) -> Option<bool> {
+    headers.get(axum::http::header::CONTENT_TYPE)?;
+    let mime: Option<mime::Mime> = headers.typed_get::<ContentType>().map(Into::into);
+    Some(mime.is_some_and(|mime| {
+        mime.type_() == mime::APPLICATION
+            && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+    }))
 }
 
 /// serde names a missing field only in its message: "missing field `x`".
@@ -202,25 +223,17 @@ impl FromRequestParts<AppState> for AdminAgent {
     }
 }
 
-/// The token of a request: the `Authorization: Bearer` header first, then the cookie.
+/// The token of a request: the `Authorization: Bearer` header first, then the
+/// cookie. A request with another `Authorization` scheme has no token (the cookie
+/// is not consulted: the client chose the header).
 pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(value) = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
+    if headers.contains_key(axum::http::header::AUTHORIZATION) {
+        let Authorization(bearer) = headers.typed_get::<Authorization<Bearer>>()?;
+        return Some(bearer.token().trim().to_owned()).filter(|t| !t.is_empty());
     }
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == TOKEN_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    CookieJar::from_headers(headers)
+        .get(TOKEN_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
         .filter(|v| !v.is_empty())
 }
 

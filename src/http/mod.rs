@@ -4,6 +4,7 @@
 
 mod agents;
 mod assets;
+mod csrf;
 pub mod extract;
 mod guest;
 pub mod health;
@@ -88,6 +89,10 @@ pub fn router(state: AppState) -> Router {
                     move |request: &Request| request_span(request, &node_id)
                 }))
                 .layer(axum::middleware::from_fn(record_request))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    csrf::same_origin_guard,
+                ))
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
                     ApiError::Unavailable
                 }))
