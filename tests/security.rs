@@ -735,6 +735,66 @@ fn help_never_shows_the_secrets_set_in_the_environment() {
     }
 }
 
+/// Runs the node with `env` for at most `seconds` and returns all it printed.
+fn run_node_briefly(env: &[(&str, &str)], seconds: u64) -> String {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_livesupport"))
+        .envs(env.iter().copied())
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn passwords_in_urls_appear_in_no_start_error_or_log_line() {
+    let secret = "pw-Sekr1t-4711";
+    let sqlite = || ("DATABASE_URL", "sqlite::memory:".to_owned());
+    let cases: Vec<Vec<(&str, String)>> = vec![
+        vec![(
+            "DATABASE_URL",
+            format!("postgres://app:{secret}@127.0.0.1:notaport/x"),
+        )],
+        vec![("DATABASE_URL", format!("postgres://app:{secret}@[bad/x"))],
+        vec![("DATABASE_URL", format!("mysql://app:{secret}@db/x"))],
+        vec![(
+            "DATABASE_URL",
+            format!("postgres://app:{secret}@127.0.0.1:5432/no_such_db"),
+        )],
+        vec![
+            sqlite(),
+            ("REDIS_URL", format!("redis://:{secret}@127.0.0.1:notaport")),
+        ],
+        vec![sqlite(), ("REDIS_URL", format!("http://:{secret}@cache"))],
+        // Reachable nowhere: the node starts and logs the broker's failures.
+        vec![
+            sqlite(),
+            ("REDIS_URL", format!("redis://:{secret}@127.0.0.1:1")),
+        ],
+    ];
+    for case in cases {
+        let env: Vec<(&str, &str)> = case.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let output = run_node_briefly(&env, 4);
+        assert!(!output.trim().is_empty(), "{env:?} printed nothing");
+        assert!(
+            !output.contains(secret),
+            "{env:?} printed its password: {output}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn pages_are_never_served_from_the_asset_route_without_their_headers() {
     let app = spawn_app().await;

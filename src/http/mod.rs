@@ -4,7 +4,7 @@
 
 mod agents;
 mod assets;
-mod csrf;
+pub mod csrf;
 pub mod extract;
 mod guest;
 pub mod health;
