@@ -73,6 +73,12 @@ pub struct Metrics {
     pub typing_frames_dropped: IntCounter,
     /// Requests and frames refused by a rate limit, by limit.
     pub rate_limited: IntCounterVec,
+    /// Open TCP connections of the HTTP port (WebSockets included), health
+    /// reserve included.
+    pub http_connections_open: IntGauge,
+    /// Connections refused by a connection cap, by `reason`: `global` (the
+    /// node's cap) or `per_ip` (the client address's).
+    pub http_connections_refused: IntCounterVec,
     /// HTTP requests by route template, method and status.
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
@@ -104,6 +110,11 @@ impl Metrics {
             let c = IntCounter::new(name, help)?;
             registry.register(Box::new(c.clone()))?;
             Ok(c)
+        };
+        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
         };
         let gauges =
             |name: &str, help: &str, labels: &[&str]| -> Result<IntGaugeVec, prometheus::Error> {
@@ -248,6 +259,15 @@ impl Metrics {
                 "livesupport_rate_limited_total",
                 "Requests and frames refused by a rate limit.",
                 &["limit"],
+            )?,
+            http_connections_open: gauge(
+                "livesupport_http_connections_open",
+                "Open TCP connections of the HTTP port, WebSockets included.",
+            )?,
+            http_connections_refused: counters(
+                "livesupport_http_connections_refused_total",
+                "Connections refused by a connection cap, by reason (global, per_ip).",
+                &["reason"],
             )?,
             http_requests: counters(
                 "livesupport_http_requests_total",
