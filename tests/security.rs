@@ -838,6 +838,7 @@ async fn connections_over_the_per_ip_cap_are_refused_at_once_and_counted() {
                 tokio::time::Instant::now() < deadline,
                 "closed connections never gave their places back"
             );
+            tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         }
         assert!(serves(&mut stream).await);

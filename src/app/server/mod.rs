@@ -144,7 +144,8 @@ impl Server {
             }
         });
         let mut builder = http1::Builder::new();
-        builder.keep_alive(!health_only);
+        // The clock keeps the header deadline (see its module docs).
+        builder.header_read_timeout(None).keep_alive(!health_only);
         let connection = builder.serve_connection(io, service).with_upgrades();
         tokio::pin!(connection);
         let expired = clock.expired();
