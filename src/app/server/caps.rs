@@ -30,7 +30,8 @@ const DESCRIPTORS_KEPT: usize = 256 + HEALTH_RESERVE;
 /// `livesupport_http_connections_refused_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// The node's cap (and its health reserve, or the request was no health check).
+    /// The node's cap: its health reserve was full too, or a request on a
+    /// reserve connection was not a health check.
     Global,
     /// The client address's cap.
     PerIp,
