@@ -159,6 +159,24 @@ pub struct Config {
     /// Seconds a request may take before it is answered with 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,
+    /// Seconds within which a request's headers must be complete, counted from
+    /// the connection's start or the request's first byte; slower, the
+    /// connection is closed without a response.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a keep-alive connection may wait for its next request; above a
+    /// load balancer's idle timeout (often 60 s), so that it closes first.
+    #[arg(long, env = "KEEPALIVE_IDLE_SECONDS", default_value_t = 75)]
+    pub keepalive_idle_seconds: u64,
+    /// Open connections (WebSockets included) a node accepts; beyond it only
+    /// health checks are answered. Default 20000, and never more than the
+    /// open-files limit leaves.
+    #[arg(long, env = "MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Open connections per client address (IPv6: per /64); peers in
+    /// TRUSTED_PROXIES are exempt. Raise it for load tests from one machine.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
+    pub max_connections_per_ip: usize,
     /// `pretty` or `json` (default: pretty on a terminal, json otherwise).
     #[arg(long, env = "LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -232,6 +250,14 @@ impl Config {
         Duration::from_secs(self.request_timeout_seconds)
     }
 
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds)
+    }
+
+    pub fn keepalive_idle(&self) -> Duration {
+        Duration::from_secs(self.keepalive_idle_seconds)
+    }
+
     /// At least [`MIN_RECONCILE_INTERVAL`], so that a typo cannot make every node
     /// query the database in a loop.
     pub fn reconcile_interval(&self) -> Duration {
@@ -283,6 +309,18 @@ impl Config {
             ("MESSAGE_RATE_PER_SECOND", self.message_rate_per_second),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        let at_least_one = [
+            (
+                "HEADER_READ_TIMEOUT_SECONDS",
+                self.header_read_timeout_seconds,
+            ),
+            ("KEEPALIVE_IDLE_SECONDS", self.keepalive_idle_seconds),
+            ("MAX_CONNECTIONS", self.max_connections.unwrap_or(1) as u64),
+            ("MAX_CONNECTIONS_PER_IP", self.max_connections_per_ip as u64),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));
         }
         if self.token_ttl_minutes == 0 {
@@ -434,6 +472,36 @@ mod tests {
             config.database_url(),
             "postgres://app:db-pass-123@db/livesupport",
             "still usable"
+        );
+    }
+
+    #[test]
+    fn connection_defaults_suit_a_node_behind_a_load_balancer() {
+        let config = Config::for_database("sqlite::memory:");
+        assert_eq!(config.header_read_timeout(), Duration::from_secs(10));
+        assert_eq!(
+            config.keepalive_idle(),
+            Duration::from_secs(75),
+            "longer than a load balancer's usual 60 s idle timeout"
+        );
+        assert_eq!(
+            config.max_connections, None,
+            "derived from the open-files limit"
+        );
+        assert_eq!(config.max_connections_per_ip, 1000);
+        let mut zero = config.clone();
+        zero.max_connections_per_ip = 0;
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .contains("MAX_CONNECTIONS_PER_IP")
+        );
+        let mut zero = config;
+        zero.header_read_timeout_seconds = 0;
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .contains("HEADER_READ_TIMEOUT_SECONDS")
         );
     }
 

@@ -13,7 +13,8 @@
 //!
 //! - [`config`]: the command line and environment (clap), secrets never printed.
 //! - [`app`]: [`app::Application`] wires a [`config::Config`] into a bound node;
-//!   [`app::AppState`] is what HTTP handlers get.
+//!   [`app::AppState`] is what HTTP handlers get; [`app::server`] accepts and
+//!   serves connections under their caps and timeouts.
 //! - [`domain`]: the types and rules: statuses and their transitions, validation.
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL backends.
 //! - [`broker`]: the [`broker::Broker`] trait; in-process or Redis pub/sub.

@@ -75,6 +75,12 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     /// Cookie-authenticated state changes refused as cross-site (403).
     pub csrf_refused: IntCounter,
+    /// Open TCP connections of the HTTP port (WebSockets included), health
+    /// reserve included.
+    pub http_connections_open: IntGauge,
+    /// Connections refused by a connection cap, by `reason`: `global` (the
+    /// node's cap) or `per_ip` (the client address's).
+    pub http_connections_refused: IntCounterVec,
     /// HTTP requests by route template, method and status.
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
@@ -106,6 +112,11 @@ impl Metrics {
             let c = IntCounter::new(name, help)?;
             registry.register(Box::new(c.clone()))?;
             Ok(c)
+        };
+        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
         };
         let gauges =
             |name: &str, help: &str, labels: &[&str]| -> Result<IntGaugeVec, prometheus::Error> {
@@ -254,6 +265,15 @@ impl Metrics {
             csrf_refused: counter(
                 "livesupport_csrf_refused_total",
                 "Cookie-authenticated state changes refused as cross-site.",
+            )?,
+            http_connections_open: gauge(
+                "livesupport_http_connections_open",
+                "Open TCP connections of the HTTP port, WebSockets included.",
+            )?,
+            http_connections_refused: counters(
+                "livesupport_http_connections_refused_total",
+                "Connections refused by a connection cap, by reason (global, per_ip).",
+                &["reason"],
             )?,
             http_requests: counters(
                 "livesupport_http_requests_total",

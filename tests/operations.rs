@@ -243,3 +243,31 @@ async fn logs_hold_no_message_text_session_id_token_or_password() {
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }
 }
+
+#[tokio::test]
+async fn a_request_in_flight_at_sigterm_is_answered_before_the_process_exits() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut process = start_binary(&[]);
+    let body = r#"{"user_name":"Ops Test","subject":"Drain"}"#;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", process.port))
+        .await
+        .unwrap();
+    // The headers are in: the request is in flight, waiting for its body.
+    let head = format!(
+        "POST /api/support/ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&process.child);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the request in flight is answered: {response:?}"
+    );
+    wait_exit(&mut process.child, Duration::from_secs(30));
+}

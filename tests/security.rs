@@ -1,5 +1,6 @@
-//! Security promises that cut across routes: headers, CORS, socket floods, and
-//! stored payloads that must come back verbatim.
+//! Security promises that cut across routes: headers, CORS, socket floods,
+//! stored payloads that must come back verbatim, and slow, idle or too many
+//! connections (raw TCP).
 
 mod common;
 
@@ -7,6 +8,8 @@ use common::ws::{Ended, connect};
 use common::{Backend, spawn_app, spawn_app_with};
 use serde_json::json;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn html_pages_carry_a_strict_content_security_policy() {
@@ -806,5 +809,323 @@ async fn pages_are_never_served_from_the_asset_route_without_their_headers() {
     ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Slow and idle connections, connection caps (issue 13, item 2). Raw TCP: the
+// client does exactly what an attacker would, byte by byte.
+// ---------------------------------------------------------------------------
+
+/// The header-read and keep-alive idle timeouts of the timeout tests, short so
+/// that the suite stays fast.
+const HEADER_TIMEOUT_SECONDS: u64 = 1;
+const KEEPALIVE_IDLE_SECONDS: u64 = 3;
+/// What a closing may take beyond its timeout on a busy machine.
+const CLOSE_SLACK: Duration = Duration::from_secs(5);
+
+async fn spawn_app_with_short_timeouts() -> common::TestApp {
+    spawn_app_with(Backend::Sqlite, |c| {
+        c.header_read_timeout_seconds = HEADER_TIMEOUT_SECONDS;
+        c.keepalive_idle_seconds = KEEPALIVE_IDLE_SECONDS;
+    })
+    .await
+    .unwrap()
+}
+
+async fn raw_connection(app: &common::TestApp) -> TcpStream {
+    TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .expect("the node accepts TCP")
+}
+
+/// Whether the node closes `stream` (EOF or a reset) within `wait`; whatever it
+/// sends before is read and dropped.
+async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let mut buffer = [0u8; 4096];
+    tokio::time::timeout(wait, async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// One HTTP/1.1 response read from `stream`: the head, and a body of its
+/// `Content-Length`.
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&received).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if body.len() >= length {
+                return text;
+            }
+        }
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .expect("a response within 10 s")
+            .expect("the connection reads");
+        assert!(read > 0, "closed before a whole response: {text:?}");
+        received.extend_from_slice(&buffer[..read]);
+    }
+}
+
+/// GET `path` on a connection of its own; the status and the response text.
+async fn raw_get(app: &common::TestApp, path: &str) -> (u16, String) {
+    let mut stream = raw_connection(app).await;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let response = read_response(&mut stream).await;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {response:?}"));
+    (status, response)
+}
+
+/// The value of a metric line such as `name{label="value"}` in the node's
+/// registry (one per process), 0 when absent.
+fn metric(line_start: &str) -> f64 {
+    livesupport::metrics::metrics()
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn header_deadline() -> Duration {
+    Duration::from_secs(HEADER_TIMEOUT_SECONDS) + CLOSE_SLACK
+}
+
+#[tokio::test]
+async fn a_client_sending_its_headers_slowly_is_closed_after_the_header_timeout() {
+    let app = spawn_app_with_short_timeouts().await;
+    let mut stream = raw_connection(&app).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let slowloris = async {
+        let mut buffer = [0u8; 1024];
+        for line in 0.. {
+            tokio::select! {
+                read = stream.read(&mut buffer) => match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => panic!("a response to headers never completed"),
+                },
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    let header = format!("X-Slow-{line}: still coming\r\n");
+                    if stream.write_all(header.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    assert!(
+        tokio::time::timeout(header_deadline(), slowloris)
+            .await
+            .is_ok(),
+        "a header line every 200 ms kept the connection open past {HEADER_TIMEOUT_SECONDS} s"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_connection_or_half_a_request_line_is_closed_after_the_header_timeout() {
+    let app = spawn_app_with_short_timeouts().await;
+    let cases: [(&str, &[u8]); 3] = [
+        ("a connection that sends nothing", b""),
+        ("half a request line", b"GET /api/supp"),
+        (
+            "a request line without headers",
+            b"GET /healthz HTTP/1.1\r\n",
+        ),
+    ];
+    for (case, sent) in cases {
+        let mut stream = raw_connection(&app).await;
+        stream.write_all(sent).await.unwrap();
+        assert!(
+            closed_within(&mut stream, header_deadline()).await,
+            "{case}: still open"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_outlives_the_header_timeout_then_closes() {
+    let app = spawn_app_with_short_timeouts().await;
+    let mut stream = raw_connection(&app).await;
+    let request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    stream.write_all(request).await.unwrap();
+    assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+    // Idle for twice the header timeout, well within the idle timeout: a load
+    // balancer's pooled connection must still serve.
+    tokio::time::sleep(Duration::from_secs(2 * HEADER_TIMEOUT_SECONDS)).await;
+    stream.write_all(request).await.unwrap();
+    assert!(
+        read_response(&mut stream).await.starts_with("HTTP/1.1 200"),
+        "the keep-alive connection serves a second request"
+    );
+    assert!(
+        closed_within(
+            &mut stream,
+            Duration::from_secs(KEEPALIVE_IDLE_SECONDS) + CLOSE_SLACK
+        )
+        .await,
+        "an idle keep-alive connection is still open"
+    );
+}
+
+#[tokio::test]
+async fn an_open_websocket_is_not_cut_by_the_header_or_idle_timeouts() {
+    let app = spawn_app_with_short_timeouts().await;
+    let ticket = app.simple_ticket().await;
+    let mut user = app
+        .user_socket(ticket["session_id"].as_str().unwrap(), "")
+        .await;
+    user.next_of("ready").await;
+    // Silent for longer than both timeouts (the socket's own idle timeout, 60 s,
+    // is what governs it now).
+    tokio::time::sleep(Duration::from_secs(KEEPALIVE_IDLE_SECONDS + 2)).await;
+    user.say("still here after the idle timeout", "k-idle")
+        .await;
+    let frames = common::ws::until_key(&mut user, "k-idle").await;
+    assert_eq!(
+        frames.last().unwrap()["message"]["message"],
+        "still here after the idle timeout",
+        "the socket still carries messages"
+    );
+}
+
+/// Starts a node with `configure`d caps and waits until the harness's own
+/// pooled connection (its login) has closed, so that the test's connections are
+/// the only ones counted.
+async fn spawn_app_with_caps(configure: impl FnOnce(&mut livesupport::Config)) -> common::TestApp {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.keepalive_idle_seconds = 1;
+        configure(c);
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    app
+}
+
+/// Whether a request on an already open connection is answered 200.
+async fn serves(stream: &mut TcpStream) -> bool {
+    let request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    stream.write_all(request).await.is_ok()
+        && read_response(stream).await.starts_with("HTTP/1.1 200")
+}
+
+#[tokio::test]
+async fn connections_over_the_per_ip_cap_are_refused_at_once_and_counted() {
+    const CAP: usize = 3;
+    let app = spawn_app_with_caps(|c| c.max_connections_per_ip = CAP).await;
+    let refused = r#"livesupport_http_connections_refused_total{reason="per_ip"}"#;
+    let before = metric(refused);
+    let mut held = Vec::new();
+    for _ in 0..CAP {
+        held.push(raw_connection(&app).await);
+    }
+    let mut over = raw_connection(&app).await;
+    assert!(
+        closed_within(&mut over, Duration::from_secs(5)).await,
+        "the connection over the per-IP cap is open"
+    );
+    assert!(metric(refused) > before, "the refusal is counted");
+    assert!(metric("livesupport_http_connections_open") >= CAP as f64);
+    for (i, stream) in held.iter_mut().enumerate() {
+        assert!(serves(stream).await, "connection {i} within the cap");
+    }
+    // Once they close, the address may connect again.
+    held.clear();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut stream = raw_connection(&app).await;
+        if closed_within(&mut stream, Duration::from_millis(200)).await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "closed connections never gave their places back"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        assert!(serves(&mut stream).await);
+        break;
+    }
+}
+
+#[tokio::test]
+async fn peers_inside_trusted_proxies_are_exempt_from_the_per_ip_cap() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.max_connections_per_ip = 2;
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await
+    .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(raw_connection(&app).await);
+    }
+    let (status, _) = raw_get(&app, "/api/support/health").await;
+    assert_eq!(
+        status, 200,
+        "the load balancer's sixth connection is served"
+    );
+}
+
+#[tokio::test]
+async fn a_node_at_its_connection_cap_refuses_requests_but_answers_health_checks() {
+    const CAP: usize = 4;
+    let app = spawn_app_with_caps(|c| {
+        c.max_connections = Some(CAP);
+        // The idle connections filling the cap must outlive the test's requests.
+        c.header_read_timeout_seconds = 60;
+    })
+    .await;
+    let refused = r#"livesupport_http_connections_refused_total{reason="global"}"#;
+    let before = metric(refused);
+    let mut idle = Vec::new();
+    for _ in 0..CAP {
+        idle.push(raw_connection(&app).await);
+    }
+    let (status, response) = raw_get(&app, "/api/support/health").await;
+    assert_eq!(status, 503, "an ordinary request over the cap: {response}");
+    assert!(response.contains(r#""code":"unavailable""#), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("connection: close"),
+        "{response}"
+    );
+    assert!(metric(refused) > before, "the refusal is counted");
+    for path in ["/healthz", "/readyz"] {
+        let (status, response) = raw_get(&app, path).await;
+        assert_eq!(status, 200, "{path} while capped: {response}");
+    }
+    // The idle connections closing give the node back.
+    idle.clear();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while raw_get(&app, "/api/support/health").await.0 != 200 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the node stayed capped after the idle connections closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

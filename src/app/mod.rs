@@ -2,8 +2,10 @@
 //!
 //! - [`state`]: the [`AppState`] every HTTP handler gets.
 //! - `background`: the node's periodic upkeep (gauges, limiter sweeps).
+//! - [`server`]: the accept loop: connection caps, header and idle timeouts.
 
 mod background;
+pub mod server;
 mod state;
 
 pub use state::{AppState, Settings};
@@ -21,6 +23,8 @@ use crate::metrics::metrics;
 use crate::realtime::hub::{Hub, HubConfig};
 use crate::realtime::{Realtime, SocketSettings};
 use crate::store::{self, NewAgent, Store, StoreError};
+use server::ServerSettings;
+use server::caps::{self, ConnectionCaps};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +63,9 @@ pub struct Application {
     port: u16,
     state: AppState,
     first_admin: Option<FirstAdmin>,
+    server: ServerSettings,
+    /// The connection caps, counted from the first accept.
+    caps: Arc<ConnectionCaps>,
     /// The hub and the publisher's retry task, stopped by `core_stop` after the
     /// sockets are gone.
     core_tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -159,6 +166,11 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout(),
         };
+        let caps = connection_caps(&config, settings.trusted_proxies.clone());
+        let server = ServerSettings {
+            header_read_timeout: config.header_read_timeout(),
+            keepalive_idle: config.keepalive_idle(),
+        };
         let state = AppState {
             chat,
             store,
@@ -180,6 +192,8 @@ impl Application {
             port,
             state,
             first_admin,
+            server,
+            caps,
             core_tasks: vec![hub_task, publisher_task],
             core_stop,
         })
@@ -234,12 +248,7 @@ impl Application {
             }
         };
         let app = http::router(state.clone());
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(drain)
-        .await;
+        server::serve(self.listener, app, self.server, self.caps, drain).await;
         state.sockets.close();
         let grace = state.realtime.settings.drain_window + SOCKET_CLOSE_GRACE;
         if tokio::time::timeout(grace, state.sockets.wait())
@@ -257,7 +266,7 @@ impl Application {
             let _ = task.await;
         }
         tracing::info!("stopped");
-        served
+        Ok(())
     }
 }
 
@@ -299,6 +308,32 @@ async fn bootstrap_admin(
         Err(err) => return Err(err.into()),
     }
     Ok(generated.then_some(FirstAdmin { email, password }))
+}
+
+/// The node's caps: `MAX_CONNECTIONS` (or the default) within what the
+/// open-files limit leaves, said in a warning when that limit is what caps.
+fn connection_caps(
+    config: &Config,
+    trusted_proxies: Vec<crate::config::Cidr>,
+) -> Arc<ConnectionCaps> {
+    let open_files_limit = caps::open_files_limit();
+    let max_connections = caps::connection_cap(config.max_connections, open_files_limit);
+    if max_connections
+        < config
+            .max_connections
+            .unwrap_or(caps::DEFAULT_MAX_CONNECTIONS)
+    {
+        tracing::warn!(
+            max_connections,
+            open_files_limit,
+            "the open-files limit caps connections lower than configured; raise it (ulimit -n, LimitNOFILE)"
+        );
+    }
+    ConnectionCaps::new(
+        max_connections,
+        config.max_connections_per_ip,
+        trusted_proxies,
+    )
 }
 
 /// Host name plus a random suffix, so two processes on one host differ.

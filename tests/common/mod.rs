@@ -182,6 +182,8 @@ pub async fn spawn_app_with(
     config.login_rate_per_minute = 10_000;
     config.login_ip_rate_per_minute = 10_000;
     config.socket_rate_per_minute = 100_000;
+    // Every test connects from 127.0.0.1, many at a time.
+    config.max_connections_per_ip = 100_000;
     configure(&mut config);
     let app = Application::build(config)
         .await
@@ -282,6 +284,7 @@ async fn spawn_nodes(
         config.login_rate_per_minute = 10_000;
         config.login_ip_rate_per_minute = 10_000;
         config.socket_rate_per_minute = 100_000;
+        config.max_connections_per_ip = 100_000;
         // Only the first node creates the admin; the others find it.
         if index == 0 {
             config.admin_email = Some(ADMIN_EMAIL.into());
