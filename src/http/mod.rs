@@ -8,6 +8,7 @@ pub mod extract;
 mod guest;
 pub mod health;
 pub mod limits;
+pub mod scrape;
 mod sockets;
 mod tickets;
 
@@ -56,7 +57,13 @@ pub fn router(state: AppState) -> Router {
         .settings
         .secure_cookie
         .then(|| HeaderValue::from_static(HSTS));
+    let scrape = if state.settings.metrics_on_main_port {
+        scrape::router(state.settings.metrics_token.as_ref())
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(scrape)
         .merge(guest::router())
         .merge(tickets::router())
         .merge(agents::router())
