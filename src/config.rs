@@ -476,8 +476,14 @@ mod tests {
         let mut config = Config::for_database("postgres://app:db-pass-123@db/livesupport");
         config.redis_url = Some(Secret::new("redis://:redis-pass-456@cache:6379"));
         config.token_secret = Some(Secret::new("token-secret-789-token-secret-789"));
+        config.metrics_token = Some(Secret::new("metrics-token-012-metrics"));
         let shown = format!("{config:?}");
-        for secret in ["db-pass-123", "redis-pass-456", "token-secret-789"] {
+        for secret in [
+            "db-pass-123",
+            "redis-pass-456",
+            "token-secret-789",
+            "metrics-token-012",
+        ] {
             assert!(!shown.contains(secret), "{secret} printed: {shown}");
         }
         assert_eq!(
@@ -495,6 +501,13 @@ mod tests {
         config.public_url = Some("support.example.com".into());
         assert!(config.validate().unwrap_err().contains("PUBLIC_URL"));
         config.public_url = Some("https://Support.example.com/path".into());
+        assert!(config.validate().is_ok());
+        config.metrics_bind = Some("9090".into());
+        assert!(config.validate().unwrap_err().contains("METRICS_BIND"));
+        config.metrics_bind = Some("0.0.0.0:9090".into());
+        config.metrics_token = Some(Secret::new("short"));
+        assert!(config.validate().unwrap_err().contains("METRICS_TOKEN"));
+        config.metrics_token = Some(Secret::new("a-metrics-token-long-enough"));
         assert!(config.validate().is_ok());
         assert_eq!(config.public_origin(1), "https://support.example.com");
     }

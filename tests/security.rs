@@ -549,6 +549,7 @@ fn help_never_shows_the_secrets_set_in_the_environment() {
         .env("TOKEN_SECRET", "token-secret-789-token-secret-789")
         .env("IDENTITY_SECRET", "identity-secret-012")
         .env("ADMIN_PASSWORD", "admin-pass-345")
+        .env("METRICS_TOKEN", "metrics-token-678-metrics")
         .output()
         .expect("the binary runs");
     let text = format!(
@@ -566,6 +567,7 @@ fn help_never_shows_the_secrets_set_in_the_environment() {
         "token-secret-789",
         "identity-secret-012",
         "admin-pass-345",
+        "metrics-token-678",
     ] {
         assert!(!text.contains(secret), "{secret} shown in --help");
     }

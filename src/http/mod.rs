@@ -1,5 +1,5 @@
 //! The HTTP surface: one module per resource, each with its `router()`, merged
-//! here with the layers every request passes (body limit, timeout, panic guard,
+//! here (`/metrics` only when it has no listener of its own, see [`scrape`]) with the layers every request passes (body limit, timeout, panic guard,
 //! one tracing span per request named by its route template, never its path).
 
 mod agents;
