@@ -129,7 +129,8 @@ impl Credentials {
     }
 
     /// How many agent sockets this node holds.
-    pub fn sockets(&self) -> usize {
+    #[cfg(test)]
+    fn sockets(&self) -> usize {
         lock(&self.inner.registry)
             .sockets
             .values()
