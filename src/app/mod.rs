@@ -63,8 +63,8 @@ pub struct Application {
     metrics_listener: Option<TcpListener>,
     state: AppState,
     first_admin: Option<FirstAdmin>,
-    /// The hub and the publisher's retry task, stopped by `core_stop` after the
-    /// sockets are gone.
+    /// The hub, the publisher's retry task and the credential sweeper, stopped
+    /// by `core_stop` after the sockets are gone.
     core_tasks: Vec<tokio::task::JoinHandle<()>>,
     core_stop: CancellationToken,
 }

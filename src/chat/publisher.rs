@@ -2,10 +2,11 @@
 //!
 //! A failed publish is logged, not returned: the store is the record, and every
 //! node reconciles its sockets with it. But a failed publish of stored state (a
-//! message, a ticket change, an agent's revocation) is also kept in a bounded queue and published again
-//! once the broker reconnects, so other nodes get it from the broker as soon as
-//! it is back rather than at their next reconciliation. Receivers drop seqs and
-//! ticket versions they have passed, so a late copy is harmless.
+//! message, a ticket change, an agent's revocation) is also kept in a bounded
+//! queue and published again once the broker reconnects, so other nodes get it
+//! from the broker as soon as it is back rather than at their next
+//! reconciliation (or credential sweep). Receivers drop seqs and ticket versions
+//! they have passed, and a revocation is idempotent, so a late copy is harmless.
 
 use super::control::ControlEvent;
 use super::events::Event;
