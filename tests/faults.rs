@@ -4,7 +4,8 @@
 //! reach the other node's socket by itself, within [`RECOVERY_DEADLINE`] (the
 //! nodes reconcile against the database every few seconds); a ticket created
 //! during a fault must reach the other node's feed; every stream stays gapless,
-//! in seq order, with no duplicate.
+//! in seq order, with no duplicate. A revocation a node missed while cut from
+//! Redis closes the agent's socket there once the node reconnects.
 //!
 //! Each node reaches Redis and PostgreSQL through fault proxies of its own
 //! ([`spawn_faulty_cluster`]); the Redis restart and freeze use a private
