@@ -599,13 +599,12 @@ async fn with_metrics_bind_metrics_are_served_on_their_own_port_and_not_on_the_m
     .await
     .unwrap();
     let port = app.metrics_port.expect("a metrics listener");
-    let metrics_url = |path: &str| format!("http://127.0.0.1:{port}{path}");
-    let own = app
-        .client
-        .get(metrics_url("/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let on_metrics_port = |path: &str| {
+        app.client
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .send()
+    };
+    let own = on_metrics_port("/metrics").await.unwrap();
     assert_eq!(own.status(), 200, "on the metrics port");
     assert!(own.text().await.unwrap().contains("livesupport_build_info"));
     let (status, body) = app.get("/metrics", None).await;
@@ -614,12 +613,7 @@ async fn with_metrics_bind_metrics_are_served_on_their_own_port_and_not_on_the_m
         (404, Some("not_found")),
         "on the main port: {body}"
     );
-    let other = app
-        .client
-        .get(metrics_url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let other = on_metrics_port("/healthz").await.unwrap();
     assert_eq!(other.status(), 404, "the metrics port serves only /metrics");
 }
 
