@@ -23,6 +23,7 @@ use livesupport::broker::{self, Broker, LocalBroker};
 use livesupport::chat::events::{Decoded, Event};
 use livesupport::chat::publisher::Publisher;
 use livesupport::domain::{Message, NewTicket, Priority, SenderType};
+use livesupport::realtime::credentials::Credentials;
 use livesupport::realtime::frame::{Closer, Frame, SocketHandle};
 use livesupport::realtime::hub::{Hub, HubConfig};
 use livesupport::realtime::protocol::parse_client_frame;
@@ -150,7 +151,14 @@ impl Fanout {
         let config = HubConfig {
             reconcile_interval: Duration::from_secs(60),
         };
-        let (hub, _task) = Hub::start(store, broker.clone(), inbox, config, shutdown.clone());
+        let (hub, _task) = Hub::start(
+            store,
+            broker.clone(),
+            inbox,
+            config,
+            Credentials::default(),
+            shutdown.clone(),
+        );
         let mut queues = Vec::with_capacity(sockets);
         let mut last_seq = 0;
         for n in 0..sockets {

@@ -184,6 +184,18 @@ if dep and svc:
     check(subset(svc["spec"]["selector"], pod_labels), "Service: selector matches the Deployment's pods")
     check(any(p.get("targetPort") in ("http", 5000) for p in svc["spec"]["ports"]),
           "Service: targets the http port")
+    # /metrics has a port of its own (METRICS_BIND), which only Prometheus reaches.
+    cm = find("ConfigMap", "livesupport-config") or {}
+    metrics_bind = str(cm.get("data", {}).get("METRICS_BIND", ""))
+    bind_port = metrics_bind.rpartition(":")[2]
+    check(bind_port.isdigit() and ports.get("metrics") == int(bind_port),
+          f"Deployment: container port 'metrics' is the ConfigMap's METRICS_BIND port ({metrics_bind or 'unset'})")
+    check(ports.get("metrics") != ports.get("http"), "Deployment: the metrics port is not the http port")
+    metrics_svc_ports = [p for p in svc["spec"]["ports"] if p.get("targetPort") in ("metrics", ports.get("metrics"))]
+    check(len(metrics_svc_ports) == 1, "Service: one port targets the metrics port")
+    ann = pod["metadata"].get("annotations", {})
+    if "prometheus.io/port" in ann:
+        check(ann["prometheus.io/port"] == str(ports.get("metrics")), "Deployment: the prometheus.io/port annotation is the metrics port")
     check(c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz", "Deployment: readiness probe is /readyz")
     check(c.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz", "Deployment: liveness probe is /healthz")
     pre = c.get("lifecycle", {}).get("preStop", {})
@@ -222,6 +234,10 @@ if ing and svc:
     svc_ports = {p.get("name") for p in svc["spec"]["ports"]} | {p["port"] for p in svc["spec"]["ports"]}
     check(all(b["name"] == svc["metadata"]["name"] and (b["port"].get("name") or b["port"].get("number")) in svc_ports
               for b in backends), "Ingress: backends are the Service and one of its ports")
+    metrics_ports = {p.get("name") for p in svc["spec"]["ports"] if p.get("targetPort") == "metrics"} \
+        | {p["port"] for p in svc["spec"]["ports"] if p.get("targetPort") == "metrics"}
+    check(not any((b["port"].get("name") or b["port"].get("number")) in metrics_ports for b in backends),
+          "Ingress: never routes to the metrics port (/metrics stays off the public surface)")
     cm = find("ConfigMap", "livesupport-config")
     if cm:
         public = cm.get("data", {}).get("PUBLIC_URL", "")
@@ -247,6 +263,9 @@ for path, d in docs:
                   f"{path}: selector matches the Service's labels")
             names = {p.get("name") for p in svc["spec"]["ports"]}
             check(all(e.get("port") in names for e in eps), f"{path}: endpoint port is a named Service port")
+            metrics_names = {p.get("name") for p in svc["spec"]["ports"] if p.get("targetPort") == "metrics"}
+            check(bool(eps) and all(e.get("port") in metrics_names for e in eps),
+                  f"{path}: scrapes the Service port that targets the metrics port")
     else:
         print(f"skip {path}: no structural check for {d['kind']}")
 PY
@@ -295,6 +314,10 @@ for n, env in envs.items():
     check(isinstance(dep, dict) and dep.get("migrate", {}).get("condition") == "service_completed_successfully",
           f"compose: {n} starts after migrate succeeded")
 check(len({str(e.get("NODE_ID")) for e in envs.values()}) == len(nodes), "compose: every node has its own NODE_ID")
+metrics_binds = {str(e.get("METRICS_BIND", "")) for e in envs.values()}
+metrics_port = next(iter(metrics_binds)).rpartition(":")[2] if len(metrics_binds) == 1 else ""
+check(metrics_port.isdigit() and metrics_port != "5000",
+      f"compose: every node serves /metrics on a port of its own (METRICS_BIND: {', '.join(sorted(metrics_binds))})")
 check(len({str(e.get("TOKEN_SECRET")) for e in envs.values()}) == 1, "compose: every node has the same TOKEN_SECRET")
 
 # Bind mounts point at files that exist.
@@ -324,9 +347,11 @@ check(m is not None and int(m.group(1)) >= 300, "nginx.conf: proxy_read_timeout 
 
 with open("deploy/prometheus.yml") as f:
     prom = yaml.safe_load(f)
-targets = sorted(t.split(":")[0] for job in prom.get("scrape_configs", []) if job.get("job_name") == "livesupport"
+targets = sorted(t for job in prom.get("scrape_configs", []) if job.get("job_name") == "livesupport"
                  for sc in job.get("static_configs", []) for t in sc.get("targets", []))
-check(targets == nodes, "prometheus.yml: scrapes every compose node")
+check(sorted(t.split(":")[0] for t in targets) == nodes, "prometheus.yml: scrapes every compose node")
+check(bool(targets) and all(t.rpartition(":")[2] == metrics_port for t in targets),
+      f"prometheus.yml: scrapes the nodes' metrics port ({metrics_port}), not the one the load balancer uses")
 PY
 
 compose_cmd=()

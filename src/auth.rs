@@ -192,6 +192,12 @@ impl Authenticator {
 
     /// The agent a token belongs to, if the token is valid and the agent enabled.
     pub async fn authenticate(&self, token: &str) -> Result<Agent, ApiError> {
+        self.credential(token).await.map(|(agent, _)| agent)
+    }
+
+    /// The agent a token belongs to and what a socket keeps of the token, if the
+    /// token is valid and the agent enabled.
+    pub async fn credential(&self, token: &str) -> Result<(Agent, Credential), ApiError> {
         let claims = self
             .tokens
             .verify(token)
@@ -199,10 +205,36 @@ impl Authenticator {
         let agent_id = claims.agent_id().ok_or(ApiError::Unauthorized)?;
         match self.store.agent_by_id(agent_id).await? {
             Some(agent) if !agent.disabled && agent.token_generation == claims.generation => {
-                Ok(agent)
+                let credential = Credential {
+                    agent_id,
+                    generation: claims.generation,
+                    expires_at: claims.exp,
+                };
+                Ok((agent, credential))
             }
             _ => Err(ApiError::Unauthorized),
         }
+    }
+}
+
+/// What an agent's socket keeps of the token it was opened with (never the
+/// token itself): whose it is, its generation, and when it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential {
+    pub agent_id: i64,
+    /// The agent's token generation the token carries.
+    pub generation: i64,
+    /// The token's `exp`, in Unix seconds.
+    pub expires_at: u64,
+}
+
+impl Credential {
+    /// How long until the token expires; zero once it has.
+    pub fn remaining(&self) -> Duration {
+        let expiry = std::time::UNIX_EPOCH + Duration::from_secs(self.expires_at);
+        expiry
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::domain::validation::Limits;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -98,6 +98,20 @@ pub struct Config {
     /// How long an agent token lasts, in minutes.
     #[arg(long, env = "TOKEN_TTL_MINUTES", default_value_t = 12 * 60)]
     pub token_ttl_minutes: u64,
+    /// Seconds between two sweeps of a node's agent sockets against the
+    /// database (one query for all of them): how late, at worst, a socket
+    /// closes whose revocation the broker lost. Revocations are pushed at once.
+    #[arg(long, env = "CREDENTIAL_SWEEP_SECONDS", default_value_t = 60)]
+    pub credential_sweep_seconds: u64,
+    /// Serve `/metrics` on a listener of its own at this address (e.g.
+    /// 0.0.0.0:9090), for Prometheus only; the main port then answers 404 for it.
+    /// Unset: `/metrics` is on the main port.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this token>`
+    /// (16+ characters), wherever it is served.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
     /// HMAC key for `user_hash` (identity verification); unset turns it off.
     #[arg(long, env = "IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<Secret>,
@@ -190,6 +204,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/livesupport.db";
 pub const DEFAULT_PORT: u16 = 5000;
 /// The shortest reconciliation interval a node accepts.
 pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_millis(100);
+/// The shortest `METRICS_TOKEN` a node accepts.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
 
 impl Config {
     /// Parses the process's flags and environment, with the aliases clap cannot express.
@@ -208,6 +224,8 @@ impl Config {
         blank_is_none(&mut self.token_secret, Secret::expose);
         blank_is_none(&mut self.identity_secret, Secret::expose);
         blank_is_none(&mut self.admin_password, Secret::expose);
+        blank_is_none(&mut self.metrics_token, Secret::expose);
+        blank_is_none(&mut self.metrics_bind, |v| v);
         self.allowed_origins.retain(|o| !o.trim().is_empty());
         if self.port.is_none() {
             self.port = std::env::var("SUPPORT_SERVICE_PORT")
@@ -256,6 +274,22 @@ impl Config {
 
     pub fn keepalive_idle(&self) -> Duration {
         Duration::from_secs(self.keepalive_idle_seconds)
+    }
+
+    /// The address of `/metrics`'s own listener, if `METRICS_BIND` names one.
+    pub fn metrics_address(&self) -> Result<Option<SocketAddr>, String> {
+        self.metrics_bind
+            .as_deref()
+            .map(|addr| {
+                addr.trim().parse().map_err(|_| {
+                    format!("METRICS_BIND must be an address and port such as 0.0.0.0:9090 (got {addr:?})")
+                })
+            })
+            .transpose()
+    }
+
+    pub fn credential_sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.credential_sweep_seconds)
     }
 
     /// At least [`MIN_RECONCILE_INTERVAL`], so that a typo cannot make every node
@@ -325,6 +359,17 @@ impl Config {
         }
         if self.token_ttl_minutes == 0 {
             return Err("TOKEN_TTL_MINUTES must be at least 1".into());
+        }
+        self.metrics_address()?;
+        if self.credential_sweep_seconds == 0 {
+            return Err("CREDENTIAL_SWEEP_SECONDS must be at least 1".into());
+        }
+        if let Some(token) = &self.metrics_token
+            && token.expose().len() < MIN_METRICS_TOKEN_CHARS
+        {
+            return Err(format!(
+                "METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters"
+            ));
         }
         if self.max_body_bytes < 1024 || self.max_frame_bytes < 1024 {
             return Err("MAX_BODY_BYTES and MAX_FRAME_BYTES must be at least 1024".into());
@@ -464,8 +509,14 @@ mod tests {
         let mut config = Config::for_database("postgres://app:db-pass-123@db/livesupport");
         config.redis_url = Some(Secret::new("redis://:redis-pass-456@cache:6379"));
         config.token_secret = Some(Secret::new("token-secret-789-token-secret-789"));
+        config.metrics_token = Some(Secret::new("metrics-token-012-metrics"));
         let shown = format!("{config:?}");
-        for secret in ["db-pass-123", "redis-pass-456", "token-secret-789"] {
+        for secret in [
+            "db-pass-123",
+            "redis-pass-456",
+            "token-secret-789",
+            "metrics-token-012",
+        ] {
             assert!(!shown.contains(secret), "{secret} printed: {shown}");
         }
         assert_eq!(
@@ -513,6 +564,13 @@ mod tests {
         config.public_url = Some("support.example.com".into());
         assert!(config.validate().unwrap_err().contains("PUBLIC_URL"));
         config.public_url = Some("https://Support.example.com/path".into());
+        assert!(config.validate().is_ok());
+        config.metrics_bind = Some("9090".into());
+        assert!(config.validate().unwrap_err().contains("METRICS_BIND"));
+        config.metrics_bind = Some("0.0.0.0:9090".into());
+        config.metrics_token = Some(Secret::new("short"));
+        assert!(config.validate().unwrap_err().contains("METRICS_TOKEN"));
+        config.metrics_token = Some(Secret::new("a-metrics-token-long-enough"));
         assert!(config.validate().is_ok());
         assert_eq!(config.public_origin(1), "https://support.example.com");
     }

@@ -22,8 +22,11 @@
 //!   then publishes a [`chat::events::Event`] (the broker carries events in a
 //!   versioned envelope, never WebSocket frames); sessions and presence.
 //! - [`realtime`]: the socket engine on its own context: frames, the hub of
-//!   local sockets (ordering, reconciliation with the store), one socket's loop.
-//! - [`http`]: the REST API, health and static assets.
+//!   local sockets (ordering, reconciliation with the store), one socket's loop,
+//!   and the registry of agent sockets that closes them when their token is
+//!   revoked (pushed on the broker's `control` channel) or expires.
+//! - [`http`]: the REST API, health, `/metrics` (on the main port or its own
+//!   listener) and static assets.
 //! - [`auth`]: argon2 passwords, agent tokens, identity verification.
 //! - [`error`]: one [`error::ApiError`] for every error body and error frame.
 //! - [`metrics`]: every Prometheus metric, in one registry.

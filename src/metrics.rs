@@ -71,6 +71,12 @@ pub struct Metrics {
     pub slow_consumer_closes: IntCounter,
     /// Typing frames over the per-connection rate, not forwarded.
     pub typing_frames_dropped: IntCounter,
+    /// Agent sockets closed with 4401, by reason: `revoked` (a revocation on
+    /// the control channel), `swept` (a sweep found it), `expired` (its token's `exp`).
+    pub agent_socket_closes: IntCounterVec,
+    /// Sweeps of this node's agent sockets against the store (one query per
+    /// 1,000 agents), by trigger: `timer`, `reconnect`, `lagged`.
+    pub credential_sweeps: IntCounterVec,
     /// Requests and frames refused by a rate limit, by limit.
     pub rate_limited: IntCounterVec,
     /// Cookie-authenticated state changes refused as cross-site (403).
@@ -256,6 +262,16 @@ impl Metrics {
             typing_frames_dropped: counter(
                 "livesupport_typing_frames_dropped_total",
                 "Typing frames over the per-connection rate.",
+            )?,
+            agent_socket_closes: counters(
+                "livesupport_agent_socket_closes_total",
+                "Agent sockets closed because their token was revoked or expired, by reason.",
+                &["reason"],
+            )?,
+            credential_sweeps: counters(
+                "livesupport_credential_sweeps_total",
+                "Sweeps of the node's agent sockets against the store, by trigger.",
+                &["trigger"],
             )?,
             rate_limited: counters(
                 "livesupport_rate_limited_total",

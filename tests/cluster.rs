@@ -10,7 +10,9 @@
 
 mod common;
 
-use common::ws::{RECOVERY_DEADLINE, WsClient, assert_gapless, key, seq, until_key, until_seq};
+use common::ws::{
+    Ended, RECOVERY_DEADLINE, WsClient, assert_gapless, key, seq, until_key, until_seq,
+};
 use common::{PrivateRedis, TestApp, spawn_cluster, spawn_cluster_on};
 use futures_util::StreamExt;
 use livesupport::Config;
@@ -626,6 +628,69 @@ async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
             for k in [format!("u-silent-{i}"), format!("s-silent-{i}")] {
                 assert!(keys.contains(k.as_str()), "{who} got {k}");
             }
+        }
+    }
+}
+
+/// How long a revocation made on one node may take to close the agent's
+/// sockets on another: it is pushed over Redis at once; the rest is margin for
+/// a loaded machine. Far below the sweep of [`push_only`].
+const REVOCATION_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Nodes whose credential sweep never runs within a test: only the revocation
+/// pushed over the broker can close a socket.
+fn push_only(_: usize, config: &mut Config) {
+    config.credential_sweep_seconds = 3600;
+}
+
+#[tokio::test]
+async fn a_logout_a_disabling_and_a_password_reset_on_one_node_close_the_agents_sockets_on_another()
+{
+    let Some(nodes) = spawn_cluster(2, push_only).await else {
+        return;
+    };
+    let [a, b] = &nodes[..] else { unreachable!() };
+    for (i, revocation) in ["logout", "disabling", "password reset"]
+        .into_iter()
+        .enumerate()
+    {
+        let email = format!("agent{i}@example.com");
+        let (agent_id, token) = a.create_agent(&email, "Agent", "agent").await;
+        let (_, session) = a.bare_ticket().await;
+        let mut supporter = b.supporter_socket(&session, &token, "").await;
+        supporter.next_of("ready").await;
+        let mut feed = b.feed_socket(&token).await;
+        feed.send(json!({"type": "ping"})).await;
+        feed.next_of("pong").await;
+        let (status, body) = match revocation {
+            "logout" => {
+                a.send_json("POST", "/api/support/auth/logout", Some(&token), json!({}))
+                    .await
+            }
+            "disabling" => {
+                let path = format!("/api/support/agents/{agent_id}");
+                a.send_json(
+                    "PATCH",
+                    &path,
+                    Some(&a.admin_token),
+                    json!({"disabled": true}),
+                )
+                .await
+            }
+            _ => {
+                let path = format!("/api/support/agents/{agent_id}/password");
+                let password = json!({"password": "a-brand-new-password"});
+                a.send_json("POST", &path, Some(&a.admin_token), password)
+                    .await
+            }
+        };
+        assert!(status < 300, "{revocation} on node A: {status} {body}");
+        for (socket, client) in [("chat", &mut supporter), ("feed", &mut feed)] {
+            assert_eq!(
+                client.ended(REVOCATION_DEADLINE).await,
+                Ended::Closed(4401),
+                "{revocation} on node A closes the agent's {socket} socket on node B"
+            );
         }
     }
 }

@@ -4,7 +4,8 @@
 //! reach the other node's socket by itself, within [`RECOVERY_DEADLINE`] (the
 //! nodes reconcile against the database every few seconds); a ticket created
 //! during a fault must reach the other node's feed; every stream stays gapless,
-//! in seq order, with no duplicate.
+//! in seq order, with no duplicate. A revocation a node missed while cut from
+//! Redis closes the agent's socket there once the node reconnects.
 //!
 //! Each node reaches Redis and PostgreSQL through fault proxies of its own
 //! ([`spawn_faulty_cluster`]); the Redis restart and freeze use a private
@@ -959,4 +960,48 @@ async fn a_slow_database_acknowledges_and_delivers_bursts_gapless_without_duplic
         );
     }
     findings.verify();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_missed_while_cut_from_redis_closes_the_agents_socket_after_the_reconnect() {
+    let Some(redis) = common::redis_url() else {
+        return;
+    };
+    // No timed sweep within the test: only the sweep after the reconnect can
+    // close the socket whose revocation the cut swallowed.
+    let no_timed_sweep = |_: usize, config: &mut Config| config.credential_sweep_seconds = 3600;
+    let Some(cluster) = spawn_faulty_cluster(2, &redis, no_timed_sweep).await else {
+        return;
+    };
+    let [a, b] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    let (_, token) = a.create_agent(AGENT_EMAIL, "Alice", "agent").await;
+    let mut feed = b.feed_socket(&token).await;
+    feed.send(serde_json::json!({"type": "ping"})).await;
+    feed.next_of("pong").await;
+
+    cluster.links[1].redis.cut();
+    noticed(b, "broker").await;
+    let (status, _) = a
+        .send_json(
+            "POST",
+            "/api/support/auth/logout",
+            Some(&token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 204, "the agent logs out on node A");
+    // `try_next` fails the test if the socket closes meanwhile.
+    assert!(
+        feed.try_next(QUIET).await.is_none(),
+        "harness: node B, cut from Redis, cannot have heard of the logout"
+    );
+
+    cluster.links[1].redis.restore();
+    assert_eq!(
+        feed.ended(RECOVERY_DEADLINE).await,
+        common::ws::Ended::Closed(4401),
+        "node B's sweep after its reconnect closes the socket of the logged-out agent"
+    );
 }

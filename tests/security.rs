@@ -6,6 +6,9 @@ mod common;
 
 use common::ws::{Ended, connect};
 use common::{Backend, spawn_app, spawn_app_with};
+use livesupport::auth::TokenKeys;
+use livesupport::config::Secret;
+use livesupport::store::AgentUpdate;
 use serde_json::json;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -525,7 +528,6 @@ async fn admins_manage_agents_but_cannot_lock_themselves_out() {
 #[tokio::test]
 async fn a_verified_user_lists_only_their_own_tickets() {
     use livesupport::auth::identity_hash;
-    use livesupport::config::Secret;
     let secret = Secret::new("identity-secret");
     let app = spawn_app_with(Backend::Sqlite, |c| {
         c.identity_secret = Some(Secret::new("identity-secret"))
@@ -716,6 +718,7 @@ fn help_never_shows_the_secrets_set_in_the_environment() {
         .env("TOKEN_SECRET", "token-secret-789-token-secret-789")
         .env("IDENTITY_SECRET", "identity-secret-012")
         .env("ADMIN_PASSWORD", "admin-pass-345")
+        .env("METRICS_TOKEN", "metrics-token-678-metrics")
         .output()
         .expect("the binary runs");
     let text = format!(
@@ -733,6 +736,7 @@ fn help_never_shows_the_secrets_set_in_the_environment() {
         "token-secret-789",
         "identity-secret-012",
         "admin-pass-345",
+        "metrics-token-678",
     ] {
         assert!(!text.contains(secret), "{secret} shown in --help");
     }
@@ -1128,4 +1132,165 @@ async fn a_node_at_its_connection_cap_refuses_requests_but_answers_health_checks
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+/// A `/metrics` address for these tests: the node's own listener, on a free port.
+const METRICS_ANY_PORT: &str = "127.0.0.1:0";
+const METRICS_TOKEN: &str = "metrics-token-for-the-tests";
+
+#[tokio::test]
+async fn with_metrics_bind_metrics_are_served_on_their_own_port_and_not_on_the_main_one() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.metrics_bind = Some(METRICS_ANY_PORT.into())
+    })
+    .await
+    .unwrap();
+    let port = app.metrics_port.expect("a metrics listener");
+    let on_metrics_port = |path: &str| {
+        app.client
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .send()
+    };
+    let own = on_metrics_port("/metrics").await.unwrap();
+    assert_eq!(own.status(), 200, "on the metrics port");
+    assert!(own.text().await.unwrap().contains("livesupport_build_info"));
+    let (status, body) = app.get("/metrics", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "on the main port: {body}"
+    );
+    let other = on_metrics_port("/healthz").await.unwrap();
+    assert_eq!(other.status(), 404, "the metrics port serves only /metrics");
+}
+
+#[tokio::test]
+async fn with_metrics_token_metrics_answer_only_that_bearer_token() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.metrics_token = Some(Secret::new(METRICS_TOKEN))
+    })
+    .await
+    .unwrap();
+    let refused = [
+        ("no Authorization", None),
+        (
+            "a wrong token",
+            Some("Bearer metrics-token-for-the-test".to_owned()),
+        ),
+        ("a longer token", Some(format!("Bearer {METRICS_TOKEN}x"))),
+        ("another scheme", Some(format!("Basic {METRICS_TOKEN}"))),
+        (
+            "an agent's token",
+            Some(format!("Bearer {}", app.admin_token)),
+        ),
+    ];
+    for (case, authorization) in refused {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.headers()["www-authenticate"], "Bearer", "{case}");
+        let (status, body) = common::read(response).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{case}: {body}"
+        );
+    }
+    let allowed = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert!(
+        allowed
+            .text()
+            .await
+            .unwrap()
+            .contains("livesupport_build_info")
+    );
+}
+
+#[tokio::test]
+async fn the_metrics_listener_requires_the_token_too_and_stops_with_the_node() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.metrics_bind = Some(METRICS_ANY_PORT.into());
+        c.metrics_token = Some(Secret::new(METRICS_TOKEN));
+    })
+    .await
+    .unwrap();
+    let url = format!("http://127.0.0.1:{}/metrics", app.metrics_port.unwrap());
+    let client = app.client.clone();
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+    let scraped = client.get(&url).bearer_auth(METRICS_TOKEN).send().await;
+    assert_eq!(scraped.unwrap().status(), 200);
+    app.stop().await;
+    assert!(
+        client.get(&url).send().await.is_err(),
+        "the metrics port is closed once the node has stopped"
+    );
+}
+
+/// A node whose sweep runs every second: the safety net under test.
+fn sweep_every_second(config: &mut livesupport::Config) {
+    config.credential_sweep_seconds = 1;
+}
+
+#[tokio::test]
+async fn a_revocation_no_node_was_told_of_is_found_by_the_sweep() {
+    let app = spawn_app_with(Backend::Sqlite, sweep_every_second)
+        .await
+        .unwrap();
+    let (agent_id, token) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let (_, session) = app.bare_ticket().await;
+    let mut supporter = app.supporter_socket(&session, &token, "").await;
+    supporter.next_of("ready").await;
+    let mut feed = app.feed_socket(&token).await;
+    // Straight in the store: nothing is published, only a sweep can notice.
+    let revoke = AgentUpdate {
+        revoke_tokens: true,
+        ..AgentUpdate::default()
+    };
+    app.state
+        .store
+        .update_agent(agent_id, &revoke)
+        .await
+        .unwrap();
+    for (socket, client) in [("chat", &mut supporter), ("feed", &mut feed)] {
+        assert_eq!(
+            client.ended(Duration::from_secs(10)).await,
+            Ended::Closed(4401),
+            "the agent's {socket} socket"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_agent_socket_closes_when_its_token_expires() {
+    let app = spawn_app().await;
+    let (agent_id, _) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let agent = app
+        .state
+        .store
+        .agent_by_id(agent_id)
+        .await
+        .unwrap()
+        .unwrap();
+    // The node's own signing key, with a lifetime of seconds.
+    let keys = TokenKeys::new(&Secret::new(common::TOKEN_SECRET), Duration::from_secs(2));
+    let short_lived = keys.issue(&agent).unwrap();
+    let mut feed = app.feed_socket(&short_lived).await;
+    feed.send(json!({"type": "ping"})).await;
+    feed.next_of("pong").await;
+    assert_eq!(
+        feed.ended(Duration::from_secs(10)).await,
+        Ended::Closed(4401)
+    );
 }

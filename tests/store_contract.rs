@@ -13,8 +13,8 @@ use livesupport::domain::{
     TransitionError,
 };
 use livesupport::store::{
-    self, AssignedFilter, MessageRange, NewAgent, NewSession, Presence, Store, StoreError,
-    TicketQuery,
+    self, AgentStanding, AgentUpdate, AssignedFilter, MessageRange, NewAgent, NewSession, Presence,
+    Store, StoreError, TicketQuery,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -85,6 +85,7 @@ store_contract!(
     messages_page_backwards_from_before_seq_in_ascending_order,
     agents_are_created_listed_counted_and_found,
     a_second_agent_with_the_same_email_is_a_conflict,
+    agent_standings_answer_generations_and_disabling_for_many_agents_at_once,
     sessions_track_presence_until_they_end,
     only_sessions_of_nodes_with_a_fresh_heartbeat_count,
     sessions_another_node_ended_are_revived_with_their_side,
@@ -1423,6 +1424,50 @@ async fn a_second_agent_with_the_same_email_is_a_conflict(store: Arc<dyn Store>)
         .unwrap();
     assert_eq!(kept.agent.name, "Alice", "the first account is untouched");
     assert_eq!(kept.agent.role, AgentRole::Agent);
+}
+
+async fn agent_standings_answer_generations_and_disabling_for_many_agents_at_once(
+    store: Arc<dyn Store>,
+) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let bob = new_agent(&store, "bob@example.com", "Bob").await;
+    let carol = new_agent(&store, "carol@example.com", "Carol").await;
+    assert!(store.agent_standings(&[]).await.unwrap().is_empty());
+    let logout = AgentUpdate {
+        revoke_tokens: true,
+        ..AgentUpdate::default()
+    };
+    store.update_agent(alice, &logout).await.unwrap();
+    store.update_agent(alice, &logout).await.unwrap();
+    let disable = AgentUpdate {
+        disabled: Some(true),
+        ..AgentUpdate::default()
+    };
+    store.update_agent(bob, &disable).await.unwrap();
+    let unknown = carol + 1000;
+    let mut standings = store
+        .agent_standings(&[carol, alice, unknown, bob])
+        .await
+        .unwrap();
+    standings.sort_by_key(|s| s.agent_id);
+    let expected = [
+        AgentStanding {
+            agent_id: alice,
+            token_generation: 2,
+            disabled: false,
+        },
+        AgentStanding {
+            agent_id: bob,
+            token_generation: 1,
+            disabled: true,
+        },
+        AgentStanding {
+            agent_id: carol,
+            token_generation: 0,
+            disabled: false,
+        },
+    ];
+    assert_eq!(standings, expected, "unknown ids are left out");
 }
 
 // ---------------------------------------------------------------------------

@@ -18,8 +18,10 @@ use crate::chat::sessions;
 use crate::config::{Config, origin_of};
 use crate::domain::AgentRole;
 use crate::http::limits::PerMinute;
+use crate::http::scrape::MetricsServer;
 use crate::http::{self, RateLimiters};
 use crate::metrics::metrics;
+use crate::realtime::credentials::Credentials;
 use crate::realtime::hub::{Hub, HubConfig};
 use crate::realtime::{Realtime, SocketSettings};
 use crate::store::{self, NewAgent, Store, StoreError};
@@ -61,13 +63,15 @@ pub struct FirstAdmin {
 pub struct Application {
     listener: TcpListener,
     port: u16,
+    /// `/metrics`'s own listener (`METRICS_BIND`), if it has one.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     first_admin: Option<FirstAdmin>,
     server: ServerSettings,
     /// The connection caps, counted from the first accept.
     caps: Arc<ConnectionCaps>,
-    /// The hub and the publisher's retry task, stopped by `core_stop` after the
-    /// sockets are gone.
+    /// The hub, the publisher's retry task and the credential sweeper, stopped
+    /// by `core_stop` after the sockets are gone.
     core_tasks: Vec<tokio::task::JoinHandle<()>>,
     core_stop: CancellationToken,
 }
@@ -95,7 +99,21 @@ impl Application {
 
         let listener = TcpListener::bind(SocketAddr::new(config.bind, config.port())).await?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match config.metrics_address().map_err(StartError::Config)? {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|err| {
+                StartError::Config(format!("METRICS_BIND {addr}: cannot listen: {err}"))
+            })?),
+            None => None,
+        };
         let public_origin = config.public_origin(port);
+        if metrics_listener.is_none()
+            && config.metrics_token.is_none()
+            && public_origin.starts_with("https://")
+        {
+            tracing::warn!(
+                "/metrics is open on the main port: set METRICS_BIND (or METRICS_TOKEN) to keep it private"
+            );
+        }
         let node_id = config.node_id.clone().unwrap_or_else(default_node_id);
 
         let token_secret = config.token_secret.clone().unwrap_or_else(|| {
@@ -119,13 +137,23 @@ impl Application {
         let hub_config = HubConfig {
             reconcile_interval: config.reconcile_interval(),
         };
+        let credentials = Credentials::default();
         let (hub, hub_task) = Hub::start(
             store.clone(),
             broker.clone(),
             inbox_rx,
             hub_config,
+            credentials.clone(),
             core_stop.clone(),
         );
+        let sweeper_task = credentials
+            .start(
+                store.clone(),
+                broker.clone(),
+                config.credential_sweep_interval(),
+                core_stop.clone(),
+            )
+            .await;
         let (publisher, publisher_task) = Publisher::start(broker.clone(), core_stop.clone());
         let limits = config.limits();
         let chat = Chat::new(
@@ -139,7 +167,7 @@ impl Application {
         let realtime = Realtime {
             chat: chat.clone(),
             hub,
-            auth: auth.clone(),
+            credentials,
             settings: Arc::new(SocketSettings {
                 node_id: node_id.clone(),
                 limits,
@@ -165,6 +193,8 @@ impl Application {
             limits,
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout(),
+            metrics_on_main_port: metrics_listener.is_none(),
+            metrics_token: config.metrics_token.clone(),
         };
         let caps = connection_caps(&config, settings.trusted_proxies.clone());
         let server = ServerSettings {
@@ -190,17 +220,24 @@ impl Application {
         Ok(Application {
             listener,
             port,
+            metrics_listener,
             state,
             first_admin,
             server,
             caps,
-            core_tasks: vec![hub_task, publisher_task],
+            core_tasks: vec![hub_task, publisher_task, sweeper_task],
             core_stop,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `/metrics`'s own listener, when `METRICS_BIND` gave it one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let listener = self.metrics_listener.as_ref()?;
+        listener.local_addr().ok().map(|addr| addr.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -237,6 +274,9 @@ impl Application {
             )),
         ];
         tracing::info!(port = self.port, node_id = %state.settings.node_id, "listening");
+        let metrics_server = self
+            .metrics_listener
+            .map(|listener| MetricsServer::start(listener, state.settings.metrics_token.as_ref()));
         let drain = {
             let state = state.clone();
             async move {
@@ -264,6 +304,9 @@ impl Application {
         self.core_stop.cancel();
         for task in self.core_tasks {
             let _ = task.await;
+        }
+        if let Some(server) = metrics_server {
+            server.stop().await;
         }
         tracing::info!("stopped");
         Ok(())

@@ -4,7 +4,7 @@
 use crate::auth::Authenticator;
 use crate::broker::Broker;
 use crate::chat::Chat;
-use crate::config::Cidr;
+use crate::config::{Cidr, Secret};
 use crate::domain::validation::Limits;
 use crate::http::limits::RateLimiters;
 use crate::realtime::Realtime;
@@ -28,6 +28,10 @@ pub struct Settings {
     pub secure_cookie: bool,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Serve `/metrics` on the main port (no `METRICS_BIND`).
+    pub metrics_on_main_port: bool,
+    /// The token `/metrics` requires, if any.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Everything a handler needs; cheap to clone.

@@ -150,6 +150,10 @@ pub fn ticket_channel(ticket_id: i64) -> String {
 /// The channel of the agents' feed: every ticket event, for dashboards.
 pub const AGENTS_CHANNEL: &str = "agents";
 
+/// The channel of what nodes tell each other about the service rather than a
+/// ticket (agent revocations): every node subscribes to it from its start.
+pub const CONTROL_CHANNEL: &str = "control";
+
 #[cfg(test)]
 mod tests {
     use super::*;

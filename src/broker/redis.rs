@@ -19,7 +19,8 @@
 //!   a channel lives on the shard that owns its hash slot, so pub/sub traffic
 //!   grows with the shards instead of being broadcast to every one of them.
 //!
-//! Channel names are `{prefix}ticket:{id}` and `{prefix}agents`; the prefix
+//! Channel names are `{prefix}ticket:{id}`, `{prefix}agents` and
+//! `{prefix}control`; the prefix
 //! (`REDIS_CHANNEL_PREFIX`, empty by default) lets deployments share a Redis.
 
 use super::{Broker, BrokerError, Delivery, Inbox};

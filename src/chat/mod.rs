@@ -2,9 +2,11 @@
 //! publishes what changed, so both transports behave the same.
 //!
 //! - [`events`]: what is published, and the versioned envelope between nodes.
+//! - [`control`]: what nodes tell each other about the service (revocations).
 //! - [`publisher`]: publishing, and publishing again what failed.
 //! - [`sessions`]: this node's socket sessions, presence and its heartbeat.
 
+pub mod control;
 pub mod events;
 pub mod publisher;
 pub mod sessions;
@@ -13,11 +15,13 @@ use crate::auth;
 use crate::config::Secret;
 use crate::domain::validation::{self, Limits};
 use crate::domain::{
-    Message, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
+    Agent, Message, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange,
+    TicketStatus,
 };
 use crate::error::ApiError;
 use crate::metrics::metrics;
-use crate::store::{Appended, Changed, Store};
+use crate::store::{AgentUpdate, Appended, Changed, Store, StoreResult};
+use control::ControlEvent;
 use events::Event;
 use publisher::Publisher;
 use sessions::LiveSessions;
@@ -266,6 +270,22 @@ impl Chat {
             })
             .await;
         Ok(())
+    }
+
+    /// Changes an agent account. When the change revokes the agent's tokens (a
+    /// logout, a password reset, disabling), every node is told, and closes the
+    /// agent's sockets that came with an older token (4401) at once.
+    pub async fn update_agent(&self, id: i64, update: &AgentUpdate) -> StoreResult<Agent> {
+        let agent = self.store.update_agent(id, update).await?;
+        if update.revokes_tokens() {
+            self.publisher
+                .publish_control(ControlEvent::AgentRevoked {
+                    agent_id: agent.id,
+                    generation: agent.token_generation,
+                })
+                .await;
+        }
+        Ok(agent)
     }
 }
 

@@ -2,13 +2,15 @@
 //!
 //! A failed publish is logged, not returned: the store is the record, and every
 //! node reconciles its sockets with it. But a failed publish of stored state (a
-//! message, a ticket change) is also kept in a bounded queue and published again
-//! once the broker reconnects, so other nodes get it from the broker as soon as
-//! it is back rather than at their next reconciliation. Receivers drop seqs and
-//! ticket versions they have passed, so a late copy is harmless.
+//! message, a ticket change, an agent's revocation) is also kept in a bounded
+//! queue and published again once the broker reconnects, so other nodes get it
+//! from the broker as soon as it is back rather than at their next
+//! reconciliation (or credential sweep). Receivers drop seqs and ticket versions
+//! they have passed, and a revocation is idempotent, so a late copy is harmless.
 
+use super::control::ControlEvent;
 use super::events::Event;
-use crate::broker::{AGENTS_CHANNEL, Broker, ticket_channel};
+use crate::broker::{AGENTS_CHANNEL, Broker, CONTROL_CHANNEL, ticket_channel};
 use crate::metrics::{metrics, timed};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -58,24 +60,36 @@ impl Publisher {
             routes.feed.then(|| Some(AGENTS_CHANNEL.to_owned())),
         ];
         let durable = event.is_durable();
-        let publishes = channels.into_iter().flatten().flatten().map(|channel| {
-            let payload = payload.clone();
-            async move {
-                let published = timed(
-                    &metrics().broker_duration,
-                    "publish",
-                    self.broker.publish(&channel, payload.clone()),
-                )
-                .await;
-                if let Err(err) = published {
-                    tracing::warn!(cause = %err, channel, "publish failed; other nodes reconcile with the store");
-                    if durable {
-                        self.queue_retry(channel, payload);
-                    }
-                }
-            }
-        });
+        let publishes = channels
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|channel| self.publish_on(channel, payload.clone(), durable));
         futures_util::future::join_all(publishes).await;
+    }
+
+    /// Publishes a control event to every node. Control events are durable: a
+    /// late copy of a revocation revokes nothing more than the first would have.
+    pub async fn publish_control(&self, event: ControlEvent) {
+        self.publish_on(CONTROL_CHANNEL.to_owned(), event.encode(), true)
+            .await;
+    }
+
+    /// Publishes one envelope on one channel; a failed durable one is queued
+    /// for a retry.
+    async fn publish_on(&self, channel: String, payload: Bytes, durable: bool) {
+        let published = timed(
+            &metrics().broker_duration,
+            "publish",
+            self.broker.publish(&channel, payload.clone()),
+        )
+        .await;
+        if let Err(err) = published {
+            tracing::warn!(cause = %err, channel, "publish failed; other nodes reconcile with the store");
+            if durable {
+                self.queue_retry(channel, payload);
+            }
+        }
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<(String, Bytes)>> {

@@ -121,7 +121,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
             revoke_tokens: true,
             ..AgentUpdate::default()
         };
-        state.store.update_agent(agent.id, &revoke).await?;
+        state.chat.update_agent(agent.id, &revoke).await?;
         tracing::info!(agent_id = agent.id, "agent logged out; tokens revoked");
     }
     let mut headers = HeaderMap::new();
@@ -271,7 +271,7 @@ async fn update_agent(
         ..AgentUpdate::default()
     };
     let agent = state
-        .store
+        .chat
         .update_agent(id, &update)
         .await
         .map_err(not_found_as_agent)?;
@@ -305,7 +305,7 @@ async fn reset_password(
         ..AgentUpdate::default()
     };
     state
-        .store
+        .chat
         .update_agent(id, &update)
         .await
         .map_err(not_found_as_agent)?;

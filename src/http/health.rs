@@ -25,7 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/health", get(health))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(prometheus_metrics))
 }
 
 /// The state of each dependency: fixed words, never driver errors.
@@ -126,14 +125,4 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
         (true, reason) => (StatusCode::OK, reason),
         (false, reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
     }
-}
-
-async fn prometheus_metrics() -> impl axum::response::IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        metrics().render(),
-    )
 }

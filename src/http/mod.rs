@@ -1,5 +1,5 @@
 //! The HTTP surface: one module per resource, each with its `router()`, merged
-//! here with the layers every request passes (body limit, timeout, panic guard,
+//! here (`/metrics` only when it has no listener of its own, see [`scrape`]) with the layers every request passes (body limit, timeout, panic guard,
 //! one tracing span per request named by its route template, never its path).
 
 mod agents;
@@ -9,6 +9,7 @@ pub mod extract;
 mod guest;
 pub mod health;
 pub mod limits;
+pub mod scrape;
 mod sockets;
 mod tickets;
 
@@ -57,7 +58,13 @@ pub fn router(state: AppState) -> Router {
         .settings
         .secure_cookie
         .then(|| HeaderValue::from_static(HSTS));
+    let scrape = if state.settings.metrics_on_main_port {
+        scrape::router(state.settings.metrics_token.as_ref())
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(scrape)
         .merge(guest::router())
         .merge(tickets::router())
         .merge(agents::router())

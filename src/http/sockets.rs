@@ -6,6 +6,7 @@
 use super::extract::{ClientIp, QueryParams, bearer_token};
 use super::guest::ticket_of_session;
 use super::{AppState, check_rate};
+use crate::auth::Credential;
 use crate::config::origin_of;
 use crate::domain::{Agent, SenderType};
 use crate::error::ApiError;
@@ -70,11 +71,11 @@ fn admit(state: &AppState, ip: IpAddr, headers: &HeaderMap) -> Result<(), ApiErr
     check_origin(state, headers)
 }
 
-/// The agent and the token it presented (kept to re-check it while the socket lives).
-async fn agent_of(state: &AppState, headers: &HeaderMap) -> Result<(Agent, String), ApiError> {
+/// The agent and what its token says (kept to close the socket when the token
+/// expires or is revoked).
+async fn agent_of(state: &AppState, headers: &HeaderMap) -> Result<(Agent, Credential), ApiError> {
     let token = bearer_token(headers).ok_or(ApiError::Unauthorized)?;
-    let agent = state.auth.authenticate(&token).await?;
-    Ok((agent, token))
+    state.auth.credential(&token).await
 }
 
 fn since(query: &QueryParams) -> Result<Option<i64>, ApiError> {
@@ -160,8 +161,7 @@ async fn agent_feed(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     admit(&state, ip, &headers)?;
-    let agent = agent_of(&state, &headers).await?;
-    let (agent, token) = agent;
-    let kind = SocketKind::Feed { agent, token };
+    let (agent, credential) = agent_of(&state, &headers).await?;
+    let kind = SocketKind::Feed { agent, credential };
     Ok(upgrade(ws, state, kind))
 }

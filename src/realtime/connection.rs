@@ -11,9 +11,10 @@
 //! reading until the peer answers it, so the connection is not reset under it.
 
 use super::Realtime;
+use super::credentials::{self, CREDENTIAL_CLOSE};
 use super::frame::{Closer, Frame};
 use super::replay::MAX_REPLAY;
-use crate::error::ApiError;
+use crate::auth::Credential;
 use crate::metrics::metrics;
 use crate::store::MessageRange;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
@@ -24,9 +25,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-/// How often an agent's socket checks that its credential still holds.
-pub const CREDENTIAL_RECHECK: Duration = Duration::from_secs(2);
 
 /// How long one write may block before the peer counts as not reading: the
 /// socket is then closed as too slow (1013).
@@ -355,20 +353,25 @@ pub(super) async fn close(
         .map_err(|_| ())
 }
 
-/// Closes the socket with 4401 once its agent token stops being valid: expired,
-/// revoked by a logout or a password reset, or its agent disabled.
-pub(super) async fn watch_credential(realtime: Realtime, token: String, lifetime: Arc<Lifetime>) {
-    let mut tick = tokio::time::interval(CREDENTIAL_RECHECK);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = lifetime.ended.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        // Only a refusal ends the socket; a database hiccup does not.
-        if let Err(ApiError::Unauthorized) = realtime.auth.authenticate(&token).await {
-            lifetime.closer.close(4401);
-            return;
+/// Closes the socket with 4401 once its agent token stops being valid: by a
+/// timer at its expiry, or through the node's credential registry when it is
+/// revoked (a logout, a password reset or its agent disabled), which holds the
+/// socket while this runs: until the socket ends.
+pub(super) async fn watch_credential(
+    realtime: Realtime,
+    credential: Credential,
+    lifetime: Arc<Lifetime>,
+) {
+    let _registration = realtime
+        .credentials
+        .register(credential, lifetime.closer.clone());
+    tokio::select! {
+        _ = lifetime.ended.cancelled() => {}
+        _ = tokio::time::sleep(credential.remaining()) => {
+            if !lifetime.closer.is_asked() {
+                credentials::count_close("expired");
+            }
+            lifetime.closer.close(CREDENTIAL_CLOSE);
         }
     }
 }

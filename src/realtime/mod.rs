@@ -4,14 +4,17 @@
 //! - [`protocol`]: the WebSocket frames of the contract (a leaf: no I/O).
 //! - [`frame`]: frames rendered once per node, and a socket's handle.
 //! - [`hub`]: this node's sockets by ticket, ordering, recovery from the store.
+//! - [`credentials`]: this node's agent sockets by agent, closed (4401) when a
+//!   revocation arrives, at their token's expiry, or by a sweep of the store.
 //! - [`session`]: one socket's life; [`reader`] handles what a client sends,
 //!   [`replay`] what a socket is sent first, [`connection`] the two halves.
 //!
 //! The socket engine runs on its own context, [`Realtime`]: the chat layer, the
-//! hub, the authenticator and the settings sockets need; it knows nothing of
+//! hub, the credential registry and the settings sockets need; it knows nothing of
 //! the HTTP application around it.
 
 pub mod connection;
+pub mod credentials;
 pub mod frame;
 pub mod hub;
 pub mod protocol;
@@ -19,9 +22,9 @@ pub mod reader;
 pub mod replay;
 pub mod session;
 
-use crate::auth::Authenticator;
 use crate::chat::Chat;
 use crate::domain::validation::Limits;
+use credentials::Credentials;
 use hub::Hub;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,8 +37,8 @@ pub struct Realtime {
     pub chat: Chat,
     /// This node's sockets by ticket.
     pub hub: Hub,
-    /// Re-checks an agent socket's credential while it lives.
-    pub auth: Authenticator,
+    /// This node's agent sockets by agent, closed when their token stops holding.
+    pub credentials: Credentials,
     pub settings: Arc<SocketSettings>,
     /// Cancelled on SIGTERM: every socket closes (1012) within the drain window.
     pub shutdown: CancellationToken,

@@ -9,6 +9,7 @@ use super::frame::{Closer, Frame, SocketHandle};
 use super::protocol::{ClientFrame, ServerFrame, parse_client_frame};
 use super::reader::TicketReader;
 use super::replay::opening_frames;
+use crate::auth::Credential;
 use crate::domain::{Agent, SenderType, Ticket, TicketChange, TicketStatus};
 use crate::error::ApiError;
 use crate::metrics::metrics;
@@ -32,12 +33,15 @@ pub enum SocketKind {
         role: SenderType,
         /// The name others see on this side's messages and typing.
         name: String,
-        /// The agent behind a supporter socket, with the token it came with.
-        agent: Option<(Agent, String)>,
+        /// The agent behind a supporter socket, with what its token says.
+        agent: Option<(Agent, Credential)>,
         since: Option<i64>,
     },
-    /// An agent's feed of every ticket event, with the token it came with.
-    Feed { agent: Agent, token: String },
+    /// An agent's feed of every ticket event, with what its token says.
+    Feed {
+        agent: Agent,
+        credential: Credential,
+    },
 }
 
 /// Serves one upgraded socket until it closes.
@@ -87,9 +91,9 @@ fn serve(socket: WebSocket, realtime: Realtime, kind: SocketKind) -> impl Future
                     .instrument(span),
             )
         }
-        SocketKind::Feed { agent, token } => {
+        SocketKind::Feed { agent, credential } => {
             let span = tracing::info_span!("socket", role = "feed", agent_id = agent.id, node_id = %realtime.settings.node_id);
-            Either::Right(run_feed(socket, realtime, token).instrument(span))
+            Either::Right(run_feed(socket, realtime, credential).instrument(span))
         }
     }
 }
@@ -115,11 +119,11 @@ async fn run_ticket(
     ticket: Ticket,
     role: SenderType,
     name: String,
-    credential: Option<(Agent, String)>,
+    agent: Option<(Agent, Credential)>,
     since: Option<i64>,
 ) -> Result<(), ()> {
     tracing::debug!(since, "socket opened");
-    let (agent, token) = credential.unzip();
+    let (agent, credential) = agent.unzip();
     let (handle, queue_rx) = socket_handle(&realtime, role);
     let (mut sink, stream) = socket.split();
     let Some(live_after) = realtime.hub.join(ticket.id, handle.clone()).await else {
@@ -176,8 +180,12 @@ async fn run_ticket(
     };
 
     let lifetime = Lifetime::new(handle.closer.clone());
-    if let Some(token) = token {
-        tokio::spawn(watch_credential(realtime.clone(), token, lifetime.clone()));
+    if let Some(credential) = credential {
+        tokio::spawn(watch_credential(
+            realtime.clone(),
+            credential,
+            lifetime.clone(),
+        ));
     }
     let writer = tokio::spawn(write_loop(
         sink,
@@ -210,13 +218,17 @@ async fn run_ticket(
     Ok(())
 }
 
-async fn run_feed(socket: WebSocket, realtime: Realtime, token: String) {
+async fn run_feed(socket: WebSocket, realtime: Realtime, credential: Credential) {
     let (handle, queue_rx) = socket_handle(&realtime, SenderType::Supporter);
     let queue = handle.queue.clone();
     let (sink, stream) = socket.split();
     realtime.hub.join_feed(handle.clone());
     let lifetime = Lifetime::new(handle.closer.clone());
-    tokio::spawn(watch_credential(realtime.clone(), token, lifetime.clone()));
+    tokio::spawn(watch_credential(
+        realtime.clone(),
+        credential,
+        lifetime.clone(),
+    ));
     let writer = tokio::spawn(write_loop(
         sink,
         queue_rx,

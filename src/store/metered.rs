@@ -56,6 +56,7 @@ metered! {
     fn list_agents() -> StoreResult<Vec<Agent>>;
     fn count_agents() -> StoreResult<i64>;
     fn update_agent(id: i64, update: &AgentUpdate) -> StoreResult<Agent>;
+    fn agent_standings(agent_ids: &[i64]) -> StoreResult<Vec<AgentStanding>>;
     fn last_seqs(ticket_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>>;
     fn changed_tickets(after: DateTime<Utc>, until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(i64, DateTime<Utc>)>>;
     fn open_session(session: &NewSession) -> StoreResult<i64>;

@@ -193,6 +193,16 @@ impl AgentUpdate {
     }
 }
 
+/// Whether an agent's tokens still stand: the generation a token must carry,
+/// and whether the agent is disabled (then none does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgentStanding {
+    #[sqlx(rename = "id")]
+    pub agent_id: i64,
+    pub token_generation: i64,
+    pub disabled: bool,
+}
+
 /// One open socket, kept in `support_sessions` for presence and node liveness.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -245,6 +255,10 @@ pub trait Store: Send + Sync + 'static {
     async fn count_agents(&self) -> StoreResult<i64>;
     /// Applies `update`; moves the token generation on when it revokes tokens.
     async fn update_agent(&self, id: i64, update: &AgentUpdate) -> StoreResult<Agent>;
+    /// The standing of each of `agent_ids` that exists, in one query (up to
+    /// [`MAX_IDS_PER_QUERY`] ids; callers chunk): what a node's sweep of its
+    /// agent sockets compares their tokens with.
+    async fn agent_standings(&self, agent_ids: &[i64]) -> StoreResult<Vec<AgentStanding>>;
 
     /// The stored `last_seq` of each of `ticket_ids` that exists, in one query
     /// (up to [`MAX_IDS_PER_QUERY`] ids; callers chunk): what reconciliation

@@ -180,7 +180,7 @@ macro_rules! impl_store {
             contains_pattern, convert, ticket_select,
         };
         use crate::store::{
-            AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
+            AgentStanding, AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
             Presence, Store, StoreError, StoreResult, TicketCursor, TicketPage, TicketQuery, now,
             MAX_IDS_PER_QUERY, NODE_STALE_AFTER,
         };
@@ -607,6 +607,21 @@ macro_rules! impl_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.ok_or(StoreError::NotFound)?.try_into()
+            }
+
+            async fn agent_standings(&self, agent_ids: &[i64]) -> StoreResult<Vec<AgentStanding>> {
+                if agent_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT id, token_generation, disabled FROM support_agents WHERE id IN (",
+                );
+                let mut list = qb.separated(", ");
+                for id in agent_ids.iter().take(MAX_IDS_PER_QUERY) {
+                    list.push_bind(*id);
+                }
+                qb.push(")");
+                Ok(qb.build_query_as().fetch_all(&self.pool).await?)
             }
 
             async fn open_session(&self, session: &NewSession) -> StoreResult<i64> {

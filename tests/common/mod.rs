@@ -36,6 +36,8 @@ use tokio::task::JoinHandle;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
+/// The token secret of every test node.
+pub const TOKEN_SECRET: &str = "test-token-secret-that-is-32-chars-long";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -47,6 +49,8 @@ pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
     pub port: u16,
+    /// The port of `/metrics`'s own listener, when the node has one (`METRICS_BIND`).
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     /// Bearer token of the admin agent.
     pub admin_token: String,
@@ -176,7 +180,7 @@ pub async fn spawn_app_with(
     config.bind = "127.0.0.1".parse().unwrap();
     config.admin_email = Some(ADMIN_EMAIL.into());
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
-    config.token_secret = Some(Secret::new("test-token-secret-that-is-32-chars-long"));
+    config.token_secret = Some(Secret::new(TOKEN_SECRET));
     // Generous limits: tests of the limits set their own.
     config.ticket_rate_per_minute = 10_000;
     config.login_rate_per_minute = 10_000;
@@ -189,6 +193,7 @@ pub async fn spawn_app_with(
         .await
         .expect("application builds");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -203,6 +208,7 @@ pub async fn spawn_app_with(
     let mut app = TestApp {
         address,
         port,
+        metrics_port,
         client,
         admin_token: String::new(),
         state,
@@ -279,7 +285,7 @@ async fn spawn_nodes(
         config.redis_url = Some(Secret::new(&redis_url));
         config.redis_channel_prefix = prefix.clone();
         config.node_id = Some(format!("node-{index}"));
-        config.token_secret = Some(Secret::new("test-token-secret-that-is-32-chars-long"));
+        config.token_secret = Some(Secret::new(TOKEN_SECRET));
         config.ticket_rate_per_minute = 10_000;
         config.login_rate_per_minute = 10_000;
         config.login_ip_rate_per_minute = 10_000;
@@ -315,17 +321,18 @@ async fn spawn_node(config: Config, database_url: String) -> TestApp {
         let app = Application::build(config)
             .await
             .expect("application builds");
-        let _ = started_tx.send((app.port(), app.state().clone()));
+        let _ = started_tx.send((app.port(), app.metrics_port(), app.state().clone()));
         app.run_until_stopped(async {
             let _ = rx.await;
         })
         .await
         .expect("server runs");
     });
-    let (port, state) = started.await.expect("node starts");
+    let (port, metrics_port, state) = started.await.expect("node starts");
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         client: reqwest::Client::builder().build().unwrap(),
         admin_token: String::new(),
         state,
@@ -347,6 +354,17 @@ impl TestApp {
             .take()
             .expect("only cluster nodes can be killed");
         runtime.shutdown_background();
+    }
+
+    /// Stops the node as SIGTERM does and waits until it has stopped.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(30), &mut self.server)
+            .await
+            .expect("the node stops within 30 s")
+            .expect("the node's task ends cleanly");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -419,6 +437,23 @@ impl TestApp {
             t["id"].as_i64().unwrap(),
             t["session_id"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// The value of one sample of `/metrics` on the main port (`name{labels}` as
+    /// rendered), 0 when the node has not exported it yet.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .map_or(0.0, |value| value.trim().parse().expect("a metric value"))
     }
 
     /// The status `/readyz` answers, 0 when it does not answer at all.

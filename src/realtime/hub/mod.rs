@@ -24,8 +24,9 @@ mod recovery;
 mod stream;
 mod subscriptions;
 
+use super::credentials::Credentials;
 use super::frame::{Frame, SocketHandle, ticket_version};
-use crate::broker::{AGENTS_CHANNEL, Broker, Delivery, InboxReceiver, Received};
+use crate::broker::{AGENTS_CHANNEL, Broker, CONTROL_CHANNEL, Delivery, InboxReceiver, Received};
 use crate::chat::events::{Decoded, Event};
 use crate::domain::{Message, Ticket};
 use crate::store::Store;
@@ -119,14 +120,16 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Starts the hub task. It reads broker deliveries from `inbox`, reconciles
-    /// every `config.reconcile_interval` and after every broker reconnect, and
-    /// runs until `shutdown` is cancelled.
+    /// Starts the hub task. It reads broker deliveries from `inbox` (those of
+    /// the control channel go to `credentials`), reconciles every
+    /// `config.reconcile_interval` and after every broker reconnect, and runs
+    /// until `shutdown` is cancelled.
     pub fn start(
         store: Arc<dyn Store>,
         broker: Arc<dyn Broker>,
         mut inbox: InboxReceiver,
         config: HubConfig,
+        credentials: Credentials,
         shutdown: CancellationToken,
     ) -> (Hub, tokio::task::JoinHandle<()>) {
         let (commands, mut rx) = mpsc::unbounded_channel();
@@ -137,7 +140,7 @@ impl Hub {
         let mut reconnects = broker.reconnects();
         let subscriptions =
             subscriptions::start(broker, store.clone(), commands.clone(), shutdown.clone());
-        let mut state = HubState::new(store, commands, subscriptions);
+        let mut state = HubState::new(store, commands, subscriptions, credentials);
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(config.reconcile_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -148,7 +151,11 @@ impl Hub {
                     Some(command) = rx.recv() => state.handle(command),
                     received = inbox.recv(), if inbox_open => match received {
                         Some(Received::Delivery(delivery)) => state.delivery(delivery),
-                        Some(Received::Lagged) => state.reconcile("lagged"),
+                        Some(Received::Lagged) => {
+                            // A lost delivery may have been a revocation too.
+                            state.credentials.sweep_soon();
+                            state.reconcile("lagged");
+                        }
                         None => inbox_open = false,
                     },
                     changed = reconnects.changed(), if reconnects_open => match changed {
@@ -230,6 +237,8 @@ struct HubState {
     reconcile_in_flight: bool,
     /// A reconciliation was asked for while one ran: its trigger, run after it.
     reconcile_again: Option<&'static str>,
+    /// Where the control channel's revocations go.
+    credentials: Credentials,
 }
 
 impl HubState {
@@ -237,6 +246,7 @@ impl HubState {
         store: Arc<dyn Store>,
         commands: mpsc::UnboundedSender<Command>,
         subscriptions: mpsc::UnboundedSender<Subscription>,
+        credentials: Credentials,
     ) -> Self {
         HubState {
             tickets: HashMap::new(),
@@ -249,6 +259,7 @@ impl HubState {
             refills_running: 0,
             reconcile_in_flight: false,
             reconcile_again: None,
+            credentials,
         }
     }
 
@@ -397,6 +408,10 @@ impl HubState {
     }
 
     fn delivery(&mut self, delivery: Delivery) {
+        if delivery.channel == CONTROL_CHANNEL {
+            self.credentials.apply(&delivery.payload);
+            return;
+        }
         let Some(decoded) = Decoded::decode(&delivery.payload) else {
             tracing::warn!(channel = delivery.channel, "undecodable envelope dropped");
             return;

@@ -42,6 +42,7 @@ async fn setup(interval: Duration) -> Setup {
         HubConfig {
             reconcile_interval: interval,
         },
+        Credentials::default(),
         stop.clone(),
     );
     Setup {
@@ -241,7 +242,7 @@ async fn bare_state() -> (
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let (subscriptions, subscriptions_rx) = mpsc::unbounded_channel();
     (
-        HubState::new(store, commands, subscriptions),
+        HubState::new(store, commands, subscriptions, Credentials::default()),
         subscriptions_rx,
         commands_rx,
         dir,
