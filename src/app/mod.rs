@@ -11,11 +11,13 @@ pub use state::{AppState, Settings};
 use crate::auth::{self, Authenticator, TokenKeys};
 use crate::broker::{self, Broker, INBOX_CAPACITY, LocalBroker, RedisBroker};
 use crate::chat::Chat;
+use crate::chat::limits::MessageRates;
 use crate::chat::publisher::Publisher;
 use crate::chat::sessions;
 use crate::config::{Config, origin_of};
 use crate::domain::AgentRole;
 use crate::http::limits::PerMinute;
+use crate::http::socket_caps::SocketCaps;
 use crate::http::{self, RateLimiters};
 use crate::metrics::metrics;
 use crate::realtime::hub::{Hub, HubConfig};
@@ -125,6 +127,10 @@ impl Application {
             store.clone(),
             publisher,
             limits,
+            MessageRates {
+                per_ticket: config.message_ticket_rate_per_minute,
+                per_ip: config.message_ip_rate_per_minute,
+            },
             config.identity_secret.clone(),
             &node_id,
         );
@@ -171,6 +177,10 @@ impl Application {
                 login_ips: config.login_ip_rate_per_minute,
                 sockets: config.socket_rate_per_minute,
             })),
+            socket_caps: Arc::new(SocketCaps::new(
+                config.max_sockets_per_ticket,
+                config.max_sockets_per_ip,
+            )),
             draining: Arc::new(AtomicBool::new(false)),
             realtime,
             sockets: TaskTracker::new(),

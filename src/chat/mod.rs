@@ -2,10 +2,13 @@
 //! publishes what changed, so both transports behave the same.
 //!
 //! - [`events`]: what is published, and the versioned envelope between nodes.
+//! - [`limits`]: visitor messages per ticket and per client IP, and the keyed
+//!   rate check every limit shares.
 //! - [`publisher`]: publishing, and publishing again what failed.
 //! - [`sessions`]: this node's socket sessions, presence and its heartbeat.
 
 pub mod events;
+pub mod limits;
 pub mod publisher;
 pub mod sessions;
 
@@ -19,6 +22,7 @@ use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::store::{Appended, Changed, Store};
 use events::Event;
+use limits::{MessageLimits, MessageRates};
 use publisher::Publisher;
 use sessions::LiveSessions;
 use std::sync::Arc;
@@ -42,6 +46,8 @@ pub struct Chat {
     /// Fans what changed out to the sockets of every node.
     pub publisher: Publisher,
     pub limits: Limits,
+    /// Visitor messages per ticket and per client IP, across sockets and routes.
+    pub message_limits: Arc<MessageLimits>,
     /// HMAC key for identity verification; `None` turns verification off.
     identity_secret: Option<Secret>,
     /// This node's name on its session and heartbeat rows.
@@ -55,6 +61,7 @@ impl Chat {
         store: Arc<dyn Store>,
         publisher: Publisher,
         limits: Limits,
+        message_rates: MessageRates,
         identity_secret: Option<Secret>,
         node_id: &str,
     ) -> Self {
@@ -62,6 +69,7 @@ impl Chat {
             store,
             publisher,
             limits,
+            message_limits: Arc::new(MessageLimits::new(message_rates)),
             identity_secret,
             node_id: node_id.into(),
             sessions: Arc::new(LiveSessions::default()),

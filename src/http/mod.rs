@@ -8,6 +8,7 @@ pub mod extract;
 mod guest;
 pub mod health;
 pub mod limits;
+pub mod socket_caps;
 mod sockets;
 mod tickets;
 
