@@ -32,7 +32,7 @@ pub(super) struct TicketReader {
     /// The name others see on this side's messages and typing.
     pub(super) name: String,
     pub(super) agent_id: Option<i64>,
-    /// The visitor's IP, for the per-IP message limit.
+    /// The client's IP, for a visitor's per-IP message limit.
     client_ip: IpAddr,
     /// This socket's own queue, for its replies.
     pub(super) queue: mpsc::Sender<Arc<Frame>>,
