@@ -50,6 +50,10 @@ LOAD_LIMITS = {
     # more: the node's cap then follows its open-files limit alone.
     "MAX_CONNECTIONS_PER_IP": "1000000",
     "MAX_CONNECTIONS": "1000000",
+    "MESSAGE_TICKET_RATE_PER_MINUTE": "1000000",
+    "MESSAGE_IP_RATE_PER_MINUTE": "1000000",
+    "MAX_SOCKETS_PER_TICKET": "100000",
+    "MAX_SOCKETS_PER_IP": "100000",
 }
 P99_TARGET_MS = 50.0
 CONFIGS = {

@@ -143,6 +143,19 @@ pub struct Config {
     /// Chat messages a second per connection, sustained.
     #[arg(long, env = "MESSAGE_RATE_PER_SECOND", default_value_t = 1)]
     pub message_rate_per_second: u32,
+    /// Visitor messages per ticket a minute, from all of its sockets together
+    /// (more sockets or a reconnect buy no more).
+    #[arg(long, env = "MESSAGE_TICKET_RATE_PER_MINUTE", default_value_t = 30)]
+    pub message_ticket_rate_per_minute: u32,
+    /// Visitor messages per client IP a minute, on every ticket together.
+    #[arg(long, env = "MESSAGE_IP_RATE_PER_MINUTE", default_value_t = 120)]
+    pub message_ip_rate_per_minute: u32,
+    /// Visitor sockets open at once on one ticket (agents' sockets do not count).
+    #[arg(long, env = "MAX_SOCKETS_PER_TICKET", default_value_t = 20)]
+    pub max_sockets_per_ticket: u32,
+    /// Visitor sockets open at once from one client IP (agents' sockets do not count).
+    #[arg(long, env = "MAX_SOCKETS_PER_IP", default_value_t = 100)]
+    pub max_sockets_per_ip: u32,
     /// CIDRs whose X-Forwarded-For is believed for the client IP (the load balancer's).
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
@@ -341,6 +354,16 @@ impl Config {
             ("SOCKET_RATE_PER_MINUTE", self.socket_rate_per_minute),
             ("MESSAGE_BURST", self.message_burst),
             ("MESSAGE_RATE_PER_SECOND", self.message_rate_per_second),
+            (
+                "MESSAGE_TICKET_RATE_PER_MINUTE",
+                self.message_ticket_rate_per_minute,
+            ),
+            (
+                "MESSAGE_IP_RATE_PER_MINUTE",
+                self.message_ip_rate_per_minute,
+            ),
+            ("MAX_SOCKETS_PER_TICKET", self.max_sockets_per_ticket),
+            ("MAX_SOCKETS_PER_IP", self.max_sockets_per_ip),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));

@@ -33,6 +33,10 @@ pub enum ApiError {
     InvalidTransition(String),
     #[error("the ticket is closed")]
     TicketClosed,
+    #[error(
+        "this client_msg_id was already used for a different message; send a new one under a new key"
+    )]
+    ClientMsgIdReused,
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("the request body must be JSON, sent with Content-Type: application/json")]
@@ -57,9 +61,10 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::IdentityUnverified => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::InvalidTransition(_) | ApiError::TicketClosed => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Conflict(_)
+            | ApiError::InvalidTransition(_)
+            | ApiError::TicketClosed
+            | ApiError::ClientMsgIdReused => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -81,6 +86,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::InvalidTransition(_) => "invalid_transition",
             ApiError::TicketClosed => "ticket_closed",
+            ApiError::ClientMsgIdReused => "client_msg_id_reused",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -137,6 +143,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound => ApiError::NotFound("ticket"),
             StoreError::TicketClosed => ApiError::TicketClosed,
+            StoreError::ClientMsgIdReused => ApiError::ClientMsgIdReused,
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::Transition(t) => t.into(),
             ref unavailable if unavailable.is_unavailable() => {

@@ -50,17 +50,6 @@ async fn wait_readiness(app: &TestApp, status: u16) {
     .await;
 }
 
-async fn stored_count(app: &TestApp, session: &str) -> usize {
-    let (status, body) = app
-        .get(
-            &format!("/api/support/ticket/{session}/messages?limit=500"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    body["messages"].as_array().unwrap().len()
-}
-
 #[tokio::test]
 async fn a_visitor_and_an_agent_on_different_nodes_chat_as_on_one() {
     let Some(nodes) = spawn_cluster(3, |_, _| {}).await else {
@@ -213,7 +202,7 @@ async fn interleaved_bursts_from_both_sides_arrive_in_seq_order_on_every_node() 
         summary(&watched),
         "two nodes tell the same story"
     );
-    assert_eq!(stored_count(a, &session).await as i64, total);
+    assert_eq!(a.stored_count(&session).await as i64, total);
 }
 
 /// Reads a socket until its connection drops, keeping the message-like frames.

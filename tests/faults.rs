@@ -803,8 +803,14 @@ async fn a_database_outage_refuses_sends_with_errors_and_then_chat_and_presence_
 
     // The clients resend the first round with the same keys: now acknowledged
     // and delivered, once. The second round is given up.
-    chat.visitor.client.say("again", "u-pg-1").await;
-    chat.agent.client.say("again", "s-pg-1").await;
+    chat.visitor
+        .client
+        .say("while the database is away", "u-pg-1")
+        .await;
+    chat.agent
+        .client
+        .say("while the database is away", "s-pg-1")
+        .await;
     let deadline = Instant::now() + RECOVERY_DEADLINE;
     let both = |a: &'static str, b: &'static str| {
         move |frames: &[Value]| {

@@ -933,3 +933,87 @@ async fn a_ticket_change_the_feed_never_heard_of_reaches_the_dashboards_by_itsel
         "each change is recovered once"
     );
 }
+
+// ---------------------------------------------------------------------------
+// client_msg_id is the sender's key (issue 13, item 9)
+
+#[tokio::test]
+async fn a_visitor_and_an_agent_using_the_same_key_both_get_their_message_stored_and_acknowledged()
+{
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let mut supporter = app.supporter_socket(&session, &app.admin_token, "").await;
+    supporter.next_of("ready").await;
+
+    user.say("from the visitor", "same-key").await;
+    let own = common::ws::until_key(&mut user, "same-key").await;
+    let ack = own.last().unwrap();
+    assert_eq!(ack["message"]["sender_type"], "user");
+    assert_eq!(ack["message"]["message"], "from the visitor");
+
+    supporter.say("from the agent", "same-key").await;
+    let deadline = tokio::time::Instant::now() + common::ws::FRAME_TIMEOUT;
+    let (frames, acked) = supporter
+        .frames_until(deadline, |f| {
+            f["type"] == "message"
+                && f["message"]["sender_type"] == "supporter"
+                && f["message"]["client_msg_id"] == "same-key"
+        })
+        .await;
+    assert!(acked, "the agent's message is acknowledged: {frames:?}");
+    assert_eq!(
+        frames.last().unwrap()["message"]["message"],
+        "from the agent"
+    );
+
+    let stored: Vec<(Value, Value)> = stored_messages(&app, &session)
+        .await
+        .iter()
+        .filter(|m| m["client_msg_id"] == "same-key")
+        .map(|m| (m["sender_type"].clone(), m["message"].clone()))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            (json!("user"), json!("from the visitor")),
+            (json!("supporter"), json!("from the agent"))
+        ],
+        "both messages are stored"
+    );
+}
+
+#[tokio::test]
+async fn a_resend_under_a_stored_key_with_another_text_is_refused_with_an_error_frame() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    user.say("the first text", "key-1").await;
+    common::ws::until_key(&mut user, "key-1").await;
+
+    user.say("another text", "key-1").await;
+    let error = user.next_of("error").await;
+    assert_eq!(error["error"]["code"], "client_msg_id_reused");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("client_msg_id")),
+        "{error}"
+    );
+    assert_eq!(error["client_msg_id"], "key-1");
+    let stored = stored_messages(&app, &session).await;
+    assert_eq!(stored.len(), 1, "nothing more is stored");
+    assert_eq!(stored[0]["message"], "the first text");
+
+    // The same text under the key is still a resend: nothing is stored (and
+    // this connection already had its acknowledgement).
+    user.say("the first text", "key-1").await;
+    user.say("next", "key-2").await;
+    assert_eq!(
+        user.next_message().await["message"]["client_msg_id"],
+        "key-2"
+    );
+    assert_eq!(stored_messages(&app, &session).await.len(), 2);
+}

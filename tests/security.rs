@@ -4,12 +4,12 @@
 
 mod common;
 
-use common::ws::{Ended, connect};
-use common::{Backend, spawn_app, spawn_app_with};
+use common::ws::{Ended, WsClient, connect};
+use common::{Backend, TestApp, spawn_app, spawn_app_with};
 use livesupport::auth::TokenKeys;
 use livesupport::config::Secret;
 use livesupport::store::AgentUpdate;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -1293,4 +1293,299 @@ async fn an_agent_socket_closes_when_its_token_expires() {
         feed.ended(Duration::from_secs(10)).await,
         Ended::Closed(4401)
     );
+}
+
+// ---------------------------------------------------------------------------
+// Message and socket limits that hold across sockets (issue 13, item 5)
+
+/// The minute quotas refill one unit every 60/n s: what a slow run may have
+/// earned back since `started`, so that a count never depends on the speed.
+fn refilled_since(started: tokio::time::Instant, per_minute: u32) -> usize {
+    (started.elapsed().as_secs_f64() * f64::from(per_minute) / 60.0).ceil() as usize
+}
+
+/// Sends one visitor message per key and waits for each one's answer: its own
+/// `message` frame (the acknowledgement) or an `error` frame. Returns the
+/// acknowledged keys and the error codes of the refused ones.
+async fn send_all(socket: &mut WsClient, keys: &[String]) -> (Vec<String>, Vec<String>) {
+    for key in keys {
+        socket.say("are you there?", key).await;
+    }
+    let (mut acked, mut refused) = (Vec::new(), Vec::new());
+    while acked.len() + refused.len() < keys.len() {
+        let frame = socket.next().await;
+        let own = |k: &Value| k.as_str().is_some_and(|k| keys.iter().any(|key| key == k));
+        match frame["type"].as_str() {
+            Some("message") if own(&frame["message"]["client_msg_id"]) => {
+                acked.push(
+                    frame["message"]["client_msg_id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            Some("error") if own(&frame["client_msg_id"]) => {
+                refused.push(frame["error"]["code"].as_str().unwrap().to_owned());
+            }
+            _ => {}
+        }
+    }
+    (acked, refused)
+}
+
+#[tokio::test]
+async fn many_sockets_on_one_ticket_together_cannot_exceed_the_tickets_message_rate() {
+    const PER_TICKET: u32 = 8;
+    const SOCKETS: usize = 5;
+    const EACH: usize = 6;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.message_ticket_rate_per_minute = PER_TICKET;
+        c.message_burst = 100;
+    })
+    .await
+    .unwrap();
+    let (_, session) = app.bare_ticket().await;
+    let started = tokio::time::Instant::now();
+    let mut sockets = Vec::new();
+    for _ in 0..SOCKETS {
+        let mut socket = app.user_socket(&session, "").await;
+        socket.next_of("ready").await;
+        sockets.push(socket);
+    }
+    let sends = sockets.iter_mut().enumerate().map(|(s, socket)| {
+        let keys: Vec<String> = (0..EACH).map(|i| format!("s{s}-m{i}")).collect();
+        async move { send_all(socket, &keys).await }
+    });
+    let answers = futures_util::future::join_all(sends).await;
+
+    let acked: usize = answers.iter().map(|(acked, _)| acked.len()).sum();
+    let refused: Vec<&String> = answers.iter().flat_map(|(_, refused)| refused).collect();
+    assert!(
+        refused.iter().all(|code| *code == "rate_limited"),
+        "{refused:?}"
+    );
+    let stored = app.stored_count(&session).await;
+    assert_eq!(
+        stored, acked,
+        "exactly the acknowledged messages are stored"
+    );
+    let allowed = PER_TICKET as usize + refilled_since(started, PER_TICKET);
+    assert!(
+        stored <= allowed,
+        "{SOCKETS} sockets stored {stored} of {} messages on one ticket; the ticket allows {allowed}",
+        SOCKETS * EACH
+    );
+    assert!(
+        stored >= PER_TICKET as usize,
+        "the ticket's burst is served: {stored}"
+    );
+}
+
+#[tokio::test]
+async fn reconnecting_does_not_reset_a_tickets_message_budget_and_agents_still_answer() {
+    const PER_TICKET: u32 = 4;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.message_ticket_rate_per_minute = PER_TICKET;
+    })
+    .await
+    .unwrap();
+    let (_, session) = app.bare_ticket().await;
+    let started = tokio::time::Instant::now();
+    let mut socket = app.user_socket(&session, "").await;
+    socket.next_of("ready").await;
+    let keys: Vec<String> = (0..PER_TICKET).map(|i| format!("first-{i}")).collect();
+    let (acked, _) = send_all(&mut socket, &keys).await;
+    let spent = acked.len();
+    socket.close().await;
+
+    let mut again = app.user_socket(&session, "").await;
+    again.next_of("ready").await;
+    let keys: Vec<String> = (0..3).map(|i| format!("after-{i}")).collect();
+    let (acked_after, refused) = send_all(&mut again, &keys).await;
+    let allowed = PER_TICKET as usize + refilled_since(started, PER_TICKET);
+    assert!(
+        spent + acked_after.len() <= allowed,
+        "the new socket got a fresh budget: {spent} + {acked_after:?}"
+    );
+    assert!(
+        refused.iter().all(|code| code == "rate_limited"),
+        "{refused:?}"
+    );
+    assert_eq!(app.stored_count(&session).await, spent + acked_after.len());
+
+    // The agent answering the ticket is not silenced by the visitor's flood.
+    let mut supporter = app.supporter_socket(&session, &app.admin_token, "").await;
+    supporter.next_of("ready").await;
+    supporter.say("I am here", "agent-1").await;
+    let own = common::ws::until_key(&mut supporter, "agent-1").await;
+    assert_eq!(own.last().unwrap()["message"]["sender_type"], "supporter");
+}
+
+#[tokio::test]
+async fn visitor_messages_from_one_ip_are_limited_on_every_ticket_and_route_together() {
+    const PER_IP: u32 = 6;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.message_ip_rate_per_minute = PER_IP;
+    })
+    .await
+    .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut acked = 0;
+    let mut sessions = Vec::new();
+    for t in 0..3 {
+        let (_, session) = app.bare_ticket().await;
+        let mut socket = app.user_socket(&session, "").await;
+        socket.next_of("ready").await;
+        let keys: Vec<String> = (0..3).map(|i| format!("t{t}-m{i}")).collect();
+        let (ok, refused) = send_all(&mut socket, &keys).await;
+        assert!(
+            refused.iter().all(|code| code == "rate_limited"),
+            "{refused:?}"
+        );
+        acked += ok.len();
+        sessions.push(session);
+    }
+    let mut stored = 0;
+    for session in &sessions {
+        stored += app.stored_count(session).await;
+    }
+    assert_eq!(stored, acked);
+    let allowed = PER_IP as usize + refilled_since(started, PER_IP);
+    assert!(
+        stored <= allowed,
+        "one IP stored {stored} of 9; it may {allowed}"
+    );
+
+    // Opening a ticket with a first message stores a message too: over the
+    // IP's budget it is 429 with Retry-After; without a message it is not one.
+    let response = app
+        .client
+        .post(app.url("/api/support/ticket"))
+        .json(&json!({"user_name": "Jo", "subject": "Hi", "message": "one more"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let (_, body) = common::read(response).await;
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    app.bare_ticket().await;
+}
+
+/// A WebSocket upgrade sent as a plain request, so that a refusal's headers and
+/// body can be read.
+async fn refused_upgrade(app: &TestApp, path: &str, client: &str) -> (u16, bool, Value) {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("x-forwarded-for", client)
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response.headers().contains_key("retry-after");
+    let (status, body) = common::read(response).await;
+    (status, retry_after, body)
+}
+
+#[tokio::test]
+async fn visitor_sockets_from_one_ip_over_the_cap_are_refused_while_another_ip_gets_in() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.max_sockets_per_ip = 3;
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await
+    .unwrap();
+    let visitor = |app: &TestApp, session: &str| app.ws_url(&format!("/ws/support/user/{session}"));
+    let (_, first) = app.bare_ticket().await;
+    let (_, second) = app.bare_ticket().await;
+    let from = |ip: &'static str| [("x-forwarded-for", ip)];
+    let mut open = Vec::new();
+    for session in [&first, &second, &first] {
+        let url = visitor(&app, session);
+        open.push(
+            connect(&url, &from("203.0.113.7"))
+                .await
+                .expect("within the cap"),
+        );
+    }
+    let (status, retry_after, body) =
+        refused_upgrade(&app, &format!("/ws/support/user/{second}"), "203.0.113.7").await;
+    assert_eq!(status, 429, "the IP's fourth socket is refused: {body}");
+    assert!(retry_after, "with Retry-After");
+    assert_eq!(body["error"]["code"], "rate_limited");
+
+    let url = visitor(&app, &second);
+    connect(&url, &from("203.0.113.8"))
+        .await
+        .expect("another IP gets in");
+
+    // Agents behind the same address are not counted: an office behind one NAT.
+    let auth = format!("Bearer {}", app.admin_token);
+    let agent = [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("authorization", auth.as_str()),
+    ];
+    connect(&app.ws_url("/ws/support/agent"), &agent)
+        .await
+        .expect("the dashboard's feed");
+    connect(
+        &app.ws_url(&format!("/ws/support/supporter/{first}")),
+        &agent,
+    )
+    .await
+    .expect("an agent's chat");
+    let metrics = app.metrics_text().await;
+    assert!(metrics.contains("livesupport_rate_limited_total{limit=\"socket_ip\"}"));
+}
+
+/// Opens a visitor socket once the node has freed a slot for it, or panics.
+async fn connect_once_freed(url: &str) -> WsClient {
+    let deadline = tokio::time::Instant::now() + common::ws::FRAME_TIMEOUT;
+    loop {
+        match connect(url, &[]).await {
+            Ok(socket) => return socket,
+            Err(429) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(status) => panic!(
+                "no slot freed within {:?}: {status}",
+                common::ws::FRAME_TIMEOUT
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tickets_socket_cap_holds_and_a_socket_frees_its_slot_however_it_ends() {
+    let app = spawn_app_with(Backend::Sqlite, |c| c.max_sockets_per_ticket = 2)
+        .await
+        .unwrap();
+    let (_, session) = app.bare_ticket().await;
+    let url = app.ws_url(&format!("/ws/support/user/{session}"));
+    let closing = connect(&url, &[]).await.expect("first");
+    let dropping = connect(&url, &[]).await.expect("second");
+    assert_eq!(
+        connect(&url, &[]).await.err(),
+        Some(429),
+        "the ticket is full"
+    );
+    let (_, other) = app.bare_ticket().await;
+    let other_url = app.ws_url(&format!("/ws/support/user/{other}"));
+    connect(&other_url, &[])
+        .await
+        .expect("another ticket has room");
+
+    // Closed with a close frame...
+    closing.close().await;
+    let third = connect_once_freed(&url).await;
+    assert_eq!(connect(&url, &[]).await.err(), Some(429), "full again");
+    // ...or its connection dropped without one.
+    drop(dropping);
+    let _fourth = connect_once_freed(&url).await;
+    assert_eq!(connect(&url, &[]).await.err(), Some(429), "full again");
+    drop(third);
 }

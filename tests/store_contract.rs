@@ -63,6 +63,8 @@ store_contract!(
     appended_messages_get_gapless_seqs,
     a_repeated_client_msg_id_returns_the_first_message_and_consumes_no_seq,
     client_msg_ids_are_scoped_to_their_ticket,
+    client_msg_ids_are_scoped_to_their_sender,
+    a_stored_client_msg_id_with_another_text_is_refused,
     appending_to_a_closed_ticket_fails_with_ticket_closed,
     the_assigned_agents_first_message_starts_the_work,
     other_messages_on_an_assigned_ticket_change_nothing,
@@ -405,7 +407,7 @@ async fn a_repeated_client_msg_id_returns_the_first_message_and_consumes_no_seq(
         .await
         .unwrap();
     let again = store
-        .append_message(ticket.id, &with_key(from_user("once, resent"), "c0ffee-1"))
+        .append_message(ticket.id, &with_key(from_user("once"), "c0ffee-1"))
         .await
         .unwrap();
 
@@ -438,6 +440,88 @@ async fn client_msg_ids_are_scoped_to_their_ticket(store: Arc<dyn Store>) {
     assert!(!on_two.duplicate, "a key is per ticket");
     assert_eq!(on_two.message.ticket_id, two.id);
     assert_eq!(on_two.message.message, "b");
+}
+
+async fn client_msg_ids_are_scoped_to_their_sender(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let bob = new_agent(&store, "bob@example.com", "Bob").await;
+    let ticket = open_ticket(&store, "Shared key").await;
+    let mut firsts = Vec::new();
+    for (sender, draft) in [
+        ("the visitor", from_user("from the visitor")),
+        ("Alice", from_agent(alice, "from Alice")),
+        ("Bob", from_agent(bob, "from Bob")),
+    ] {
+        let appended = store
+            .append_message(ticket.id, &with_key(draft, "same-key"))
+            .await
+            .unwrap_or_else(|e| panic!("{sender}: {e}"));
+        assert!(!appended.duplicate, "{sender}: a key is per sender");
+        firsts.push(appended.message);
+    }
+    assert_eq!(seqs(&firsts), [1, 2, 3]);
+
+    // Each sender's resend finds its own message, not another sender's.
+    for (first, draft) in firsts.iter().zip([
+        from_user("from the visitor"),
+        from_agent(alice, "from Alice"),
+        from_agent(bob, "from Bob"),
+    ]) {
+        let again = store
+            .append_message(ticket.id, &with_key(draft, "same-key"))
+            .await
+            .unwrap();
+        assert!(
+            again.duplicate,
+            "{}: the resend is recognised",
+            first.message
+        );
+        assert_eq!(&again.message, first);
+    }
+    assert_eq!(all_messages(&store, ticket.id).await, firsts);
+}
+
+async fn a_stored_client_msg_id_with_another_text_is_refused(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = open_ticket(&store, "Key reused").await;
+    let mut stored = Vec::new();
+    for (sender, first, other) in [
+        (
+            "the visitor",
+            from_user("first text"),
+            from_user("another text"),
+        ),
+        (
+            "Alice",
+            from_agent(alice, "first text"),
+            from_agent(alice, "another text"),
+        ),
+    ] {
+        stored.push(
+            store
+                .append_message(ticket.id, &with_key(first, "reused"))
+                .await
+                .unwrap()
+                .message,
+        );
+        let refused = store
+            .append_message(ticket.id, &with_key(other, "reused"))
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::ClientMsgIdReused)),
+            "{sender}: another text under a stored key is refused: {refused:?}"
+        );
+    }
+    assert_eq!(
+        all_messages(&store, ticket.id).await,
+        stored,
+        "nothing more stored"
+    );
+    let next = store
+        .append_message(ticket.id, &from_user("next"))
+        .await
+        .unwrap();
+    assert_eq!(next.message.seq, 3, "the refusals consumed no seq");
 }
 
 async fn appending_to_a_closed_ticket_fails_with_ticket_closed(store: Arc<dyn Store>) {
@@ -1950,10 +2034,10 @@ async fn concurrent_resends_of_one_client_msg_id_store_it_once(store: Arc<dyn St
     const SENDS: usize = 8;
     let ticket = open_ticket(&store, "Flaky network").await;
     let mut tasks = Vec::new();
-    for attempt in 0..SENDS {
+    for _ in 0..SENDS {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            let draft = with_key(from_user(&format!("attempt {attempt}")), "resent-key");
+            let draft = with_key(from_user("sent while the network flickers"), "resent-key");
             store
                 .append_message(ticket.id, &draft)
                 .await
@@ -2157,7 +2241,7 @@ fn send_mixed_burst(store: &Arc<dyn Store>, burst: &MixedBurst) -> Vec<AppendTas
         (burst.closed.id, from_user("too late")),
         (burst.assigned, from_agent(burst.alice, "on it")),
         (burst.resolved, from_user("again")),
-        (burst.resent, with_key(from_user("once, resent"), "k-old")),
+        (burst.resent, with_key(from_user("once"), "k-old")),
         (burst.unknown, from_user("nobody")),
     ];
     appends
@@ -2461,6 +2545,37 @@ mod group_commit {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn one_key_from_two_senders_in_one_batch_stores_both_in_one_statement() {
+        let Some((store, raw, _)) = postgres().await else {
+            return;
+        };
+        let alice = new_agent(&store, "alice@example.com", "Alice").await;
+        let ticket = open_ticket(&store, "Shared key in a batch").await;
+        let jam = Jam::start(&store, &raw).await;
+        let tasks: Vec<AppendTask> = [from_user("the visitor's"), from_agent(alice, "Alice's")]
+            .into_iter()
+            .map(|draft| {
+                let store = store.clone();
+                let draft = with_key(draft, "shared");
+                tokio::spawn(async move { store.append_message(ticket.id, &draft).await })
+            })
+            .collect();
+        jam.release().await;
+        let mut ids = Vec::new();
+        for task in tasks {
+            let appended = task.await.unwrap().expect("append");
+            assert!(!appended.duplicate, "{}: stored", appended.message.message);
+            ids.push(appended.message.id);
+        }
+        assert_eq!(seqs(&all_messages(&store, ticket.id).await), [1, 2]);
+        assert_eq!(
+            transactions_that_stored(&raw, &ids).await,
+            1,
+            "the batch statement stored both"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn the_same_new_client_msg_id_twice_in_one_batch_is_stored_once() {
         let Some((store, raw, _)) = postgres().await else {
             return;
@@ -2469,8 +2584,8 @@ mod group_commit {
         let other = open_ticket(&store, "Bystander").await;
         let jam = Jam::start(&store, &raw).await;
         let appends = [
-            (ticket.id, with_key(from_user("first try"), "twice")),
-            (ticket.id, with_key(from_user("second try"), "twice")),
+            (ticket.id, with_key(from_user("sent twice"), "twice")),
+            (ticket.id, with_key(from_user("sent twice"), "twice")),
             (ticket.id, from_user("plain")),
             (other.id, from_user("elsewhere")),
         ];
@@ -2506,5 +2621,166 @@ mod group_commit {
             all_messages(&store, other.id).await,
             [answers[3].message.clone()]
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Migration 0004 (client_msg_id per sender) on a database already in use
+
+/// The migration that scopes `client_msg_id` per sender, applied to a database
+/// that a node of the previous release filled: every row survives unchanged, a
+/// visitor's resend is still recognised, and an agent may reuse the visitor's key.
+mod per_sender_key_migration {
+    use super::*;
+    use chrono::Utc;
+    use sqlx::migrate::Migrator;
+    use std::path::Path;
+    use std::str::FromStr;
+
+    /// A directory with the backend's migrations before 0004 (the release before it).
+    fn migrations_before_0004(backend: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        for entry in std::fs::read_dir(source).expect("migrations directory") {
+            let path = entry.expect("migration file").path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if name.as_str() < "0004" {
+                std::fs::copy(&path, dir.path().join(name)).expect("copy migration");
+            }
+        }
+        dir
+    }
+
+    /// Migrates `$pool` (a fresh database) to 0003 and stores, as the previous
+    /// release did, agent 1 and ticket 1 holding messages 1 to 4: a visitor
+    /// message keyed `k-visitor`, an agent message keyed `k-agent`, a system
+    /// note, a plain message; and message 5, deleted since (ids are never reused).
+    macro_rules! fill_previous_release {
+        ($pool:expr, $backend:expr) => {{
+            let pool = $pool;
+            let dir = migrations_before_0004($backend);
+            Migrator::new(dir.path())
+                .await
+                .expect("migrations before 0004")
+                .run(&pool)
+                .await
+                .expect("migrate to 0003");
+            let at = Utc::now();
+            sqlx::query(
+                "INSERT INTO support_agents (email, name, password_hash, role, created_at) \
+                 VALUES ('alice@example.com', 'Alice', 'hash', 'agent', $1)",
+            )
+            .bind(at)
+            .execute(&pool)
+            .await
+            .expect("agent");
+            sqlx::query(
+                "INSERT INTO support_tickets (subject, status, priority, session_id, user_name, created_at, updated_at, last_seq) \
+                 VALUES ('Before the upgrade', 'in_progress', 'medium', 'session-1', 'John Doe', $1, $1, 4)",
+            )
+            .bind(at)
+            .execute(&pool)
+            .await
+            .expect("ticket");
+            for (seq, sender_type, sender_id, text, key) in [
+                (1_i64, "user", None, "hello", Some("k-visitor")),
+                (2, "supporter", Some(1_i64), "hi, Alice here", Some("k-agent")),
+                (3, "system", None, "Status changed from assigned to in_progress", None),
+                (4, "user", None, "thanks", None),
+                (5, "user", None, "deleted since", None),
+            ] {
+                sqlx::query(
+                    "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
+                     VALUES (1, $1, $2, $3, 'someone', $4, FALSE, $5, $6)",
+                )
+                .bind(seq)
+                .bind(sender_type)
+                .bind(sender_id)
+                .bind(text)
+                .bind(at)
+                .bind(key)
+                .execute(&pool)
+                .await
+                .expect("message");
+            }
+            sqlx::query("DELETE FROM support_messages WHERE seq = 5")
+                .execute(&pool)
+                .await
+                .expect("delete");
+            pool.close().await;
+        }};
+    }
+
+    /// Upgrades (the store runs 0004 as it connects) and checks the result.
+    async fn upgrade_and_check(url: &str) {
+        let store = store::connect(url, POOL_SIZE)
+            .await
+            .expect("the store migrates the filled database");
+        let before = all_messages(&store, 1).await;
+        let texts: Vec<_> = before.iter().map(|m| m.message.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "hello",
+                "hi, Alice here",
+                "Status changed from assigned to in_progress",
+                "thanks"
+            ],
+            "every row survives"
+        );
+        assert_eq!(
+            before.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        assert_eq!(before[0].client_msg_id.as_deref(), Some("k-visitor"));
+        assert_eq!(before[1].client_msg_id.as_deref(), Some("k-agent"));
+        assert_eq!(before[1].sender_id, Some(1));
+
+        let resend = store
+            .append_message(1, &with_key(from_user("hello"), "k-visitor"))
+            .await
+            .unwrap();
+        assert!(resend.duplicate, "a visitor's resend is still recognised");
+        assert_eq!(resend.message, before[0]);
+        let agent = store
+            .append_message(1, &with_key(from_agent(1, "the agent's own"), "k-visitor"))
+            .await
+            .unwrap();
+        assert!(!agent.duplicate, "the agent may reuse the visitor's key");
+        assert_eq!(agent.message.seq, 5);
+        assert!(
+            agent.message.id > 5,
+            "ids are not reused: {}",
+            agent.message.id
+        );
+        let visitor = store
+            .append_message(1, &with_key(from_user("the visitor's own"), "k-agent"))
+            .await
+            .unwrap();
+        assert!(!visitor.duplicate, "the visitor may reuse the agent's key");
+        assert_eq!(visitor.message.seq, 6);
+    }
+
+    #[tokio::test]
+    async fn sqlite_keeps_every_row_and_scopes_keys_per_sender_after_the_upgrade() {
+        let (url, _dir) = crate::common::sqlite_database();
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        fill_previous_release!(pool, "sqlite");
+        upgrade_and_check(&url).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_keeps_every_row_and_scopes_keys_per_sender_after_the_upgrade() {
+        let Some(url) = crate::common::postgres_database().await else {
+            return;
+        };
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        fill_previous_release!(pool, "postgres");
+        upgrade_and_check(&url).await;
     }
 }

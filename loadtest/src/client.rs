@@ -261,8 +261,10 @@ async fn open_socket_inner(
                     .unwrap_or_default();
                 let hint = match status {
                     429 => {
-                        " (socket upgrades are rate limited per client IP: start the node with \
-                         a high SOCKET_RATE_PER_MINUTE, e.g. 1000000, for load runs)"
+                        " (socket upgrades are rate limited per client IP, and visitor sockets \
+                         capped per ticket and per IP: start the node with a high \
+                         SOCKET_RATE_PER_MINUTE, e.g. 1000000, and MAX_SOCKETS_PER_IP, e.g. \
+                         100000, for load runs)"
                     }
                     401 => " (the agent token was not accepted)",
                     403 => " (the node refused the origin)",

@@ -51,7 +51,8 @@ const MAX_MESSAGES: f64 = 50_000_000.0;
 ///
 /// The target nodes must be started with high rate limits, e.g.
 /// TICKET_RATE_PER_MINUTE=1000000 MESSAGE_BURST=100000 MESSAGE_RATE_PER_SECOND=100000
-/// (see docs/LOADTEST.md). Exit status: 0 when nothing was lost, duplicated,
+/// MESSAGE_TICKET_RATE_PER_MINUTE=1000000 MESSAGE_IP_RATE_PER_MINUTE=1000000
+/// MAX_SOCKETS_PER_IP=100000 (see docs/LOADTEST.md). Exit status: 0 when nothing was lost, duplicated,
 /// out of order and no error happened; 1 otherwise; 2 when the run could not start.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "loadtest", version, about, long_about)]

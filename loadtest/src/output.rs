@@ -39,8 +39,10 @@ pub fn hints(outcome: &Outcome) -> Vec<String> {
     if details.error_kinds.contains_key("rate_limited") {
         hints.push(
             "rate_limited error frames: the node limits chat messages per connection \
-             (burst 20, then 1 a second by default). Start it with \
-             MESSAGE_BURST=100000 MESSAGE_RATE_PER_SECOND=100000 for load runs."
+             (burst 20, then 1 a second by default), and visitors' messages per ticket \
+             and per client IP. Start it with MESSAGE_BURST=100000 \
+             MESSAGE_RATE_PER_SECOND=100000 MESSAGE_TICKET_RATE_PER_MINUTE=1000000 \
+             MESSAGE_IP_RATE_PER_MINUTE=1000000 for load runs."
                 .to_owned(),
         );
     }

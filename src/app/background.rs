@@ -56,7 +56,10 @@ pub(super) async fn sweep_limiters(state: AppState, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tick.tick() => state.limiters.forget_idle(),
+            _ = tick.tick() => {
+                state.limiters.forget_idle();
+                state.chat.message_limits.forget_idle();
+            }
         }
     }
 }

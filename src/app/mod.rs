@@ -13,12 +13,14 @@ pub use state::{AppState, Settings};
 use crate::auth::{self, Authenticator, TokenKeys};
 use crate::broker::{self, Broker, INBOX_CAPACITY, LocalBroker, RedisBroker};
 use crate::chat::Chat;
+use crate::chat::limits::MessageRates;
 use crate::chat::publisher::Publisher;
 use crate::chat::sessions;
 use crate::config::{Config, origin_of};
 use crate::domain::AgentRole;
 use crate::http::limits::PerMinute;
 use crate::http::scrape::MetricsServer;
+use crate::http::socket_caps::SocketCaps;
 use crate::http::{self, RateLimiters};
 use crate::metrics::metrics;
 use crate::realtime::credentials::Credentials;
@@ -160,6 +162,10 @@ impl Application {
             store.clone(),
             publisher,
             limits,
+            MessageRates {
+                per_ticket: config.message_ticket_rate_per_minute,
+                per_ip: config.message_ip_rate_per_minute,
+            },
             config.identity_secret.clone(),
             &node_id,
         );
@@ -213,6 +219,10 @@ impl Application {
                 login_ips: config.login_ip_rate_per_minute,
                 sockets: config.socket_rate_per_minute,
             })),
+            socket_caps: Arc::new(SocketCaps::new(
+                config.max_sockets_per_ticket,
+                config.max_sockets_per_ip,
+            )),
             draining: Arc::new(AtomicBool::new(false)),
             realtime,
             sockets: TaskTracker::new(),

@@ -7,6 +7,7 @@ use crate::chat::Chat;
 use crate::config::{Cidr, Secret};
 use crate::domain::validation::Limits;
 use crate::http::limits::RateLimiters;
+use crate::http::socket_caps::SocketCaps;
 use crate::realtime::Realtime;
 use crate::store::Store;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub auth: Authenticator,
     pub settings: Arc<Settings>,
     pub limiters: Arc<RateLimiters>,
+    /// Visitor sockets open at once per ticket and per client IP.
+    pub socket_caps: Arc<SocketCaps>,
     /// Set on SIGTERM: readiness turns false and no new sockets are accepted.
     pub draining: Arc<AtomicBool>,
     /// The socket engine: sockets are handed to it after the upgrade.

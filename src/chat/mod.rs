@@ -3,11 +3,14 @@
 //!
 //! - [`events`]: what is published, and the versioned envelope between nodes.
 //! - [`control`]: what nodes tell each other about the service (revocations).
+//! - [`limits`]: visitor messages per ticket and per client IP, and the keyed
+//!   rate check every limit shares.
 //! - [`publisher`]: publishing, and publishing again what failed.
 //! - [`sessions`]: this node's socket sessions, presence and its heartbeat.
 
 pub mod control;
 pub mod events;
+pub mod limits;
 pub mod publisher;
 pub mod sessions;
 
@@ -23,6 +26,7 @@ use crate::metrics::metrics;
 use crate::store::{AgentUpdate, Appended, Changed, Store, StoreResult};
 use control::ControlEvent;
 use events::Event;
+use limits::{MessageLimits, MessageRates};
 use publisher::Publisher;
 use sessions::LiveSessions;
 use std::sync::Arc;
@@ -46,6 +50,8 @@ pub struct Chat {
     /// Fans what changed out to the sockets of every node.
     pub publisher: Publisher,
     pub limits: Limits,
+    /// Visitor messages per ticket and per client IP, across sockets and routes.
+    pub message_limits: Arc<MessageLimits>,
     /// HMAC key for identity verification; `None` turns verification off.
     identity_secret: Option<Secret>,
     /// This node's name on its session and heartbeat rows.
@@ -59,6 +65,7 @@ impl Chat {
         store: Arc<dyn Store>,
         publisher: Publisher,
         limits: Limits,
+        message_rates: MessageRates,
         identity_secret: Option<Secret>,
         node_id: &str,
     ) -> Self {
@@ -66,6 +73,7 @@ impl Chat {
             store,
             publisher,
             limits,
+            message_limits: Arc::new(MessageLimits::new(message_rates)),
             identity_secret,
             node_id: node_id.into(),
             sessions: Arc::new(LiveSessions::default()),

@@ -35,6 +35,9 @@ async fn create_ticket(
     JsonBody(request): JsonBody<TicketRequest>,
 ) -> Result<(StatusCode, Json<Ticket>), ApiError> {
     check_rate("ticket_create", &state.limiters.tickets, &ip)?;
+    if request.message.is_some() {
+        state.chat.message_limits.check_first_message(ip)?;
+    }
     let (ticket, _) = state.chat.create_ticket(request).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
 }

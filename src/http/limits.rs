@@ -1,12 +1,9 @@
 //! The REST API's keyed rate limits (governor's GCRA, in memory per node).
 
-use crate::error::ApiError;
-use crate::metrics::metrics;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::hash::Hash;
+pub use crate::chat::limits::check_rate;
+use crate::chat::limits::per_minute;
+use governor::{DefaultKeyedRateLimiter, RateLimiter};
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 
 pub struct RateLimiters {
     pub tickets: DefaultKeyedRateLimiter<IpAddr>,
@@ -28,7 +25,6 @@ pub struct PerMinute {
 
 impl RateLimiters {
     pub fn new(limits: PerMinute) -> Self {
-        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         RateLimiters {
             tickets: RateLimiter::keyed(per_minute(limits.tickets)),
             logins: RateLimiter::keyed(per_minute(limits.logins)),
@@ -44,18 +40,4 @@ impl RateLimiters {
         self.login_ips.retain_recent();
         self.sockets.retain_recent();
     }
-}
-
-/// Takes one unit from `limiter` for `key`, or says how long to wait.
-pub fn check_rate<K: Hash + Eq + Clone>(
-    limit: &'static str,
-    limiter: &DefaultKeyedRateLimiter<K>,
-    key: &K,
-) -> Result<(), ApiError> {
-    limiter.check_key(key).map_err(|not_until| {
-        metrics().rate_limited.with_label_values(&[limit]).inc();
-        ApiError::RateLimited {
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        }
-    })
 }

@@ -10,6 +10,7 @@ mod guest;
 pub mod health;
 pub mod limits;
 pub mod scrape;
+pub mod socket_caps;
 mod sockets;
 mod tickets;
 

@@ -1,16 +1,18 @@
 //! The three WebSocket endpoints. Everything that can refuse a socket is checked
 //! before the upgrade, so a refusal is a plain HTTP status: 503 while draining,
 //! 403 for a foreign browser origin, 401 for a missing or bad agent credential,
-//! 404 for an unknown session.
+//! 404 for an unknown session, 429 past the upgrade rate or a visitor socket cap
+//! (`socket_caps`).
 
 use super::extract::{ClientIp, QueryParams, bearer_token};
 use super::guest::ticket_of_session;
+use super::socket_caps::SocketSlot;
 use super::{AppState, check_rate};
 use crate::auth::Credential;
 use crate::config::origin_of;
 use crate::domain::{Agent, SenderType};
 use crate::error::ApiError;
-use crate::realtime::session::{self, SocketKind};
+use crate::realtime::session::{self, SocketKind, TicketSocket};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
@@ -18,6 +20,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::Response;
 use axum::routing::get;
+use futures_util::FutureExt;
 use std::net::IpAddr;
 
 /// tungstenite reads into a buffer of this size, zero-filled on the first read and
@@ -115,21 +118,32 @@ async fn user_socket(
         )?,
         None => ticket.user_name.clone(),
     };
-    let kind = SocketKind::Ticket {
-        ticket: Box::new(ticket),
+    let slot = state.socket_caps.admit(ticket.id, ip)?;
+    let kind = SocketKind::Ticket(Box::new(TicketSocket {
+        ticket,
         role: SenderType::User,
         name,
         agent: None,
         since,
-    };
-    Ok(upgrade(ws, state, kind))
+        client_ip: ip,
+    }));
+    Ok(upgrade(ws, state, kind, Some(slot)))
 }
 
-/// Upgrades, and runs the socket as a task the node waits for at shutdown.
-fn upgrade(ws: WebSocketUpgrade, state: AppState, kind: SocketKind) -> Response {
+/// Upgrades, and runs the socket as a task the node waits for at shutdown. The
+/// visitor's socket slot is held until that task ends (or dropped with the
+/// upgrade, if it never completes).
+fn upgrade(
+    ws: WebSocketUpgrade,
+    state: AppState,
+    kind: SocketKind,
+    slot: Option<SocketSlot>,
+) -> Response {
     let sockets = state.sockets.clone();
-    configure(ws, &state)
-        .on_upgrade(move |socket| sockets.track_future(session::run(socket, state.realtime, kind)))
+    configure(ws, &state).on_upgrade(move |socket| {
+        let served = session::run(socket, state.realtime, kind).map(move |()| drop(slot));
+        sockets.track_future(served)
+    })
 }
 
 async fn supporter_socket(
@@ -144,14 +158,15 @@ async fn supporter_socket(
     let agent = agent_of(&state, &headers).await?;
     let since = since(&query)?;
     let ticket = ticket_of_session(&state, &session_id).await?;
-    let kind = SocketKind::Ticket {
-        ticket: Box::new(ticket),
+    let kind = SocketKind::Ticket(Box::new(TicketSocket {
+        ticket,
         role: SenderType::Supporter,
         name: agent.0.name.clone(),
         agent: Some(agent),
         since,
-    };
-    Ok(upgrade(ws, state, kind))
+        client_ip: ip,
+    }));
+    Ok(upgrade(ws, state, kind, None))
 }
 
 async fn agent_feed(
@@ -163,5 +178,5 @@ async fn agent_feed(
     admit(&state, ip, &headers)?;
     let (agent, credential) = agent_of(&state, &headers).await?;
     let kind = SocketKind::Feed { agent, credential };
-    Ok(upgrade(ws, state, kind))
+    Ok(upgrade(ws, state, kind, None))
 }

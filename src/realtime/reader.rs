@@ -2,6 +2,10 @@
 //! validated, rate limited and appended (its published copy, coming back through
 //! the hub, is the acknowledgement); typing and read receipts are forwarded; a
 //! ping is answered. Refusals are `error` frames and the socket stays open.
+//!
+//! A message passes the connection's own limit, then, from a visitor, the
+//! ticket's and the client IP's (`chat::limits`), which every socket of the
+//! ticket or the IP shares, so that more sockets or a reconnect buy nothing.
 
 use super::Realtime;
 use super::frame::Frame;
@@ -12,6 +16,7 @@ use crate::domain::{MessageDraft, SenderType};
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +32,8 @@ pub(super) struct TicketReader {
     /// The name others see on this side's messages and typing.
     pub(super) name: String,
     pub(super) agent_id: Option<i64>,
+    /// The client's IP, for a visitor's per-IP message limit.
+    client_ip: IpAddr,
     /// This socket's own queue, for its replies.
     pub(super) queue: mpsc::Sender<Arc<Frame>>,
     messages: DefaultDirectRateLimiter,
@@ -40,6 +47,7 @@ impl TicketReader {
         role: SenderType,
         name: String,
         agent_id: Option<i64>,
+        client_ip: IpAddr,
         queue: mpsc::Sender<Arc<Frame>>,
     ) -> Self {
         let settings = &realtime.settings;
@@ -55,6 +63,7 @@ impl TicketReader {
             role,
             name,
             agent_id,
+            client_ip,
             queue,
             messages,
             typing,
@@ -104,12 +113,8 @@ impl TicketReader {
             Ok(key) => key,
             Err(err) => return self.refuse(err.into(), None),
         };
-        if self.messages.check().is_err() {
-            metrics().rate_limited.with_label_values(&["message"]).inc();
-            let retry = ApiError::RateLimited {
-                retry_after: Duration::from_secs(1),
-            };
-            return self.refuse(retry, key.as_deref());
+        if let Err(limited) = self.check_rates() {
+            return self.refuse(limited, key.as_deref());
         }
         let text = match validation::message_text("message", message.as_deref(), limits) {
             Ok(text) => text,
@@ -135,6 +140,24 @@ impl TicketReader {
             Ok(appended) => self.push(Frame::message(&appended.message)),
             Err(err) => self.refuse(err, key.as_deref()),
         }
+    }
+
+    /// Takes a message out of this connection's budget, then out of the
+    /// ticket's and the IP's for a visitor's (agents have only their own).
+    fn check_rates(&self) -> Result<(), ApiError> {
+        if self.messages.check().is_err() {
+            metrics().rate_limited.with_label_values(&["message"]).inc();
+            return Err(ApiError::RateLimited {
+                retry_after: Duration::from_secs(1),
+            });
+        }
+        if self.role != SenderType::User {
+            return Ok(());
+        }
+        self.realtime
+            .chat
+            .message_limits
+            .check_message(self.ticket_id, self.client_ip)
     }
 
     /// An `error` frame; the socket stays open.

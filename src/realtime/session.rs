@@ -18,6 +18,7 @@ use axum::extract::ws::WebSocket;
 use futures_util::future::Either;
 use futures_util::{FutureExt, StreamExt};
 use prometheus::IntGauge;
+use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -28,20 +29,25 @@ pub const OUTBOUND_QUEUE: usize = 256;
 /// What kind of socket this is, with what was checked before the upgrade.
 pub enum SocketKind {
     /// A visitor or an agent on one ticket.
-    Ticket {
-        ticket: Box<Ticket>,
-        role: SenderType,
-        /// The name others see on this side's messages and typing.
-        name: String,
-        /// The agent behind a supporter socket, with what its token says.
-        agent: Option<(Agent, Credential)>,
-        since: Option<i64>,
-    },
+    Ticket(Box<TicketSocket>),
     /// An agent's feed of every ticket event, with what its token says.
     Feed {
         agent: Agent,
         credential: Credential,
     },
+}
+
+/// A socket on one ticket, as the upgrade admitted it.
+pub struct TicketSocket {
+    pub ticket: Ticket,
+    pub role: SenderType,
+    /// The name others see on this side's messages and typing.
+    pub name: String,
+    /// The agent behind a supporter socket, with what its token says.
+    pub agent: Option<(Agent, Credential)>,
+    pub since: Option<i64>,
+    /// Whose budget the visitor's messages come out of (`chat::limits`).
+    pub client_ip: IpAddr,
 }
 
 /// Serves one upgraded socket until it closes.
@@ -52,7 +58,7 @@ pub enum SocketKind {
 /// `socket_future_size` test keeps it small).
 pub fn run(socket: WebSocket, realtime: Realtime, kind: SocketKind) -> impl Future<Output = ()> {
     let role = match &kind {
-        SocketKind::Ticket { role, .. } => role.as_str(),
+        SocketKind::Ticket(opened) => opened.role.as_str(),
         SocketKind::Feed { .. } => "agent",
     };
     let open = OpenGauge::new(metrics().connections_open.with_label_values(&[role]));
@@ -77,16 +83,10 @@ impl Drop for OpenGauge {
 
 fn serve(socket: WebSocket, realtime: Realtime, kind: SocketKind) -> impl Future<Output = ()> {
     match kind {
-        SocketKind::Ticket {
-            ticket,
-            role,
-            name,
-            agent,
-            since,
-        } => {
-            let span = tracing::info_span!("socket", ticket_id = ticket.id, role = role.as_str(), node_id = %realtime.settings.node_id);
+        SocketKind::Ticket(opened) => {
+            let span = tracing::info_span!("socket", ticket_id = opened.ticket.id, role = opened.role.as_str(), node_id = %realtime.settings.node_id);
             Either::Left(
-                run_ticket(socket, realtime, *ticket, role, name, agent, since)
+                run_ticket(socket, realtime, *opened)
                     .map(drop)
                     .instrument(span),
             )
@@ -113,15 +113,15 @@ fn socket_handle(
     (handle, queue_rx)
 }
 
-async fn run_ticket(
-    socket: WebSocket,
-    realtime: Realtime,
-    ticket: Ticket,
-    role: SenderType,
-    name: String,
-    agent: Option<(Agent, Credential)>,
-    since: Option<i64>,
-) -> Result<(), ()> {
+async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket) -> Result<(), ()> {
+    let TicketSocket {
+        ticket,
+        role,
+        name,
+        agent,
+        since,
+        client_ip,
+    } = opened;
     tracing::debug!(since, "socket opened");
     let (agent, credential) = agent.unzip();
     let (handle, queue_rx) = socket_handle(&realtime, role);
@@ -204,6 +204,7 @@ async fn run_ticket(
         role,
         name,
         agent.as_ref().map(|a| a.id),
+        client_ip,
         handle.queue.clone(),
     );
     let max_frame = realtime.settings.max_frame_bytes;

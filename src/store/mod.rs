@@ -30,6 +30,9 @@ pub enum StoreError {
     TicketClosed,
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// A sender's `client_msg_id` is stored with another text: not a resend.
+    #[error("the client_msg_id was used for another message")]
+    ClientMsgIdReused,
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error("stored data is invalid: {0}")]
@@ -234,7 +237,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn messages(&self, ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
     /// Stores a message under the ticket's next seq, in one transaction with the
-    /// seq allocation; idempotent on (ticket, client_msg_id). The acknowledgement point.
+    /// seq allocation; idempotent on the sender's (ticket, sender type, sender id,
+    /// client_msg_id): a resend of the same text answers with the stored message,
+    /// another text under a stored key is [`StoreError::ClientMsgIdReused`]. The
+    /// acknowledgement point.
     async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended>;
     /// Applies a status/priority/assignment change with the contract's rules and
     /// stores one system note per change, atomically.

@@ -36,6 +36,27 @@ macro_rules! ticket_select {
 pub(super) use ticket_select;
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id";
+
+/// The unique index a message's `client_msg_id` belongs to: its sender's
+/// (ticket, sender type, sender id). Visitors and system notes have no sender id,
+/// and NULLs never conflict, so the index takes it as 0 (agent ids start at 1).
+pub(super) const SENDER_KEY: &str =
+    "(ticket_id, sender_type, (COALESCE(sender_id, 0)), client_msg_id)";
+
+/// SQL: the message columns under `table` (`""` or `"m."`) hold this sender key,
+/// each part an SQL expression (a parameter or another table's column).
+pub(super) fn has_sender_key(
+    table: &str,
+    ticket_id: &str,
+    sender_type: &str,
+    sender_id: &str,
+    key: &str,
+) -> String {
+    format!(
+        "{table}ticket_id = {ticket_id} AND {table}sender_type = {sender_type} \
+         AND COALESCE({table}sender_id, 0) = COALESCE({sender_id}, 0) AND {table}client_msg_id = {key}"
+    )
+}
 pub(super) const AGENT_COLUMNS: &str =
     "id, email, name, role, disabled, created_at, token_generation";
 
@@ -176,8 +197,8 @@ macro_rules! impl_store {
             TicketChange, TicketStatus, plan_change, status_after_message,
         };
         use crate::store::sql::{
-            AGENT_COLUMNS, AgentRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK, TicketRow,
-            contains_pattern, convert, ticket_select,
+            AGENT_COLUMNS, AgentRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK, SENDER_KEY, TicketRow,
+            contains_pattern, convert, has_sender_key, ticket_select,
         };
         use crate::store::{
             AgentStanding, AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
@@ -228,11 +249,11 @@ macro_rules! impl_store {
             draft: &MessageDraft,
             at: DateTime<Utc>,
         ) -> StoreResult<Option<Message>> {
-            // `None`: the (ticket, client_msg_id) is taken, this is a resend.
+            // `None`: the sender's client_msg_id is taken, this is a resend.
             let sql = format!(
                 "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) \
-                 ON CONFLICT (ticket_id, client_msg_id) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+                 ON CONFLICT {SENDER_KEY} DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             );
             let row: Option<MessageRow> = sqlx::query_as(&sql)
                 .bind(ticket_id)
@@ -472,17 +493,24 @@ macro_rules! impl_store {
                 }
                 let Some(message) = insert_message(&mut tx, ticket_id, seq, draft, at).await? else {
                     // A resend: the seq taken above is given back with the rollback
-                    // (no gap), and the first message answers.
+                    // (no gap), and the first message answers, if it says the same.
                     tx.rollback().await?;
                     let sql = format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM support_messages WHERE ticket_id = $1 AND client_msg_id = $2"
+                        "SELECT {MESSAGE_COLUMNS} FROM support_messages WHERE {}",
+                        has_sender_key("", "$1", "$2", "$3", "$4")
                     );
-                    let first: MessageRow = sqlx::query_as(&sql)
+                    let first: Message = sqlx::query_as::<_, MessageRow>(&sql)
                         .bind(ticket_id)
+                        .bind(draft.sender_type.as_str())
+                        .bind(draft.sender_id)
                         .bind(draft.client_msg_id.as_deref())
                         .fetch_one(&self.pool)
-                        .await?;
-                    return Ok(Appended { message: first.try_into()?, duplicate: true, status_change: None });
+                        .await?
+                        .try_into()?;
+                    if first.message != draft.text {
+                        return Err(StoreError::ClientMsgIdReused);
+                    }
+                    return Ok(Appended { message: first, duplicate: true, status_change: None });
                 };
                 let status_change = match status_after_message(status, supporter_id, draft) {
                     Some(effect) => {

@@ -188,6 +188,10 @@ pub async fn spawn_app_with(
     config.socket_rate_per_minute = 100_000;
     // Every test connects from 127.0.0.1, many at a time.
     config.max_connections_per_ip = 100_000;
+    config.message_ticket_rate_per_minute = 100_000;
+    config.message_ip_rate_per_minute = 100_000;
+    config.max_sockets_per_ticket = 100_000;
+    config.max_sockets_per_ip = 100_000;
     configure(&mut config);
     let app = Application::build(config)
         .await
@@ -291,6 +295,10 @@ async fn spawn_nodes(
         config.login_ip_rate_per_minute = 10_000;
         config.socket_rate_per_minute = 100_000;
         config.max_connections_per_ip = 100_000;
+        config.message_ticket_rate_per_minute = 100_000;
+        config.message_ip_rate_per_minute = 100_000;
+        config.max_sockets_per_ticket = 100_000;
+        config.max_sockets_per_ip = 100_000;
         // Only the first node creates the admin; the others find it.
         if index == 0 {
             config.admin_email = Some(ADMIN_EMAIL.into());
@@ -505,6 +513,25 @@ impl TestApp {
             .await;
         assert_eq!(status, 200, "read the ticket: {ticket}");
         ticket["last_seq"].as_i64().unwrap()
+    }
+
+    /// How many messages the ticket's history holds (up to 500), read through
+    /// the guest API: what was stored, whatever the frames said.
+    pub async fn stored_count(&self, session_id: &str) -> usize {
+        let (status, body) = self
+            .get(
+                &format!("/api/support/ticket/{session_id}/messages?limit=500"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "read the messages: {body}");
+        body["messages"].as_array().unwrap().len()
+    }
+
+    /// The node's `/metrics` text.
+    pub async fn metrics_text(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await;
+        response.unwrap().text().await.unwrap()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {

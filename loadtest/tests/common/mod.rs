@@ -19,6 +19,10 @@ pub fn raise_limits(config: &mut Config) {
     config.message_burst = 100_000;
     config.message_rate_per_second = 100_000;
     config.max_connections_per_ip = 1_000_000;
+    config.message_ticket_rate_per_minute = 1_000_000;
+    config.message_ip_rate_per_minute = 1_000_000;
+    config.max_sockets_per_ticket = 100_000;
+    config.max_sockets_per_ip = 100_000;
 }
 
 /// Builds and serves a node on 127.0.0.1 and a free port.

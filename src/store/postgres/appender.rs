@@ -30,7 +30,7 @@
 
 use crate::domain::{Message, MessageDraft};
 use crate::metrics::metrics;
-use crate::store::sql::{MESSAGE_COLUMNS, MessageRow};
+use crate::store::sql::{MESSAGE_COLUMNS, MessageRow, has_sender_key};
 use crate::store::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::error::{DatabaseError, ErrorKind};
@@ -61,7 +61,8 @@ const QUEUE_CAPACITY: usize = 4096;
 
 /// What a caller gets: the stored message, or `None` when the statement did not
 /// store it (a status rule applies, the ticket is closed or unknown, or the
-/// `client_msg_id` is taken), which leaves it to the transaction of `append_message`.
+/// sender's `client_msg_id` is taken), which leaves it to the transaction of
+/// `append_message`.
 type Answer = StoreResult<Option<Message>>;
 
 /// The statuses where `crate::domain::status_after_message` changes nothing for
@@ -80,11 +81,12 @@ static APPEND_ONE: LazyLock<String> = LazyLock::new(|| {
         "WITH t AS (UPDATE support_tickets SET last_seq = last_seq + 1, updated_at = $6 \
          WHERE id = $1 AND {} \
          AND ($7::text IS NULL OR NOT EXISTS \
-         (SELECT 1 FROM support_messages WHERE ticket_id = $1 AND client_msg_id = $7)) \
+         (SELECT 1 FROM support_messages WHERE {})) \
          RETURNING last_seq) \
          INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
          SELECT $1, t.last_seq, $2, $3, $4, $5, FALSE, $6, $7 FROM t RETURNING {}",
         no_status_rule("status", "$2"),
+        has_sender_key("", "$1", "$2", "$3", "$7"),
         MESSAGE_COLUMNS
     )
 });
@@ -101,8 +103,7 @@ static APPEND_BATCH: LazyLock<String> = LazyLock::new(|| {
              SELECT b.*, row_number() OVER (PARTITION BY b.ticket_id ORDER BY b.ordinal) AS rank \
              FROM batch b JOIN locked l ON l.id = b.ticket_id \
              WHERE {} \
-             AND NOT EXISTS (SELECT 1 FROM support_messages m \
-             WHERE m.ticket_id = b.ticket_id AND m.client_msg_id = b.client_msg_id)), \
+             AND NOT EXISTS (SELECT 1 FROM support_messages m WHERE {})), \
          bumped AS (\
              UPDATE support_tickets t SET last_seq = t.last_seq + a.n, updated_at = a.at \
              FROM (SELECT ticket_id, COUNT(*) AS n, MAX(created_at) AS at FROM accepted GROUP BY ticket_id) a \
@@ -114,6 +115,13 @@ static APPEND_BATCH: LazyLock<String> = LazyLock::new(|| {
          SELECT i.*, a.ordinal FROM inserted i JOIN bumped s ON s.id = i.ticket_id \
          JOIN accepted a ON a.ticket_id = i.ticket_id AND a.rank = i.seq - s.seq_before",
         no_status_rule("l.status", "b.sender_type"),
+        has_sender_key(
+            "m.",
+            "b.ticket_id",
+            "b.sender_type",
+            "b.sender_id",
+            "b.client_msg_id"
+        ),
         MESSAGE_COLUMNS
     )
 });
@@ -279,7 +287,7 @@ struct BatchRow {
 ///   locks of foreign-key checks (a socket's session row) free to pass;
 /// - `accepted`: the messages the one-message statement would store: the
 ///   ticket's status is one where no status rule applies to the sender (the
-///   same list as there), and the client_msg_id is new (a NULL one never
+///   same list as there), and the sender's client_msg_id is new (a NULL one never
 ///   matches). Each is ranked within its ticket by arrival;
 /// - `bumped`: moves each ticket's `last_seq` on by its accepted messages;
 /// - `inserted`: stores them at the seqs that frees: gapless, in arrival order.
