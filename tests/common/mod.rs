@@ -450,15 +450,7 @@ impl TestApp {
     /// The value of one sample of `/metrics` on the main port (`name{labels}` as
     /// rendered), 0 when the node has not exported it yet.
     pub async fn metric(&self, sample: &str) -> f64 {
-        let text = self
-            .client
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .expect("metrics answer")
-            .text()
-            .await
-            .unwrap();
+        let text = self.metrics_text().await;
         text.lines()
             .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
             .map_or(0.0, |value| value.trim().parse().expect("a metric value"))
