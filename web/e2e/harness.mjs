@@ -1,0 +1,175 @@
+// The e2e harness: the server, the browser, and the step runner every flow file
+// in e2e/flows/ uses. Controls are found by role and accessible name only.
+
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, createWriteStream, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const WEB = resolve(import.meta.dirname, '..');
+export const RESULTS = join(WEB, 'test-results');
+const BIN = resolve(WEB, process.env.LIVESUPPORT_BIN ?? '../target/debug/livesupport');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const ADMIN_EMAIL = 'e2e-admin@example.com';
+export const ADMIN_PASSWORD = 'e2e-Admin-password-123';
+export const TIMEOUT = 15_000;
+// A registrable domain of our own, resolved to this machine: the service and a
+// storefront on sibling hosts of it are same-site, as in production.
+export const SITE = 'example.test';
+
+export const results = [];
+export const servers = [];
+export const tmps = [];
+/** Server log files, in start order. */
+export const logs = [];
+
+// ---------- helpers ----------
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function until(what, check, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await sleep(100);
+  }
+}
+
+export async function visible(locator, what) {
+  try {
+    await locator.first().waitFor({ state: 'visible', timeout: TIMEOUT });
+  } catch {
+    throw new Error(`not visible: ${what}`);
+  }
+}
+
+export async function count(locator, n, what) {
+  await until(`${what} ×${n}`, async () => (await locator.count()) === n);
+}
+
+/** Opens the widget panel unless it is open already; returns the launcher. */
+export async function openWidget(page) {
+  const launcher = page.getByRole('button', { name: /support chat/ });
+  await visible(launcher, 'launcher');
+  if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();
+  await until('panel open', async () => (await launcher.getAttribute('aria-expanded')) === 'true');
+  return launcher;
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+let shot = 0;
+export async function screenshot(page, name) {
+  shot += 1;
+  const file = join(RESULTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+export async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok ${results.length} - ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    results.push({ name, ok: false });
+    console.log(`not ok ${results.length} - ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 4).join('\n    ')}`);
+    for (const p of pages) await p.screenshot({ path: join(RESULTS, `failed-${results.length}-${p.__label}.png`) }).catch(() => {});
+  }
+}
+
+export const pages = [];
+export const problems = [];
+export function watch(page, label) {
+  page.__label = label;
+  page.setDefaultTimeout(TIMEOUT);
+  pages.push(page);
+  page.on('console', (m) => {
+    const text = m.text();
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(text)) problems.push(`${label}: ${text}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${label}: uncaught ${e.message}`));
+}
+
+// ---------- server ----------
+
+/** Starts a node with a fresh SQLite database; `host` names it in PUBLIC_URL. */
+export async function startServer(host = 'localhost') {
+  if (!existsSync(BIN)) throw new Error(`server binary not found at ${BIN} (build it, or set LIVESUPPORT_BIN)`);
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'livesupport-e2e-'));
+  tmps.push(dir);
+  const base = `http://${host}:${port}`;
+  const logFile = join(RESULTS, `server-${host}-${port}.log`);
+  logs.push(logFile);
+  const log = createWriteStream(logFile);
+  const isScript = /\.(mjs|cjs|js)$/.test(BIN);
+  const server = spawn(isScript ? process.execPath : BIN, isScript ? [BIN] : [], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: `sqlite://${join(dir, 'e2e.db')}`,
+      ADMIN_EMAIL,
+      ADMIN_PASSWORD,
+      PUBLIC_URL: base,
+      LOG_FORMAT: 'json',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  servers.push(server);
+  server.stdout.pipe(log);
+  server.stderr.pipe(log);
+  let exited = null;
+  server.once('exit', (code, signal) => (exited = `exited with ${code ?? signal}`));
+  await until(
+    'GET /healthz = 200',
+    async () => {
+      if (exited) throw new Error(`server ${exited}; see ${logFile}`);
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
+      return res?.status === 200;
+    },
+    60_000,
+  );
+  return { base, port };
+}
+
+export function stopServers() {
+  for (const server of servers) if (server.exitCode === null) server.kill('SIGTERM');
+}
+
+/** Debian's Chromium, headless, with the test site's hosts resolved here. */
+export function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--host-resolver-rules=MAP *.${SITE} 127.0.0.1`],
+  });
+}
+
+export function escape(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
