@@ -131,6 +131,20 @@ describe('ChatApp', () => {
     expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:close' });
   });
 
+  it('tells the host the visitor has a conversation (the loader then loads the app early)', async () => {
+    const resumed = renderApp([], { stored: true, embedded: true });
+    await connected(resumed.sockets, 0);
+    expect(resumed.host.posted).toContainEqual({ type: 'livesupport:conversation', active: true });
+    expect(resumed.host.posted).not.toContainEqual({ type: 'livesupport:conversation', active: false });
+  });
+
+  it('tells the host when there is no conversation (the pre-chat form)', async () => {
+    const fresh = renderApp([], { embedded: true });
+    await screen.findByRole('button', { name: 'Start chat' });
+    expect(fresh.host.posted).toContainEqual({ type: 'livesupport:conversation', active: false });
+    expect(fresh.host.posted).not.toContainEqual({ type: 'livesupport:conversation', active: true });
+  });
+
   it('ends the chat and offers a new one', async () => {
     const closed = ticket({ session_id: 'sess-1', status: 'closed' });
     const { fetch } = fakeFetch([

@@ -137,6 +137,10 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
   useEffect(() => {
     bridge.post({ type: 'livesupport:ready' });
   }, [bridge]);
+  // Whether there is a conversation: the loader then loads this app early on the next page view.
+  useEffect(() => {
+    if (phase !== 'loading') bridge.post({ type: 'livesupport:conversation', active: phase === 'chat' });
+  }, [bridge, phase]);
 
   // (Retrying at once on `online` or when the page shows again is the socket's own job.)
   useEffect(() => {

@@ -13,6 +13,13 @@ describe('postMessage protocol guards', () => {
     expect(asHostToChatEvent({ type: 'livesupport:unread', count: 1 })).toBeNull();
   });
 
+  it('carries whether the visitor has a conversation, as a boolean only', () => {
+    expect(asChatToHostEvent({ type: 'livesupport:conversation', active: true })).toEqual({ type: 'livesupport:conversation', active: true });
+    expect(asChatToHostEvent({ type: 'livesupport:conversation', active: false })).toEqual({ type: 'livesupport:conversation', active: false });
+    expect(asChatToHostEvent({ type: 'livesupport:conversation', active: 'yes' })).toBeNull();
+    expect(asChatToHostEvent({ type: 'livesupport:conversation' })).toBeNull();
+  });
+
   it('accepts exact http(s) origins only', () => {
     expect(parseOrigin('https://shop.example.com')).toBe('https://shop.example.com');
     expect(parseOrigin('https://shop.example.com/')).toBeNull();

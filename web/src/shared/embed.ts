@@ -5,6 +5,9 @@
 //   iframe → host   livesupport:ready                     the chat app is running
 //                   livesupport:unread   { count }        unread agent messages
 //                   livesupport:close                     the visitor minimised the chat
+//                   livesupport:conversation { active }   whether the visitor has a conversation
+//                                                         (the loader then loads the app early
+//                                                         on the next page view: ../widget/chatFrame.ts)
 //   host → iframe   livesupport:open                      the panel is shown (read, focus)
 //                   livesupport:hidden                    the panel is hidden (count unread)
 
@@ -13,7 +16,8 @@ export const EVENT_PREFIX = 'livesupport:';
 export type ChatToHostEvent =
   | { type: 'livesupport:ready' }
   | { type: 'livesupport:unread'; count: number }
-  | { type: 'livesupport:close' };
+  | { type: 'livesupport:close' }
+  | { type: 'livesupport:conversation'; active: boolean };
 
 export type HostToChatEvent = { type: 'livesupport:open' } | { type: 'livesupport:hidden' };
 
@@ -32,6 +36,10 @@ export function asChatToHostEvent(data: unknown): ChatToHostEvent | null {
     case 'livesupport:unread': {
       const count = (data as { count?: unknown }).count;
       return typeof count === 'number' && Number.isInteger(count) && count >= 0 ? { type: 'livesupport:unread', count } : null;
+    }
+    case 'livesupport:conversation': {
+      const active = (data as { active?: unknown }).active;
+      return typeof active === 'boolean' ? { type: 'livesupport:conversation', active } : null;
     }
     default:
       return null;

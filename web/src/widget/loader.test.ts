@@ -21,7 +21,13 @@ function parts() {
   return { launcher, iframe, badge, panel };
 }
 
+/** Hovers the launcher: the iframe loads on intent (chatFrame.ts). */
+function hover(): void {
+  parts().launcher.dispatchEvent(new Event('pointerenter'));
+}
+
 function fromChat(data: unknown, origin = SERVICE, source?: MessageEventSource | null) {
+  hover();
   const { iframe } = parts();
   window.dispatchEvent(new MessageEvent('message', { data, origin, source: source === undefined ? iframe.contentWindow : source }));
 }
@@ -31,6 +37,8 @@ afterEach(() => window.LiveSupport?.destroy());
 describe('widget.js loader', () => {
   it('draws a named launcher and an iframe on the service origin with the options', () => {
     installWidget(script({ 'data-position': 'left', 'data-color': '#ff0000', 'data-greeting': 'Hello there' }));
+    expect(parts().iframe).toBeNull();
+    hover();
     const { launcher, iframe, panel } = parts();
     expect(launcher.getAttribute('aria-label')).toBe('Open support chat');
     expect(launcher.getAttribute('aria-expanded')).toBe('false');
@@ -85,6 +93,7 @@ describe('widget.js loader', () => {
     const api = installWidget(script({ 'data-color': 'red;x:y' }));
     expect(installWidget(script())).toBe(api);
     expect(document.querySelectorAll('#livesupport-widget')).toHaveLength(1);
+    hover();
     expect(new URL(parts().iframe.src).searchParams.get('color')).toBe('#2563eb');
     api?.destroy();
     expect(document.getElementById('livesupport-widget')).toBeNull();

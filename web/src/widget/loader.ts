@@ -8,6 +8,7 @@
 // dist/widget.js.
 
 import { asChatToHostEvent, GREETING_MAX, parseOrigin, safeColor, type HostToChatEvent } from '../shared/embed';
+import { lazyChatFrame } from './chatFrame';
 
 export interface LiveSupportApi {
   open(): void;
@@ -114,13 +115,13 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
   panel.hidden = true;
   const iframe = doc.createElement('iframe');
   iframe.title = 'Support chat';
-  iframe.src = `${origin}/support/chat?${params.toString()}`;
   iframe.setAttribute('allow', 'clipboard-write');
-  panel.appendChild(iframe);
 
   wrap.append(panel, launcher);
   root.appendChild(wrap);
   (doc.body ?? doc.documentElement).appendChild(container);
+  // The iframe joins the panel on intent only (chatFrame.ts).
+  const frame = lazyChatFrame({ win, launcher, panel, iframe, src: `${origin}/support/chat?${params.toString()}` });
 
   let isOpen = false;
   let unread = 0;
@@ -144,6 +145,7 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
 
   const open = (): void => {
     if (isOpen) return;
+    frame.load();
     isOpen = true;
     render();
     post({ type: 'livesupport:open' });
@@ -173,6 +175,9 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
       case 'livesupport:close':
         close();
         break;
+      case 'livesupport:conversation':
+        frame.rememberConversation(event.active);
+        break;
     }
   };
 
@@ -186,6 +191,7 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
     toggle: () => (isOpen ? close() : open()),
     destroy: () => {
       win.removeEventListener('message', onMessage);
+      frame.destroy();
       container.remove();
       if (win.LiveSupport === api) delete win.LiveSupport;
     },
