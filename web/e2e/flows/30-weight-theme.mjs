@@ -1,7 +1,7 @@
 // Weight and theme (issue 14, points 10 and 12): a storefront page with the widget
 // loads the loader only until the visitor shows intent; a conversation to follow
 // loads the chat app after the host page's load event; the chat app and the
-// dashboard follow a dark colour scheme.
+// dashboard follow a dark colour scheme (prefers-color-scheme), text at WCAG AA contrast.
 
 import { createServer } from 'node:http';
 import WebSocket from 'ws';
@@ -60,6 +60,54 @@ async function agentSays(support, subject, text) {
     });
   });
   ws.close();
+}
+
+/**
+ * In the page: the relative luminance of the body's background, and every visible
+ * piece of text whose contrast with the background behind it is under WCAG AA
+ * (4.5:1; 3:1 for large text). Disabled controls are exempt, as WCAG has it.
+ */
+const contrastReport = (frame) =>
+  frame.evaluate(() => {
+    const rgba = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r, g, b, a };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c && c.a > 0.5) return c;
+      }
+      return { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const failures = [];
+    let checked = 0;
+    for (const el of document.querySelectorAll('body *')) {
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join('');
+      const field = el.matches('input, textarea') && el.value;
+      if ((!text && !field) || el.getClientRects().length === 0 || el.closest('[disabled], [aria-hidden="true"]')) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden') continue;
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      const r = ratio(rgba(style.color), background(el));
+      checked += 1;
+      if (r < (large ? 3 : 4.5)) failures.push(`${el.tagName.toLowerCase()}.${el.className} "${(text || field).slice(0, 30)}" ${r.toFixed(2)}:1`);
+    }
+    return { bodyLuminance: lum(background(document.body)), checked, failures };
+  });
+
+function assertDarkAndReadable(report, what) {
+  assert(report.bodyLuminance < 0.05, `${what}: the background is not dark (luminance ${report.bodyLuminance.toFixed(3)})`);
+  assert(report.checked >= 5, `${what}: only ${report.checked} texts checked`);
+  assert(report.failures.length === 0, `${what}: text under AA contrast: ${report.failures.join('; ')}`);
 }
 
 export default async function weightThemeFlows({ browser }) {
@@ -128,6 +176,53 @@ export default async function weightThemeFlows({ browser }) {
     await visible(phone.frameLocator('iframe[title="Support chat"]').getByRole('button', { name: 'Start chat' }), 'pre-chat form after the tap');
     await screenshot(phone, 'weight-phone-open-after-tap');
     await phoneCtx.close();
+  });
+
+  await step('theme: the chat app and the dashboard follow a dark colour scheme, text at AA contrast (desktop)', async () => {
+    const dark = await browser.newContext({ ...DESKTOP, colorScheme: 'dark' });
+    const visitor = await dark.newPage();
+    watch(visitor, 'dark-chat');
+    await visitor.goto(`${support}/support/chat`);
+    await visitor.getByLabel('Name').fill('Dana Dark');
+    await visitor.getByLabel('Subject').fill('Dark theme question');
+    assertDarkAndReadable(await contrastReport(visitor), 'pre-chat form');
+    await screenshot(visitor, 'theme-dark-prechat');
+    await visitor.getByRole('button', { name: 'Start chat' }).click();
+    const box = visitor.getByRole('textbox', { name: 'Message' });
+    await box.fill('Is it dark in here?');
+    await box.press('Enter');
+    await visible(visitor.getByRole('log', { name: 'Messages' }).getByText('Is it dark in here?'), 'message');
+    await agentSays(api, 'Dark theme question', 'Lights are off, text is readable.');
+    await visible(visitor.getByText('Lights are off, text is readable.'), 'agent reply');
+    assertDarkAndReadable(await contrastReport(visitor), 'chat');
+    await screenshot(visitor, 'theme-dark-chat');
+
+    const agent = await dark.newPage();
+    watch(agent, 'dark-dashboard');
+    await agent.goto(`${support}/support/dashboard`);
+    await visible(agent.getByLabel('Email'), 'login form');
+    await agent.getByLabel('Email').fill(ADMIN_EMAIL);
+    assertDarkAndReadable(await contrastReport(agent), 'login');
+    await screenshot(agent, 'theme-dark-login');
+    await agent.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await agent.getByRole('button', { name: 'Sign in' }).click();
+    const queue = agent.getByRole('region', { name: 'Ticket queue' });
+    await queue.getByRole('button', { name: /Dark theme question/ }).click();
+    await visible(agent.getByRole('tabpanel').getByText('Lights are off, text is readable.'), 'conversation in the dashboard');
+    assertDarkAndReadable(await contrastReport(agent), 'dashboard');
+    await screenshot(agent, 'theme-dark-dashboard');
+    await dark.close();
+  });
+
+  await step('theme: the chat app is dark on a phone too (390×844)', async () => {
+    const dark = await browser.newContext({ ...PHONE, colorScheme: 'dark' });
+    const phone = await dark.newPage();
+    watch(phone, 'dark-phone');
+    await phone.goto(`${support}/support/chat`);
+    await phone.getByLabel('Name').fill('Dana Dark');
+    assertDarkAndReadable(await contrastReport(phone), 'phone pre-chat form');
+    await screenshot(phone, 'theme-dark-phone');
+    await dark.close();
   });
 
   await ctx.close();
