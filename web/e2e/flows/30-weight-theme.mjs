@@ -140,8 +140,10 @@ export default async function weightThemeFlows({ browser }) {
     assert((await launcher.getAttribute('aria-expanded')) === 'false', 'hover opened the panel');
     await launcher.click();
     await chat.getByLabel('Name').fill('Lena Lazy');
+    assert((await page.locator('[aria-busy="true"]').count()) === 0, 'the panel still shows its loading spinner over the running app');
     await chat.getByLabel('Subject').fill(subject);
     await chat.getByRole('button', { name: 'Start chat' }).click();
+    await visible(chat.getByRole('log', { name: 'Messages' }), 'conversation');
     const box = chat.getByRole('textbox', { name: 'Message' });
     await box.fill('Is the widget light now?');
     await box.press('Enter');
@@ -188,6 +190,8 @@ export default async function weightThemeFlows({ browser }) {
     assertDarkAndReadable(await contrastReport(visitor), 'pre-chat form');
     await screenshot(visitor, 'theme-dark-prechat');
     await visitor.getByRole('button', { name: 'Start chat' }).click();
+    // The pre-chat form has a "Message" box too: wait for the conversation.
+    await visible(visitor.getByRole('log', { name: 'Messages' }), 'conversation');
     const box = visitor.getByRole('textbox', { name: 'Message' });
     await box.fill('Is it dark in here?');
     await box.press('Enter');

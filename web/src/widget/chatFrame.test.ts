@@ -39,6 +39,15 @@ describe('the chat iframe loads on intent only', () => {
     expect(panel.querySelectorAll('iframe')).toHaveLength(1);
   });
 
+  it('shows the panel busy from the load until the app is ready', () => {
+    const { panel, frame } = setup();
+    expect(panel.hasAttribute('aria-busy')).toBe(false);
+    frame.load();
+    expect(panel.getAttribute('aria-busy')).toBe('true');
+    frame.ready();
+    expect(panel.hasAttribute('aria-busy')).toBe(false);
+  });
+
   it('loads when asked (a click opens the panel)', () => {
     const { panel, frame } = setup();
     frame.load();

@@ -27,6 +27,8 @@ export interface ChatFrame {
   /** Puts the iframe in the panel (once); the chat app starts loading. */
   load(): void;
   readonly loaded: boolean;
+  /** The chat app runs: the panel stops showing that it is loading. */
+  ready(): void;
   /** Keeps (or drops) the flag that this visitor has a conversation to follow. */
   rememberConversation(active: boolean): void;
   /** Stops waiting for intent or idle time. */
@@ -66,6 +68,8 @@ export function lazyChatFrame(opts: { win: Window; launcher: HTMLElement; panel:
     loaded = true;
     stopWaiting();
     iframe.src = src;
+    // Busy (a spinner in the panel) until the app says it runs.
+    panel.setAttribute('aria-busy', 'true');
     panel.appendChild(iframe);
   }
   function whenIdle(): void {
@@ -89,6 +93,7 @@ export function lazyChatFrame(opts: { win: Window; launcher: HTMLElement; panel:
     get loaded() {
       return loaded;
     },
+    ready: () => panel.removeAttribute('aria-busy'),
     rememberConversation(active) {
       try {
         if (active) storage(win)?.setItem(CONVERSATION_FLAG_KEY, '1');

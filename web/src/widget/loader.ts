@@ -44,7 +44,11 @@ const CSS = `
 @media (max-width:480px){
  .ls-panel{inset:0;width:100%;height:100%;border-radius:0}
  .ls-open .ls-launcher{display:none}
-}`;
+}
+.ls-panel[aria-busy="true"]::before{content:"";position:absolute;top:50%;left:50%;width:28px;height:28px;margin:-17px;
+ border:3px solid #d1d5db;border-top-color:var(--ls-color);border-radius:50%;animation:ls-spin .8s linear infinite}
+@keyframes ls-spin{to{transform:rotate(360deg)}}
+@media (prefers-color-scheme:dark){.ls-panel{background:#111827}.ls-panel[aria-busy="true"]::before{border-color:#4b5563;border-top-color:var(--ls-color)}}`;
 
 function icon(doc: Document): SVGSVGElement {
   const svg = doc.createElementNS(SVG_NS, 'svg');
@@ -166,6 +170,7 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
     if (!event) return;
     switch (event.type) {
       case 'livesupport:ready':
+        frame.ready();
         post({ type: isOpen ? 'livesupport:open' : 'livesupport:hidden' });
         break;
       case 'livesupport:unread':
