@@ -5,6 +5,9 @@
 //   iframe → host   livesupport:ready                     the chat app is running
 //                   livesupport:unread   { count }        unread agent messages
 //                   livesupport:close                     the visitor minimised the chat
+//                   livesupport:preview  { preview }      the newest unread agent reply
+//                                                         ({ name, text } or null), shown
+//                                                         next to the launcher as text
 //   host → iframe   livesupport:open                      the panel is shown (read, focus)
 //                   livesupport:hidden                    the panel is hidden (count unread)
 
@@ -13,7 +16,16 @@ export const EVENT_PREFIX = 'livesupport:';
 export type ChatToHostEvent =
   | { type: 'livesupport:ready' }
   | { type: 'livesupport:unread'; count: number }
-  | { type: 'livesupport:close' };
+  | { type: 'livesupport:close' }
+  | { type: 'livesupport:preview'; preview: MessagePreview | null };
+
+export interface MessagePreview {
+  name: string;
+  text: string;
+}
+
+/** Characters of an agent's reply the chat app hands the host page for the preview. */
+export const PREVIEW_MAX = 140;
 
 export type HostToChatEvent = { type: 'livesupport:open' } | { type: 'livesupport:hidden' };
 
@@ -29,6 +41,14 @@ export function asChatToHostEvent(data: unknown): ChatToHostEvent | null {
       return { type: 'livesupport:ready' };
     case 'livesupport:close':
       return { type: 'livesupport:close' };
+    case 'livesupport:preview': {
+      const p = (data as { preview?: unknown }).preview;
+      if (p === null) return { type: 'livesupport:preview', preview: null };
+      if (typeof p !== 'object' || p === undefined) return null;
+      const { name, text } = p as { name?: unknown; text?: unknown };
+      if (typeof name !== 'string' || typeof text !== 'string') return null;
+      return { type: 'livesupport:preview', preview: { name: name.slice(0, 80), text: text.slice(0, PREVIEW_MAX) } };
+    }
     case 'livesupport:unread': {
       const count = (data as { count?: unknown }).count;
       return typeof count === 'number' && Number.isInteger(count) && count >= 0 ? { type: 'livesupport:unread', count } : null;
