@@ -146,7 +146,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
           setPanelOpen(true);
           // On a touch screen a focused field pops the keyboard over the chat on every
           // reopen: leave the focus to the visitor there.
-          if (isTouchDevice()) return;
+          if (isTouchDevice() || event.focus === false) return;
           window.setTimeout(() => {
             const target = inputRef.current ?? document.querySelector<HTMLElement>('input, textarea');
             target?.focus();

@@ -8,7 +8,8 @@
 //                   livesupport:preview  { preview }      the newest unread agent reply
 //                                                         ({ name, text } or null), shown
 //                                                         next to the launcher as text
-//   host → iframe   livesupport:open                      the panel is shown (read, focus)
+//   host → iframe   livesupport:open     { focus? }       the panel is shown (read, focus
+//                                                         unless focus: false)
 //                   livesupport:hidden                    the panel is hidden (count unread)
 
 export const EVENT_PREFIX = 'livesupport:';
@@ -27,7 +28,8 @@ export interface MessagePreview {
 /** Characters of an agent's reply the chat app hands the host page for the preview. */
 export const PREVIEW_MAX = 140;
 
-export type HostToChatEvent = { type: 'livesupport:open' } | { type: 'livesupport:hidden' };
+/** `focus: false`: the panel was opened without the visitor asking (restored on a new page). */
+export type HostToChatEvent = { type: 'livesupport:open'; focus?: boolean } | { type: 'livesupport:hidden' };
 
 function typeOf(data: unknown): string | null {
   if (typeof data !== 'object' || data === null) return null;
@@ -60,7 +62,8 @@ export function asChatToHostEvent(data: unknown): ChatToHostEvent | null {
 
 export function asHostToChatEvent(data: unknown): HostToChatEvent | null {
   const t = typeOf(data);
-  return t === 'livesupport:open' || t === 'livesupport:hidden' ? { type: t } : null;
+  if (t === 'livesupport:open') return (data as { focus?: unknown }).focus === false ? { type: t, focus: false } : { type: t };
+  return t === 'livesupport:hidden' ? { type: t } : null;
 }
 
 /** A colour for CSS from a data- attribute or query parameter, or null when unsafe/invalid. */

@@ -41,20 +41,22 @@ describe('linkify', () => {
 describe('collapsedText', () => {
   it('leaves ordinary messages whole', () => {
     expect(collapsedText('short')).toBeNull();
-    expect(collapsedText('x'.repeat(1200))).toBeNull();
+    expect(collapsedText('x'.repeat(1000))).toBeNull();
+    expect(collapsedText(Array(20).fill('a line').join('\n'))).toBeNull();
   });
 
   it('collapses a very long message to its start, on a word boundary', () => {
     const long = 'word '.repeat(1600); // 8,000 characters
     const short = collapsedText(long);
     expect(short).not.toBeNull();
-    expect(short!.length).toBeLessThanOrEqual(721);
+    expect(short!.length).toBeLessThanOrEqual(361);
+    expect(short!.length).toBeGreaterThan(280);
     expect(short!.endsWith('word…')).toBe(true);
   });
 
   it('collapses many short lines', () => {
     const lines = Array.from({ length: 40 }, (_, i) => `line ${i}`).join('\n');
-    const short = collapsedText(lines, { maxChars: 5000, maxLines: 16 })!;
-    expect(short.split('\n')).toHaveLength(16);
+    const short = collapsedText(lines, { maxChars: 5000, maxLines: 16, showChars: 5000, showLines: 8 })!;
+    expect(short.split('\n')).toHaveLength(8);
   });
 });

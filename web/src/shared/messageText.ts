@@ -42,16 +42,21 @@ export interface CollapseLimits {
   maxChars: number;
   /** More lines than this collapses. */
   maxLines: number;
+  /** What a collapsed message shows: at most this many characters… */
+  showChars: number;
+  /** …and lines. */
+  showLines: number;
 }
 
-export const COLLAPSE_LIMITS: CollapseLimits = { maxChars: 1200, maxLines: 16 };
+// About 20 lines of a widget bubble at most, then "Show more".
+export const COLLAPSE_LIMITS: CollapseLimits = { maxChars: 1000, maxLines: 20, showChars: 360, showLines: 8 };
 
 /** The start of a long text to show collapsed, or null when it is short enough to show whole. */
 export function collapsedText(text: string, limits: CollapseLimits = COLLAPSE_LIMITS): string | null {
   const lines = text.split('\n');
   if (text.length <= limits.maxChars && lines.length <= limits.maxLines) return null;
-  let short = lines.slice(0, limits.maxLines).join('\n');
-  const keep = Math.floor(limits.maxChars * 0.6);
+  let short = lines.slice(0, limits.showLines).join('\n');
+  const keep = limits.showChars;
   if (short.length > keep) {
     short = short.slice(0, keep);
     const space = short.lastIndexOf(' ');

@@ -173,6 +173,7 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
   let unread = 0;
   let preview: MessagePreview | null = null;
   let lockedOverflow: string | null = null;
+  let openedWithFocus = false;
 
   const post = (event: HostToChatEvent): void => {
     iframe.contentWindow?.postMessage(event, origin);
@@ -190,7 +191,7 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
     previewButton.hidden = isOpen || !preview || !shown;
     previewName.textContent = preview?.name ?? '';
     previewText.textContent = preview?.text ?? '';
-    previewButton.setAttribute('aria-label', preview ? `Open support chat: new message from ${preview.name}: ${preview.text}` : 'Open support chat');
+    previewButton.setAttribute('aria-label', preview ? `New message from ${preview.name}: ${preview.text}` : 'New message');
     lockScroll(isOpen && win.matchMedia?.(FULL_SCREEN_QUERY).matches === true);
     launcher.setAttribute(
       'aria-label',
@@ -213,9 +214,10 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
   const open = (focus = true): void => {
     if (isOpen) return;
     isOpen = true;
+    openedWithFocus = focus;
     writeOpenState(win, true);
     render();
-    post({ type: 'livesupport:open' });
+    post(focus ? { type: 'livesupport:open' } : { type: 'livesupport:open', focus: false });
     if (focus) iframe.focus();
   };
   const close = (): void => {
@@ -234,7 +236,8 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
     if (!event) return;
     switch (event.type) {
       case 'livesupport:ready':
-        post({ type: isOpen ? 'livesupport:open' : 'livesupport:hidden' });
+        // The app may come up after the panel opened: it focuses only if that open asked to.
+        post(isOpen ? (openedWithFocus ? { type: 'livesupport:open' } : { type: 'livesupport:open', focus: false }) : { type: 'livesupport:hidden' });
         break;
       case 'livesupport:unread':
         unread = event.count;
