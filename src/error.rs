@@ -104,6 +104,10 @@ impl ApiError {
                 ApiError::Validation(v) => Some(v.field.clone()),
                 _ => None,
             },
+            retry_after: match self {
+                ApiError::RateLimited { retry_after } => Some(retry_after_secs(*retry_after)),
+                _ => None,
+            },
         }
     }
 }
@@ -114,6 +118,15 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Whole seconds to wait, on `rate_limited` (the `Retry-After` header's value), so a
+    /// socket's `error` frame says it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+/// A wait in whole seconds, rounded up, at least 1.
+fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 #[derive(Serialize)]
@@ -129,7 +142,7 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         if let ApiError::RateLimited { retry_after } = &self {
-            let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            let seconds = retry_after_secs(*retry_after);
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

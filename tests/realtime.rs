@@ -624,6 +624,12 @@ async fn messages_past_the_burst_are_refused_and_not_stored() {
             Some("message") => acked.push(frame["message"]["client_msg_id"].clone()),
             Some("error") => {
                 assert_eq!(frame["error"]["code"], "rate_limited");
+                assert!(
+                    frame["error"]["retry_after"]
+                        .as_u64()
+                        .is_some_and(|s| s >= 1),
+                    "{frame}"
+                );
                 limited.push(frame["client_msg_id"].clone());
             }
             _ => {}

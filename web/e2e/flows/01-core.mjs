@@ -152,7 +152,7 @@ export default async function coreFlows({ browser }) {
 
   await step('history survives a reload and a new tab, without duplicates', async () => {
     await visitor.reload();
-    await visitor.getByRole('button', { name: /^Open support chat/ }).click();
+    await openWidget(visitor); // (an open panel stays open across reloads)
     const log = chat.getByRole('log', { name: 'Messages' });
     for (const text of [firstMessage, 'Do you ship to Norway?', reply, 'Are you still there?', 'I have a tracking number for you.']) {
       await visible(log.getByText(text, { exact: true }), `"${text}" after reload`);
@@ -170,7 +170,7 @@ export default async function coreFlows({ browser }) {
     const tab = await visitorCtx.newPage();
     watch(tab, 'visitor-tab2');
     await tab.goto(`${base}/support`);
-    await tab.getByRole('button', { name: /^Open support chat/ }).click();
+    await openWidget(tab);
     const tabLog = tab.frameLocator('iframe[title="Support chat"]').getByRole('log', { name: 'Messages' });
     await visible(tabLog.getByText('Welcome back'), 'same ticket in a new tab');
     await count(tabLog.getByText(firstMessage, { exact: true }), 1, 'first message once in new tab');

@@ -77,8 +77,11 @@ describe('ChatApp', () => {
       body: { user_name: 'John Doe', subject: 'Order not arrived', user_email: 'john@example.com', message: 'My order is late' },
     });
     expect(sessions.load()?.session_id).toBe('sess-1');
+    expect(sessions.loadVisitor()).toEqual({ user_name: 'John Doe', user_email: 'john@example.com' });
     await waitFor(() => expect(sockets.sockets).toHaveLength(1));
     expect(sockets.last.url).toMatch(/^ws:\/\/[^/]+\/ws\/support\/user\/sess-1\?since=1$/);
+    // typing goes straight into the message box
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole('textbox', { name: 'Message' })));
   });
 
   it('resumes a stored session: history once, socket since its last seq, live replies and typing', async () => {
@@ -123,9 +126,12 @@ describe('ChatApp', () => {
       sockets.last.receive({ type: 'message', message: agent(2, 'two') });
     });
     expect(host.posted).toContainEqual({ type: 'livesupport:ready' });
-    expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:unread', count: 2 });
+    const lastUnread = () => host.posted.filter((e) => e.type === 'livesupport:unread').pop();
+    expect(lastUnread()).toEqual({ type: 'livesupport:unread', count: 2 });
+    expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:preview', preview: { name: 'Alice', text: 'two' } });
     host.send({ type: 'livesupport:open' });
-    expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:unread', count: 0 });
+    expect(lastUnread()).toEqual({ type: 'livesupport:unread', count: 0 });
+    expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:preview', preview: null });
     expect(sockets.last.sentOfType('read')).toEqual([{ type: 'read', data: { up_to_seq: 2 } }]);
     fireEvent.click(screen.getByRole('button', { name: 'Minimise chat' }));
     expect(host.posted[host.posted.length - 1]).toEqual({ type: 'livesupport:close' });
@@ -160,9 +166,24 @@ describe('ChatApp', () => {
     );
     fireEvent.click(await screen.findByRole('button', { name: 'End chat' }));
     fireEvent.click(screen.getByRole('button', { name: 'Yes, end chat' }));
+    expect(await screen.findByRole('heading', { name: 'This chat has ended' })).toBeTruthy();
+    expect(screen.getByText('Chat ended')).toBeTruthy();
+    expect(screen.queryByRole('textbox', { name: 'Message' })).toBeNull();
+    sessions.saveVisitor({ user_name: 'Jane', user_email: 'jane@example.com' });
     fireEvent.click(await screen.findByRole('button', { name: 'Start a new chat' }));
     expect(await screen.findByRole('button', { name: 'Start chat' })).toBeTruthy();
     expect(sessions.load()).toBeNull();
+    expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('Jane');
+    expect((screen.getByLabelText(/Email/) as HTMLInputElement).value).toBe('jane@example.com');
+  });
+
+  it('shows the agent in the header with an initials avatar once one joined', async () => {
+    const { sockets } = renderApp([], { stored: true });
+    await connected(sockets, 0);
+    expect(screen.getByRole('heading', { level: 1, name: 'Support' })).toBeTruthy();
+    act(() => sockets.last.receive({ type: 'ticket_updated', ticket: ticket({ session_id: 'sess-1', supporter_name: 'Alice Martin', status: 'in_progress', updated_at: '2030-01-01T00:00:00Z' }) }));
+    expect(screen.getByRole('heading', { level: 1, name: 'Alice Martin' })).toBeTruthy();
+    expect(screen.getByText('AM').getAttribute('aria-hidden')).toBe('true');
   });
 
   it('forgets a session the server no longer knows', async () => {

@@ -14,6 +14,23 @@ import type { HostBridge } from './hostBridge';
 import { ChatView } from './ChatView';
 import { PreChatForm } from './PreChatForm';
 import { SESSION_KEY, SessionStore } from './session';
+import { initials } from './avatar';
+import { textColorOn } from '../shared/contrast';
+import { PREVIEW_MAX } from '../shared/embed';
+import type { ChatMessage } from '../shared/protocol';
+
+/** A touch screen without a fine pointer: focusing a field there opens the keyboard. */
+export function isTouchDevice(): boolean {
+  return typeof window.matchMedia === 'function' && window.matchMedia('(pointer: coarse)').matches && !window.matchMedia('(pointer: fine)').matches;
+}
+
+function latestPeerMessage(state: ConversationState): ChatMessage | null {
+  for (let i = state.messages.length - 1; i >= 0; i -= 1) {
+    const m = state.messages[i];
+    if (m.sender_type === 'supporter') return m.seq > state.readUpTo ? m : null;
+  }
+  return null;
+}
 
 export interface ChatAppProps {
   config: EmbedConfig;
@@ -41,6 +58,8 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
   const [panelOpen, setPanelOpen] = useState(!bridge.connected);
   const [pageVisible, setPageVisible] = useState(() => typeof document === 'undefined' || document.visibilityState !== 'hidden');
   const inputRef = useRef<HTMLTextAreaElement>(null);
+  // Set by "Start chat": the message box takes the focus as soon as it is drawn.
+  const focusComposer = useRef(false);
 
   const state: ConversationState = useSyncExternalStore(
     controller ? controller.store.subscribe : noopSubscribe,
@@ -60,6 +79,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
         onOutboxChange: (outbox) => sessions.saveOutbox(sessionId, outbox),
         onReadUpToChange: (seq) => sessions.advance(sessionId, { read_up_to: seq }),
         onIncoming: (msgs) => sessions.advance(sessionId, { last_seq: msgs[msgs.length - 1].seq }),
+        readOnSight: true,
         createSocket,
       });
       setController(c);
@@ -124,6 +144,9 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
       bridge.listen((event) => {
         if (event.type === 'livesupport:open') {
           setPanelOpen(true);
+          // On a touch screen a focused field pops the keyboard over the chat on every
+          // reopen: leave the focus to the visitor there.
+          if (isTouchDevice() || event.focus === false) return;
           window.setTimeout(() => {
             const target = inputRef.current ?? document.querySelector<HTMLElement>('input, textarea');
             target?.focus();
@@ -160,6 +183,28 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     bridge.post({ type: 'livesupport:unread', count: unread });
   }, [bridge, unread]);
 
+  // The newest unread agent reply, previewed next to the launcher while minimised.
+  const preview = phase === 'chat' && unread > 0 ? latestPeerMessage(state) : null;
+  const previewSeq = preview?.seq ?? 0;
+  useEffect(() => {
+    if (!preview) {
+      bridge.post({ type: 'livesupport:preview', preview: null });
+      return;
+    }
+    bridge.post({ type: 'livesupport:preview', preview: { name: preview.sender_name, text: preview.message.slice(0, PREVIEW_MAX) } });
+  }, [bridge, previewSeq]); // one post per new message, not per render
+
+  // "Start chat" leads straight into typing.
+  const composerReady = phase === 'chat' && state.endedReason === null && state.ticket !== null;
+  useEffect(() => {
+    if (composerReady && focusComposer.current) {
+      focusComposer.current = false;
+      inputRef.current?.focus();
+    }
+  }, [composerReady]);
+
+  const onSeen = useCallback((seq: number) => controller?.markSeen(seq), [controller]);
+
   const minimise = useCallback(() => {
     setPanelOpen(false);
     bridge.post({ type: 'livesupport:close' });
@@ -188,6 +233,8 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
         ...(message ? { message } : {}),
       });
       sessions.save({ session_id: ticket.session_id, last_seq: 0, read_up_to: 0 });
+      sessions.saveVisitor({ user_name: input.user_name.trim(), user_email: email });
+      focusComposer.current = true;
       startConversation(ticket.session_id);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'validation_failed' && err.field) {
@@ -238,10 +285,24 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     setPhase('prechat');
   };
 
+  const agentName = phase === 'chat' ? state.ticket?.supporter_name : undefined;
+
   return (
-    <div className="ls-chat" style={{ ['--ls-color' as string]: config.color }}>
+    <div className="ls-chat" style={{ ['--ls-color' as string]: config.color, ['--ls-on-color' as string]: textColorOn(config.color) }}>
       <header className="ls-header">
-        <h1>Support</h1>
+        {agentName ? (
+          <div className="ls-agent-head">
+            <span className="ls-avatar" aria-hidden="true">
+              {initials(agentName)}
+            </span>
+            <div>
+              <h1>{agentName}</h1>
+              <p className="ls-header-sub">Support</p>
+            </div>
+          </div>
+        ) : (
+          <h1>Support</h1>
+        )}
         {bridge.connected && (
           <button type="button" className="ls-icon-button" onClick={minimise} aria-label="Minimise chat">
             <span aria-hidden="true">–</span>
@@ -255,6 +316,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
       )}
       {phase === 'prechat' && (
         <PreChatForm
+          initial={sessions.loadVisitor()}
           greeting={config.greeting}
           submitting={submitting}
           serverErrors={formErrors}
@@ -279,6 +341,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
           onEndChat={() => void endChat()}
           onNewChat={newChat}
           onDismissNotice={() => controller.dismissNotice()}
+          onSeen={attentive ? onSeen : undefined}
         />
       )}
     </div>

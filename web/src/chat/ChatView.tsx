@@ -1,6 +1,6 @@
 // Presenter: the live chat (header, messages, typing, composer, end-of-chat).
 
-import { useState, type Ref } from 'react';
+import { useEffect, useRef, useState, type Ref } from 'react';
 import type { ConversationState } from '../shared/conversation';
 import { MessageList } from '../shared/components/MessageList';
 import { Composer } from '../shared/components/Composer';
@@ -22,6 +22,8 @@ export interface ChatViewProps {
   onEndChat: () => void;
   onNewChat: () => void;
   onDismissNotice: () => void;
+  /** Read on sight, while the panel is open (see MessageList). */
+  onSeen?: (seq: number) => void;
 }
 
 export function ChatView(props: ChatViewProps) {
@@ -29,13 +31,21 @@ export function ChatView(props: ChatViewProps) {
   const [confirmingEnd, setConfirmingEnd] = useState(false);
   const ended = state.endedReason !== null;
   const agent = state.ticket?.supporter_name;
+  // The composer (and maybe the focus) goes away when the chat ends: move the focus to
+  // the way on, unless it was somewhere else (the visitor reading the transcript).
+  const endedButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!ended) return;
+    const active = document.activeElement;
+    if (!active || active === document.body) endedButton.current?.focus({ preventScroll: true });
+  }, [ended]);
 
   return (
     <>
       <div className="ls-subheader">
         <span className="ls-subject">{state.ticket?.subject ?? ''}</span>
         <span className="ls-agent">
-          {agent ? `You are chatting with ${agent}` : ended ? '' : 'Waiting for an agent…'}
+          {ended ? 'Chat ended' : agent ? `You are chatting with ${agent}` : 'Waiting for an agent…'}
         </span>
       </div>
       <ConnectionBanner connection={ended ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
@@ -49,6 +59,7 @@ export function ChatView(props: ChatViewProps) {
         onLoadOlder={props.onLoadOlder}
         onRetry={props.onRetry}
         onDiscard={props.onDiscard}
+        onSeen={props.onSeen}
       />
       <div className="ls-typing" role="status" aria-live="polite">
         {state.peerTyping ? `${state.peerTyping} is typing…` : ''}
@@ -62,12 +73,17 @@ export function ChatView(props: ChatViewProps) {
         </div>
       )}
       {ended ? (
-        <div className="ls-ended">
-          <p>{state.endedReason === 'gone' ? 'This chat is no longer available.' : 'This chat has ended. Thank you!'}</p>
-          <button type="button" className="ls-primary" onClick={props.onNewChat}>
+        <section className="ls-ended" role="status" aria-labelledby="ls-ended-title">
+          <h2 id="ls-ended-title">{state.endedReason === 'gone' ? 'This chat is no longer available' : 'This chat has ended'}</h2>
+          <p>
+            {state.endedReason === 'gone'
+              ? 'You can start a new chat at any time.'
+              : 'Thank you for getting in touch. The conversation above stays here for you to read; to ask something else, start a new chat.'}
+          </p>
+          <button type="button" className="ls-primary" onClick={props.onNewChat} ref={endedButton}>
             Start a new chat
           </button>
-        </div>
+        </section>
       ) : (
         <>
           <Composer

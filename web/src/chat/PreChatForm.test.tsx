@@ -41,4 +41,23 @@ describe('PreChatForm', () => {
     expect(onSubmit).not.toHaveBeenCalled();
     expect(screen.getByText(/at most 200 characters/)).toBeTruthy();
   });
+
+  it('shows no error on blur, so the layout stays still and the first click on Start chat counts', () => {
+    const onSubmit = vi.fn();
+    render(<PreChatForm greeting="" submitting={false} serverErrors={{}} formError={null} onSubmit={onSubmit} />);
+    const name = screen.getByLabelText('Name');
+    name.focus();
+    fireEvent.blur(name);
+    expect(screen.queryByText('Please enter your name.')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Start chat' }));
+    expect(screen.getByText('Please enter your name.')).toBeTruthy();
+    expect(document.activeElement).toBe(name);
+  });
+
+  it('starts with the name and email of the last chat', () => {
+    render(<PreChatForm greeting="" submitting={false} serverErrors={{}} formError={null} onSubmit={() => undefined} initial={{ user_name: 'Jane', user_email: 'jane@example.com' }} />);
+    expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('Jane');
+    expect((screen.getByLabelText(/Email/) as HTMLInputElement).value).toBe('jane@example.com');
+    expect((screen.getByLabelText('Subject') as HTMLInputElement).value).toBe('');
+  });
 });

@@ -1,4 +1,4 @@
-// Presenter: the pre-chat form. Field values and the "touched" flags are local UI
+// Presenter: the pre-chat form. Field values and the "submitted" flag are local UI
 // state; the rules are the shared validation (the server's limits), and errors the
 // server returns for a field are shown on that field.
 
@@ -17,22 +17,24 @@ export interface PreChatFormProps {
   serverErrors: PreChatErrors;
   formError: string | null;
   onSubmit: (input: PreChatInput) => void;
+  /** Name and email of the visitor's last chat. */
+  initial?: { user_name: string; user_email: string } | null;
 }
 
 const EMPTY: PreChatInput = { user_name: '', user_email: '', subject: '', message: '' };
 
-export function PreChatForm({ greeting, submitting, serverErrors, formError, onSubmit }: PreChatFormProps) {
-  const [input, setInput] = useState<PreChatInput>(EMPTY);
-  const [touched, setTouched] = useState<Partial<Record<keyof PreChatInput, boolean>>>({});
+export function PreChatForm({ greeting, submitting, serverErrors, formError, onSubmit, initial }: PreChatFormProps) {
+  const [input, setInput] = useState<PreChatInput>(() => ({ ...EMPTY, ...(initial ?? {}) }));
+  // Errors show from the first submit on, never on blur: an error appearing on blur
+  // moves the button away under the pointer and the click that caused the blur is lost.
   const [submitted, setSubmitted] = useState(false);
   const ids = { name: useId(), email: useId(), subject: useId(), message: useId() };
 
   const local = validatePreChat(input);
   const errorFor = (field: keyof PreChatInput): string | undefined =>
-    (submitted || touched[field] ? local[field] : undefined) ?? serverErrors[field];
+    (submitted ? local[field] : undefined) ?? serverErrors[field];
 
   const change = (field: keyof PreChatInput) => (value: string) => setInput((prev) => ({ ...prev, [field]: value }));
-  const blur = (field: keyof PreChatInput) => () => setTouched((t) => ({ ...t, [field]: true }));
 
   const submit = (e: FormEvent): void => {
     e.preventDefault();
@@ -59,7 +61,6 @@ export function PreChatForm({ greeting, submitting, serverErrors, formError, onS
       required: opts.required,
       'aria-invalid': error ? true : undefined,
       'aria-describedby': error ? errId : undefined,
-      onBlur: blur(key),
       maxLength: opts.max * 2,
     } as const;
     return (

@@ -11,6 +11,13 @@ export interface StoredSession {
 }
 
 export const SESSION_KEY = 'livesupport:session';
+/** Name and email of the last chat, to fill "Start a new chat" with. */
+export const VISITOR_KEY = 'livesupport:visitor';
+
+export interface StoredVisitor {
+  user_name: string;
+  user_email: string;
+}
 const outboxKey = (sessionId: string): string => `livesupport:outbox:${sessionId}`;
 
 export interface StorageLike {
@@ -74,6 +81,23 @@ export class SessionStore {
     try {
       this.storage?.removeItem(SESSION_KEY);
       if (current) this.storage?.removeItem(outboxKey(current.session_id));
+    } catch {
+      // ignore
+    }
+  }
+
+  loadVisitor(): StoredVisitor | null {
+    if (!this.storage) return null;
+    const v = readJson(this.storage, VISITOR_KEY);
+    if (typeof v !== 'object' || v === null) return null;
+    const r = v as Partial<StoredVisitor>;
+    if (typeof r.user_name !== 'string') return null;
+    return { user_name: r.user_name, user_email: typeof r.user_email === 'string' ? r.user_email : '' };
+  }
+
+  saveVisitor(visitor: StoredVisitor): void {
+    try {
+      this.storage?.setItem(VISITOR_KEY, JSON.stringify(visitor));
     } catch {
       // ignore
     }

@@ -11,6 +11,7 @@ import type { ChatMessage, MessagePage, SenderType, ServerFrame, Ticket } from '
 import { TicketChannel, type ChannelState, type PendingMessage } from './ticketChannel';
 import type { LivenessPolicy, Scheduler, WakeSource, WebSocketFactory } from './socket';
 import { browserScheduler } from './socket';
+import { nextReadMark } from './readOnSight';
 import { Store } from './store';
 import { isOlderTicket } from './ticketVersion';
 import { TypingIndicator, TypingNotifier } from './typing';
@@ -52,6 +53,11 @@ export interface ConversationOptions {
   onTicket?: (ticket: Ticket) => void;
   onIncoming?: (messages: ChatMessage[]) => void;
   pageSize?: number;
+  /**
+   * Read on sight (the visitor's chat app): being attentive marks nothing read by itself;
+   * the view calls markSeen() with what was actually on screen.
+   */
+  readOnSight?: boolean;
   createSocket?: WebSocketFactory;
   scheduler?: Scheduler;
   random?: () => number;
@@ -186,7 +192,21 @@ export class ConversationController {
   /** While attentive (visible and focused), the other side's messages are read as they come. */
   setAttentive(attentive: boolean): void {
     this.attentive = attentive;
-    if (attentive) this.markAllRead();
+    if (attentive && !this.opts.readOnSight) this.markAllRead();
+  }
+
+  /** The reader saw every message up to `seq` on screen: tell the other side, lower the unread count. */
+  markSeen(seq: number): void {
+    const { messages, readUpTo } = this.state;
+    const upTo = Math.min(seq, maxSeq(messages));
+    if (upTo <= 0) return;
+    this.channel?.markRead(upTo); // the channel sends each higher mark once, again after a reconnect
+    const lastPeer = messages.reduce((m, x) => (x.sender_type === this.peer && x.seq <= upTo ? Math.max(m, x.seq) : m), 0);
+    const mark = nextReadMark(readUpTo, lastPeer);
+    if (mark !== null) {
+      this.setMessages(messages, { readUpTo: mark });
+      this.opts.onReadUpToChange?.(mark);
+    }
   }
 
   markAllRead(): void {
@@ -238,14 +258,14 @@ export class ConversationController {
     if (incoming.some((m) => m.sender_type === this.peer)) this.typingIn.clear();
     this.setMessages(mergeMessages(this.state.messages, incoming), {});
     this.opts.onIncoming?.(incoming);
-    if (this.attentive) this.markAllRead();
+    if (this.attentive && !this.opts.readOnSight) this.markAllRead();
   }
 
   private handleFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'ready':
         this.setTicket(frame.data.ticket);
-        if (this.attentive) this.markAllRead();
+        if (this.attentive && !this.opts.readOnSight) this.markAllRead();
         return;
       case 'ticket_updated':
         this.setTicket(frame.ticket);

@@ -10,6 +10,11 @@ describe('postMessage protocol guards', () => {
     expect(asChatToHostEvent('livesupport:close')).toBeNull();
     expect(asChatToHostEvent({ type: 'livesupport:close' })).toEqual({ type: 'livesupport:close' });
     expect(asHostToChatEvent({ type: 'livesupport:open' })).toEqual({ type: 'livesupport:open' });
+    expect(asHostToChatEvent({ type: 'livesupport:open', focus: false })).toEqual({ type: 'livesupport:open', focus: false });
+    expect(asHostToChatEvent({ type: 'livesupport:open', focus: 'no' })).toEqual({ type: 'livesupport:open' });
+    expect(asChatToHostEvent({ type: 'livesupport:preview', preview: { name: 'Alice', text: 'x'.repeat(500) } })).toEqual({ type: 'livesupport:preview', preview: { name: 'Alice', text: 'x'.repeat(140) } });
+    expect(asChatToHostEvent({ type: 'livesupport:preview', preview: null })).toEqual({ type: 'livesupport:preview', preview: null });
+    expect(asChatToHostEvent({ type: 'livesupport:preview', preview: { name: 1 } })).toBeNull();
     expect(asHostToChatEvent({ type: 'livesupport:unread', count: 1 })).toBeNull();
   });
 

@@ -8,7 +8,11 @@
 //                   livesupport:conversation { active }   whether the visitor has a conversation
 //                                                         (the loader then loads the app early
 //                                                         on the next page view: ../widget/chatFrame.ts)
-//   host → iframe   livesupport:open                      the panel is shown (read, focus)
+//                   livesupport:preview  { preview }      the newest unread agent reply
+//                                                         ({ name, text } or null), shown
+//                                                         next to the launcher as text
+//   host → iframe   livesupport:open     { focus? }       the panel is shown (read, focus
+//                                                         unless focus: false)
 //                   livesupport:hidden                    the panel is hidden (count unread)
 
 export const EVENT_PREFIX = 'livesupport:';
@@ -17,9 +21,19 @@ export type ChatToHostEvent =
   | { type: 'livesupport:ready' }
   | { type: 'livesupport:unread'; count: number }
   | { type: 'livesupport:close' }
-  | { type: 'livesupport:conversation'; active: boolean };
+  | { type: 'livesupport:conversation'; active: boolean }
+  | { type: 'livesupport:preview'; preview: MessagePreview | null };
 
-export type HostToChatEvent = { type: 'livesupport:open' } | { type: 'livesupport:hidden' };
+export interface MessagePreview {
+  name: string;
+  text: string;
+}
+
+/** Characters of an agent's reply the chat app hands the host page for the preview. */
+export const PREVIEW_MAX = 140;
+
+/** `focus: false`: the panel was opened without the visitor asking (restored on a new page). */
+export type HostToChatEvent = { type: 'livesupport:open'; focus?: boolean } | { type: 'livesupport:hidden' };
 
 function typeOf(data: unknown): string | null {
   if (typeof data !== 'object' || data === null) return null;
@@ -33,6 +47,14 @@ export function asChatToHostEvent(data: unknown): ChatToHostEvent | null {
       return { type: 'livesupport:ready' };
     case 'livesupport:close':
       return { type: 'livesupport:close' };
+    case 'livesupport:preview': {
+      const p = (data as { preview?: unknown }).preview;
+      if (p === null) return { type: 'livesupport:preview', preview: null };
+      if (typeof p !== 'object' || p === undefined) return null;
+      const { name, text } = p as { name?: unknown; text?: unknown };
+      if (typeof name !== 'string' || typeof text !== 'string') return null;
+      return { type: 'livesupport:preview', preview: { name: name.slice(0, 80), text: text.slice(0, PREVIEW_MAX) } };
+    }
     case 'livesupport:unread': {
       const count = (data as { count?: unknown }).count;
       return typeof count === 'number' && Number.isInteger(count) && count >= 0 ? { type: 'livesupport:unread', count } : null;
@@ -48,7 +70,8 @@ export function asChatToHostEvent(data: unknown): ChatToHostEvent | null {
 
 export function asHostToChatEvent(data: unknown): HostToChatEvent | null {
   const t = typeOf(data);
-  return t === 'livesupport:open' || t === 'livesupport:hidden' ? { type: t } : null;
+  if (t === 'livesupport:open') return (data as { focus?: unknown }).focus === false ? { type: t, focus: false } : { type: t };
+  return t === 'livesupport:hidden' ? { type: t } : null;
 }
 
 /** A colour for CSS from a data- attribute or query parameter, or null when unsafe/invalid. */

@@ -31,6 +31,13 @@ describe('parseServerFrame', () => {
     expect(parsed).toEqual({ type: 'error', error: { code: 'rate_limited', message: 'x' }, client_msg_id: 'abc' });
   });
 
+  it('keeps the retry_after of a rate_limited error frame, when it is a positive number', () => {
+    const frame = (retry_after: unknown) => parseServerFrame(JSON.stringify({ type: 'error', error: { code: 'rate_limited', message: 'x', retry_after } }));
+    expect(frame(3)).toEqual({ type: 'error', error: { code: 'rate_limited', message: 'x', retry_after: 3 } });
+    expect(frame('3')).toEqual({ type: 'error', error: { code: 'rate_limited', message: 'x' } });
+    expect(frame(-1)).toEqual({ type: 'error', error: { code: 'rate_limited', message: 'x' } });
+  });
+
   it('drops malformed or unknown frames instead of throwing', () => {
     const bad = ['not json', '[]', '{"type":42}', '{"type":"nope"}', '{"type":"message"}', '{"type":"message","message":{"seq":"1"}}',
       '{"type":"ready","data":{}}', '{"type":"resync_required","data":{}}', '{"type":"typing","data":{"sender_type":"hacker","is_typing":true}}', '{"type":"error","error":"x"}'];

@@ -72,6 +72,8 @@ export interface ErrorBody {
   code: string;
   message: string;
   field?: string;
+  /** Seconds to wait, on a `rate_limited` error frame (when the server says). */
+  retry_after?: number;
 }
 
 export interface MessagePage {
@@ -225,6 +227,7 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
           code: err.code,
           message: isStr(err.message) ? err.message : err.code,
           ...(isStr(err.field) ? { field: err.field } : {}),
+          ...(isNum(err.retry_after) && err.retry_after > 0 ? { retry_after: err.retry_after } : {}),
         },
       };
       if (isStr(v.client_msg_id)) frame.client_msg_id = v.client_msg_id;

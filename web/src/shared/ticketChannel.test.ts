@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { TicketChannel, type ChannelState, type PendingMessage } from './ticketChannel';
+import { rateLimitDelayMs, TicketChannel, type ChannelState, type PendingMessage } from './ticketChannel';
 import { FakeScheduler, SocketFactory, flush, msg, ticket } from '../test/fakes';
 import type { ChatMessage, MessagePage, ServerFrame } from './protocol';
 
@@ -161,13 +161,50 @@ describe('TicketChannel', () => {
     channel.start();
     factory.last.open();
     factory.last.receive(ready(0));
-    channel.send('too fast');
-    factory.last.receive({ type: 'error', error: { code: 'rate_limited', message: 'Slow down' }, client_msg_id: 'key-1' });
-    expect(outbox()[0]).toMatchObject({ state: 'failed', error: { code: 'rate_limited' } });
+    channel.send('bad');
+    factory.last.receive({ type: 'error', error: { code: 'validation_failed', message: 'Too long' }, client_msg_id: 'key-1' });
+    expect(outbox()[0]).toMatchObject({ state: 'failed', error: { code: 'validation_failed' } });
     channel.retry('key-1');
     expect(factory.last.sentOfType('message').map((f) => f.client_msg_id)).toEqual(['key-1', 'key-1']);
     channel.discard('key-1');
     expect(outbox()).toEqual([]);
+  });
+
+  it('after a rate limit keeps the refused messages queued and sends them again by itself after the delay', () => {
+    const { clock, factory, channel, outbox } = setup();
+    channel.start();
+    factory.last.open();
+    factory.last.receive(ready(0));
+    channel.send('one');
+    channel.send('two');
+    factory.last.receive({ type: 'error', error: { code: 'rate_limited', message: 'Slow down' }, client_msg_id: 'key-1' });
+    factory.last.receive({ type: 'error', error: { code: 'rate_limited', message: 'Slow down' }, client_msg_id: 'key-2' });
+    expect(outbox().map((p) => p.state)).toEqual(['queued', 'queued']);
+    channel.send('three'); // held too: it would only be refused
+    expect(factory.last.sentOfType('message')).toHaveLength(2);
+    clock.advance(1999);
+    expect(factory.last.sentOfType('message')).toHaveLength(2);
+    clock.advance(1);
+    expect(factory.last.sentOfType('message').map((f) => f.client_msg_id)).toEqual(['key-1', 'key-2', 'key-1', 'key-2', 'key-3']);
+    expect(outbox().map((p) => p.state)).toEqual(['sent', 'sent', 'sent']);
+    expect(outbox()[0].error).toBeUndefined();
+  });
+
+  it('waits the retry_after the server gives, and longer after refusals in a row', () => {
+    expect(rateLimitDelayMs({ code: 'rate_limited', message: '', retry_after: 7 }, 1)).toBe(7000);
+    expect(rateLimitDelayMs({ code: 'rate_limited', message: '' }, 1)).toBe(2000);
+    expect(rateLimitDelayMs({ code: 'rate_limited', message: '' }, 2)).toBe(4000);
+    expect(rateLimitDelayMs({ code: 'rate_limited', message: '' }, 9)).toBe(16000);
+    const { clock, factory, channel } = setup();
+    channel.start();
+    factory.last.open();
+    factory.last.receive(ready(0));
+    channel.send('one');
+    factory.last.receive({ type: 'error', error: { code: 'rate_limited', message: 'Slow down', retry_after: 5 }, client_msg_id: 'key-1' });
+    clock.advance(4999);
+    expect(factory.last.sentOfType('message')).toHaveLength(1);
+    clock.advance(1);
+    expect(factory.last.sentOfType('message')).toHaveLength(2);
   });
 
   it('on resync_required pages through REST from the last seq, then reconnects with since', async () => {

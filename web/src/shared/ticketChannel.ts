@@ -70,6 +70,16 @@ export interface TicketChannelOptions {
   replayWaitMs?: number;
 }
 
+/**
+ * After a `rate_limited` refusal the outbox holds this long before it sends again: the
+ * error's `retry_after` (seconds) when the server gives one, else 2 s (the visitor's
+ * steady rate is one message every 2 s), doubling on each refusal in a row up to 16 s.
+ */
+export function rateLimitDelayMs(error: ErrorBody, refusalsInARow: number): number {
+  if (typeof error.retry_after === 'number' && error.retry_after > 0) return Math.min(error.retry_after, 300) * 1000;
+  return Math.min(2000 * 2 ** Math.max(0, refusalsInARow - 1), 16_000);
+}
+
 export class TicketChannel {
   private readonly socket: ReconnectingSocket;
   private readonly opts: TicketChannelOptions;
@@ -85,6 +95,9 @@ export class TicketChannel {
   private readSent = 0;
   /** last_seq of a `ready` that announced more than it replayed, already fetched once. */
   private readyGapHandled = -1;
+  /** Set while the outbox waits out a rate limit. */
+  private holdTimer: number | null = null;
+  private refusalsInARow = 0;
 
   constructor(options: TicketChannelOptions) {
     this.opts = options;
@@ -123,6 +136,8 @@ export class TicketChannel {
   stop(): void {
     this.stopped = true;
     this.clearReplayTimer();
+    if (this.holdTimer !== null) this.scheduler.clearTimeout(this.holdTimer);
+    this.holdTimer = null;
     this.ready = false;
     this.socket.stop();
   }
@@ -243,6 +258,16 @@ export class TicketChannel {
         void this.resync();
         return;
       case 'error':
+        if (frame.error.code === 'rate_limited' && frame.client_msg_id && this.outbox.some((p) => p.client_msg_id === frame.client_msg_id)) {
+          // Not refused for good: back in the queue (same key), sent again by itself
+          // once the limit has passed.
+          this.outbox = this.outbox.map((p) =>
+            p.client_msg_id === frame.client_msg_id ? { ...p, state: 'queued', error: frame.error } : p,
+          );
+          this.holdForRateLimit(frame.error);
+          this.emitOutbox();
+          return;
+        }
         if (frame.client_msg_id && this.outbox.some((p) => p.client_msg_id === frame.client_msg_id)) {
           this.outbox = this.outbox.map((p) =>
             p.client_msg_id === frame.client_msg_id ? { ...p, state: 'failed', error: frame.error } : p,
@@ -282,6 +307,7 @@ export class TicketChannel {
     if (!key) return;
     if (!this.outbox.some((p) => p.client_msg_id === key)) return;
     this.outbox = this.outbox.filter((p) => p.client_msg_id !== key);
+    this.refusalsInARow = 0;
     this.emitOutbox();
   }
 
@@ -314,15 +340,24 @@ export class TicketChannel {
     if (!this.stopped) this.socket.start();
   }
 
+  private holdForRateLimit(error: ErrorBody): void {
+    if (this.holdTimer !== null) return; // one wait for a burst of refusals
+    this.refusalsInARow += 1;
+    this.holdTimer = this.scheduler.setTimeout(() => {
+      this.holdTimer = null;
+      this.flushOutbox();
+    }, rateLimitDelayMs(error, this.refusalsInARow));
+  }
+
   private flushOutbox(): void {
-    if (!this.ready || this.replayRemaining > 0) return;
+    if (!this.ready || this.replayRemaining > 0 || this.holdTimer !== null) return;
     let changed = false;
     this.outbox = this.outbox.map((p) => {
       if (p.state !== 'queued') return p;
       const ok = this.socket.send({ type: 'message', message: p.message, client_msg_id: p.client_msg_id });
       if (!ok) return p;
       changed = true;
-      return { ...p, state: 'sent' };
+      return { client_msg_id: p.client_msg_id, message: p.message, created_at: p.created_at, state: 'sent' };
     });
     if (changed) this.emitOutbox();
   }

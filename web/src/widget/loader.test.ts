@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { installWidget } from './loader';
+import { installWidget, OPEN_STATE_KEY } from './loader';
 
 const SERVICE = 'https://support.example.com';
 
@@ -32,7 +32,15 @@ function fromChat(data: unknown, origin = SERVICE, source?: MessageEventSource |
   window.dispatchEvent(new MessageEvent('message', { data, origin, source: source === undefined ? iframe.contentWindow : source }));
 }
 
-afterEach(() => window.LiveSupport?.destroy());
+afterEach(() => {
+  window.LiveSupport?.destroy();
+  localStorage.clear();
+  document.documentElement.style.overflow = '';
+});
+
+function matchWidth(fullScreen: boolean) {
+  window.matchMedia = ((query: string) => ({ matches: fullScreen && query.includes('max-width'), media: query })) as unknown as typeof window.matchMedia;
+}
 
 describe('widget.js loader', () => {
   it('draws a named launcher and an iframe on the service origin with the options', () => {
@@ -98,5 +106,83 @@ describe('widget.js loader', () => {
     api?.destroy();
     expect(document.getElementById('livesupport-widget')).toBeNull();
     expect(window.LiveSupport).toBeUndefined();
+  });
+
+  it('is a labelled dialog, and Escape on the host page closes it', () => {
+    installWidget(script());
+    const { launcher, panel } = parts();
+    expect(panel.getAttribute('role')).toBe('dialog');
+    expect(panel.getAttribute('aria-label')).toBe('Support chat');
+    launcher.click();
+    document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    expect(panel.hidden).toBe(true);
+    expect(launcher.getAttribute('aria-expanded')).toBe('false');
+  });
+
+  it('turns the launcher into a close button while open', () => {
+    installWidget(script());
+    const { launcher } = parts();
+    const [chatIcon, closeIcon] = [...launcher.querySelectorAll('svg')];
+    expect(chatIcon.hasAttribute('hidden')).toBe(false);
+    expect(closeIcon.hasAttribute('hidden')).toBe(true);
+    launcher.click();
+    expect(launcher.getAttribute('aria-label')).toBe('Close support chat');
+    expect(chatIcon.hasAttribute('hidden')).toBe(true);
+    expect(closeIcon.hasAttribute('hidden')).toBe(false);
+  });
+
+  it('stays open across pages of the host site (per host origin), without taking the focus', () => {
+    installWidget(script());
+    parts().launcher.click();
+    expect(localStorage.getItem(OPEN_STATE_KEY)).toBe('open');
+    window.LiveSupport?.destroy();
+    const input = document.body.appendChild(document.createElement('input'));
+    input.focus();
+    installWidget(script());
+    expect(parts().panel.hidden).toBe(false);
+    expect(document.activeElement).toBe(input);
+    parts().launcher.click();
+    expect(localStorage.getItem(OPEN_STATE_KEY)).toBeNull();
+    input.remove();
+  });
+
+  it('previews the newest unread agent reply as text next to the launcher while minimised', () => {
+    installWidget(script());
+    fromChat({ type: 'livesupport:unread', count: 1 });
+    fromChat({ type: 'livesupport:preview', preview: { name: 'Alice', text: '<b>Your parcel</b> ships today' } });
+    const root = document.getElementById('livesupport-widget')!.shadowRoot!;
+    const preview = root.querySelector('.ls-preview') as HTMLButtonElement;
+    expect(preview.hidden).toBe(false);
+    expect(preview.textContent).toBe('Alice<b>Your parcel</b> ships today');
+    expect(preview.querySelector('b')).toBeNull();
+    preview.click();
+    expect(parts().panel.hidden).toBe(false);
+    expect(preview.hidden).toBe(true);
+    fromChat({ type: 'livesupport:preview', preview: null });
+    window.LiveSupport?.close();
+    expect(preview.hidden).toBe(true);
+  });
+
+  it('picks white or dark launcher text for the brand colour', () => {
+    installWidget(script({ 'data-color': '#facc15' }));
+    const wrap = document.getElementById('livesupport-widget')!.shadowRoot!.querySelector('div') as HTMLElement;
+    expect(wrap.style.getPropertyValue('--ls-on-color')).toBe('#111827');
+  });
+
+  it('locks the host page scroll while the panel is full screen (phone), and gives it back', () => {
+    const saved = window.matchMedia;
+    matchWidth(true);
+    try {
+      installWidget(script());
+      parts().launcher.click();
+      expect(document.documentElement.style.overflow).toBe('hidden');
+      window.LiveSupport?.close();
+      expect(document.documentElement.style.overflow).toBe('');
+      matchWidth(false);
+      window.LiveSupport?.open();
+      expect(document.documentElement.style.overflow).toBe('');
+    } finally {
+      window.matchMedia = saved;
+    }
   });
 });

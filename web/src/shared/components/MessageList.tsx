@@ -1,10 +1,12 @@
 // Presenter: draws a conversation. Message text is always a React text child, never
 // HTML, so "<b>hi</b>" shows as those characters.
 
-import { useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { ChatMessage, SenderType } from '../protocol';
 import type { PendingMessage } from '../ticketChannel';
 import { formatTime } from '../format';
+import { isAtBottom, SeenTracker } from '../readOnSight';
+import { MessageText } from './MessageText';
 
 export interface MessageListProps {
   messages: readonly ChatMessage[];
@@ -18,6 +20,11 @@ export interface MessageListProps {
   onRetry?: (clientMsgId: string) => void;
   onDiscard?: (clientMsgId: string) => void;
   label?: string;
+  /**
+   * Read on sight: while given (the panel is open and the page visible), called with the
+   * highest seq of a message that has been on screen. Without it nothing is reported.
+   */
+  onSeen?: (seq: number) => void;
 }
 
 export function MessageList({
@@ -31,30 +38,106 @@ export function MessageList({
   onRetry,
   onDiscard,
   label = 'Messages',
+  onSeen,
 }: MessageListProps) {
   const ref = useRef<HTMLDivElement>(null);
   const firstSeq = messages.length ? messages[0].seq : 0;
-  const prev = useRef({ firstSeq, height: 0, count: 0 });
+  const lastSeq = messages.length ? messages[messages.length - 1].seq : 0;
+  const prev = useRef({ firstSeq, lastSeq, height: 0, outbox: 0 });
+  // Following the newest message: true until the reader scrolls up, true again at the bottom.
+  const pinned = useRef(true);
+  const [newBelow, setNewBelow] = useState(false);
 
-  // Keep the view pinned to the bottom for new messages, and keep the reader's place
-  // when older messages are put on top.
+  const toBottom = (): void => {
+    const el = ref.current;
+    if (!el) return;
+    el.scrollTop = el.scrollHeight;
+    pinned.current = true;
+    setNewBelow(false);
+  };
+
+  // Follow new messages while at the bottom (and always for our own); keep the reader's
+  // place when older messages are put on top; otherwise offer the "new messages" pill.
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
     const before = prev.current;
-    const total = messages.length + outbox.length;
     if (before.firstSeq !== 0 && firstSeq < before.firstSeq) {
       el.scrollTop += el.scrollHeight - before.height;
-    } else if (total !== before.count) {
-      const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 160 || before.count === 0;
-      if (nearBottom) el.scrollTop = el.scrollHeight;
+    } else if (lastSeq !== before.lastSeq || outbox.length !== before.outbox) {
+      const added = messages.filter((m) => m.seq > before.lastSeq);
+      const ownOnly = outbox.length > before.outbox || (added.length > 0 && added.every((m) => m.sender_type === self));
+      if (pinned.current || ownOnly) {
+        el.scrollTop = el.scrollHeight;
+        pinned.current = true;
+      } else if (added.some((m) => m.sender_type !== self)) {
+        setNewBelow(true);
+      }
     }
-    prev.current = { firstSeq, height: el.scrollHeight, count: total };
-  }, [messages, outbox, firstSeq]);
+    prev.current = { firstSeq, lastSeq, height: el.scrollHeight, outbox: outbox.length };
+  }, [messages, outbox, firstSeq, lastSeq, self]);
+
+  // A list drawn while hidden (the widget's closed panel) has no height: when it gets
+  // one, or changes size (keyboard, rotation), stay at the bottom if we were there.
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => {
+      if (pinned.current) el.scrollTop = el.scrollHeight;
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  // Read on sight: watch every message element while onSeen is given.
+  const seenRef = useRef(onSeen);
+  seenRef.current = onSeen;
+  const watching = onSeen !== undefined;
+  useEffect(() => {
+    // Without IntersectionObserver (old browsers, jsdom): everything drawn counts as seen.
+    if (watching && typeof IntersectionObserver === 'undefined' && lastSeq > 0) seenRef.current?.(lastSeq);
+  }, [watching, lastSeq]);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || !watching || typeof IntersectionObserver === 'undefined') return;
+    const tracker = new SeenTracker();
+    let reported = 0;
+    const io = new IntersectionObserver(
+      (entries) => {
+        const seen = tracker.update(
+          entries.map((e) => ({ seq: Number((e.target as HTMLElement).dataset.seq), visible: e.isIntersecting && e.intersectionRatio > 0 })),
+        );
+        if (seen > reported) {
+          reported = seen;
+          seenRef.current?.(seen);
+        }
+      },
+      { root: el, threshold: [0, 0.5] },
+    );
+    const observed = new Set<Element>();
+    const observeAll = (): void => {
+      for (const node of el.querySelectorAll('[data-seq]')) {
+        if (!observed.has(node)) {
+          observed.add(node);
+          io.observe(node);
+        }
+      }
+    };
+    observeAll();
+    const mo = new MutationObserver(observeAll);
+    mo.observe(el, { childList: true });
+    return () => {
+      mo.disconnect();
+      io.disconnect();
+    };
+  }, [watching]);
 
   const onScroll = (): void => {
     const el = ref.current;
-    if (el && el.scrollTop < 40 && hasMoreBefore && !loadingOlder) onLoadOlder?.();
+    if (!el) return;
+    pinned.current = isAtBottom(el);
+    if (pinned.current && newBelow) setNewBelow(false);
+    if (el.scrollTop < 40 && hasMoreBefore && !loadingOlder) onLoadOlder?.();
   };
 
   const pendingIds = new Set(messages.map((m) => m.client_msg_id).filter(Boolean));
@@ -83,7 +166,7 @@ export function MessageList({
                 <time dateTime={m.created_at}>{formatTime(m.created_at)}</time>
               </div>
             )}
-            <p className="ls-text">{m.message}</p>
+            <MessageText text={m.message} />
             {kind === 'own' && <div className="ls-receipt">{m.is_read ? 'Read' : 'Sent'}</div>}
           </div>
         );
@@ -95,7 +178,7 @@ export function MessageList({
             <div className="ls-meta">
               <span className="ls-sender">You</span>
             </div>
-            <p className="ls-text">{p.message}</p>
+            <MessageText text={p.message} />
             {p.state === 'failed' ? (
               <div className="ls-receipt">
                 Not sent{p.error ? `: ${p.error.message}` : ''}{' '}
@@ -111,10 +194,15 @@ export function MessageList({
                 )}
               </div>
             ) : (
-              <div className="ls-receipt">Sending…</div>
+              <div className="ls-receipt">{p.error?.code === 'rate_limited' ? 'Waiting to send (too many messages at once)…' : 'Sending…'}</div>
             )}
           </div>
         ))}
+      {newBelow && (
+        <button type="button" className="ls-new-below" onClick={toBottom}>
+          New messages <span aria-hidden="true">↓</span>
+        </button>
+      )}
     </div>
   );
 }
