@@ -156,7 +156,10 @@ export function Dashboard({ controller }: DashboardProps) {
                     hidden={state.activeChat !== id}
                     tabId={`db-tab-${id}`}
                     panelId={`db-panel-${id}`}
-                    onAssign={() => void controller.assignToMe(id)}
+                    onAssign={() => void controller.join(id)}
+                    teammates={state.teammates}
+                    onLoadTeammates={() => void controller.loadTeammates()}
+                    onAssignTo={(agentId) => void controller.assignTo(id, agentId)}
                     onStatus={(s) => void controller.setStatus(id, s)}
                     onPriority={(p) => void controller.setPriority(id, p)}
                   />

@@ -48,6 +48,8 @@ export interface DashboardState {
   soundOn: boolean;
   /** A failed action to show (e.g. an invalid status change). */
   actionError: string | null;
+  /** Enabled agents a ticket can be assigned to (loaded on demand). */
+  teammates: Agent[];
 }
 
 export interface DashboardOptions {
@@ -100,6 +102,7 @@ export class DashboardController {
       permission: options.alerts.permission,
       soundOn: options.alerts.soundOn,
       actionError: null,
+      teammates: [],
     });
   }
 
@@ -441,6 +444,28 @@ export class DashboardController {
 
   async assignToMe(ticketId: number): Promise<void> {
     await this.act(() => this.api.assignTicket(ticketId));
+  }
+
+  /** Joins an open ticket's chat (the visitor is told); else takes it over. */
+  async join(ticketId: number): Promise<void> {
+    const status = this.chats.get(ticketId)?.state.ticket?.status ?? this.state.tickets.find((t) => t.id === ticketId)?.status;
+    await this.act(() => (status === 'open' ? this.api.joinTicket(ticketId) : this.api.assignTicket(ticketId)));
+  }
+
+  /** Assigns the ticket to a teammate (an internal note; the visitor is not told). */
+  async assignTo(ticketId: number, agentId: number): Promise<void> {
+    await this.act(() => this.api.assignTicket(ticketId, agentId));
+  }
+
+  /** The enabled agents, for "Assign to…"; loaded once, on first use. */
+  async loadTeammates(): Promise<void> {
+    if (this.state.teammates.length > 0) return;
+    try {
+      const { agents } = await this.api.listAgents();
+      this.store.update({ teammates: agents.filter((a) => !a.disabled) });
+    } catch (err) {
+      this.handleError(err);
+    }
   }
 
   async setStatus(ticketId: number, status: TicketStatus): Promise<void> {
