@@ -141,4 +141,57 @@ export default async function deskFlows({ browser }) {
     await visible(deskLog.getByText('This chat has ended'), 'the visitor is told in plain words');
     await screenshot(agent, 'desk-point14-closed');
   });
+
+  const focused = (page) => page.evaluate(() => {
+    const el = document.activeElement;
+    return el ? `${el.tagName.toLowerCase()}:${el.getAttribute('aria-label') ?? el.textContent ?? ''}:${el.id}` : '';
+  });
+
+  await step('point 16: opening a ticket focuses Join, then the reply box once joined', async () => {
+    const other = await visitorWithChat(DESKTOP, 'visitor-focus', 'Jane Focus', 'Focus check');
+    await queue.getByRole('button', { name: /Focus check/ }).click();
+    const panel = agent.getByRole('tabpanel');
+    await until('Join focused', async () => (await focused(agent)).startsWith('button:Join'));
+    await panel.getByRole('button', { name: 'Join', exact: true }).click();
+    await until('reply box focused', async () => (await focused(agent)).startsWith('textarea'));
+    await agent.keyboard.type('typed straight away');
+    assert((await panel.getByRole('textbox', { name: 'Reply' }).inputValue()) === 'typed straight away', 'typing did not reach the reply box');
+    await screenshot(agent, 'desk-point16-reply-focused');
+    await other.ctx.close();
+  });
+
+  await step('point 16: open chat tabs survive a reload', async () => {
+    await visible(agent.getByRole('tab', { name: /Focus check/, selected: true }), 'tab before the reload');
+    await agent.reload();
+    await visible(agent.getByRole('tab', { name: /Where is my parcel/ }), 'first tab after the reload');
+    await visible(agent.getByRole('tab', { name: /Focus check/, selected: true }), 'the active tab after the reload');
+    await screenshot(agent, 'desk-point16-tabs-after-reload');
+  });
+
+  await step('point 16: after a failed sign-in focus is back on the form', async () => {
+    const ctx = await browser.newContext(DESKTOP);
+    const page = await ctx.newPage();
+    watch(page, 'agent-login');
+    await page.goto(`${base}/support/dashboard`);
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await visible(page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }), 'the error');
+    await until('password focused', async () => (await focused(page)).endsWith(':db-password'));
+    await screenshot(page, 'desk-point16-login-failed-focus');
+    await ctx.close();
+  });
+
+  await step('point 17: "visitor online" turns off when the visitor leaves; ending the chat is told by name', async () => {
+    const other = await visitorWithChat(DESKTOP, 'visitor-presence', 'Jane Leaves', 'Presence check');
+    await queue.getByRole('button', { name: /Presence check/ }).click();
+    const panel = agent.getByRole('tabpanel');
+    await visible(panel.getByText(/visitor online/), 'visitor online');
+    await other.chat.getByRole('button', { name: 'End chat' }).click();
+    await other.chat.getByRole('button', { name: 'Yes, end chat' }).click();
+    await visible(panel.getByRole('log').getByText('Jane Leaves ended the chat'), 'the end, by name');
+    await other.ctx.close();
+    await visible(panel.getByText(/visitor offline/), 'visitor offline once the socket is gone');
+    await screenshot(agent, 'desk-point17-visitor-left');
+  });
 }

@@ -12,3 +12,13 @@ describe('joinAction (issue 14 point 13)', () => {
     expect(joinAction('open', null, null)).toBeNull();
   });
 });
+
+describe('parseSavedTabs (issue 14 point 16)', () => {
+  it('reads saved tabs and drops what is malformed', async () => {
+    const { parseSavedTabs } = await import('./dashboardController');
+    expect(parseSavedTabs(JSON.stringify({ open: [45, 46], active: 46 }))).toEqual({ open: [45, 46], active: 46 });
+    expect(parseSavedTabs(JSON.stringify({ open: [45, 'x', -1, 45], active: 9 }))).toEqual({ open: [45], active: 45 });
+    expect(parseSavedTabs('not json')).toEqual({ open: [], active: null });
+    expect(parseSavedTabs(null)).toEqual({ open: [], active: null });
+  });
+});

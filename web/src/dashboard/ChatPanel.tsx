@@ -25,6 +25,8 @@ export interface ChatPanelProps {
   teammates?: readonly Agent[];
   onLoadTeammates?: () => void;
   onAssignTo?: (agentId: number) => void;
+  /** Changes when the agent opens this ticket: its reply box (or Join) takes focus. */
+  focusAt?: number;
 }
 
 export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
@@ -93,8 +95,17 @@ export function TicketChatView(props: TicketChatViewProps) {
     closeButton.current?.focus();
   };
   const teammates = (props.teammates ?? []).filter((a) => a.id !== t?.supporter_id);
+  const panelRef = useRef<HTMLElement>(null);
+  const focusAt = props.focusAt ?? 0;
+  const ticketLoaded = t !== null;
+  useEffect(() => {
+    if (focusAt === 0 || props.hidden || !ticketLoaded) return;
+    const panel = panelRef.current;
+    const target = panel?.querySelector<HTMLElement>('textarea') ?? panel?.querySelector<HTMLElement>('.db-primary');
+    target?.focus();
+  }, [focusAt, props.hidden, ticketLoaded, action]);
   return (
-    <section className="db-chat" role="tabpanel" id={props.panelId} aria-labelledby={props.tabId} hidden={props.hidden}>
+    <section ref={panelRef} className="db-chat" role="tabpanel" id={props.panelId} aria-labelledby={props.tabId} hidden={props.hidden}>
       {t && (
         <header className="db-chat-header">
           <div className="db-chat-title">

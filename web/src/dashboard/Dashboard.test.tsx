@@ -1,5 +1,5 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient, type FetchLike } from '../shared/api';
 import { Alerts } from './alerts';
 import { Dashboard } from './Dashboard';
@@ -7,6 +7,9 @@ import { DashboardController } from './dashboardController';
 import { fakeFetch, type Route } from '../test/fakeFetch';
 import { FakeScheduler, FakeWakeSource, SocketFactory, msg, ticket, type FakeWebSocket } from '../test/fakes';
 import type { Ticket } from '../shared/protocol';
+
+// Open tabs are kept in localStorage (issue 14 point 16): every test starts without.
+beforeEach(() => localStorage.clear());
 
 const AGENT = { id: 3, email: 'alice@example.com', name: 'Alice', role: 'agent' as const };
 
@@ -117,7 +120,7 @@ describe('Dashboard', () => {
 
     fireEvent.click(within(queue).getByRole('button', { name: /Second/ }));
     expect(screen.getByRole('tab', { name: /Second/ }).getAttribute('aria-selected')).toBe('true');
-    expect((screen.getByRole('textbox', { name: 'Reply' }) as HTMLTextAreaElement).value).toBe('');
+    expect(((await screen.findByRole('textbox', { name: 'Reply' })) as HTMLTextAreaElement).value).toBe('');
     fireEvent.keyDown(screen.getByRole('tab', { name: /Second/ }), { key: 'ArrowLeft' });
     expect(screen.getByRole('tab', { name: /Order not arrived/ }).getAttribute('aria-selected')).toBe('true');
     expect(document.activeElement).toBe(screen.getByRole('tab', { name: /Order not arrived/ }));

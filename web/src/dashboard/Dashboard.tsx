@@ -158,6 +158,7 @@ export function Dashboard({ controller }: DashboardProps) {
                     panelId={`db-panel-${id}`}
                     onAssign={() => void controller.join(id)}
                     teammates={state.teammates}
+                    focusAt={state.focusRequest?.ticketId === id ? state.focusRequest.at : 0}
                     onLoadTeammates={() => void controller.loadTeammates()}
                     onAssignTo={(agentId) => void controller.assignTo(id, agentId)}
                     onStatus={(s) => void controller.setStatus(id, s)}
