@@ -194,4 +194,43 @@ export default async function deskFlows({ browser }) {
     await visible(panel.getByText(/visitor offline/), 'visitor offline once the socket is gone');
     await screenshot(agent, 'desk-point17-visitor-left');
   });
+
+  await step('point 19: single-key shortcuts (j/k, a, r, e), a ? overlay that lists them, and a skip link', async () => {
+    const other = await visitorWithChat(DESKTOP, 'visitor-keys', 'Jane Keys', 'Shortcut check');
+    const ticket = await ticketBySubject('Shortcut check');
+    await visible(queue.getByRole('button', { name: /Shortcut check/ }), 'the new ticket in the queue');
+    await agent.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    await agent.keyboard.press('?');
+    const help = agent.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await visible(help, 'the shortcuts overlay');
+    await screenshot(agent, 'desk-point19-shortcuts-overlay');
+    await agent.keyboard.press('Escape');
+    await until('overlay closed', async () => (await help.count()) === 0);
+    const selected = agent.getByRole('tab', { name: /Shortcut check/, selected: true });
+    for (let i = 0; i < 10 && (await selected.count()) === 0; i += 1) {
+      await agent.keyboard.press('j');
+      await agent.waitForTimeout(150);
+      await agent.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    }
+    await visible(selected, 'j reached the ticket');
+    await agent.keyboard.press('a');
+    await until('joined with a', async () => (await api('GET', `/api/support/tickets/${ticket.id}`)).status === 'assigned');
+    await agent.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    await agent.keyboard.press('r');
+    await until('r focuses the reply box', async () => (await focused(agent)).startsWith('textarea'));
+    await agent.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    await agent.keyboard.press('e');
+    await until('e resolves', async () => (await api('GET', `/api/support/tickets/${ticket.id}`)).status === 'resolved');
+    // The skip link is the first stop of the page and moves focus to the chats.
+    await agent.reload();
+    await visible(queue, 'queue after reload');
+    await agent.keyboard.press('Tab');
+    const skip = agent.getByRole('link', { name: 'Skip to the open chat' });
+    await until('skip link focused first', async () => (await focused(agent)).startsWith('a:'));
+    await visible(skip, 'the skip link shows when focused');
+    await screenshot(agent, 'desk-point19-skip-link');
+    await agent.keyboard.press('Enter');
+    await until('focus in the chats', async () => (await focused(agent)).endsWith(':db-chats'));
+    await other.ctx.close();
+  });
 }
