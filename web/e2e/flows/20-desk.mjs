@@ -233,4 +233,30 @@ export default async function deskFlows({ browser }) {
     await until('focus in the chats', async () => (await focused(agent)).endsWith(':db-chats'));
     await other.ctx.close();
   });
+
+  await step('point 18 (phone): the dashboard shows the queue, then the chat with a way back, never wider than the screen', async () => {
+    const other = await visitorWithChat(DESKTOP, 'visitor-phone-desk', 'Jane Small', 'Phone desk check');
+    const ctx = await browser.newContext(PHONE);
+    const page = await ctx.newPage();
+    watch(page, 'agent-phone');
+    await page.goto(`${base}/support/dashboard`);
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const phoneQueue = page.getByRole('region', { name: 'Ticket queue' });
+    await visible(phoneQueue.getByRole('button', { name: /Phone desk check/ }), 'the ticket in the phone queue');
+    const width = () => page.evaluate(() => document.documentElement.scrollWidth);
+    assert((await width()) <= 390, `the queue scrolls sideways: ${await width()} px`);
+    await screenshot(page, 'desk-point18-phone-queue');
+    await phoneQueue.getByRole('button', { name: /Phone desk check/ }).click();
+    const panel = page.getByRole('tabpanel');
+    await visible(panel.getByRole('log').getByText('Hello, I need help.'), 'the chat on the phone');
+    assert(!(await phoneQueue.isVisible()), 'the queue still takes the screen beside the chat');
+    assert((await width()) <= 390, `the chat scrolls sideways: ${await width()} px`);
+    await screenshot(page, 'desk-point18-phone-chat');
+    await page.getByRole('button', { name: 'Back to the queue' }).click();
+    await visible(phoneQueue, 'the queue again');
+    await ctx.close();
+    await other.ctx.close();
+  });
 }

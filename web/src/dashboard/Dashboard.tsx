@@ -178,7 +178,7 @@ export function Dashboard({ controller }: DashboardProps) {
           </button>
         </div>
       )}
-      <div className="db-main">
+      <div className={`db-main${state.activeChat !== null ? ' db-has-chat' : ''}`}>
         <TicketQueue
           tickets={state.tickets}
           unread={state.unread}
@@ -196,6 +196,9 @@ export function Dashboard({ controller }: DashboardProps) {
             <p className="db-empty">Pick a ticket from the queue to open its chat.</p>
           ) : (
             <>
+              <button type="button" className="db-back" aria-label="Back to the queue" onClick={() => controller.activate(null)}>
+                ← Queue
+              </button>
               <div className="db-tabs" role="tablist" aria-label="Open chats" onKeyDown={onTabKey}>
                 {tickets.map(({ id, controller: c }) => {
                   const t = c?.state.ticket ?? state.tickets.find((x) => x.id === id);
