@@ -77,14 +77,19 @@ export default async function deskFlows({ browser }) {
     });
   }
 
+  /** Opens the dashboard in `page` and signs in (with `password`, the admin's by default). */
+  const signIn = async (page, password = ADMIN_PASSWORD) => {
+    await page.goto(`${base}/support/dashboard`);
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  };
+
   // ---------- the dashboard ----------
   const agentCtx = await browser.newContext(DESKTOP);
   const agent = await agentCtx.newPage();
   watch(agent, 'agent');
-  await agent.goto(`${base}/support/dashboard`);
-  await agent.getByLabel('Email').fill(ADMIN_EMAIL);
-  await agent.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await agent.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(agent);
   const queue = agent.getByRole('region', { name: 'Ticket queue' });
   await visible(queue, 'queue');
 
@@ -172,10 +177,7 @@ export default async function deskFlows({ browser }) {
     const ctx = await browser.newContext(DESKTOP);
     const page = await ctx.newPage();
     watch(page, 'agent-login');
-    await page.goto(`${base}/support/dashboard`);
-    await page.getByLabel('Email').fill(ADMIN_EMAIL);
-    await page.getByLabel('Password').fill('not-the-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, 'not-the-password');
     await visible(page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }), 'the error');
     await until('password focused', async () => (await focused(page)).endsWith(':db-password'));
     await screenshot(page, 'desk-point16-login-failed-focus');
@@ -239,10 +241,7 @@ export default async function deskFlows({ browser }) {
     const ctx = await browser.newContext(PHONE);
     const page = await ctx.newPage();
     watch(page, 'agent-phone');
-    await page.goto(`${base}/support/dashboard`);
-    await page.getByLabel('Email').fill(ADMIN_EMAIL);
-    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page);
     const phoneQueue = page.getByRole('region', { name: 'Ticket queue' });
     await visible(phoneQueue.getByRole('button', { name: /Phone desk check/ }), 'the ticket in the phone queue');
     const width = () => page.evaluate(() => document.documentElement.scrollWidth);
