@@ -81,6 +81,9 @@ async fn say(app: &TestApp, ticket_id: i64, draft: MessageDraft) -> i64 {
         .seq
 }
 
+/// The note a resolve leaves, worded for the visitor (issue 14 point 2).
+const RESOLVED_NOTE: &str = "This conversation was marked as resolved \u{2014} write to reopen it";
+
 fn from_user(text: &str) -> MessageDraft {
     MessageDraft {
         sender_type: SenderType::User,
@@ -88,6 +91,7 @@ fn from_user(text: &str) -> MessageDraft {
         sender_name: Some("John Doe".into()),
         text: text.into(),
         client_msg_id: None,
+        audience: Default::default(),
     }
 }
 
@@ -98,6 +102,7 @@ fn from_agent(agent_id: i64, text: &str) -> MessageDraft {
         sender_name: Some("Admin".into()),
         text: text.into(),
         client_msg_id: None,
+        audience: Default::default(),
     }
 }
 
@@ -553,7 +558,7 @@ async fn a_guest_closes_their_ticket_and_closing_twice_is_fine() {
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[1]["seq"], 2);
     assert_eq!(messages[1]["sender_type"], "system");
-    assert_eq!(messages[1]["message"], "Status changed from open to closed");
+    assert_eq!(messages[1]["message"], "John Doe ended the chat");
 
     let (status, again) = app.send_json("POST", &path, None, json!({})).await;
     assert_eq!(status, 200, "closing again is harmless: {again}");
@@ -1049,10 +1054,11 @@ async fn patch_follows_the_transition_table_exactly() {
                 assert_eq!(response.1["status"], to, "{case}");
                 // Moving an open ticket to `assigned` assigns the caller, and the
                 // assignment's note tells both.
-                let note = if (from, to) == ("open", "assigned") {
-                    "Ticket assigned to Admin".to_owned()
-                } else {
-                    format!("Status changed from {from} to {to} by Admin")
+                let note = match (from, to) {
+                    ("open", "assigned") => "Ticket assigned to Admin".to_owned(),
+                    (_, "resolved") => RESOLVED_NOTE.to_owned(),
+                    (_, "closed") => "This chat has ended".to_owned(),
+                    _ => format!("Status changed from {from} to {to} by Admin"),
                 };
                 let notes = system_texts(&all_messages(&app, id).await);
                 assert_eq!(notes.last(), Some(&note), "{case}: the change is noted");
@@ -1209,10 +1215,7 @@ async fn every_change_is_stored_as_a_system_message() {
         ("supporter", "Hi, Admin here"),
         ("system", "Status changed from assigned to in_progress"),
         ("system", "Priority changed from medium to urgent by Admin"),
-        (
-            "system",
-            "Status changed from in_progress to resolved by Admin",
-        ),
+        ("system", RESOLVED_NOTE),
         ("system", "Priority changed from urgent to low by Admin"),
         ("user", "Still broken"),
         ("system", "Status changed from resolved to in_progress"),
@@ -1222,7 +1225,7 @@ async fn every_change_is_stored_as_a_system_message() {
             "Status changed from in_progress to assigned by Admin",
         ),
         ("system", "Status changed from assigned to open by Admin"),
-        ("system", "Status changed from open to closed"),
+        ("system", "John Doe ended the chat"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()
@@ -2312,7 +2315,7 @@ async fn postgres_serves_the_key_routes() {
             "Ticket assigned to Admin",
             "Status changed from assigned to in_progress by Admin",
             "Priority changed from medium to urgent by Admin",
-            "Status changed from in_progress to closed"
+            "John Doe ended the chat"
         ]
     );
     let (status, health) = app.get("/api/support/health", None).await;

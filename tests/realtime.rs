@@ -109,17 +109,20 @@ async fn the_assigned_agents_first_message_starts_work_and_everyone_sees_it() {
     let reply = user.next_of("message").await;
     assert_eq!(reply["message"]["sender_type"], "supporter");
     assert_eq!(reply["message"]["sender_name"], "Alice");
+    // A workflow step is for agents: the visitor gets its placeholder.
     let note = user.next_of("system").await;
-    assert_eq!(
-        note["message"]["message"],
-        "Status changed from assigned to in_progress"
-    );
+    assert_eq!(note["message"]["audience"], "agents");
+    assert_eq!(note["message"]["message"], "");
     assert_eq!(
         user.next_of("ticket_updated").await["ticket"]["status"],
         "in_progress"
     );
     let own = supporter.next_of("message").await;
     assert_eq!(own["message"]["client_msg_id"], "a1");
+    assert_eq!(
+        supporter.next_of("system").await["message"]["message"],
+        "Status changed from assigned to in_progress"
+    );
     let (_, t) = app
         .get(&format!("/api/support/tickets/{ticket_id}"), Some(&token))
         .await;
@@ -559,13 +562,10 @@ async fn the_agent_feed_carries_every_tickets_events() {
     assert_eq!(status, 200);
     let updated = feed.next_of("ticket_updated").await;
     assert_eq!(updated["ticket"]["priority"], "urgent");
+    // A priority change is for agents: the visitor gets its placeholder.
     let note = user.next_of("system").await;
-    assert!(
-        note["message"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("urgent")
-    );
+    assert_eq!(note["message"]["audience"], "agents");
+    assert_eq!(note["message"]["message"], "");
     assert_eq!(
         user.next_of("ticket_updated").await["ticket"]["priority"],
         "urgent"
@@ -589,7 +589,7 @@ async fn a_closed_ticket_refuses_messages_with_an_error_frame() {
     assert_eq!(status, 200);
     assert_eq!(
         user.next_of("system").await["message"]["message"],
-        "Status changed from open to closed"
+        "John Doe ended the chat"
     );
     user.say("anyone?", "late").await;
     let error = user.next_of("error").await;
@@ -876,6 +876,7 @@ async fn a_message_stored_without_being_published_reaches_the_sockets_by_itself(
         sender_name: Some("Alice".into()),
         text: "your parcel left today".into(),
         client_msg_id: Some("lost-publish".into()),
+        audience: Default::default(),
     };
     app.state
         .store
@@ -1022,4 +1023,212 @@ async fn a_resend_under_a_stored_key_with_another_text_is_refused_with_an_error_
         "key-2"
     );
     assert_eq!(stored_messages(&app, &session).await.len(), 2);
+}
+
+/// Issue 14 point 2: priority and assignment notes are for agents only. The
+/// visitor's socket (live and replayed) and its REST history hold each of them
+/// as a content-free placeholder in its seq slot, so its seq stays gapless and
+/// no refill or resync is needed; status notes that concern it are plain words.
+#[tokio::test]
+async fn agents_only_notes_reach_the_visitor_as_placeholders_and_its_seq_stays_gapless() {
+    let app = spawn_app().await;
+    let (ticket_id, session) = ticket(&app).await;
+    let (alice_id, alice) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let admin = app.admin_token.clone();
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let patch = |body: Value| {
+        let path = format!("/api/support/tickets/{ticket_id}");
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let (status, _) = app.send_json("PATCH", &path, Some(&admin), body).await;
+            assert_eq!(status, 200);
+        }
+    };
+    patch(json!({"priority": "high"})).await;
+    let (status, _) = app
+        .send_json(
+            "POST",
+            &format!("/api/support/tickets/{ticket_id}/assign"),
+            Some(&admin),
+            json!({"supporter_id": alice_id}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    user.say("are you there?", "u1").await;
+    while app.last_seq(&session).await < 3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    patch(json!({"status": "resolved"})).await;
+
+    let placeholder = |m: &Value| {
+        assert_eq!(m["audience"], "agents", "{m}");
+        assert_eq!(m["message"], "", "{m}");
+        assert_eq!(m["sender_name"], Value::Null, "{m}");
+        assert_eq!(m["sender_type"], "system", "{m}");
+    };
+    let check = |who: &str, messages: &[Value]| {
+        assert_eq!(
+            messages
+                .iter()
+                .map(|m| m["seq"].as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            vec![1, 2, 3, 4],
+            "{who} sees every seq once, in order"
+        );
+        placeholder(&messages[0]);
+        placeholder(&messages[1]);
+        assert_eq!(messages[2]["message"], "are you there?");
+        assert_eq!(messages[2]["audience"], "all");
+        assert_eq!(
+            messages[3]["message"],
+            "This conversation was marked as resolved \u{2014} write to reopen it"
+        );
+        let text = serde_json::to_string(messages).unwrap();
+        for secret in [
+            "Priority",
+            "high",
+            "assigned",
+            "Alice",
+            "Admin",
+            "Status changed",
+        ] {
+            assert!(!text.contains(secret), "{who} was shown {secret:?}: {text}");
+        }
+    };
+
+    let live = until_seq_frames(&mut user, 4).await;
+    assert!(
+        live.iter().all(|f| f["type"] != "resync_required"),
+        "{live:?}"
+    );
+    let live: Vec<Value> = live
+        .into_iter()
+        .filter(|f| f.get("message").is_some())
+        .map(|f| f["message"].clone())
+        .collect();
+    check("the live socket", &live);
+    check("the REST history", &stored_messages(&app, &session).await);
+    let mut again = app.user_socket(&session, "?since=0").await;
+    let replayed = until_seq_frames(&mut again, 4).await;
+    let replayed: Vec<Value> = replayed
+        .into_iter()
+        .filter(|f| f.get("message").is_some())
+        .map(|f| f["message"].clone())
+        .collect();
+    check("the replay", &replayed);
+
+    // Agents keep the whole note, on REST and on their socket.
+    let (_, page) = app
+        .get(
+            &format!("/api/support/tickets/{ticket_id}/messages"),
+            Some(&alice),
+        )
+        .await;
+    let notes = page["messages"].as_array().unwrap();
+    assert_eq!(
+        notes[0]["message"],
+        "Priority changed from medium to high by Admin"
+    );
+    assert_eq!(notes[0]["audience"], "agents");
+    assert_eq!(notes[1]["message"], "Ticket assigned to Alice by Admin");
+    let mut supporter = app.supporter_socket(&session, &alice, "?since=0").await;
+    let frames = until_seq_frames(&mut supporter, 4).await;
+    let first = frames.iter().find(|f| f["message"]["seq"] == 1).unwrap();
+    assert_eq!(
+        first["message"]["message"],
+        "Priority changed from medium to high by Admin"
+    );
+}
+
+/// Every frame up to the message-like one with `seq` (ready and others included).
+async fn until_seq_frames(client: &mut WsClient, last: i64) -> Vec<Value> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = client.next().await;
+        let done = frame["message"]["seq"].as_i64().is_some_and(|s| s >= last);
+        frames.push(frame);
+        if done {
+            return frames;
+        }
+    }
+}
+
+/// Issue 14 point 17: the visitor ending the chat is told by name.
+#[tokio::test]
+async fn the_visitor_ending_the_chat_is_announced_by_name() {
+    let app = spawn_app().await;
+    let (_, session) = ticket(&app).await;
+    let (status, _) = app
+        .send_json(
+            "POST",
+            &format!("/api/support/ticket/{session}/close"),
+            None,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let stored = stored_messages(&app, &session).await;
+    assert_eq!(stored[0]["message"], "John Doe ended the chat");
+    assert_eq!(stored[0]["audience"], "all");
+}
+
+/// Issue 14 point 13: opening a ticket only watches it; joining is explicit
+/// (`POST …/assign` with `"join": true`), and only then is the visitor told.
+#[tokio::test]
+async fn opening_a_ticket_does_not_claim_it_and_joining_is_explicit() {
+    let app = spawn_app().await;
+    let (ticket_id, session) = ticket(&app).await;
+    let (alice_id, alice) = app
+        .create_agent("alice@example.com", "Alice", "agent")
+        .await;
+    let mut user = app.user_socket(&session, "").await;
+    user.next_of("ready").await;
+    let mut watching = app.watching_socket(&session, &alice, "").await;
+    let ready = watching.next_of("ready").await;
+    assert_eq!(ready["data"]["ticket"]["status"], "open");
+    while user.next_of("presence").await["data"]["supporter_connected"] != true {}
+    assert!(
+        user.try_next(Duration::from_millis(500)).await.is_none(),
+        "the visitor is told nothing when an agent only looks"
+    );
+    let (_, t) = app
+        .get(&format!("/api/support/tickets/{ticket_id}"), Some(&alice))
+        .await;
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["supporter_id"], Value::Null);
+
+    let (status, joined) = app
+        .send_json(
+            "POST",
+            &format!("/api/support/tickets/{ticket_id}/assign"),
+            Some(&alice),
+            json!({"join": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{joined}");
+    assert_eq!(joined["status"], "assigned");
+    assert_eq!(joined["supporter_id"], alice_id);
+    let frame = user.next_of("supporter_joined").await;
+    assert_eq!(frame["data"]["supporter_name"], "Alice");
+    assert_eq!(frame["message"]["message"], "Alice joined the chat");
+    assert_eq!(frame["message"]["audience"], "all");
+    assert_eq!(
+        watching.next_of("supporter_joined").await["message"]["seq"],
+        1
+    );
+
+    // Joining for somebody else is refused: a teammate is assigned without join.
+    let (status, _) = app
+        .send_json(
+            "POST",
+            &format!("/api/support/tickets/{ticket_id}/assign"),
+            Some(&app.admin_token),
+            json!({"join": true, "supporter_id": alice_id}),
+        )
+        .await;
+    assert_eq!(status, 400);
 }

@@ -9,8 +9,8 @@ mod common;
 
 use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use livesupport::domain::{
-    AgentRole, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
-    TransitionError,
+    AgentRole, Audience, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange,
+    TicketStatus, TransitionError,
 };
 use livesupport::store::{
     self, AgentStanding, AgentUpdate, AssignedFilter, MessageRange, NewAgent, NewSession, Presence,
@@ -72,6 +72,7 @@ store_contract!(
     every_transition_of_the_table_is_allowed_and_every_other_refused,
     assigning_an_open_ticket_makes_it_assigned_with_a_note,
     changes_are_stored_as_system_messages_in_order,
+    every_note_is_stored_with_its_audience,
     closing_sets_closed_at_and_closed_is_final,
     a_change_that_changes_nothing_stores_nothing,
     going_back_to_open_releases_the_agent,
@@ -138,6 +139,7 @@ fn from_user(text: &str) -> MessageDraft {
         sender_name: Some("John Doe".into()),
         text: text.into(),
         client_msg_id: None,
+        audience: Default::default(),
     }
 }
 
@@ -148,6 +150,7 @@ fn from_agent(agent_id: i64, text: &str) -> MessageDraft {
         sender_name: Some(format!("Agent {agent_id}")),
         text: text.into(),
         client_msg_id: None,
+        audience: Default::default(),
     }
 }
 
@@ -748,7 +751,7 @@ async fn changes_are_stored_as_system_messages_in_order(store: Arc<dyn Store>) {
         [
             (
                 seq_before + 1,
-                "Status changed from assigned to resolved by Alice"
+                "This conversation was marked as resolved \u{2014} write to reopen it"
             ),
             (
                 seq_before + 2,
@@ -775,7 +778,7 @@ async fn changes_are_stored_as_system_messages_in_order(store: Arc<dyn Store>) {
                 seq_before + 1,
                 SenderType::System,
                 None,
-                "Status changed from assigned to resolved by Alice"
+                "This conversation was marked as resolved \u{2014} write to reopen it"
             ),
             (
                 seq_before + 2,
@@ -789,6 +792,42 @@ async fn changes_are_stored_as_system_messages_in_order(store: Arc<dyn Store>) {
         seqs(&stored),
         (1..=seq_before + 2).collect::<Vec<_>>(),
         "system notes share the gapless numbering"
+    );
+}
+
+/// Issue 14 point 2: assignment and priority notes are stored for agents only,
+/// a resolve and the visitor's own messages for everyone; the audience is read
+/// back with every message.
+async fn every_note_is_stored_with_its_audience(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::Assigned).await;
+    store
+        .append_message(ticket.id, &from_user("hello"))
+        .await
+        .unwrap();
+    let change = TicketChange {
+        status: Some(TicketStatus::Resolved),
+        priority: Some(Priority::High),
+        actor: Some((alice, "Alice".into())),
+        ..TicketChange::default()
+    };
+    let changed = store.change_ticket(ticket.id, &change).await.unwrap();
+    let audiences: Vec<_> = changed.notes.iter().map(|n| n.audience).collect();
+    assert_eq!(audiences, [Audience::All, Audience::Agents]);
+    let stored = all_messages(&store, ticket.id).await;
+    let read_back: Vec<_> = stored.iter().map(|m| (m.sender_type, m.audience)).collect();
+    let assigned = stored
+        .iter()
+        .find(|m| m.message.starts_with("Ticket assigned"))
+        .expect("the assignment note");
+    assert_eq!(assigned.audience, Audience::Agents);
+    assert_eq!(
+        read_back[read_back.len() - 3..],
+        [
+            (SenderType::User, Audience::All),
+            (SenderType::System, Audience::All),
+            (SenderType::System, Audience::Agents),
+        ]
     );
 }
 

@@ -223,6 +223,7 @@ mod tests {
             is_read: false,
             created_at: Utc::now(),
             client_msg_id: Some("k1".into()),
+            audience: Default::default(),
         }
     }
 

@@ -255,6 +255,7 @@ impl Chat {
     pub async fn close_by_guest(&self, ticket: &Ticket) -> Result<Ticket, ApiError> {
         let change = TicketChange {
             status: Some(TicketStatus::Closed),
+            visitor: Some(ticket.user_name.clone()),
             ..TicketChange::default()
         };
         self.change_ticket(ticket.id, change).await?;

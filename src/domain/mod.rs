@@ -7,8 +7,8 @@ mod ticket;
 pub mod validation;
 
 pub use agent::{Agent, AgentRole, AgentWithHash};
-pub use status::{Priority, SenderType, TicketStatus};
+pub use status::{Audience, Priority, SenderType, TicketStatus};
 pub use ticket::{
-    Message, MessageDraft, NewTicket, Presence, StatusEffect, Ticket, TicketChange,
+    Message, MessageDraft, NewTicket, Note, Presence, StatusEffect, Ticket, TicketChange,
     TicketChangePlan, TransitionError, plan_change, status_after_message,
 };

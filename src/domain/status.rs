@@ -112,6 +112,38 @@ impl FromStr for Priority {
     }
 }
 
+/// Who may see a message: everyone on the ticket, or its agents only (internal
+/// notes such as priority and assignment changes). A visitor is sent an
+/// agents-only message as a content-free placeholder in its seq slot
+/// ([`crate::domain::Message::for_visitor`]), so its stream stays gapless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    #[default]
+    All,
+    Agents,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::All => "all",
+            Audience::Agents => "agents",
+        }
+    }
+}
+
+impl std::str::FromStr for Audience {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "all" => Ok(Audience::All),
+            "agents" => Ok(Audience::Agents),
+            _ => Err(()),
+        }
+    }
+}
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,4 +1,4 @@
-use super::{Priority, SenderType, TicketStatus};
+use super::{Audience, Priority, SenderType, TicketStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,30 @@ pub struct Message {
     pub is_read: bool,
     pub created_at: DateTime<Utc>,
     pub client_msg_id: Option<String>,
+    /// Who may see it; `agents` only for system notes (older stored rows and
+    /// peers without the field read as `all`).
+    #[serde(default)]
+    pub audience: Audience,
+}
+
+impl Message {
+    /// What a visitor is shown of this message: itself, or for an agents-only
+    /// note a placeholder that keeps only its place (`id`, `seq`, time) so the
+    /// visitor's seq stays gapless while the note's text and author stay with
+    /// the agents.
+    pub fn for_visitor(&self) -> std::borrow::Cow<'_, Message> {
+        if self.audience == Audience::All {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        std::borrow::Cow::Owned(Message {
+            sender_type: SenderType::System,
+            sender_id: None,
+            sender_name: None,
+            message: String::new(),
+            client_msg_id: None,
+            ..self.clone()
+        })
+    }
 }
 
 /// Who is connected to a ticket right now, on any node.
@@ -69,17 +93,65 @@ pub struct MessageDraft {
     pub sender_name: Option<String>,
     pub text: String,
     pub client_msg_id: Option<String>,
+    pub audience: Audience,
 }
 
 impl MessageDraft {
-    pub fn system(text: impl Into<String>) -> Self {
+    pub fn system(note: &Note) -> Self {
         MessageDraft {
             sender_type: SenderType::System,
             sender_id: None,
             sender_name: None,
-            text: text.into(),
+            text: note.text.clone(),
             client_msg_id: None,
+            audience: note.audience,
         }
+    }
+}
+
+/// A system note a change leaves, with who may see it. Status changes that
+/// concern the visitor are worded for them; assignment, priority and the
+/// steps of the agents' own workflow are for agents only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub text: String,
+    pub audience: Audience,
+}
+
+impl Note {
+    pub fn all(text: impl Into<String>) -> Note {
+        Note {
+            text: text.into(),
+            audience: Audience::All,
+        }
+    }
+
+    pub fn agents(text: impl Into<String>) -> Note {
+        Note {
+            text: text.into(),
+            audience: Audience::Agents,
+        }
+    }
+
+    /// The note of a status change: plain words for the visitor where the
+    /// visitor is concerned, the workflow step for agents otherwise.
+    pub fn status(from: TicketStatus, to: TicketStatus, by: &str, visitor: Option<&str>) -> Note {
+        match to {
+            TicketStatus::Resolved => {
+                Note::all("This conversation was marked as resolved \u{2014} write to reopen it")
+            }
+            TicketStatus::Closed => match visitor {
+                Some(name) => Note::all(format!("{name} ended the chat")),
+                None => Note::all("This chat has ended"),
+            },
+            _ => Note::agents(format!("Status changed from {from} to {to}{by}")),
+        }
+    }
+}
+
+impl PartialEq<&str> for Note {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
     }
 }
 
@@ -87,7 +159,7 @@ impl MessageDraft {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusEffect {
     pub status: TicketStatus,
-    pub note: String,
+    pub note: Note,
 }
 
 /// The automatic transitions of the contract: the assigned agent's first message
@@ -108,7 +180,7 @@ pub fn status_after_message(
     };
     Some(StatusEffect {
         status: next,
-        note: format!("Status changed from {status} to {next}"),
+        note: Note::status(status, next, "", None),
     })
 }
 
@@ -124,6 +196,8 @@ pub struct TicketChange {
     pub join: bool,
     /// Who asks, for the system notes; `None` for the visitor.
     pub actor: Option<(i64, String)>,
+    /// The visitor's name when the visitor asks (ending the chat), for the note.
+    pub visitor: Option<String>,
 }
 
 /// The outcome of applying a `TicketChange` to a ticket: the new column values and
@@ -134,7 +208,7 @@ pub struct TicketChangePlan {
     pub priority: Priority,
     pub supporter_id: Option<i64>,
     pub closed: bool,
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// Set when the change assigned an agent (for `supporter_joined`).
     pub assigned: Option<(i64, String)>,
 }
@@ -210,12 +284,12 @@ pub fn plan_change(
                 .filter(|(id, _)| *id != agent_id)
                 .map(|_| by.as_str());
             plan.notes.push(if change.join {
-                format!("{name} joined the chat")
+                Note::all(format!("{name} joined the chat"))
             } else {
-                format!(
+                Note::agents(format!(
                     "Ticket assigned to {name}{}",
                     by_someone_else.unwrap_or_default()
-                )
+                ))
             });
             plan.assigned = Some((agent_id, name));
             if plan.status == TicketStatus::Open {
@@ -231,8 +305,12 @@ pub fn plan_change(
                 to: next,
             });
         }
-        plan.notes
-            .push(format!("Status changed from {} to {next}{by}", plan.status));
+        plan.notes.push(Note::status(
+            plan.status,
+            next,
+            &by,
+            change.visitor.as_deref(),
+        ));
         if next == TicketStatus::Open {
             // Back to the queue: nobody holds it any more.
             plan.supporter_id = None;
@@ -244,11 +322,11 @@ pub fn plan_change(
     }
 
     if let Some(priority) = change.priority.filter(|p| *p != plan.priority) {
-        plan.notes.push(format!(
+        plan.notes.push(Note::agents(format!(
             "Priority changed from {} to {}{by}",
             plan.priority.as_str(),
             priority.as_str()
-        ));
+        )));
         plan.priority = priority;
     }
     Ok(plan)
@@ -380,7 +458,7 @@ mod tests {
     #[test]
     fn the_assigned_agents_first_message_starts_the_work() {
         let t = ticket(TicketStatus::Assigned, Some(3));
-        let mut draft = MessageDraft::system("x");
+        let mut draft = MessageDraft::system(&Note::all("x"));
         draft.sender_type = SenderType::Supporter;
         draft.sender_id = Some(3);
         assert_eq!(
@@ -396,7 +474,7 @@ mod tests {
     #[test]
     fn a_visitor_message_reopens_a_resolved_ticket() {
         let t = ticket(TicketStatus::Resolved, Some(3));
-        let mut draft = MessageDraft::system("x");
+        let mut draft = MessageDraft::system(&Note::all("x"));
         draft.sender_type = SenderType::User;
         assert_eq!(
             status_after_message(t.status, t.supporter_id, &draft)

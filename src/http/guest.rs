@@ -105,7 +105,14 @@ async fn list_messages(
 ) -> Result<Json<MessagesPage>, ApiError> {
     let range = message_range(&query)?;
     let ticket = ticket_of_session(&state, &key).await?;
-    Ok(Json(state.store.messages(ticket.id, range).await?.into()))
+    let mut page = MessagesPage::from(state.store.messages(ticket.id, range).await?);
+    // Agents-only notes keep their place, not their content (as on the socket).
+    for message in &mut page.messages {
+        if let std::borrow::Cow::Owned(placeholder) = message.for_visitor() {
+            *message = placeholder;
+        }
+    }
+    Ok(Json(page))
 }
 
 async fn close_ticket(

@@ -126,6 +126,7 @@ async fn user_socket(
         agent: None,
         since,
         client_ip: ip,
+        join: false,
     }));
     Ok(upgrade(ws, state, kind, Some(slot)))
 }
@@ -157,6 +158,13 @@ async fn supporter_socket(
     admit(&state, ip, &headers)?;
     let agent = agent_of(&state, &headers).await?;
     let since = since(&query)?;
+    // Opening a ticket only watches it; `join=1` asks for the original
+    // protocol's join on open (an `open` ticket is assigned to the caller).
+    let join = match query.get("join") {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(_) => return Err(ApiError::validation("join", "join must be 0 or 1")),
+    };
     let ticket = ticket_of_session(&state, &session_id).await?;
     let kind = SocketKind::Ticket(Box::new(TicketSocket {
         ticket,
@@ -165,6 +173,7 @@ async fn supporter_socket(
         agent: Some(agent),
         since,
         client_ip: ip,
+        join,
     }));
     Ok(upgrade(ws, state, kind, None))
 }

@@ -164,6 +164,10 @@ async fn list_messages(
 #[derive(Deserialize)]
 pub struct AssignRequest {
     supporter_id: Option<i64>,
+    /// The caller joins the chat: on an `open` ticket they are assigned and the
+    /// visitor is told ("Alice joined the chat", `supporter_joined`).
+    #[serde(default)]
+    join: bool,
 }
 
 /// Assigns a ticket to an agent (default: the caller). Also serves the original
@@ -187,9 +191,16 @@ pub async fn assign_ticket(
             }
         },
     };
+    if request.join && assignee.id != caller.id {
+        return Err(ApiError::validation(
+            "join",
+            "only the caller can join; assign a teammate without join",
+        ));
+    }
     let change = TicketChange {
         assign_to: Some((assignee.id, assignee.name.clone())),
         actor: Some((caller.id, caller.name.clone())),
+        join: request.join,
         ..TicketChange::default()
     };
     Ok(Json(

@@ -141,6 +141,8 @@ pub(super) struct WriterContext {
     /// The ticket whose messages this socket streams (`None` for the feed).
     pub(super) ticket_id: Option<i64>,
     pub(super) lifetime: Arc<Lifetime>,
+    /// A visitor's socket: agents-only messages go out as placeholders.
+    pub(super) visitor: bool,
 }
 
 /// Sends the opening frames, then the queue, keeping message frames in seq order;
@@ -158,7 +160,7 @@ pub(super) async fn write_loop(
     let settings = &ctx.realtime.settings;
     let mut code = None;
     for frame in opening {
-        match write_frame(&mut sink, &frame, closer).await {
+        match write_frame(&mut sink, &frame, closer, ctx.visitor).await {
             Sent::Ok => last_sent = frame.seq.map_or(last_sent, |seq| last_sent.max(seq)),
             Sent::Interrupted | Sent::TimedOut => {
                 code = Some(closer.code().unwrap_or(1013));
@@ -212,7 +214,7 @@ pub(super) async fn write_loop(
                     break Some(1013);
                 }
             }
-            match write_frame(&mut sink, &frame, closer).await {
+            match write_frame(&mut sink, &frame, closer, ctx.visitor).await {
                 Sent::Ok => last_sent = frame.seq.unwrap_or(last_sent),
                 Sent::Interrupted => break closer.code(),
                 Sent::TimedOut => {
@@ -237,9 +239,10 @@ async fn write_frame(
     sink: &mut SplitSink<WebSocket, WsMessage>,
     frame: &Frame,
     closer: &Closer,
+    visitor: bool,
 ) -> Sent {
     let sent = tokio::select! {
-        sent = send(sink, WsMessage::Text(frame.text.clone())) => match sent {
+        sent = send(sink, WsMessage::Text(frame.text_for(visitor).clone())) => match sent {
             Ok(()) => Sent::Ok,
             Err(Failure::TimedOut) => Sent::TimedOut,
             Err(Failure::Broken) => Sent::Broken,
@@ -283,7 +286,15 @@ async fn fill_hole(
     }
     metrics().gap_refills.inc();
     for message in &slice.messages {
-        if write_frame(sink, &Frame::message(message), &ctx.lifetime.closer).await != Sent::Ok {
+        if write_frame(
+            sink,
+            &Frame::message(message),
+            &ctx.lifetime.closer,
+            ctx.visitor,
+        )
+        .await
+            != Sent::Ok
+        {
             return false;
         }
     }

@@ -8,6 +8,7 @@ use crate::domain::{Message, SenderType};
 use crate::metrics::metrics;
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use tokio::sync::mpsc;
@@ -23,6 +24,9 @@ pub struct Frame {
     /// `None` for frames that are not live deliveries (replay, resends).
     pub stored_at: Option<i64>,
     pub text: Utf8Bytes,
+    /// What a visitor's socket is sent instead of `text`: set for an agents-only
+    /// message, whose place (seq) the visitor gets without its content.
+    pub visitor_text: Option<Utf8Bytes>,
 }
 
 impl Frame {
@@ -32,14 +36,30 @@ impl Frame {
             kind: frame.kind(),
             stored_at: None,
             text: frame.to_json().into(),
+            visitor_text: None,
         }
     }
 
     /// A stored message read back from the store (replay, resend).
     pub fn message(message: &Message) -> Frame {
+        let visitor_text = match message.for_visitor() {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(placeholder) => {
+                Some(ServerFrame::for_message(&placeholder).to_json().into())
+            }
+        };
         Frame {
             seq: Some(message.seq),
+            visitor_text,
             ..Frame::new(&ServerFrame::for_message(message))
+        }
+    }
+
+    /// The text this frame is written as to a socket of a visitor or an agent.
+    pub fn text_for(&self, visitor: bool) -> &Utf8Bytes {
+        match &self.visitor_text {
+            Some(text) if visitor => text,
+            _ => &self.text,
         }
     }
 

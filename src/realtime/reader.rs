@@ -126,6 +126,7 @@ impl TicketReader {
             sender_name: Some(self.name.clone()),
             text,
             client_msg_id: key.clone(),
+            audience: Default::default(),
         };
         match self
             .realtime

@@ -48,6 +48,9 @@ pub struct TicketSocket {
     pub since: Option<i64>,
     /// Whose budget the visitor's messages come out of (`chat::limits`).
     pub client_ip: IpAddr,
+    /// An agent asked to join on open (`join=1`): an `open` ticket is assigned
+    /// to them. Without it, opening a ticket only watches it.
+    pub join: bool,
 }
 
 /// Serves one upgraded socket until it closes.
@@ -121,6 +124,7 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
         agent,
         since,
         client_ip,
+        join,
     } = opened;
     tracing::debug!(since, "socket opened");
     let (agent, credential) = agent.unzip();
@@ -147,7 +151,7 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
 
     if let Some(agent) = agent
         .as_ref()
-        .filter(|_| ticket.status == TicketStatus::Open)
+        .filter(|_| join && ticket.status == TicketStatus::Open)
     {
         let join = TicketChange {
             assign_to: Some((agent.id, agent.name.clone())),
@@ -196,6 +200,7 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
             realtime: realtime.clone(),
             ticket_id: Some(ticket.id),
             lifetime: lifetime.clone(),
+            visitor: role == SenderType::User,
         },
     ));
     let reader = TicketReader::new(
@@ -239,6 +244,7 @@ async fn run_feed(socket: WebSocket, realtime: Realtime, credential: Credential)
             realtime: realtime.clone(),
             ticket_id: None,
             lifetime: lifetime.clone(),
+            visitor: false,
         },
     ));
     read_loop(

@@ -35,7 +35,7 @@ macro_rules! ticket_select {
 }
 pub(super) use ticket_select;
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id";
+pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience";
 
 /// The unique index a message's `client_msg_id` belongs to: its sender's
 /// (ticket, sender type, sender id). Visitors and system notes have no sender id,
@@ -114,6 +114,7 @@ pub(super) struct MessageRow {
     is_read: bool,
     created_at: DateTime<Utc>,
     client_msg_id: Option<String>,
+    audience: String,
 }
 
 impl TryFrom<MessageRow> for Message {
@@ -130,6 +131,7 @@ impl TryFrom<MessageRow> for Message {
             is_read: r.is_read,
             created_at: r.created_at,
             client_msg_id: r.client_msg_id,
+            audience: parse_column("audience", &r.audience)?,
         })
     }
 }
@@ -193,7 +195,7 @@ pub(super) fn contains_pattern(text: &str) -> String {
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use crate::domain::{
-            Agent, AgentWithHash, Message, MessageDraft, NewTicket, SenderType, Ticket,
+            Agent, AgentWithHash, Message, MessageDraft, NewTicket, Note, SenderType, Ticket,
             TicketChange, TicketStatus, plan_change, status_after_message,
         };
         use crate::store::sql::{
@@ -251,8 +253,8 @@ macro_rules! impl_store {
         ) -> StoreResult<Option<Message>> {
             // `None`: the sender's client_msg_id is taken, this is a resend.
             let sql = format!(
-                "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) \
+                "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9) \
                  ON CONFLICT {SENDER_KEY} DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             );
             let row: Option<MessageRow> = sqlx::query_as(&sql)
@@ -264,6 +266,7 @@ macro_rules! impl_store {
                 .bind(&draft.text)
                 .bind(at)
                 .bind(draft.client_msg_id.as_deref())
+                .bind(draft.audience.as_str())
                 .fetch_optional(&mut **tx)
                 .await?;
             row.map(Message::try_from).transpose()
@@ -277,13 +280,13 @@ macro_rules! impl_store {
         async fn system_notes(
             tx: &mut Tx,
             ticket_id: i64,
-            notes: &[String],
+            notes: &[Note],
             at: DateTime<Utc>,
         ) -> StoreResult<Vec<Message>> {
             let mut stored = Vec::with_capacity(notes.len());
             for note in notes {
                 let seq = next_seq(tx, ticket_id, at).await?;
-                stored.push(expect_inserted(insert_message(tx, ticket_id, seq, &MessageDraft::system(note.as_str()), at).await?)?);
+                stored.push(expect_inserted(insert_message(tx, ticket_id, seq, &MessageDraft::system(note), at).await?)?);
             }
             Ok(stored)
         }
@@ -366,6 +369,7 @@ macro_rules! impl_store {
                             sender_name: Some(new.user_name.clone()),
                             text: text.clone(),
                             client_msg_id: None,
+                            audience: Default::default(),
                         };
                         let seq = next_seq(&mut tx, ticket_id, at).await?;
                         Some(expect_inserted(insert_message(&mut tx, ticket_id, seq, &draft, at).await?)?)

@@ -48,7 +48,19 @@ impl TestApp {
         .expect("user socket opens")
     }
 
+    /// An agent's socket that joins on open (`join=1`), as the original protocol's
+    /// did; [`TestApp::watching_socket`] only watches.
     pub async fn supporter_socket(&self, session_id: &str, token: &str, query: &str) -> WsClient {
+        let query = if query.is_empty() {
+            "?join=1".to_owned()
+        } else {
+            format!("{query}&join=1")
+        };
+        self.watching_socket(session_id, token, &query).await
+    }
+
+    /// An agent's socket that does not join: opening a ticket only watches it.
+    pub async fn watching_socket(&self, session_id: &str, token: &str, query: &str) -> WsClient {
         let auth = format!("Bearer {token}");
         connect(
             &self.ws_url(&format!("/ws/support/supporter/{session_id}{query}")),

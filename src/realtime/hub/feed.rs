@@ -241,6 +241,7 @@ mod tests {
             is_read: false,
             created_at: at(when),
             client_msg_id: None,
+            audience: Default::default(),
         }
     }
 

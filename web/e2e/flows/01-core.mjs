@@ -97,6 +97,8 @@ export default async function coreFlows({ browser }) {
     const panel = agent.getByRole('tabpanel');
     await visible(panel.getByRole('log').getByText(firstMessage), 'history in dashboard');
     await visible(panel.getByRole('log').getByText('Do you ship to Norway?'), 'second message in dashboard');
+    // Opening only watches the chat (issue 14 point 13): the agent joins to reply.
+    await panel.getByRole('button', { name: 'Join', exact: true }).click();
     const replyBox = panel.getByRole('textbox', { name: 'Reply' });
     await replyBox.pressSequentially('Sorry about that!', { delay: 30 });
     await visible(chat.getByText(/is typing…/), 'typing indicator in the widget');

@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState, type Ref } from 'react';
 import type { ConversationState } from '../shared/conversation';
+import { isVisibleToVisitor } from '../shared/protocol';
 import { MessageList } from '../shared/components/MessageList';
 import { Composer } from '../shared/components/Composer';
 import { ConnectionBanner } from '../shared/components/ConnectionBanner';
@@ -50,7 +51,7 @@ export function ChatView(props: ChatViewProps) {
       </div>
       <ConnectionBanner connection={ended ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
       <MessageList
-        messages={state.messages}
+        messages={state.messages.filter(isVisibleToVisitor)}
         outbox={state.outbox}
         self="user"
         intro={props.greeting || undefined}

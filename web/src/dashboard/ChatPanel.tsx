@@ -3,7 +3,7 @@
 // Panels of inactive chats stay mounted but hidden, so switching loses no draft,
 // scroll position or history.
 
-import { useState, useSyncExternalStore } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { ConversationController, ConversationState } from '../shared/conversation';
 import { Composer } from '../shared/components/Composer';
 import { ConnectionBanner } from '../shared/components/ConnectionBanner';
@@ -17,9 +17,16 @@ export interface ChatPanelProps {
   hidden: boolean;
   tabId: string;
   panelId: string;
+  /** Join (an open ticket: the visitor is told) or take over (someone else's). */
   onAssign: () => void;
   onStatus: (status: TicketStatus) => void;
   onPriority: (priority: TicketPriority) => void;
+  /** Agents to assign to from the ticket ("Assign to…"). */
+  teammates?: readonly Agent[];
+  onLoadTeammates?: () => void;
+  onAssignTo?: (agentId: number) => void;
+  /** Changes when the agent opens this ticket: its reply box (or Join) takes focus. */
+  focusAt?: number;
 }
 
 export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
@@ -64,14 +71,41 @@ export interface TicketChatViewProps extends Omit<ChatPanelProps, 'controller'> 
   onDismissNotice: () => void;
 }
 
+/** What the agent can do to take part: join an open chat, take over a teammate's, or nothing. */
+export function joinAction(status: TicketStatus, supporterId: number | null, agentId: number | null): 'join' | 'take_over' | null {
+  if (status === 'closed' || agentId === null || supporterId === agentId) return null;
+  return status === 'open' || supporterId === null ? 'join' : 'take_over';
+}
+
 export function TicketChatView(props: TicketChatViewProps) {
   const { state, agent } = props;
   const t = state.ticket;
   const closed = t?.status === 'closed';
   const mine = t !== null && agent !== null && t.supporter_id === agent.id;
-  const nextStatuses = t ? STATUS_TRANSITIONS[t.status] : [];
+  const nextStatuses = t ? STATUS_TRANSITIONS[t.status].filter((s) => s !== 'closed') : [];
+  const action = t ? joinAction(t.status, t.supporter_id, agent?.id ?? null) : null;
+  const [confirmingClose, setConfirmingClose] = useState(false);
+  const closeButton = useRef<HTMLButtonElement>(null);
+  const confirmButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirmingClose) confirmButton.current?.focus();
+  }, [confirmingClose]);
+  const cancelClose = (): void => {
+    setConfirmingClose(false);
+    closeButton.current?.focus();
+  };
+  const teammates = (props.teammates ?? []).filter((a) => a.id !== t?.supporter_id);
+  const panelRef = useRef<HTMLElement>(null);
+  const focusAt = props.focusAt ?? 0;
+  const ticketLoaded = t !== null;
+  useEffect(() => {
+    if (focusAt === 0 || props.hidden || !ticketLoaded) return;
+    const panel = panelRef.current;
+    const target = panel?.querySelector<HTMLElement>('textarea') ?? panel?.querySelector<HTMLElement>('.db-primary');
+    target?.focus();
+  }, [focusAt, props.hidden, ticketLoaded, action]);
   return (
-    <section className="db-chat" role="tabpanel" id={props.panelId} aria-labelledby={props.tabId} hidden={props.hidden}>
+    <section ref={panelRef} className="db-chat" role="tabpanel" id={props.panelId} aria-labelledby={props.tabId} hidden={props.hidden}>
       {t && (
         <header className="db-chat-header">
           <div className="db-chat-title">
@@ -84,9 +118,38 @@ export function TicketChatView(props: TicketChatViewProps) {
             </p>
           </div>
           <div className="db-chat-actions">
-            <button type="button" onClick={props.onAssign} disabled={mine || closed}>
-              {mine ? 'Assigned to you' : 'Assign to me'}
-            </button>
+            {action !== null && (
+              <button type="button" className="db-primary" onClick={props.onAssign}>
+                {action === 'join' ? 'Join' : 'Assign to me'}
+              </button>
+            )}
+            {mine && <span className="db-muted">Assigned to you</span>}
+            {!closed && (
+              <label>
+                Assign to{' '}
+                <select
+                  value=""
+                  onFocus={props.onLoadTeammates}
+                  onPointerDown={props.onLoadTeammates}
+                  onChange={(e) => {
+                    const id = Number(e.target.value);
+                    if (id > 0) props.onAssignTo?.(id);
+                  }}
+                >
+                  <option value="">Choose a teammate…</option>
+                  {teammates.map((a) => (
+                    <option key={a.id} value={a.id}>
+                      {a.name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
+            {t.status === 'resolved' && (
+              <button type="button" onClick={() => props.onStatus('in_progress')}>
+                Reopen
+              </button>
+            )}
             <label>
               Status{' '}
               <select value={t.status} disabled={closed} onChange={(e) => props.onStatus(e.target.value as TicketStatus)}>
@@ -108,10 +171,36 @@ export function TicketChatView(props: TicketChatViewProps) {
                 ))}
               </select>
             </label>
-            <button type="button" onClick={() => props.onStatus('closed')} disabled={closed}>
+            <button type="button" ref={closeButton} onClick={() => setConfirmingClose(true)} disabled={closed || confirmingClose}>
               Close ticket
             </button>
           </div>
+          {confirmingClose && (
+            <div
+              className="db-confirm"
+              role="alertdialog"
+              aria-labelledby={`${props.panelId}-confirm-title`}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') cancelClose();
+              }}
+            >
+              <p id={`${props.panelId}-confirm-title`}>Close this ticket? The chat ends for the visitor and a closed ticket cannot be reopened.</p>
+              <button
+                type="button"
+                ref={confirmButton}
+                className="db-danger"
+                onClick={() => {
+                  setConfirmingClose(false);
+                  props.onStatus('closed');
+                }}
+              >
+                Yes, close ticket
+              </button>
+              <button type="button" onClick={cancelClose}>
+                Cancel
+              </button>
+            </div>
+          )}
         </header>
       )}
       <ConnectionBanner connection={closed ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
@@ -139,6 +228,13 @@ export function TicketChatView(props: TicketChatViewProps) {
       )}
       {closed ? (
         <p className="db-closed">This ticket is closed.</p>
+      ) : action !== null ? (
+        <div className="db-readonly" role="note">
+          <p>{action === 'join' ? 'You are viewing this chat. Join it to reply; the visitor is told when you join.' : `${t?.supporter_name ?? 'A teammate'} holds this chat. Assign it to yourself to reply.`}</p>
+          <button type="button" onClick={props.onAssign}>
+            {action === 'join' ? 'Join and reply' : 'Assign to me and reply'}
+          </button>
+        </div>
       ) : (
         <Composer label="Reply" value={props.draft} onChange={props.onDraftChange} onSubmit={props.onSend} error={props.draftError} placeholder="Write a reply…" />
       )}

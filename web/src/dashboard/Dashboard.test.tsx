@@ -1,5 +1,5 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient, type FetchLike } from '../shared/api';
 import { Alerts } from './alerts';
 import { Dashboard } from './Dashboard';
@@ -7,6 +7,9 @@ import { DashboardController } from './dashboardController';
 import { fakeFetch, type Route } from '../test/fakeFetch';
 import { FakeScheduler, FakeWakeSource, SocketFactory, msg, ticket, type FakeWebSocket } from '../test/fakes';
 import type { Ticket } from '../shared/protocol';
+
+// Open tabs are kept in localStorage (issue 14 point 16): every test starts without.
+beforeEach(() => localStorage.clear());
 
 const AGENT = { id: 3, email: 'alice@example.com', name: 'Alice', role: 'agent' as const };
 
@@ -102,38 +105,48 @@ describe('Dashboard', () => {
   });
 
   it('opens chats in tabs, keeps each draft when switching, assigns and changes status', async () => {
-    const { sockets, calls } = setup([ticket({ last_seq: 2 }), ticket({ id: 46, session_id: 's46', subject: 'Second' })]);
+    const { sockets, calls } = setup([ticket({ last_seq: 2 }), ticket({ id: 46, session_id: 's46', subject: 'Second', status: 'assigned', supporter_id: 3, supporter_name: 'Alice' })]);
     const queue = await screen.findByRole('region', { name: 'Ticket queue' });
     fireEvent.click(await within(queue).findByRole('button', { name: /Order not arrived/ }));
     expect(await screen.findByText('Where is my order?')).toBeTruthy();
     await waitFor(() => expect(sockets.sockets.some((s) => s.url.includes('/ws/support/supporter/sess-1?since=2'))).toBe(true));
+    // Opening only watches (issue 14 point 13): read-only until the agent joins.
+    expect(screen.queryByRole('textbox', { name: 'Reply' })).toBeNull();
+    expect(calls.some((c) => c.path.endsWith('/assign'))).toBe(false);
+    fireEvent.click(screen.getByRole('button', { name: 'Join' }));
+    expect(await screen.findByText('Assigned to you')).toBeTruthy();
+    expect(calls).toContainEqual({ method: 'POST', path: '/api/support/tickets/45/assign', body: { join: true } });
     fireEvent.change(screen.getByRole('textbox', { name: 'Reply' }), { target: { value: 'draft for first' } });
 
     fireEvent.click(within(queue).getByRole('button', { name: /Second/ }));
     expect(screen.getByRole('tab', { name: /Second/ }).getAttribute('aria-selected')).toBe('true');
-    expect((screen.getByRole('textbox', { name: 'Reply' }) as HTMLTextAreaElement).value).toBe('');
+    expect(((await screen.findByRole('textbox', { name: 'Reply' })) as HTMLTextAreaElement).value).toBe('');
     fireEvent.keyDown(screen.getByRole('tab', { name: /Second/ }), { key: 'ArrowLeft' });
     expect(screen.getByRole('tab', { name: /Order not arrived/ }).getAttribute('aria-selected')).toBe('true');
     expect(document.activeElement).toBe(screen.getByRole('tab', { name: /Order not arrived/ }));
     expect((screen.getByRole('textbox', { name: 'Reply' }) as HTMLTextAreaElement).value).toBe('draft for first');
 
-    fireEvent.click(screen.getByRole('button', { name: 'Assign to me' }));
-    expect(await screen.findByRole('button', { name: 'Assigned to you' })).toBeTruthy();
     fireEvent.change(screen.getByRole('combobox', { name: 'Priority' }), { target: { value: 'urgent' } });
     await waitFor(() => expect(calls).toContainEqual({ method: 'PATCH', path: '/api/support/tickets/45', body: { priority: 'urgent' } }));
+    // Closing asks first (issue 14 point 14): Cancel sends nothing.
     fireEvent.click(screen.getByRole('button', { name: 'Close ticket' }));
+    fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Cancel' }));
+    expect(calls.some((c) => c.method === 'PATCH' && JSON.stringify(c.body) === '{"status":"closed"}')).toBe(false);
+    fireEvent.click(screen.getByRole('button', { name: 'Close ticket' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, close ticket' }));
     await waitFor(() => expect(calls).toContainEqual({ method: 'PATCH', path: '/api/support/tickets/45', body: { status: 'closed' } }));
   });
 
   it('shows the visitor typing and sends the reply on its socket', async () => {
-    const { sockets } = setup([ticket({ last_seq: 2 })]);
+    const mine = { last_seq: 2, status: 'assigned', supporter_id: 3, supporter_name: 'Alice' } as const;
+    const { sockets } = setup([ticket(mine)]);
     fireEvent.click(await screen.findByRole('button', { name: /Order not arrived/ }));
     await waitFor(() => expect(sockets.sockets.some((s) => s.url.includes('/ws/support/supporter/'))).toBe(true));
     const ws = sockets.sockets.find((s) => s.url.includes('/ws/support/supporter/'));
     if (!ws) throw new Error('no chat socket');
     act(() => {
       ws.open();
-      ws.receive({ type: 'ready', data: { ticket: ticket({ last_seq: 2 }), last_seq: 2, replayed: 0 } });
+      ws.receive({ type: 'ready', data: { ticket: ticket(mine), last_seq: 2, replayed: 0 } });
       ws.receive({ type: 'typing', data: { sender_type: 'user', sender_name: 'John Doe', is_typing: true } });
     });
     expect(screen.getByText('John Doe is typing…')).toBeTruthy();

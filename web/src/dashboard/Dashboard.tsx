@@ -1,7 +1,8 @@
 // Container of the agent dashboard: subscribes to the DashboardController and wires
 // the presenters (LoginForm, TicketQueue, the chat tabs and ChatPanels).
 
-import { useCallback, useEffect, useSyncExternalStore, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
+import { SHORTCUTS, shortcutFor, stepTicket } from './shortcuts';
 import type { DashboardController } from './dashboardController';
 import { ChatPanel } from './ChatPanel';
 import { LoginForm } from './LoginForm';
@@ -40,6 +41,55 @@ export function Dashboard({ controller }: DashboardProps) {
     };
   }, [controller]);
 
+  const [helpOpen, setHelpOpen] = useState(false);
+  const helpClose = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (helpOpen) helpClose.current?.focus();
+  }, [helpOpen]);
+  // Single-key shortcuts (j/k, r, a, e, ?), never while typing in a field.
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent): void => {
+      if (e.key === 'Escape' && helpOpen) {
+        setHelpOpen(false);
+        return;
+      }
+      const s = controller.state;
+      if (s.auth !== 'signed_in') return;
+      const action = shortcutFor(e);
+      if (action === null) return;
+      const active = s.activeChat;
+      const ticket = active === null ? undefined : (controller.chat(active)?.state.ticket ?? s.tickets.find((t) => t.id === active));
+      switch (action) {
+        case 'help':
+          setHelpOpen((v) => !v);
+          break;
+        case 'next':
+        case 'previous': {
+          const next = stepTicket(
+            s.tickets.map((t) => t.id),
+            active,
+            action === 'next' ? 1 : -1,
+          );
+          if (next !== null) controller.openChat(next);
+          break;
+        }
+        case 'reply':
+          document.getElementById(`db-panel-${active ?? ''}`)?.querySelector<HTMLElement>('textarea')?.focus();
+          break;
+        case 'assign':
+          if (active !== null && ticket && ticket.status !== 'closed' && ticket.supporter_id !== s.agent?.id) void controller.join(active);
+          break;
+        case 'resolve':
+          // The server has the last word on the transition (an error shows as usual).
+          if (active !== null && ticket && ticket.status !== 'resolved' && ticket.status !== 'closed') void controller.setStatus(active, 'resolved');
+          break;
+      }
+      e.preventDefault();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [controller, helpOpen]);
+
   const onFilters = useCallback((patch: Partial<QueueFilters>) => controller.setFilters(patch), [controller]);
 
   const totalUnread = Object.values(state.unread).reduce((a, b) => a + b, 0);
@@ -74,6 +124,9 @@ export function Dashboard({ controller }: DashboardProps) {
 
   return (
     <div className="db-app">
+      <a className="db-skip" href="#db-chats">
+        Skip to the open chat
+      </a>
       <header className="db-topbar">
         <h1>Support dashboard</h1>
         <span className={`db-feed db-feed-${state.feed}`} role="status">
@@ -89,6 +142,9 @@ export function Dashboard({ controller }: DashboardProps) {
           <label>
             <input type="checkbox" checked={state.soundOn} onChange={(e) => controller.setSound(e.target.checked)} /> Sound
           </label>
+          <button type="button" onClick={() => setHelpOpen(true)} aria-keyshortcuts="?">
+            Shortcuts
+          </button>
           <span className="db-agent">{state.agent?.name}</span>
           <button type="button" onClick={() => void controller.logout()}>
             Sign out
@@ -103,7 +159,26 @@ export function Dashboard({ controller }: DashboardProps) {
           </button>
         </div>
       )}
-      <div className="db-main">
+      {helpOpen && (
+        <div className="db-help" role="dialog" aria-modal="true" aria-labelledby="db-help-title">
+          <h2 id="db-help-title">Keyboard shortcuts</h2>
+          <dl>
+            {SHORTCUTS.map((sc) => (
+              <div key={sc.action}>
+                <dt>
+                  <kbd>{sc.keys}</kbd>
+                </dt>
+                <dd>{sc.label}</dd>
+              </div>
+            ))}
+          </dl>
+          <p className="db-muted">Shortcuts do nothing while you type in a field. Escape closes this list.</p>
+          <button type="button" ref={helpClose} onClick={() => setHelpOpen(false)}>
+            Close
+          </button>
+        </div>
+      )}
+      <div className={`db-main${state.activeChat !== null ? ' db-has-chat' : ''}`}>
         <TicketQueue
           tickets={state.tickets}
           unread={state.unread}
@@ -116,11 +191,14 @@ export function Dashboard({ controller }: DashboardProps) {
           onOpen={(id) => controller.openChat(id)}
           onLoadMore={() => void controller.loadMoreTickets()}
         />
-        <div className="db-chats">
+        <div className="db-chats" id="db-chats" tabIndex={-1}>
           {tickets.length === 0 ? (
             <p className="db-empty">Pick a ticket from the queue to open its chat.</p>
           ) : (
             <>
+              <button type="button" className="db-back" aria-label="Back to the queue" onClick={() => controller.activate(null)}>
+                ← Queue
+              </button>
               <div className="db-tabs" role="tablist" aria-label="Open chats" onKeyDown={onTabKey}>
                 {tickets.map(({ id, controller: c }) => {
                   const t = c?.state.ticket ?? state.tickets.find((x) => x.id === id);
@@ -156,7 +234,11 @@ export function Dashboard({ controller }: DashboardProps) {
                     hidden={state.activeChat !== id}
                     tabId={`db-tab-${id}`}
                     panelId={`db-panel-${id}`}
-                    onAssign={() => void controller.assignToMe(id)}
+                    onAssign={() => void controller.join(id)}
+                    teammates={state.teammates}
+                    focusAt={state.focusRequest?.ticketId === id ? state.focusRequest.at : 0}
+                    onLoadTeammates={() => void controller.loadTeammates()}
+                    onAssignTo={(agentId) => void controller.assignTo(id, agentId)}
                     onStatus={(s) => void controller.setStatus(id, s)}
                     onPriority={(p) => void controller.setPriority(id, p)}
                   />

@@ -48,6 +48,10 @@ export interface DashboardState {
   soundOn: boolean;
   /** A failed action to show (e.g. an invalid status change). */
   actionError: string | null;
+  /** Enabled agents a ticket can be assigned to (loaded on demand). */
+  teammates: Agent[];
+  /** The chat whose reply box (or Join) should take focus: set when the agent opens a ticket. */
+  focusRequest: { ticketId: number; at: number } | null;
 }
 
 export interface DashboardOptions {
@@ -61,6 +65,37 @@ export interface DashboardOptions {
   random?: () => number;
   liveness?: LivenessPolicy;
   wake?: WakeSource;
+  /** Where the open chat tabs are kept across reloads (default: localStorage). */
+  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
+}
+
+/** The open chat tabs as kept across a reload, per agent. */
+export interface SavedTabs {
+  open: number[];
+  active: number | null;
+}
+
+const TABS_KEY = 'livesupport.dashboard.tabs.';
+
+/** Reads saved tabs, dropping anything malformed. */
+export function parseSavedTabs(raw: string | null): SavedTabs {
+  try {
+    const v: unknown = raw === null ? null : JSON.parse(raw);
+    if (typeof v !== 'object' || v === null) return { open: [], active: null };
+    const { open, active } = v as { open?: unknown; active?: unknown };
+    const ids = Array.isArray(open) ? open.filter((x): x is number => Number.isInteger(x) && x > 0).slice(0, 20) : [];
+    return { open: [...new Set(ids)], active: typeof active === 'number' && ids.includes(active) ? active : (ids[ids.length - 1] ?? null) };
+  } catch {
+    return { open: [], active: null };
+  }
+}
+
+function defaultStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null {
+  try {
+    return typeof window === 'undefined' ? null : window.localStorage;
+  } catch {
+    return null;
+  }
 }
 
 export class DashboardController {
@@ -100,6 +135,8 @@ export class DashboardController {
       permission: options.alerts.permission,
       soundOn: options.alerts.soundOn,
       actionError: null,
+      teammates: [],
+      focusRequest: null,
     });
   }
 
@@ -141,6 +178,14 @@ export class DashboardController {
   }
 
   async logout(): Promise<void> {
+    const agent = this.state.agent;
+    try {
+      // Signing out on purpose forgets the tabs (a shared computer); an expired
+      // session keeps them for the next sign-in.
+      if (agent) this.tabStorage?.removeItem(TABS_KEY + agent.id);
+    } catch {
+      // nothing kept
+    }
     try {
       await this.api.logout();
     } catch {
@@ -153,6 +198,33 @@ export class DashboardController {
     this.store.update({ auth: 'signed_in', agent, loginError: null });
     void this.reloadTickets();
     this.startFeed();
+    this.restoreTabs(agent);
+  }
+
+  private get tabStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null {
+    return this.opts.storage === undefined ? defaultStorage() : this.opts.storage;
+  }
+
+  /** Reopens the chat tabs this agent had open before a reload. */
+  private restoreTabs(agent: Agent): void {
+    let saved: SavedTabs;
+    try {
+      saved = parseSavedTabs(this.tabStorage?.getItem(TABS_KEY + agent.id) ?? null);
+    } catch {
+      return;
+    }
+    for (const id of saved.open) this.openChat(id, false);
+    if (saved.active !== null) this.activate(saved.active);
+  }
+
+  private saveTabs(): void {
+    const agent = this.state.agent;
+    if (!agent) return;
+    try {
+      this.tabStorage?.setItem(TABS_KEY + agent.id, JSON.stringify({ open: this.state.openChats, active: this.state.activeChat }));
+    } catch {
+      // storage full or blocked: tabs just do not survive a reload
+    }
   }
 
   private signedOut(message: string | null): void {
@@ -381,7 +453,7 @@ export class DashboardController {
 
   // ---- chats ----
 
-  openChat(ticketId: number): void {
+  openChat(ticketId: number, focus = true): void {
     const ticket = this.state.tickets.find((t) => t.id === ticketId);
     if (!this.chats.has(ticketId)) {
       const c = new ConversationController({
@@ -411,11 +483,13 @@ export class DashboardController {
       });
     }
     this.activate(ticketId);
+    if (focus) this.store.update({ focusRequest: { ticketId, at: (this.state.focusRequest?.at ?? 0) + 1 } });
   }
 
   activate(ticketId: number | null): void {
     this.store.update({ activeChat: ticketId });
     this.refreshAttention();
+    this.saveTabs();
   }
 
   closeChat(ticketId: number): void {
@@ -425,6 +499,7 @@ export class DashboardController {
     const activeChat = this.state.activeChat === ticketId ? (openChats[openChats.length - 1] ?? null) : this.state.activeChat;
     this.store.update({ openChats, activeChat });
     this.refreshAttention();
+    this.saveTabs();
   }
 
   /** Called on focus/visibility changes: the active chat reads as messages arrive. */
@@ -441,6 +516,28 @@ export class DashboardController {
 
   async assignToMe(ticketId: number): Promise<void> {
     await this.act(() => this.api.assignTicket(ticketId));
+  }
+
+  /** Joins an open ticket's chat (the visitor is told); else takes it over. */
+  async join(ticketId: number): Promise<void> {
+    const status = this.chats.get(ticketId)?.state.ticket?.status ?? this.state.tickets.find((t) => t.id === ticketId)?.status;
+    await this.act(() => (status === 'open' ? this.api.joinTicket(ticketId) : this.api.assignTicket(ticketId)));
+  }
+
+  /** Assigns the ticket to a teammate (an internal note; the visitor is not told). */
+  async assignTo(ticketId: number, agentId: number): Promise<void> {
+    await this.act(() => this.api.assignTicket(ticketId, agentId));
+  }
+
+  /** The enabled agents, for "Assign to…"; loaded once, on first use. */
+  async loadTeammates(): Promise<void> {
+    if (this.state.teammates.length > 0) return;
+    try {
+      const { agents } = await this.api.listAgents();
+      this.store.update({ teammates: agents.filter((a) => !a.disabled) });
+    } catch (err) {
+      this.handleError(err);
+    }
   }
 
   async setStatus(ticketId: number, status: TicketStatus): Promise<void> {

@@ -186,6 +186,10 @@ export class ApiClient {
   assignTicket(ticketId: number, supporterId?: number): Promise<Ticket> {
     return this.request('POST', `/api/support/tickets/${ticketId}/assign`, supporterId === undefined ? {} : { supporter_id: supporterId });
   }
+  /** The caller joins the chat (API.md: assign with `join`): the visitor is told. */
+  joinTicket(ticketId: number): Promise<Ticket> {
+    return this.request('POST', `/api/support/tickets/${ticketId}/assign`, { join: true });
+  }
   updateTicket(ticketId: number, change: { status?: TicketStatus; priority?: TicketPriority }): Promise<Ticket> {
     return this.request('PATCH', `/api/support/tickets/${ticketId}`, change);
   }

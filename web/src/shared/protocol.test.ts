@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerFrame } from './protocol';
+import { isVisibleToVisitor, parseServerFrame } from './protocol';
 import { msg, ticket } from '../test/fakes';
 
 describe('parseServerFrame', () => {
@@ -43,5 +43,19 @@ describe('parseServerFrame', () => {
       '{"type":"ready","data":{}}', '{"type":"resync_required","data":{}}', '{"type":"typing","data":{"sender_type":"hacker","is_typing":true}}', '{"type":"error","error":"x"}'];
     for (const raw of bad) expect(parseServerFrame(raw), raw).toBeNull();
     expect(parseServerFrame(new ArrayBuffer(2))).toBeNull();
+  });
+});
+
+describe('message audience (issue 14 point 2)', () => {
+  it('keeps the placeholder of an agents-only note in its seq slot, and the visitor view skips it', () => {
+    const placeholder = { ...msg(4, { sender_type: 'system', message: '' }), sender_name: null, audience: 'agents' };
+    const frame = parseServerFrame(JSON.stringify({ type: 'system', message: placeholder }));
+    expect(frame?.type).toBe('system');
+    const message = frame && frame.type === 'system' ? frame.message : null;
+    expect(message?.seq).toBe(4);
+    expect(message?.audience).toBe('agents');
+    expect(isVisibleToVisitor(message ?? {})).toBe(false);
+    expect(isVisibleToVisitor(msg(5, { sender_type: 'system', message: 'This chat has ended' }))).toBe(true);
+    expect(isVisibleToVisitor({ ...msg(6), audience: 'all' })).toBe(true);
   });
 });

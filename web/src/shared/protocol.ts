@@ -58,6 +58,17 @@ export interface ChatMessage {
   is_read: boolean;
   created_at: string;
   client_msg_id?: string | null;
+  /** Who may see it (API.md "Message audience"); absent means `all`. */
+  audience?: MessageAudience;
+}
+
+/** `agents`: an internal note (assignment, priority, workflow step). A visitor is sent
+ *  it as a content-free placeholder that only holds its seq, and shows nothing. */
+export type MessageAudience = 'all' | 'agents';
+
+/** Whether the visitor's view shows this message (placeholders of agents-only notes are skipped). */
+export function isVisibleToVisitor(m: Pick<ChatMessage, 'audience'>): boolean {
+  return m.audience !== 'agents';
 }
 
 export interface Agent {
@@ -66,6 +77,7 @@ export interface Agent {
   name: string;
   role: 'admin' | 'agent';
   online?: boolean;
+  disabled?: boolean;
 }
 
 export interface ErrorBody {
