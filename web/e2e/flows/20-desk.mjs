@@ -67,8 +67,8 @@ export default async function deskFlows({ browser }) {
         assert(!text.includes(internal), `the visitor was shown "${internal}": ${text}`);
       }
       // A reload reads the REST history: still nothing internal, nothing refetched in a loop.
-      await page.reload();
-      await page.getByRole('button', { name: 'Open support chat' }).click();
+      await page.reload(); // the panel stays open across page loads
+
       await visible(log.getByText('This conversation was marked as resolved — write to reopen it'), 'the resolve after a reload');
       const again = await log.innerText();
       assert(!again.includes('Priority') && !again.includes('assigned'), `after a reload the visitor was shown: ${again}`);
