@@ -149,29 +149,22 @@ async fn cookie_authenticated_changes_must_come_from_the_dashboards_origin() {
         assert_eq!(status, 201, "{headers:?}: {body}");
     }
     // Reads change nothing and pass from anywhere (CORS decides who may read them).
-    let read = reqwest::Client::new()
-        .get(app.url("/api/support/agents/me"))
-        .header("cookie", format!("livesupport_token={}", app.admin_token))
-        .header("origin", "http://shop.localhost")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.status(), 200);
+    let cross = [("origin", "http://shop.localhost")];
+    let me = "/api/support/agents/me";
+    let read = with_admin_cookie(&app, reqwest::Method::GET, me, &cross, json!({})).await;
+    assert_eq!(read.0, 200);
 }
 
 #[tokio::test]
 async fn bearer_requests_are_not_subject_to_the_origin_rule() {
     let app = spawn_app().await;
-    let response = reqwest::Client::new()
-        .post(app.url("/api/support/agents"))
-        .bearer_auth(&app.admin_token)
-        .header("cookie", format!("livesupport_token={}", app.admin_token))
-        .header("origin", "http://shop.localhost")
-        .json(&new_admin("api-client@example.com"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    let bearer = format!("Bearer {}", app.admin_token);
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("origin", "http://shop.localhost"),
+    ];
+    let (status, body) = create_admin_by_cookie(&app, &headers, "api-client@example.com").await;
+    assert_eq!(status, 201, "{body}");
 }
 
 #[tokio::test]
