@@ -1,9 +1,18 @@
 import type { TicketPriority, TicketStatus } from './protocol';
 
-export function formatTime(iso: string): string {
+/**
+ * A message's time of day, in `locale` (a BCP 47 tag; the chat app passes the
+ * visitor's) or, without one, the browser's locale (the dashboard).
+ */
+export function formatTime(iso: string, locale?: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const options: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit' };
+  try {
+    return d.toLocaleTimeString(locale ?? [], options);
+  } catch {
+    return d.toLocaleTimeString([], options); // a tag Intl refuses: the browser's locale
+  }
 }
 
 export function formatDateTime(iso: string): string {

@@ -1,8 +1,10 @@
 // Client-side mirror of the server's validation (API.md "Limits"), so the pre-chat form
 // and the composer can say what is wrong before a round trip. The server stays the judge:
-// its validation_failed errors are shown on the field they name.
+// its validation_failed errors are shown on the field they name. Messages are English
+// unless a translator is given (the chat app passes the visitor's).
 
 import { LIMITS } from './protocol';
+import { english, type Translate } from './i18n/translate';
 
 /** Length in Unicode scalar values, the way the server (Rust `chars().count()`) counts. */
 export function charCount(text: string): number {
@@ -22,42 +24,42 @@ export interface PreChatInput {
 
 export type PreChatErrors = Partial<Record<keyof PreChatInput, string>>;
 
-export function validateName(value: string): string | undefined {
+export function validateName(value: string, t: Translate = english): string | undefined {
   const n = charCount(value.trim());
-  if (n === 0) return 'Please enter your name.';
-  if (n > LIMITS.nameMax) return `Name must be at most ${LIMITS.nameMax} characters.`;
+  if (n === 0) return t('validation.nameRequired');
+  if (n > LIMITS.nameMax) return t('validation.nameTooLong', { max: LIMITS.nameMax });
   return undefined;
 }
 
-export function validateEmail(value: string): string | undefined {
+export function validateEmail(value: string, t: Translate = english): string | undefined {
   const v = value.trim();
   if (v === '') return undefined; // optional
-  if (charCount(v) > LIMITS.emailMax) return `Email must be at most ${LIMITS.emailMax} characters.`;
-  if (!EMAIL_RE.test(v)) return 'Please enter a valid email address, or leave it empty.';
+  if (charCount(v) > LIMITS.emailMax) return t('validation.emailTooLong', { max: LIMITS.emailMax });
+  if (!EMAIL_RE.test(v)) return t('validation.emailInvalid');
   return undefined;
 }
 
-export function validateSubject(value: string): string | undefined {
+export function validateSubject(value: string, t: Translate = english): string | undefined {
   const n = charCount(value.trim());
-  if (n === 0) return 'Please tell us what this is about.';
-  if (n > LIMITS.subjectMax) return `Subject must be at most ${LIMITS.subjectMax} characters.`;
+  if (n === 0) return t('validation.subjectRequired');
+  if (n > LIMITS.subjectMax) return t('validation.subjectTooLong', { max: LIMITS.subjectMax });
   return undefined;
 }
 
 /** Chat message text; `optional` for the pre-chat form's first message. */
-export function validateMessageText(value: string, optional = false): string | undefined {
+export function validateMessageText(value: string, optional = false, t: Translate = english): string | undefined {
   const n = charCount(value.trim());
-  if (n === 0) return optional ? undefined : 'Message cannot be empty.';
-  if (n > LIMITS.messageMax) return `Message must be at most ${LIMITS.messageMax} characters (now ${n}).`;
+  if (n === 0) return optional ? undefined : t('validation.messageEmpty');
+  if (n > LIMITS.messageMax) return t('validation.messageTooLong', { max: LIMITS.messageMax, count: n });
   return undefined;
 }
 
-export function validatePreChat(input: PreChatInput): PreChatErrors {
+export function validatePreChat(input: PreChatInput, t: Translate = english): PreChatErrors {
   const errors: PreChatErrors = {};
-  const name = validateName(input.user_name);
-  const email = validateEmail(input.user_email);
-  const subject = validateSubject(input.subject);
-  const message = validateMessageText(input.message, true);
+  const name = validateName(input.user_name, t);
+  const email = validateEmail(input.user_email, t);
+  const subject = validateSubject(input.subject, t);
+  const message = validateMessageText(input.message, true, t);
   if (name) errors.user_name = name;
   if (email) errors.user_email = email;
   if (subject) errors.subject = subject;
