@@ -8,6 +8,7 @@ import { SessionStore } from './session';
 import { fakeFetch, type Route } from '../test/fakeFetch';
 import { SocketFactory, msg, ticket } from '../test/fakes';
 import type { ChatMessage } from '../shared/protocol';
+import { pickLocale } from '../shared/i18n/locale';
 
 function fakeBridge() {
   const posted: ChatToHostEvent[] = [];
@@ -44,7 +45,7 @@ function renderApp(history: ChatMessage[], opts: { stored?: boolean; embedded?: 
   const bridge = opts.embedded ? host.bridge : { connected: false, post: () => undefined, listen: () => () => undefined };
   render(
     <ChatApp
-      config={{ hostOrigin: opts.embedded ? 'https://shop.example.com' : null, embedded: !!opts.embedded, color: '#2563eb', greeting: 'Hi! How can we help?' }}
+      config={{ hostOrigin: opts.embedded ? 'https://shop.example.com' : null, embedded: !!opts.embedded, color: '#2563eb', greeting: 'Hi! How can we help?', locale: pickLocale(null) }}
       api={new ApiClient({ fetch })}
       sessions={sessions}
       bridge={bridge}
@@ -162,7 +163,7 @@ describe('ChatApp', () => {
     sessions.save({ session_id: 'sess-1', last_seq: 0, read_up_to: 0 });
     const sockets = new SocketFactory();
     render(
-      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '' }} api={new ApiClient({ fetch })} sessions={sessions} bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }} createSocket={sockets.create} />,
+      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '', locale: pickLocale(null) }} api={new ApiClient({ fetch })} sessions={sessions} bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }} createSocket={sockets.create} />,
     );
     fireEvent.click(await screen.findByRole('button', { name: 'End chat' }));
     fireEvent.click(screen.getByRole('button', { name: 'Yes, end chat' }));
@@ -191,7 +192,7 @@ describe('ChatApp', () => {
     const sessions = new SessionStore(localStorage);
     sessions.save({ session_id: 'gone', last_seq: 3, read_up_to: 0 });
     render(
-      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '' }} api={new ApiClient({ fetch })} sessions={sessions} bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }} createSocket={new SocketFactory().create} />,
+      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '', locale: pickLocale(null) }} api={new ApiClient({ fetch })} sessions={sessions} bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }} createSocket={new SocketFactory().create} />,
     );
     expect(await screen.findByText(/could not be found/)).toBeTruthy();
     expect(sessions.load()).toBeNull();

@@ -8,7 +8,8 @@ import { ApiClient, ApiError } from '../shared/api';
 import { ConversationController, initialConversationState, type ConversationState } from '../shared/conversation';
 import type { WebSocketFactory } from '../shared/socket';
 import { guestSocketPath, wsUrl } from '../shared/urls';
-import type { PreChatErrors, PreChatInput } from '../shared/validation';
+import { validateMessageText, type PreChatErrors, type PreChatInput } from '../shared/validation';
+import { useI18n } from '../shared/i18n/context';
 import type { EmbedConfig } from './embedConfig';
 import type { HostBridge } from './hostBridge';
 import { ChatView } from './ChatView';
@@ -46,6 +47,7 @@ const EMPTY_STATE = initialConversationState();
 const noopSubscribe = () => () => undefined;
 
 export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatAppProps) {
+  const { t } = useI18n();
   const [phase, setPhase] = useState<Phase>('loading');
   const [controller, setController] = useState<ConversationController | null>(null);
   const [formErrors, setFormErrors] = useState<PreChatErrors>({});
@@ -90,11 +92,11 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
           c.dispose();
           sessions.clear();
           setController(null);
-          setFormError('Your previous chat could not be found. Please start a new one.');
+          setFormError(t('app.sessionGone'));
           setPhase('prechat');
           return;
         }
-        c.store.update({ connection: 'reconnecting', notice: err instanceof ApiError ? err.message : 'Could not load your chat.' });
+        c.store.update({ connection: 'reconnecting', notice: err instanceof ApiError ? err.message : t('app.loadFailed') });
         // Try again in a while; the page keeps the session.
         window.setTimeout(() => {
           c.dispose();
@@ -102,7 +104,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
         }, 5_000);
       });
     },
-    [api, sessions, createSocket],
+    [api, sessions, createSocket, t],
   );
 
   // Resume a stored session, or ask for the pre-chat form (once, even under StrictMode).
@@ -240,9 +242,9 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
       if (err instanceof ApiError && err.code === 'validation_failed' && err.field) {
         setFormErrors({ [err.field]: err.message });
       } else if (err instanceof ApiError && err.code === 'rate_limited') {
-        setFormError(`Too many new chats from your network. Please try again${err.retryAfter ? ` in ${err.retryAfter} seconds` : ' shortly'}.`);
+        setFormError(err.retryAfter ? t('app.tooManyChatsIn', { seconds: err.retryAfter }) : t('app.tooManyChats'));
       } else {
-        setFormError(err instanceof ApiError ? err.message : 'Could not start the chat. Please try again.');
+        setFormError(err instanceof ApiError ? err.message : t('app.startFailed'));
       }
     } finally {
       setSubmitting(false);
@@ -251,8 +253,15 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
 
   const send = (): void => {
     if (!controller) return;
+    // The same rules as the controller's, worded in the visitor's language; past them
+    // the controller refuses only a chat that has ended.
+    const invalid = validateMessageText(draft, false, t);
+    if (invalid) {
+      setDraftError(invalid);
+      return;
+    }
     const error = controller.send(draft);
-    setDraftError(error);
+    setDraftError(error ? t('chat.notSendable') : undefined);
     if (!error) setDraft('');
   };
 
@@ -270,7 +279,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
       const ticket = await api.closeSession(sessionId);
       controller.applyTicket(ticket);
     } catch (err) {
-      controller.store.update({ notice: err instanceof ApiError ? err.message : 'Could not end the chat.' });
+      controller.store.update({ notice: err instanceof ApiError ? err.message : t('app.endFailed') });
     } finally {
       setEnding(false);
     }
@@ -297,21 +306,21 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
             </span>
             <div>
               <h1>{agentName}</h1>
-              <p className="ls-header-sub">Support</p>
+              <p className="ls-header-sub">{t('app.support')}</p>
             </div>
           </div>
         ) : (
-          <h1>Support</h1>
+          <h1>{t('app.support')}</h1>
         )}
         {bridge.connected && (
-          <button type="button" className="ls-icon-button" onClick={minimise} aria-label="Minimise chat">
+          <button type="button" className="ls-icon-button" onClick={minimise} aria-label={t('app.minimise')}>
             <span aria-hidden="true">–</span>
           </button>
         )}
       </header>
       {phase === 'loading' && (
         <p className="ls-loading" role="status">
-          Loading…
+          {t('app.loading')}
         </p>
       )}
       {phase === 'prechat' && (

@@ -6,6 +6,7 @@ import { isVisibleToVisitor } from '../shared/protocol';
 import { MessageList } from '../shared/components/MessageList';
 import { Composer } from '../shared/components/Composer';
 import { ConnectionBanner } from '../shared/components/ConnectionBanner';
+import { useI18n } from '../shared/i18n/context';
 
 export interface ChatViewProps {
   state: ConversationState;
@@ -29,6 +30,7 @@ export interface ChatViewProps {
 
 export function ChatView(props: ChatViewProps) {
   const { state } = props;
+  const { t } = useI18n();
   const [confirmingEnd, setConfirmingEnd] = useState(false);
   const ended = state.endedReason !== null;
   const agent = state.ticket?.supporter_name;
@@ -46,7 +48,7 @@ export function ChatView(props: ChatViewProps) {
       <div className="ls-subheader">
         <span className="ls-subject">{state.ticket?.subject ?? ''}</span>
         <span className="ls-agent">
-          {ended ? 'Chat ended' : agent ? `You are chatting with ${agent}` : 'Waiting for an agent…'}
+          {ended ? t('chat.ended') : agent ? t('chat.chattingWith', { name: agent }) : t('chat.waitingForAgent')}
         </span>
       </div>
       <ConnectionBanner connection={ended ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
@@ -63,53 +65,51 @@ export function ChatView(props: ChatViewProps) {
         onSeen={props.onSeen}
       />
       <div className="ls-typing" role="status" aria-live="polite">
-        {state.peerTyping ? `${state.peerTyping} is typing…` : ''}
+        {state.peerTyping ? t('chat.typing', { name: state.peerTyping === 'Someone' ? t('chat.someone') : state.peerTyping }) : ''}
       </div>
       {state.notice && (
         <div className="ls-notice" role="alert">
           {state.notice}{' '}
-          <button type="button" onClick={props.onDismissNotice} aria-label="Dismiss notice">
+          <button type="button" onClick={props.onDismissNotice} aria-label={t('chat.dismissNotice')}>
             ×
           </button>
         </div>
       )}
       {ended ? (
         <section className="ls-ended" role="status" aria-labelledby="ls-ended-title">
-          <h2 id="ls-ended-title">{state.endedReason === 'gone' ? 'This chat is no longer available' : 'This chat has ended'}</h2>
+          <h2 id="ls-ended-title">{state.endedReason === 'gone' ? t('chat.goneTitle') : t('chat.endedTitle')}</h2>
           <p>
-            {state.endedReason === 'gone'
-              ? 'You can start a new chat at any time.'
-              : 'Thank you for getting in touch. The conversation above stays here for you to read; to ask something else, start a new chat.'}
+            {state.endedReason === 'gone' ? t('chat.goneText') : t('chat.endedText')}
           </p>
           <button type="button" className="ls-primary" onClick={props.onNewChat} ref={endedButton}>
-            Start a new chat
+            {t('chat.startNew')}
           </button>
         </section>
       ) : (
         <>
           <Composer
-            label="Message"
+            label={t('composer.label')}
             value={props.draft}
             onChange={props.onDraftChange}
             onSubmit={props.onSend}
             error={props.draftError}
-            placeholder="Type your message…"
+            placeholder={t('composer.placeholder')}
             inputRef={props.inputRef}
           />
           <div className="ls-end">
             {confirmingEnd ? (
               <>
-                <span>End this chat?</span>{' '}
+                <span>{t('chat.endAsk')}</span>{' '}
                 <button type="button" onClick={() => { setConfirmingEnd(false); props.onEndChat(); }} disabled={props.ending}>
-                  Yes, end chat
+                  {t('chat.endYes')}
                 </button>{' '}
                 <button type="button" onClick={() => setConfirmingEnd(false)}>
-                  Cancel
+                  {t('chat.cancel')}
                 </button>
               </>
             ) : (
               <button type="button" className="ls-link" onClick={() => setConfirmingEnd(true)}>
-                End chat
+                {t('chat.end')}
               </button>
             )}
           </div>

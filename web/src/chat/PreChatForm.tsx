@@ -10,6 +10,7 @@ import {
   type PreChatErrors,
   type PreChatInput,
 } from '../shared/validation';
+import { useI18n } from '../shared/i18n/context';
 
 export interface PreChatFormProps {
   greeting: string;
@@ -24,13 +25,14 @@ export interface PreChatFormProps {
 const EMPTY: PreChatInput = { user_name: '', user_email: '', subject: '', message: '' };
 
 export function PreChatForm({ greeting, submitting, serverErrors, formError, onSubmit, initial }: PreChatFormProps) {
+  const { t } = useI18n();
   const [input, setInput] = useState<PreChatInput>(() => ({ ...EMPTY, ...(initial ?? {}) }));
   // Errors show from the first submit on, never on blur: an error appearing on blur
   // moves the button away under the pointer and the click that caused the blur is lost.
   const [submitted, setSubmitted] = useState(false);
   const ids = { name: useId(), email: useId(), subject: useId(), message: useId() };
 
-  const local = validatePreChat(input);
+  const local = validatePreChat(input, t);
   const errorFor = (field: keyof PreChatInput): string | undefined =>
     (submitted ? local[field] : undefined) ?? serverErrors[field];
 
@@ -67,7 +69,7 @@ export function PreChatForm({ greeting, submitting, serverErrors, formError, onS
       <div className="ls-field">
         <label htmlFor={id}>
           {label}
-          {!opts.required && <span className="ls-optional"> (optional)</span>}
+          {!opts.required && <span className="ls-optional"> {t('prechat.optional')}</span>}
         </label>
         {opts.multiline ? (
           <textarea {...common} rows={3} onChange={(e) => change(key)(e.target.value)} />
@@ -89,19 +91,19 @@ export function PreChatForm({ greeting, submitting, serverErrors, formError, onS
   };
 
   return (
-    <form className="ls-prechat" onSubmit={submit} noValidate aria-label="Start a chat">
-      <p className="ls-greeting">{greeting || 'Hi! Tell us a little about your question and we will be right with you.'}</p>
-      {field('user_name', ids.name, 'Name', { required: true, max: LIMITS.nameMax, autoComplete: 'name' })}
-      {field('user_email', ids.email, 'Email', { type: 'email', max: LIMITS.emailMax, autoComplete: 'email' })}
-      {field('subject', ids.subject, 'Subject', { required: true, max: LIMITS.subjectMax })}
-      {field('message', ids.message, 'Message', { max: LIMITS.messageMax, multiline: true })}
+    <form className="ls-prechat" onSubmit={submit} noValidate aria-label={t('prechat.label')}>
+      <p className="ls-greeting">{greeting || t('prechat.greeting')}</p>
+      {field('user_name', ids.name, t('prechat.name'), { required: true, max: LIMITS.nameMax, autoComplete: 'name' })}
+      {field('user_email', ids.email, t('prechat.email'), { type: 'email', max: LIMITS.emailMax, autoComplete: 'email' })}
+      {field('subject', ids.subject, t('prechat.subject'), { required: true, max: LIMITS.subjectMax })}
+      {field('message', ids.message, t('prechat.message'), { max: LIMITS.messageMax, multiline: true })}
       {formError && (
         <p className="ls-form-error" role="alert">
           {formError}
         </p>
       )}
       <button type="submit" className="ls-primary" disabled={submitting}>
-        {submitting ? 'Starting…' : 'Start chat'}
+        {submitting ? t('prechat.starting') : t('prechat.start')}
       </button>
     </form>
   );

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { installWidget, OPEN_STATE_KEY } from './loader';
 
 const SERVICE = 'https://support.example.com';
@@ -184,5 +184,45 @@ describe('widget.js loader', () => {
     } finally {
       window.matchMedia = saved;
     }
+  });
+});
+
+describe('widget.js loader languages', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('names its controls in the data-locale language and hands the choice to the chat app', () => {
+    vi.spyOn(navigator, 'languages', 'get').mockReturnValue(['fr-FR']);
+    installWidget(script({ 'data-locale': 'de' }));
+    hover();
+    const { launcher, iframe, panel } = parts();
+    expect(launcher.getAttribute('aria-label')).toBe('Support-Chat öffnen');
+    expect(iframe.title).toBe('Support-Chat');
+    expect(panel.getAttribute('aria-label')).toBe('Support-Chat');
+    expect(new URL(iframe.src).searchParams.get('locale')).toBe('de');
+    fromChat({ type: 'livesupport:unread', count: 2 });
+    fromChat({ type: 'livesupport:preview', preview: { name: 'Alice', text: 'Hallo {name}' } });
+    expect(launcher.getAttribute('aria-label')).toBe('Support-Chat öffnen, 2 ungelesen');
+    const preview = document.getElementById('livesupport-widget')!.shadowRoot!.querySelector('.ls-preview')!;
+    expect(preview.getAttribute('aria-label')).toBe('Neue Nachricht von Alice: Hallo {name}');
+    launcher.click();
+    expect(launcher.getAttribute('aria-label')).toBe('Support-Chat schließen');
+  });
+
+  it('without data-locale follows the browser (region falling back), right to left for Arabic', () => {
+    vi.spyOn(navigator, 'languages', 'get').mockReturnValue(['it-IT', 'ar-EG']);
+    installWidget(script());
+    hover();
+    const { launcher, iframe } = parts();
+    expect(launcher.getAttribute('aria-label')).toBe('فتح دردشة الدعم');
+    expect(new URL(iframe.src).searchParams.get('locale')).toBe('ar-EG');
+    const wrap = launcher.parentElement!;
+    expect(wrap.dir).toBe('rtl');
+    expect(wrap.lang).toBe('ar');
+  });
+
+  it('falls back to English when nothing shipped is asked for', () => {
+    vi.spyOn(navigator, 'languages', 'get').mockReturnValue(['ja-JP']);
+    installWidget(script({ 'data-locale': 'it' }));
+    expect(parts().launcher.getAttribute('aria-label')).toBe('Open support chat');
   });
 });

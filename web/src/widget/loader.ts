@@ -1,15 +1,21 @@
 // widget.js: the loader any page includes with one script tag.
 //   <script src="https://support.example.com/widget.js" async
-//           data-position="right" data-color="#2563eb" data-greeting="Hi! How can we help?"></script>
+//           data-position="right" data-color="#2563eb" data-greeting="Hi! How can we help?"
+//           data-locale="de"></script>
 // No framework: it draws a launcher button (with an unread badge) inside a shadow root,
 // so the host page's CSS cannot reach it, and opens the chat app in an iframe served by
 // the service. Host and iframe talk only through origin-checked, namespaced postMessage
 // (see ../shared/embed.ts). widget.ts is the entry, built as one self-contained IIFE:
 // dist/widget.js.
+// Language: data-locale, else the browser's languages, else English (../shared/i18n/
+// locale.ts); the loader names its own few controls from loaderStrings.ts and hands
+// its choice to the chat app as `?locale=`.
 
 import { textColorOn } from '../shared/contrast';
 import { asChatToHostEvent, GREETING_MAX, parseOrigin, safeColor, type HostToChatEvent, type MessagePreview } from '../shared/embed';
 import { lazyChatFrame } from './chatFrame';
+import { interpolate, pickLocale } from '../shared/i18n/locale';
+import { LOADER_STRINGS } from '../shared/i18n/loaderStrings';
 
 export interface LiveSupportApi {
   open(): void;
@@ -121,12 +127,16 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
   const position = script.dataset.position === 'left' ? 'left' : 'right';
   const color = safeColor(script.dataset.color) ?? DEFAULT_COLOR;
   const greeting = (script.dataset.greeting ?? '').slice(0, GREETING_MAX);
+  const nav = win.navigator;
+  const locale = pickLocale(script.dataset.locale, nav.languages ?? [nav.language]);
+  const text = LOADER_STRINGS[locale.language];
 
   const params = new URLSearchParams();
   const hostOrigin = parseOrigin(win.location.origin);
   if (hostOrigin) params.set('host', hostOrigin);
   params.set('color', color);
   if (greeting) params.set('greeting', greeting);
+  params.set('locale', locale.tag);
 
   const container = doc.createElement('div');
   container.id = 'livesupport-widget';
@@ -135,6 +145,8 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
   const wrap = doc.createElement('div');
   wrap.style.setProperty('--ls-color', color);
   wrap.style.setProperty('--ls-on-color', textColorOn(color));
+  wrap.lang = locale.language;
+  wrap.dir = locale.dir;
 
   const launcher = doc.createElement('button');
   launcher.type = 'button';
@@ -157,15 +169,16 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
   previewName.className = 'ls-preview-name';
   const previewText = doc.createElement('span');
   previewText.className = 'ls-preview-text';
+  previewText.dir = 'auto'; // the agent's words, in whatever script they wrote
   previewButton.append(previewName, previewText);
 
   const panel = doc.createElement('div');
   panel.className = `ls-panel ls-${position}`;
   panel.hidden = true;
   panel.setAttribute('role', 'dialog');
-  panel.setAttribute('aria-label', 'Support chat');
+  panel.setAttribute('aria-label', text.panel);
   const iframe = doc.createElement('iframe');
-  iframe.title = 'Support chat';
+  iframe.title = text.panel;
   iframe.setAttribute('allow', 'clipboard-write');
 
   wrap.append(panel, launcher, previewButton);
@@ -196,11 +209,11 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
     previewButton.hidden = isOpen || !preview || !shown;
     previewName.textContent = preview?.name ?? '';
     previewText.textContent = preview?.text ?? '';
-    previewButton.setAttribute('aria-label', preview ? `New message from ${preview.name}: ${preview.text}` : 'New message');
+    previewButton.setAttribute('aria-label', preview ? interpolate(text.newMessageFrom, { name: preview.name, text: preview.text }) : text.newMessage);
     lockScroll(isOpen && win.matchMedia?.(FULL_SCREEN_QUERY).matches === true);
     launcher.setAttribute(
       'aria-label',
-      isOpen ? 'Close support chat' : shown ? `Open support chat, ${unread} unread` : 'Open support chat',
+      isOpen ? text.close : shown ? interpolate(text.openUnread, { count: unread }) : text.open,
     );
   };
 

@@ -2,6 +2,7 @@
 
 import { useId, type FormEvent, type KeyboardEvent, type Ref } from 'react';
 import { LIMITS } from '../protocol';
+import { useI18n } from '../i18n/context';
 
 export interface ComposerProps {
   label: string;
@@ -16,6 +17,7 @@ export interface ComposerProps {
 
 export function Composer({ label, value, onChange, onSubmit, disabled = false, error, placeholder, inputRef }: ComposerProps) {
   const errorId = useId();
+  const { t } = useI18n();
   const submit = (e: FormEvent): void => {
     e.preventDefault();
     onSubmit();
@@ -42,7 +44,7 @@ export function Composer({ label, value, onChange, onSubmit, disabled = false, e
         onKeyDown={onKeyDown}
       />
       <button type="submit" disabled={disabled}>
-        Send
+        {t('composer.send')}
       </button>
       {error && (
         <p id={errorId} className="ls-field-error" role="alert">

@@ -1,6 +1,7 @@
 // Presenter: tells the person when the live connection is not there.
 
 import type { ConnectionView } from '../conversation';
+import { useI18n } from '../i18n/context';
 
 export interface ConnectionBannerProps {
   connection: ConnectionView;
@@ -9,14 +10,15 @@ export interface ConnectionBannerProps {
 }
 
 export function ConnectionBanner({ connection, retryInMs, onReconnectNow }: ConnectionBannerProps) {
+  const { t } = useI18n();
   let text: string | null = null;
   if (connection === 'reconnecting') {
     const secs = retryInMs !== null ? Math.ceil(retryInMs / 1000) : null;
-    text = secs ? `Reconnecting… (next try in ${secs} s)` : 'Reconnecting…';
+    text = secs ? t('connection.reconnectingIn', { seconds: secs }) : t('connection.reconnecting');
   } else if (connection === 'resyncing') {
-    text = 'Catching up on missed messages…';
+    text = t('connection.resyncing');
   } else if (connection === 'connecting' || connection === 'loading') {
-    text = 'Connecting…';
+    text = t('connection.connecting');
   }
   return (
     <div className="ls-connection" role="status" aria-live="polite">
@@ -25,7 +27,7 @@ export function ConnectionBanner({ connection, retryInMs, onReconnectNow }: Conn
         <>
           {' '}
           <button type="button" onClick={onReconnectNow}>
-            Reconnect now
+            {t('connection.reconnectNow')}
           </button>
         </>
       )}

@@ -7,6 +7,8 @@ import type { PendingMessage } from '../ticketChannel';
 import { formatTime } from '../format';
 import { isAtBottom, SeenTracker } from '../readOnSight';
 import { MessageText } from './MessageText';
+import { useI18n } from '../i18n/context';
+import { localiseSystemNote } from '../i18n/systemNotes';
 
 export interface MessageListProps {
   messages: readonly ChatMessage[];
@@ -19,6 +21,7 @@ export interface MessageListProps {
   onLoadOlder?: () => void;
   onRetry?: (clientMsgId: string) => void;
   onDiscard?: (clientMsgId: string) => void;
+  /** The log's accessible name; default "Messages" in the current language. */
   label?: string;
   /**
    * Read on sight: while given (the panel is open and the page visible), called with the
@@ -37,9 +40,10 @@ export function MessageList({
   onLoadOlder,
   onRetry,
   onDiscard,
-  label = 'Messages',
+  label,
   onSeen,
 }: MessageListProps) {
+  const { t, tag } = useI18n();
   const ref = useRef<HTMLDivElement>(null);
   const firstSeq = messages.length ? messages[0].seq : 0;
   const lastSeq = messages.length ? messages[messages.length - 1].seq : 0;
@@ -143,11 +147,11 @@ export function MessageList({
   const pendingIds = new Set(messages.map((m) => m.client_msg_id).filter(Boolean));
 
   return (
-    <div className="ls-messages" ref={ref} role="log" aria-label={label} aria-live="polite" tabIndex={0} onScroll={onScroll}>
+    <div className="ls-messages" ref={ref} role="log" aria-label={label ?? t('messages.label')} aria-live="polite" tabIndex={0} onScroll={onScroll}>
       {hasMoreBefore && onLoadOlder && (
         <div className="ls-older">
           <button type="button" onClick={onLoadOlder} disabled={loadingOlder}>
-            {loadingOlder ? 'Loading earlier messages…' : 'Load earlier messages'}
+            {loadingOlder ? t('messages.loadingOlder') : t('messages.loadOlder')}
           </button>
         </div>
       )}
@@ -162,12 +166,12 @@ export function MessageList({
           <div key={m.seq} className={`ls-msg ls-msg-${kind}`} data-seq={m.seq}>
             {kind !== 'system' && (
               <div className="ls-meta">
-                <span className="ls-sender">{kind === 'own' ? 'You' : m.sender_name}</span>{' '}
-                <time dateTime={m.created_at}>{formatTime(m.created_at)}</time>
+                <span className="ls-sender">{kind === 'own' ? t('messages.you') : m.sender_name}</span>{' '}
+                <time dateTime={m.created_at}>{formatTime(m.created_at, tag)}</time>
               </div>
             )}
-            <MessageText text={m.message} />
-            {kind === 'own' && <div className="ls-receipt">{m.is_read ? 'Read' : 'Sent'}</div>}
+            <MessageText text={kind === 'system' ? localiseSystemNote(m.message, t) : m.message} />
+            {kind === 'own' && <div className="ls-receipt">{m.is_read ? t('messages.read') : t('messages.sent')}</div>}
           </div>
         );
       })}
@@ -176,31 +180,31 @@ export function MessageList({
         .map((p) => (
           <div key={p.client_msg_id} className={`ls-msg ls-msg-own ls-msg-pending${p.state === 'failed' ? ' ls-msg-failed' : ''}`}>
             <div className="ls-meta">
-              <span className="ls-sender">You</span>
+              <span className="ls-sender">{t('messages.you')}</span>
             </div>
             <MessageText text={p.message} />
             {p.state === 'failed' ? (
               <div className="ls-receipt">
-                Not sent{p.error ? `: ${p.error.message}` : ''}{' '}
+                {p.error ? t('messages.notSentBecause', { reason: p.error.message }) : t('messages.notSent')}{' '}
                 {onRetry && (
                   <button type="button" onClick={() => onRetry(p.client_msg_id)}>
-                    Retry
+                    {t('messages.retry')}
                   </button>
                 )}{' '}
                 {onDiscard && (
                   <button type="button" onClick={() => onDiscard(p.client_msg_id)}>
-                    Discard
+                    {t('messages.discard')}
                   </button>
                 )}
               </div>
             ) : (
-              <div className="ls-receipt">{p.error?.code === 'rate_limited' ? 'Waiting to send (too many messages at once)…' : 'Sending…'}</div>
+              <div className="ls-receipt">{p.error?.code === 'rate_limited' ? t('messages.waiting') : t('messages.sending')}</div>
             )}
           </div>
         ))}
       {newBelow && (
         <button type="button" className="ls-new-below" onClick={toBottom}>
-          New messages <span aria-hidden="true">↓</span>
+          {t('messages.newBelow')} <span aria-hidden="true">↓</span>
         </button>
       )}
     </div>

@@ -5,8 +5,10 @@
 
 import { useState } from 'react';
 import { collapsedText, linkify } from '../messageText';
+import { useI18n } from '../i18n/context';
 
 export function MessageText({ text, className = 'ls-text' }: { text: string; className?: string }) {
+  const { t } = useI18n();
   const [expanded, setExpanded] = useState(false);
   const short = collapsedText(text);
   const shown = short !== null && !expanded ? short : text;
@@ -25,7 +27,7 @@ export function MessageText({ text, className = 'ls-text' }: { text: string; cla
       </p>
       {short !== null && (
         <button type="button" className="ls-more" aria-expanded={expanded} onClick={() => setExpanded((v) => !v)}>
-          {expanded ? 'Show less' : 'Show more'}
+          {expanded ? t('text.showLess') : t('text.showMore')}
         </button>
       )}
     </>
