@@ -58,6 +58,7 @@ macro_rules! store_contract {
 store_contract!(
     a_ticket_opened_with_a_message_stores_it_as_seq_1,
     a_ticket_opened_without_a_message_has_no_messages,
+    queue_rows_carry_the_newest_lines_preview_and_how_long_the_visitor_waits,
     tickets_are_found_by_session_and_by_id,
     unknown_tickets_are_not_found,
     appended_messages_get_gapless_seqs,
@@ -299,6 +300,100 @@ async fn a_ticket_opened_with_a_message_stores_it_as_seq_1(store: Arc<dyn Store>
         as_agent.unread_count, 1,
         "the agent has the visitor's message to read"
     );
+    assert_eq!(
+        ticket.unread_count, 1,
+        "the returned ticket is the agents' view: the opening message is unread"
+    );
+    assert_eq!(ticket.last_message_preview.as_deref(), Some("Hello!"));
+    assert_eq!(ticket.waiting_since, Some(first.created_at));
+}
+
+async fn queue_rows_carry_the_newest_lines_preview_and_how_long_the_visitor_waits(
+    store: Arc<dyn Store>,
+) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = open_ticket(&store, "Preview").await;
+    assert_eq!(ticket.last_message_preview, None);
+    assert_eq!(ticket.waiting_since, None);
+    let agents_view = |store: Arc<dyn Store>| async move {
+        store
+            .ticket_by_id(ticket.id, SenderType::Supporter)
+            .await
+            .unwrap()
+    };
+
+    let asked = store
+        .append_message(ticket.id, &from_user("Where is my order?"))
+        .await
+        .unwrap()
+        .message;
+    store
+        .append_message(ticket.id, &from_user("It is late"))
+        .await
+        .unwrap();
+    let t = agents_view(store.clone()).await;
+    assert_eq!(t.last_message_preview.as_deref(), Some("It is late"));
+    assert_eq!(
+        t.waiting_since,
+        Some(asked.created_at),
+        "waiting since the first unanswered message"
+    );
+
+    store
+        .change_ticket(ticket.id, &assign(alice, "Alice"))
+        .await
+        .unwrap();
+    let t = agents_view(store.clone()).await;
+    assert_eq!(
+        t.last_message_preview.as_deref(),
+        Some("It is late"),
+        "a system note is no preview"
+    );
+    assert_eq!(
+        t.waiting_since,
+        Some(asked.created_at),
+        "joining is no answer"
+    );
+
+    store
+        .append_message(ticket.id, &from_agent(alice, "Let me check"))
+        .await
+        .unwrap();
+    let t = agents_view(store.clone()).await;
+    assert_eq!(t.last_message_preview.as_deref(), Some("Let me check"));
+    assert_eq!(t.waiting_since, None, "the agent had the last word");
+
+    let long = format!("Ärger {}", "é".repeat(300));
+    let again = store
+        .append_message(ticket.id, &from_user(&long))
+        .await
+        .unwrap()
+        .message;
+    let t = agents_view(store.clone()).await;
+    let expected: String = long
+        .chars()
+        .take(livesupport::domain::PREVIEW_CHARS)
+        .collect();
+    assert_eq!(
+        t.last_message_preview.as_deref(),
+        Some(expected.as_str()),
+        "the preview is the first 140 characters, not bytes"
+    );
+    assert_eq!(t.waiting_since, Some(again.created_at));
+
+    let guest = store
+        .ticket_by_session(&ticket.session_id, SenderType::User)
+        .await
+        .unwrap();
+    assert_eq!(guest.last_message_preview, t.last_message_preview);
+    let listed = store
+        .list_tickets(&query(&[TicketStatus::InProgress]))
+        .await
+        .unwrap()
+        .tickets;
+    let row = listed.iter().find(|r| r.id == ticket.id).expect("listed");
+    assert_eq!(row.last_message_preview, t.last_message_preview);
+    assert_eq!(row.waiting_since, Some(again.created_at));
 }
 
 async fn a_ticket_opened_without_a_message_has_no_messages(store: Arc<dyn Store>) {

@@ -86,7 +86,8 @@ impl Chat {
     }
 
     /// Validates a visitor's request field by field, verifies the storefront
-    /// identity when one is claimed, and opens the ticket.
+    /// identity when one is claimed, and opens the ticket. Returns the visitor's
+    /// view of it; the agent feed gets the agents' (the opening message unread).
     pub async fn create_ticket(
         &self,
         request: TicketRequest,
@@ -127,12 +128,15 @@ impl Chat {
             priority,
             first_message,
         };
-        let (ticket, first) = self.store.create_ticket(&new).await?;
+        let (for_agents, first) = self.store.create_ticket(&new).await?;
         first.iter().for_each(count_stored);
+        // The visitor's own view: a new ticket has no agent message to be unread.
+        let for_visitor = Ticket {
+            unread_count: 0,
+            ..for_agents.clone()
+        };
         self.publisher
-            .publish(Event::TicketCreated {
-                ticket: ticket.clone(),
-            })
+            .publish(Event::TicketCreated { ticket: for_agents })
             .await;
         if let Some(message) = &first {
             self.publisher
@@ -141,7 +145,7 @@ impl Chat {
                 })
                 .await;
         }
-        Ok((ticket, first))
+        Ok((for_visitor, first))
     }
 
     /// Checks a storefront's claim that the visitor is `user_id`: `user_hash` must be

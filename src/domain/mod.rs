@@ -9,6 +9,6 @@ pub mod validation;
 pub use agent::{Agent, AgentRole, AgentWithHash};
 pub use status::{Audience, Priority, SenderType, TicketStatus};
 pub use ticket::{
-    Message, MessageDraft, NewTicket, Note, Presence, StatusEffect, Ticket, TicketChange,
-    TicketChangePlan, TransitionError, plan_change, status_after_message,
+    Message, MessageDraft, NewTicket, Note, PREVIEW_CHARS, Presence, StatusEffect, Ticket,
+    TicketChange, TicketChangePlan, TransitionError, plan_change, status_after_message,
 };

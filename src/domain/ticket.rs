@@ -24,7 +24,19 @@ pub struct Ticket {
     pub last_seq: i64,
     /// Messages of the other party the caller has not read yet.
     pub unread_count: i64,
+    /// The start (up to [`PREVIEW_CHARS`] characters) of the newest visitor or
+    /// agent line everyone may see, for queue rows; `None` before the first.
+    #[serde(default)]
+    pub last_message_preview: Option<String>,
+    /// When the oldest visitor message no agent has answered yet was written:
+    /// the visitor has been waiting since then. `None` when an agent had the
+    /// last word or the visitor has not written.
+    #[serde(default)]
+    pub waiting_since: Option<DateTime<Utc>>,
 }
+
+/// How much of the newest message a ticket carries as its preview (characters).
+pub const PREVIEW_CHARS: usize = 140;
 
 /// One stored chat line, numbered gaplessly per ticket by `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -354,6 +366,8 @@ mod tests {
             closed_at: None,
             last_seq: 0,
             unread_count: 0,
+            last_message_preview: None,
+            waiting_since: None,
         }
     }
 

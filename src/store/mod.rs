@@ -222,6 +222,7 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     /// Opens a ticket, with its first user message (seq 1) when the visitor wrote one.
+    /// The ticket is the agents' view: the opening message counts as unread.
     async fn create_ticket(&self, new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)>;
     /// The ticket as `viewer` sees it (unread counts are the viewer's).
     async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;

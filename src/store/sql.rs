@@ -19,6 +19,10 @@ pub(super) const PRIORITY_RANK: &str =
 
 /// A ticket with its agent's name and the unread count of one viewer; the viewer's
 /// counterpart (whose messages count) is a literal so the text stays constant.
+/// The preview is the newest visitor or agent line for everyone (`SUBSTR` counts
+/// characters on both backends; 140 is [`crate::domain::PREVIEW_CHARS`]); the
+/// visitor waits since their first message after the agents' last one. Each
+/// subquery walks one ticket's messages by the (ticket_id, seq) index.
 macro_rules! ticket_select {
     ($counterpart:literal) => {
         concat!(
@@ -28,7 +32,14 @@ macro_rules! ticket_select {
             "(SELECT COUNT(*) FROM support_messages m WHERE m.ticket_id = t.id ",
             "AND m.sender_type = '",
             $counterpart,
-            "' AND m.is_read = FALSE) AS unread_count ",
+            "' AND m.is_read = FALSE) AS unread_count, ",
+            "(SELECT SUBSTR(m.message, 1, 140) FROM support_messages m WHERE m.ticket_id = t.id ",
+            "AND m.sender_type IN ('user', 'supporter') AND m.audience = 'all' ",
+            "ORDER BY m.seq DESC LIMIT 1) AS last_message_preview, ",
+            "(SELECT m.created_at FROM support_messages m WHERE m.ticket_id = t.id ",
+            "AND m.sender_type = 'user' AND m.seq > COALESCE((SELECT MAX(s.seq) ",
+            "FROM support_messages s WHERE s.ticket_id = t.id AND s.sender_type = 'supporter' ",
+            "AND s.audience = 'all'), 0) ORDER BY m.seq LIMIT 1) AS waiting_since ",
             "FROM support_tickets t LEFT JOIN support_agents a ON a.id = t.supporter_id "
         )
     };
@@ -77,6 +88,8 @@ pub(super) struct TicketRow {
     closed_at: Option<DateTime<Utc>>,
     last_seq: i64,
     unread_count: i64,
+    last_message_preview: Option<String>,
+    waiting_since: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -98,6 +111,8 @@ impl TryFrom<TicketRow> for Ticket {
             closed_at: r.closed_at,
             last_seq: r.last_seq,
             unread_count: r.unread_count,
+            last_message_preview: r.last_message_preview,
+            waiting_since: r.waiting_since,
         })
     }
 }
@@ -376,7 +391,7 @@ macro_rules! impl_store {
                     }
                     None => None,
                 };
-                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::User).await?;
+                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
                 tx.commit().await?;
                 Ok((ticket, first))
             }

@@ -226,6 +226,8 @@ mod tests {
             closed_at: None,
             last_seq: 0,
             unread_count: 0,
+            last_message_preview: None,
+            waiting_since: None,
         }
     }
 

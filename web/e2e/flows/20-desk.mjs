@@ -184,6 +184,33 @@ export default async function deskFlows({ browser }) {
     await ctx.close();
   });
 
+  await step('point 15: queue rows show the newest line, the visitor\'s wait and an unread count with the opening message', async () => {
+    const visitor = await visitorWithChat(DESKTOP, 'visitor-queue-row', 'Quinn Row', 'Queue row check');
+    const row = queue.getByRole('button', { name: /Queue row check/ });
+    await visible(row, 'the new ticket in the queue');
+    await until('the row counts the opening message as unread', async () => (await row.innerText()).includes('1 unread'));
+    let text = await row.innerText();
+    assert(text.includes('Hello, I need help.'), `no preview of the opening message: ${text}`);
+    assert(/Waiting (just now|\d+ min)/.test(text), `no waiting time: ${text}`);
+    await visitor.chat.getByRole('textbox', { name: 'Message' }).fill('Second line from Quinn');
+    await visitor.chat.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await until('the row previews the newest line', async () => (await row.innerText()).includes('Second line from Quinn'));
+    text = await row.innerText();
+    assert(text.includes('2 unread') && /Waiting/.test(text), `after a second visitor line: ${text}`);
+    await screenshot(agent, 'desk-point15-queue-row-waiting');
+    await row.click();
+    const panel = agent.getByRole('tabpanel');
+    await panel.getByRole('button', { name: 'Join', exact: true }).click();
+    await panel.getByRole('textbox', { name: 'Reply' }).fill('We are on it, Quinn');
+    await panel.getByRole('textbox', { name: 'Reply' }).press('Enter');
+    await until('the row previews the reply and nobody waits', async () => {
+      const t = await row.innerText();
+      return t.includes('We are on it, Quinn') && !/Waiting/.test(t);
+    });
+    await screenshot(agent, 'desk-point15-queue-row-answered');
+    await visitor.ctx.close();
+  });
+
   await step('point 17: "visitor online" turns off when the visitor leaves; ending the chat is told by name', async () => {
     const other = await visitorWithChat(DESKTOP, 'visitor-presence', 'Jane Leaves', 'Presence check');
     await queue.getByRole('button', { name: /Presence check/ }).click();

@@ -104,6 +104,34 @@ describe('Dashboard', () => {
     expect(calls.filter((c) => c.path.startsWith('/api/support/tickets?'))).toHaveLength(1);
   });
 
+  it('queue rows show the newest line and a ticking wait, live from the feed', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+    try {
+      vi.setSystemTime(new Date('2025-12-26T10:05:00Z'));
+      const { sockets } = setup([
+        ticket({ unread_count: 1, last_seq: 1, last_message_preview: 'Where is my order?', waiting_since: '2025-12-26T10:00:00Z' }),
+      ]);
+      const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+      const row = () => within(queue).getByRole('button', { name: /Order not arrived/ });
+      await within(queue).findByRole('button', { name: /Order not arrived/ });
+      expect(row().textContent).toContain('Where is my order?');
+      expect(row().textContent).toContain('Waiting 5 min');
+      act(() => {
+        vi.advanceTimersByTime(60_000);
+      });
+      expect(row().textContent).toContain('Waiting 6 min');
+      act(() => feed(sockets).open());
+      act(() => feed(sockets).receive({ type: 'message', message: msg(2, { sender_type: 'supporter', sender_name: 'Bob', message: 'On its way' }) }));
+      expect(row().textContent).toContain('On its way');
+      expect(row().textContent).not.toContain('Waiting');
+      act(() => feed(sockets).receive({ type: 'message', message: msg(3, { message: 'Thanks!', created_at: '2025-12-26T10:06:00Z' }) }));
+      expect(row().textContent).toContain('Thanks!');
+      expect(row().textContent).toContain('Waiting just now');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('opens chats in tabs, keeps each draft when switching, assigns and changes status', async () => {
     const { sockets, calls } = setup([ticket({ last_seq: 2 }), ticket({ id: 46, session_id: 's46', subject: 'Second', status: 'assigned', supporter_id: 3, supporter_name: 'Alice' })]);
     const queue = await screen.findByRole('region', { name: 'Ticket queue' });

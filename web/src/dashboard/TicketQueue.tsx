@@ -1,9 +1,10 @@
-// Presenter: filters and the list of tickets with status, priority and unread badges.
+// Presenter: filters and the list of tickets with status, priority and unread badges,
+// the newest line's preview and how long the visitor has waited (ticking).
 
 import { useEffect, useState } from 'react';
 import { formatDateTime, PRIORITY_LABELS, STATUS_LABELS } from '../shared/format';
 import { TICKET_PRIORITIES, TICKET_STATUSES, type Ticket } from '../shared/protocol';
-import type { QueueFilters } from './queue';
+import { waitingLabel, type QueueFilters } from './queue';
 
 export interface TicketQueueProps {
   tickets: readonly Ticket[];
@@ -19,9 +20,22 @@ export interface TicketQueueProps {
 }
 
 const SEARCH_DEBOUNCE_MS = 300;
+/** How often the waiting times are redrawn; they show whole minutes. */
+const WAITING_TICK_MS = 15_000;
+
+/** The current time, renewed every `everyMs` while mounted. */
+function useNow(everyMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = window.setInterval(() => setNow(Date.now()), everyMs);
+    return () => window.clearInterval(t);
+  }, [everyMs]);
+  return now;
+}
 
 export function TicketQueue(props: TicketQueueProps) {
   const { tickets, unread, filters, onFilters } = props;
+  const now = useNow(WAITING_TICK_MS);
   const [q, setQ] = useState(filters.q);
   useEffect(() => {
     if (q === filters.q) return;
@@ -67,6 +81,7 @@ export function TicketQueue(props: TicketQueueProps) {
       <ul className="db-tickets">
         {tickets.map((t) => {
           const n = unread[t.id] ?? 0;
+          const waiting = waitingLabel(t, now);
           return (
             <li key={t.id}>
               <button
@@ -80,10 +95,20 @@ export function TicketQueue(props: TicketQueueProps) {
                   {t.user_name}
                   {t.user_email ? ` · ${t.user_email}` : ''}
                 </span>
+                {t.last_message_preview ? (
+                  <span className="db-ticket-preview" dir="auto">
+                    {t.last_message_preview}
+                  </span>
+                ) : null}
                 <span className="db-badges">
                   <span className={`db-badge db-status-${t.status}`}>{STATUS_LABELS[t.status]}</span>{' '}
                   <span className={`db-badge db-priority-${t.priority}`}>{PRIORITY_LABELS[t.priority]}</span>{' '}
                   {n > 0 && <span className="db-badge db-unread">{n} unread</span>}{' '}
+                  {waiting !== null && (
+                    <span className="db-badge db-waiting" title={`Waiting for a reply since ${formatDateTime(t.waiting_since ?? '')}`}>
+                      Waiting {waiting}
+                    </span>
+                  )}{' '}
                   <span className="db-ticket-time">{formatDateTime(t.created_at)}</span>
                   {t.supporter_name ? <span className="db-ticket-agent"> · {t.supporter_name}</span> : null}
                 </span>

@@ -24,7 +24,7 @@ import { Store } from '../shared/store';
 import { isOlderTicket } from '../shared/ticketVersion';
 import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
 import { Alerts, type AlertPermission } from './alerts';
-import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, upsertTicket, type QueueFilters } from './queue';
+import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, keepNewerConversation, upsertTicket, withMessage, type QueueFilters } from './queue';
 
 /** Wait before reopening a feed the server closed with a final code while the login is valid. */
 const FEED_RESTART_MS = 10_000;
@@ -342,7 +342,8 @@ export class DashboardController {
   private applyTicket(ticket: Ticket): boolean {
     if (this.remember(ticket) !== ticket) return false;
     this.changedDuringReload?.add(ticket.id);
-    this.store.update({ tickets: upsertTicket(this.state.tickets, ticket, this.belongsInQueue(ticket, this.state.tickets)) });
+    const row = keepNewerConversation(ticket, this.state.tickets.find((t) => t.id === ticket.id));
+    this.store.update({ tickets: upsertTicket(this.state.tickets, row, this.belongsInQueue(row, this.state.tickets)) });
     this.chats.get(ticket.id)?.applyTicket(ticket);
     return true;
   }
@@ -429,13 +430,13 @@ export class DashboardController {
     const seen = this.seenSeq.get(message.ticket_id) ?? 0;
     if (message.seq <= seen) return;
     this.seenSeq.set(message.ticket_id, message.seq);
-    // Keep the queue's ticket fresh (last_seq drives nothing visible but stays right).
+    // Keep the queue's row fresh: last_seq, the preview and the visitor's waiting time.
     // updated_at is left as the server sent it: it is the version a later ticket frame
     // is compared with, and a status change published late must still win over it.
     const ticket = this.state.tickets.find((t) => t.id === message.ticket_id);
     if (ticket) {
       this.store.update({
-        tickets: this.state.tickets.map((t) => (t.id === ticket.id ? { ...t, last_seq: Math.max(t.last_seq, message.seq) } : t)),
+        tickets: this.state.tickets.map((t) => (t.id === ticket.id ? withMessage(t, message) : t)),
       });
     }
     if (message.sender_type !== 'user') return;

@@ -1,7 +1,7 @@
 // Pure rules of the ticket queue: which tickets the current filters show, in the
 // server's order (priority, urgent first, then oldest first).
 
-import type { Agent, Ticket, TicketPriority, TicketStatus } from '../shared/protocol';
+import { PREVIEW_CHARS, type Agent, type ChatMessage, type Ticket, type TicketPriority, type TicketStatus } from '../shared/protocol';
 
 export const ACTIVE_STATUSES: readonly TicketStatus[] = ['open', 'assigned', 'in_progress'];
 
@@ -49,4 +49,37 @@ export function matchesFilters(ticket: Ticket, filters: QueueFilters, agent: Age
 export function upsertTicket(list: readonly Ticket[], ticket: Ticket, keep: boolean): Ticket[] {
   const rest = list.filter((t) => t.id !== ticket.id);
   return keep ? [...rest, ticket].sort(compareTickets) : rest;
+}
+
+/** A ticket's queue-row fields after one more message: the preview follows the newest
+ *  visitor or agent line, and the visitor waits from their first unanswered message
+ *  until an agent writes (system lines and agents-only notes change neither). */
+export function withMessage(ticket: Ticket, message: ChatMessage): Ticket {
+  const next = { ...ticket, last_seq: Math.max(ticket.last_seq, message.seq) };
+  if (message.audience === 'agents' || message.sender_type === 'system') return next;
+  next.last_message_preview = Array.from(message.message).slice(0, PREVIEW_CHARS).join('');
+  if (message.sender_type === 'user') next.waiting_since = ticket.waiting_since ?? message.created_at;
+  else next.waiting_since = null;
+  return next;
+}
+
+/** How long the visitor has waited, for a queue row ("just now", "4 min", "2 h 5 min",
+ *  "3 d"); null when nobody waits or the ticket is no longer worked on. */
+export function waitingLabel(ticket: Pick<Ticket, 'waiting_since' | 'status'>, nowMs: number): string | null {
+  if (ticket.waiting_since === null || !ACTIVE_STATUSES.includes(ticket.status)) return null;
+  const since = Date.parse(ticket.waiting_since);
+  if (Number.isNaN(since)) return null;
+  const minutes = Math.floor(Math.max(0, nowMs - since) / 60_000);
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
+  return `${Math.floor(hours / 24)} d`;
+}
+
+/** A ticket frame published before a message the row already shows (its last_seq is
+ *  lower) keeps the row's preview and waiting time: the frame's status still wins. */
+export function keepNewerConversation(incoming: Ticket, held: Ticket | undefined): Ticket {
+  if (!held || held.last_seq <= incoming.last_seq) return incoming;
+  return { ...incoming, last_seq: held.last_seq, last_message_preview: held.last_message_preview, waiting_since: held.waiting_since };
 }

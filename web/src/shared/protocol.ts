@@ -45,7 +45,14 @@ export interface Ticket {
   closed_at: string | null;
   last_seq: number;
   unread_count: number;
+  /** The start (140 characters) of the newest visitor or agent line; null before one. */
+  last_message_preview: string | null;
+  /** When the visitor's oldest message no agent has answered was written; null when answered. */
+  waiting_since: string | null;
 }
+
+/** How much of the newest message a ticket carries as its preview (API.md Ticket). */
+export const PREVIEW_CHARS = 140;
 
 export interface ChatMessage {
   id: number;
@@ -159,6 +166,11 @@ export function isTicket(v: unknown): v is Ticket {
   );
 }
 
+/** Fills in fields an older server leaves out, so the rest of the code can rely on them. */
+function normaliseTicket(t: Ticket): Ticket {
+  return { ...t, last_message_preview: t.last_message_preview ?? null, waiting_since: t.waiting_since ?? null };
+}
+
 function normaliseMessage(m: ChatMessage): ChatMessage {
   return { ...m, sender_name: m.sender_name ?? '', is_read: m.is_read === true };
 }
@@ -223,7 +235,7 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
       return null;
     case 'ticket_created':
     case 'ticket_updated':
-      return isTicket(v.ticket) ? { type: v.type, ticket: v.ticket } : null;
+      return isTicket(v.ticket) ? { type: v.type, ticket: normaliseTicket(v.ticket) } : null;
     case 'resync_required':
       if (data && isNum(data.after_seq)) return { type: 'resync_required', data: { after_seq: data.after_seq } };
       if (data && isStr(data.scope)) return { type: 'resync_required', data: { scope: data.scope } };

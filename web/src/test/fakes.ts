@@ -119,6 +119,8 @@ export function ticket(overrides: Partial<Ticket> = {}): Ticket {
     closed_at: null,
     last_seq: 0,
     unread_count: 0,
+    last_message_preview: null,
+    waiting_since: null,
     ...overrides,
   };
 }
