@@ -46,7 +46,9 @@ export function ChatView(props: ChatViewProps) {
   return (
     <>
       <div className="ls-subheader">
-        <span className="ls-subject">{state.ticket?.subject ?? ''}</span>
+        <span className="ls-subject" dir="auto">
+          {state.ticket?.subject ?? ''}
+        </span>
         <span className="ls-agent">
           {ended ? t('chat.ended') : agent ? t('chat.chattingWith', { name: agent }) : t('chat.waitingForAgent')}
         </span>

@@ -92,7 +92,10 @@ export function PreChatForm({ greeting, submitting, serverErrors, formError, onS
 
   return (
     <form className="ls-prechat" onSubmit={submit} noValidate aria-label={t('prechat.label')}>
-      <p className="ls-greeting">{greeting || t('prechat.greeting')}</p>
+      {/* The site's greeting is in the site's language, whatever the visitor's. */}
+      <p className="ls-greeting" dir="auto">
+        {greeting || t('prechat.greeting')}
+      </p>
       {field('user_name', ids.name, t('prechat.name'), { required: true, max: LIMITS.nameMax, autoComplete: 'name' })}
       {field('user_email', ids.email, t('prechat.email'), { type: 'email', max: LIMITS.emailMax, autoComplete: 'email' })}
       {field('subject', ids.subject, t('prechat.subject'), { required: true, max: LIMITS.subjectMax })}

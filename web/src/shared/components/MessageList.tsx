@@ -157,7 +157,9 @@ export function MessageList({
       )}
       {intro && (
         <div className="ls-msg ls-msg-peer ls-msg-intro">
-          <p className="ls-text">{intro}</p>
+          <p className="ls-text" dir="auto">
+            {intro}
+          </p>
         </div>
       )}
       {messages.map((m) => {
