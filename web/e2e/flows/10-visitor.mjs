@@ -3,7 +3,8 @@
 // message box takes the focus, the panel stays open across pages, links, right-to-left
 // text and long messages, the end state, the dialog and Escape, the launcher, preview,
 // agent header and brand contrast, the phone, and rate-limited messages resent by
-// themselves. The agent side is a raw supporter socket (not the dashboard), so these
+// themselves; and the visitor's language (point 9): data-locale on the script tag, else
+// the browser's, German, Arabic right to left, French, times in that locale. The agent side is a raw supporter socket (not the dashboard), so these
 // steps test the widget alone.
 
 import WebSocket from 'ws';
@@ -35,12 +36,45 @@ async function agentOn(port, token, sessionId) {
       await until('agent replies stored', async () => seqs.length >= sent);
       return seqs[seqs.length - 1];
     },
+    send: (frame) => ws.send(JSON.stringify(frame)),
     close: () => ws.close(),
   };
 }
 
 /** Whether the message log inside the chat frame is scrolled to its end. */
 const atBottom = (log) => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 50);
+
+/** A storefront page on the service's origin whose script tag carries `attrs` (e.g. data-locale). */
+async function shopWith(ctx, base, path, attrs) {
+  await ctx.route(`${base}${path}`, (route) =>
+    route.fulfill({
+      contentType: 'text/html; charset=utf-8',
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop ${path}</title>
+<script src="/widget.js" async ${attrs}></script></head><body><h1>Shop ${path}</h1><p>${'Things to buy. '.repeat(30)}</p></body></html>`,
+    }),
+  );
+  return `${base}${path}`;
+}
+
+/** Whether every message time in the chat frame reads as Intl formats it in `locale`. */
+const timesIn = (frame, locale) =>
+  frame.evaluate((tag) => {
+    const times = [...document.querySelectorAll('.ls-messages time')];
+    const wrong = times
+      .map((t) => ({ shown: t.textContent, want: new Date(t.dateTime).toLocaleTimeString(tag, { hour: '2-digit', minute: '2-digit' }) }))
+      .filter((t) => t.shown !== t.want);
+    return { count: times.length, wrong };
+  }, locale);
+
+/** The agent (by bearer token) joins the visitor's chat: the visitor is told in a system note. */
+async function joinChat(api, token, sessionId) {
+  const t = await (await fetch(`${api}/api/support/ticket/${sessionId}`)).json();
+  const res = await fetch(`${api}/api/support/tickets/${t.id}/assign`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: '{"join":true}' });
+  assert(res.ok, `join: ${res.status}`);
+}
+
+/** The session id the chat app keeps in the service origin's localStorage. */
+const sessionOf = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('livesupport:session')).session_id);
 
 export default async function visitorFlows({ browser }) {
   const { base, port } = await startServer();
@@ -250,6 +284,129 @@ export default async function visitorFlows({ browser }) {
     await p.close();
   });
 
+  // ---------- the visitor's language (issue 14, point 9) ----------
+
+  await step('languages: data-locale="de" shows the launcher, the pre-chat form and the chat in German (browser in en-US)', async () => {
+    const deCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    const p = await deCtx.newPage();
+    watch(p, 'visitor-de');
+    await p.goto(await shopWith(deCtx, base, '/shop-de', 'data-locale="de" data-color="#2563eb"'));
+    const deLauncher = p.getByRole('button', { name: 'Support-Chat öffnen' });
+    await visible(deLauncher, 'German launcher');
+    await deLauncher.click();
+    await visible(p.getByRole('dialog', { name: 'Support-Chat' }), 'German dialog label');
+    const de = p.frameLocator('iframe[title="Support-Chat"]');
+    const form = de.getByRole('form', { name: 'Chat starten' });
+    await visible(form, 'German pre-chat form');
+    await form.getByRole('button', { name: 'Chat starten' }).click();
+    await visible(de.getByText('Bitte geben Sie Ihren Namen ein.'), 'German name error');
+    await visible(de.getByText('Bitte sagen Sie uns, worum es geht.'), 'German subject error');
+    await screenshot(p, 'lang-de-prechat-errors');
+    await de.getByLabel('Name').fill('Jana Besucherin');
+    await de.getByLabel('Betreff').fill('Wo ist meine Bestellung?');
+    await de.getByLabel(/^Nachricht/).fill('Mein Paket ist spät dran.');
+    await form.getByRole('button', { name: 'Chat starten' }).click();
+    const deLog = de.getByRole('log', { name: 'Nachrichten' });
+    await visible(de.getByRole('textbox', { name: 'Nachricht' }), 'German composer');
+    await visible(de.getByText('Warten auf einen Mitarbeiter…'), 'waiting for an agent, in German');
+    await visible(deLog.getByText('Gesendet'), 'German receipt');
+    const frame = p.frames().find((f) => f.url().includes('/support/chat'));
+    assert(new URL(frame.url()).searchParams.get('locale') === 'de', `the loader passed locale=${new URL(frame.url()).searchParams.get('locale')}`);
+    assert((await frame.evaluate(() => document.documentElement.lang)) === 'de', 'html lang');
+    const times = await timesIn(frame, 'de');
+    assert(times.count > 0 && times.wrong.length === 0, `times not in German: ${JSON.stringify(times)}`);
+
+    const sid = await sessionOf(p);
+    await joinChat(api, token, sid);
+    await visible(deLog.getByText(`${agentName} ist dem Chat beigetreten`), 'the join note in German');
+    await visible(de.getByText(`Sie chatten mit ${agentName}`), 'chatting with, in German');
+    const deAgent = await agentOn(port, token, sid);
+    await sleep(300);
+    deAgent.send({ type: 'typing', data: { is_typing: true } });
+    await visible(de.getByText(`${agentName} schreibt…`), 'typing indicator in German');
+    await screenshot(p, 'lang-de-chat');
+
+    await de.getByRole('button', { name: 'Chat minimieren' }).click();
+    await deAgent.say('Ihr Paket kommt morgen.');
+    await visible(p.getByRole('button', { name: 'Support-Chat öffnen, 1 ungelesen' }), 'German unread label');
+    await visible(p.getByRole('button', { name: `Neue Nachricht von ${agentName}: Ihr Paket kommt morgen.` }), 'German reply preview');
+    await screenshot(p, 'lang-de-preview');
+    await p.getByRole('button', { name: 'Support-Chat öffnen, 1 ungelesen' }).click();
+    assert((await p.getByRole('button', { name: 'Support-Chat schließen' }).count()) === 1, 'German close label');
+    await de.getByRole('button', { name: 'Chat beenden' }).click();
+    await visible(de.getByText('Diesen Chat beenden?'), 'German end confirm');
+    await de.getByRole('button', { name: 'Ja, Chat beenden' }).click();
+    await visible(de.getByRole('heading', { name: 'Dieser Chat wurde beendet' }), 'German end state');
+    await visible(de.getByRole('button', { name: 'Neuen Chat starten' }), 'German new chat');
+    await screenshot(p, 'lang-de-ended');
+    deAgent.close();
+    await deCtx.close();
+  });
+
+  await step('languages: data-locale="ar" gives <html lang="ar" dir="rtl">, Arabic strings and a mirrored layout', async () => {
+    const arCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    const p = await arCtx.newPage();
+    watch(p, 'visitor-ar');
+    await p.goto(await shopWith(arCtx, base, '/shop-ar', 'data-locale="ar"'));
+    await p.getByRole('button', { name: 'فتح دردشة الدعم' }).click();
+    const ar = p.frameLocator('iframe[title="دردشة الدعم"]');
+    await visible(ar.getByRole('form', { name: 'بدء محادثة' }), 'Arabic pre-chat form');
+    const frame = p.frames().find((f) => f.url().includes('/support/chat'));
+    const html = await frame.evaluate(() => ({ lang: document.documentElement.lang, dir: document.documentElement.dir, direction: getComputedStyle(document.body).direction }));
+    assert(html.lang === 'ar' && html.dir === 'rtl' && html.direction === 'rtl', `html ${JSON.stringify(html)}`);
+    // Labels start at the right edge of the form.
+    const label = await ar.getByText('الاسم', { exact: true }).boundingBox();
+    const field = await ar.getByLabel('الاسم').boundingBox();
+    assert(label.x + label.width > field.x + field.width - 4, `label not at the right: label ${JSON.stringify(label)} field ${JSON.stringify(field)}`);
+    await screenshot(p, 'lang-ar-prechat');
+    await ar.getByLabel('الاسم').fill('سارة');
+    await ar.getByLabel('الموضوع').fill('سؤال عن الطلب');
+    await ar.getByRole('button', { name: 'بدء المحادثة' }).click();
+    const box = ar.getByRole('textbox', { name: 'الرسالة' });
+    await visible(box, 'Arabic composer');
+    await box.fill('مرحبا');
+    await ar.getByRole('button', { name: 'إرسال' }).click();
+    const arLog = ar.getByRole('log', { name: 'الرسائل' });
+    await visible(arLog.getByText('مُرسلة'), 'Arabic receipt');
+    await visible(ar.getByText('في انتظار أحد الموظفين…'), 'Arabic waiting line');
+    // Mirrored: own messages on the left, the Send button left of the message box.
+    const own = await arLog.locator('.ls-msg-own .ls-text').first().boundingBox();
+    const logBox = await arLog.boundingBox();
+    assert(own.x - logBox.x < logBox.width / 2 - own.width / 2, `own message not on the left: ${JSON.stringify(own)} in ${JSON.stringify(logBox)}`);
+    const send = await ar.getByRole('button', { name: 'إرسال' }).boundingBox();
+    const text = await box.boundingBox();
+    assert(send.x < text.x, `Send not left of the box: ${send.x} vs ${text.x}`);
+    const times = await timesIn(frame, 'ar');
+    assert(times.count > 0 && times.wrong.length === 0, `times not in Arabic: ${JSON.stringify(times)}`);
+    await screenshot(p, 'lang-ar-chat');
+    await arCtx.close();
+  });
+
+  await step('languages: a browser in fr-FR and no data-locale gets French, times formatted for fr-FR', async () => {
+    const frCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'fr-FR' });
+    const p = await frCtx.newPage();
+    watch(p, 'visitor-fr');
+    await p.goto(`${base}/support`);
+    await p.getByRole('button', { name: "Ouvrir le chat d'assistance" }).click();
+    const fr = p.frameLocator(`iframe[title="Chat d'assistance"]`);
+    await visible(fr.getByRole('form', { name: 'Démarrer une conversation' }), 'French pre-chat form');
+    await fr.getByLabel('Nom').fill('Jeanne');
+    await fr.getByLabel('Objet').fill('Ma commande');
+    await fr.getByLabel(/^Message/).fill('Où est mon colis ?');
+    await fr.getByRole('button', { name: 'Démarrer la conversation' }).click();
+    const frLog = fr.getByRole('log', { name: 'Messages' });
+    await visible(fr.getByRole('textbox', { name: 'Message' }), 'French composer');
+    await visible(frLog.getByText('Envoyé'), 'French receipt');
+    await visible(fr.getByText("En attente d'un conseiller…"), 'French waiting line');
+    const frame = p.frames().find((f) => f.url().includes('/support/chat'));
+    assert(new URL(frame.url()).searchParams.get('locale') === 'fr-FR', `locale=${new URL(frame.url()).searchParams.get('locale')}`);
+    assert((await frame.evaluate(() => document.documentElement.lang)) === 'fr', 'html lang fr');
+    const times = await timesIn(frame, 'fr-FR');
+    assert(times.count > 0 && times.wrong.length === 0, `times not in fr-FR: ${JSON.stringify(times)}`);
+    await screenshot(p, 'lang-fr-chat');
+    await frCtx.close();
+  });
+
   // The phone: 390×844, touch.
   const phoneCtx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   const phone = await phoneCtx.newPage();
@@ -294,5 +451,25 @@ export default async function visitorFlows({ browser }) {
     const active = await phoneFrame().evaluate(() => document.activeElement?.tagName);
     assert(active !== 'TEXTAREA' && active !== 'INPUT', `focused ${active} on reopen`);
     await screenshot(phone, 'phone-reopen-no-keyboard');
+  });
+
+  await step('phone: Arabic on a phone is right to left, full screen, with nothing wider than the screen', async () => {
+    const arPhoneCtx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'ar-EG' });
+    const p = await arPhoneCtx.newPage();
+    watch(p, 'visitor-phone-ar');
+    await p.goto(`${base}/support`);
+    await p.getByRole('button', { name: 'فتح دردشة الدعم' }).tap();
+    const ar = p.frameLocator('iframe[title="دردشة الدعم"]');
+    await visible(ar.getByRole('button', { name: 'بدء المحادثة' }), 'Arabic form');
+    const frame = p.frames().find((f) => f.url().includes('/support/chat'));
+    const layout = await frame.evaluate(() => ({ dir: document.documentElement.dir, lang: document.documentElement.lang, wide: document.documentElement.scrollWidth > document.documentElement.clientWidth }));
+    assert(layout.dir === 'rtl' && layout.lang === 'ar' && !layout.wide, `phone layout ${JSON.stringify(layout)}`);
+    await ar.getByLabel('الاسم').fill('سارة');
+    await ar.getByLabel('الموضوع').fill('من هاتفي');
+    await ar.getByRole('button', { name: 'بدء المحادثة' }).tap();
+    await visible(ar.getByRole('textbox', { name: 'الرسالة' }), 'Arabic composer on the phone');
+    assert(!(await frame.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth)), 'chat wider than the phone');
+    await screenshot(p, 'phone-lang-ar-chat');
+    await arPhoneCtx.close();
   });
 }
