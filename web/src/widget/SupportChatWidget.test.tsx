@@ -4,11 +4,11 @@ import { SupportChatWidget, widgetScriptUrl } from './SupportChatWidget';
 
 describe('<SupportChatWidget />', () => {
   it('inserts the service\'s widget.js with data- attributes, and removes it on unmount', () => {
-    const { unmount } = render(<SupportChatWidget serviceUrl="https://support.example.com/" position="left" color="#2563eb" greeting="Hi!" />);
+    const { unmount } = render(<SupportChatWidget serviceUrl="https://support.example.com/" position="left" color="#2563eb" greeting="Hi!" locale="fr" />);
     const script = document.querySelector<HTMLScriptElement>('script[src="https://support.example.com/widget.js"]');
     expect(script).not.toBeNull();
     expect(script?.async).toBe(true);
-    expect(script?.dataset).toMatchObject({ position: 'left', color: '#2563eb', greeting: 'Hi!' });
+    expect(script?.dataset).toMatchObject({ position: 'left', color: '#2563eb', greeting: 'Hi!', locale: 'fr' });
     const destroy = vi.fn();
     window.LiveSupport = { open: vi.fn(), close: vi.fn(), toggle: vi.fn(), destroy, unread: 0 };
     unmount();

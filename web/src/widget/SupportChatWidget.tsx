@@ -3,7 +3,7 @@
 // sites get exactly the same isolated iframe widget as any other page.
 //
 //   import { SupportChatWidget } from 'livesupport-web/src/widget/SupportChatWidget';
-//   <SupportChatWidget serviceUrl="https://support.example.com" position="right" color="#2563eb" greeting="Hi!" />
+//   <SupportChatWidget serviceUrl="https://support.example.com" position="right" color="#2563eb" greeting="Hi!" locale="de" />
 
 import { useEffect } from 'react';
 
@@ -13,13 +13,15 @@ export interface SupportChatWidgetProps {
   position?: 'left' | 'right';
   color?: string;
   greeting?: string;
+  /** The visitor's language (`data-locale`); without it, the browser's. */
+  locale?: string;
 }
 
 export function widgetScriptUrl(serviceUrl: string): string {
   return `${serviceUrl.replace(/\/+$/, '')}/widget.js`;
 }
 
-export function SupportChatWidget({ serviceUrl, position = 'right', color, greeting }: SupportChatWidgetProps): null {
+export function SupportChatWidget({ serviceUrl, position = 'right', color, greeting, locale }: SupportChatWidgetProps): null {
   useEffect(() => {
     const script = document.createElement('script');
     script.src = widgetScriptUrl(serviceUrl);
@@ -27,12 +29,13 @@ export function SupportChatWidget({ serviceUrl, position = 'right', color, greet
     script.dataset.position = position;
     if (color) script.dataset.color = color;
     if (greeting) script.dataset.greeting = greeting;
+    if (locale) script.dataset.locale = locale;
     document.body.appendChild(script);
     return () => {
       window.LiveSupport?.destroy();
       script.remove();
     };
-  }, [serviceUrl, position, color, greeting]);
+  }, [serviceUrl, position, color, greeting, locale]);
   return null;
 }
 
