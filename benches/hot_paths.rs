@@ -87,7 +87,8 @@ fn stored_message(ticket_id: i64, seq: i64, text: &str) -> Message {
         is_read: false,
         created_at: Utc::now(),
         client_msg_id: Some(format!("lt-{ticket_id}-u-{seq}")),
-        audience: Default::default(),
+        visibility: Default::default(),
+        public_seq: Some(seq),
     }
 }
 

@@ -91,7 +91,7 @@ fn from_user(text: &str) -> MessageDraft {
         sender_name: Some("John Doe".into()),
         text: text.into(),
         client_msg_id: None,
-        audience: Default::default(),
+        visibility: Default::default(),
     }
 }
 
@@ -102,7 +102,7 @@ fn from_agent(agent_id: i64, text: &str) -> MessageDraft {
         sender_name: Some("Admin".into()),
         text: text.into(),
         client_msg_id: None,
-        audience: Default::default(),
+        visibility: Default::default(),
     }
 }
 
@@ -1265,7 +1265,16 @@ async fn unread_counts_are_the_callers() {
 
     assign(&app, id, &app.admin_token, json!({})).await;
     say(&app, id, from_agent(me, "Hi")).await;
-    let answer = say(&app, id, from_agent(me, "How can I help?")).await;
+    // The visitor reads in its own numbering (public messages only).
+    let answer = app
+        .state
+        .chat
+        .append_message(id, from_agent(me, "How can I help?"))
+        .await
+        .unwrap()
+        .message
+        .public_seq
+        .expect("a public message");
     say(&app, id, from_user("My parcel")).await;
     assert_eq!(unread(&ticket_as_agent(&app, id).await), 2);
     assert_eq!(
@@ -2282,6 +2291,10 @@ async fn postgres_serves_the_key_routes() {
         None,
     );
 
+    // The visitor's numbering holds public messages only (the notes above are
+    // internal): two more visitor lines to page through.
+    say(&app, id, from_user("second")).await;
+    say(&app, id, from_user("third")).await;
     assert_eq!(queue(&app, "?q=HELLO").await, [id], "search in messages");
     assert_eq!(
         queue(&app, "?q=50%25").await,

@@ -112,11 +112,10 @@ async fn a_visitor_and_an_agent_on_different_nodes_chat_as_on_one() {
     assert_eq!(reply["message"]["sender_type"], "supporter");
     assert_eq!(reply["message"]["sender_name"], "Alice");
     assert_eq!(seq(reply), 3);
-    // A workflow step is for agents: the visitor (on another node) gets its
-    // placeholder in the seq slot.
-    let note = user.next_of("system").await;
-    assert_eq!(note["message"]["audience"], "agents");
-    assert_eq!(note["message"]["message"], "");
+    // A workflow step is for agents: the agent gets it (seq 4); the visitor's
+    // numbering (on another node) never counts it, as the tab below shows.
+    let note = supporter.next_of("system").await;
+    assert_eq!(note["message"]["visibility"], "internal");
     assert_eq!(seq(&note), 4);
 
     // A second tab of the visitor, on the third node, replays and then goes live.
@@ -149,9 +148,11 @@ async fn interleaved_bursts_from_both_sides_arrive_in_seq_order_on_every_node() 
     supporter.next_of("supporter_joined").await;
 
     const EACH: usize = 100;
-    // The join note, 200 chat messages and the in_progress note.
+    // The join note, 200 chat messages and the in_progress note; the visitors'
+    // numbering leaves out the in_progress note (internal).
     let total = 2 + 2 * EACH as i64;
-    let side = |mut client: WsClient, prefix: &'static str| {
+    let public_total = 1 + 2 * EACH as i64;
+    let side = |mut client: WsClient, prefix: &'static str, total: i64| {
         tokio::spawn(async move {
             for i in 0..EACH {
                 client
@@ -164,16 +165,20 @@ async fn interleaved_bursts_from_both_sides_arrive_in_seq_order_on_every_node() 
             within("the burst comes back", until_seq(&mut client, total)).await
         })
     };
-    let from_user = side(user, "u");
-    let from_supporter = side(supporter, "s");
-    let watched = within("the watcher sees the burst", until_seq(&mut watcher, total)).await;
+    let from_user = side(user, "u", public_total);
+    let from_supporter = side(supporter, "s", total);
+    let watched = within(
+        "the watcher sees the burst",
+        until_seq(&mut watcher, public_total),
+    )
+    .await;
     let seen_by_user = from_user.await.unwrap();
     let seen_by_supporter = from_supporter.await.unwrap();
 
-    assert_gapless("the visitor on node A", &seen_by_user, 1, total);
+    assert_gapless("the visitor on node A", &seen_by_user, 1, public_total);
     // The agent's started after the join note it caused.
     assert_gapless("the agent on node B", &seen_by_supporter, 2, total);
-    assert_gapless("a watcher on node C", &watched, 1, total);
+    assert_gapless("a watcher on node C", &watched, 1, public_total);
     for (who, frames) in [
         ("A", &seen_by_user),
         ("B", &seen_by_supporter),
@@ -204,7 +209,11 @@ async fn interleaved_bursts_from_both_sides_arrive_in_seq_order_on_every_node() 
         summary(&watched),
         "two nodes tell the same story"
     );
-    assert_eq!(a.stored_count(&session).await as i64, total);
+    assert_eq!(
+        a.stored_count(&session).await as i64,
+        public_total,
+        "the visitor's history"
+    );
 }
 
 /// Reads a socket until its connection drops, keeping the message-like frames.
@@ -375,20 +384,27 @@ async fn a_redis_restart_loses_no_acknowledged_message() {
     redis.restart().await.expect("redis-server restarts");
     let restarted = Instant::now();
     // Nothing more is sent: the outage's messages must arrive by themselves.
-    let last = a.last_seq(&session).await;
-    arrives_by_itself("the visitor", &mut user, &mut user_frames, last, restarted).await;
+    let last = a.last_seqs(&session).await;
+    arrives_by_itself(
+        "the visitor",
+        &mut user,
+        &mut user_frames,
+        last.visitor,
+        restarted,
+    )
+    .await;
     arrives_by_itself(
         "the agent",
         &mut supporter,
         &mut supporter_frames,
-        last,
+        last.agent,
         restarted,
     )
     .await;
     assert_healthy_again(&[a, b]).await;
 
-    assert_gapless("the visitor", &user_frames, 1, last);
-    assert_gapless("the agent", &supporter_frames, 1, last);
+    assert_gapless("the visitor", &user_frames, 1, last.visitor);
+    assert_gapless("the agent", &supporter_frames, 1, last.agent);
     for (who, frames) in [("visitor", &user_frames), ("agent", &supporter_frames)] {
         let keys: HashSet<&str> = frames.iter().filter_map(key).collect();
         for i in 0..5 {
@@ -534,10 +550,11 @@ async fn on_a_redis_cluster_the_nodes_chat_over_sharded_pub_sub() {
             user.say("from node A", &format!("u{i}")).await;
             supporter.say("from node B", &format!("s{i}")).await;
         }
-        // The join note, 20 chat messages and the in_progress note.
+        // The join note, 20 chat messages and the in_progress note (which the
+        // visitor's numbering leaves out: it is internal).
         let total = 22;
-        let heard_by_user = within("the visitor's stream", until_seq(user, total)).await;
-        assert_gapless("the visitor on node A", &heard_by_user, 2, total);
+        let heard_by_user = within("the visitor's stream", until_seq(user, total - 1)).await;
+        assert_gapless("the visitor on node A", &heard_by_user, 2, total - 1);
         let heard_by_agent = within("the agent's stream", until_seq(supporter, total)).await;
         assert_gapless("the agent on node B", &heard_by_agent, 2, total);
         let on_feed = feed.next_of("ticket_created").await;
@@ -600,19 +617,26 @@ async fn a_redis_that_goes_silent_is_noticed_and_the_chat_recovers() {
     redis.signal("-CONT");
     let resumed = Instant::now();
     // Nothing more is sent: the silence's messages must arrive by themselves.
-    let last = a.last_seq(&session).await;
-    arrives_by_itself("the visitor", &mut user, &mut user_frames, last, resumed).await;
+    let last = a.last_seqs(&session).await;
+    arrives_by_itself(
+        "the visitor",
+        &mut user,
+        &mut user_frames,
+        last.visitor,
+        resumed,
+    )
+    .await;
     arrives_by_itself(
         "the agent",
         &mut supporter,
         &mut supporter_frames,
-        last,
+        last.agent,
         resumed,
     )
     .await;
     assert_healthy_again(&[a, b]).await;
-    assert_gapless("the visitor", &user_frames, 1, last);
-    assert_gapless("the agent", &supporter_frames, 1, last);
+    assert_gapless("the visitor", &user_frames, 1, last.visitor);
+    assert_gapless("the agent", &supporter_frames, 1, last.agent);
     for (who, frames) in [("visitor", &user_frames), ("agent", &supporter_frames)] {
         let keys: HashSet<&str> = frames.iter().filter_map(key).collect();
         for i in 0..3 {

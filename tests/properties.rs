@@ -94,7 +94,7 @@ proptest! {
                 sender_name: Some("P".into()),
                 text: validation::message_text("message", Some(&text), &Limits::default()).unwrap(),
                 client_msg_id: None,
-                audience: Default::default(),
+                visibility: Default::default(),
             };
             let appended = store.append_message(ticket.id, &draft).await.unwrap();
             let read = store

@@ -109,13 +109,19 @@ async fn the_assigned_agents_first_message_starts_work_and_everyone_sees_it() {
     let reply = user.next_of("message").await;
     assert_eq!(reply["message"]["sender_type"], "supporter");
     assert_eq!(reply["message"]["sender_name"], "Alice");
-    // A workflow step is for agents: the visitor gets its placeholder.
-    let note = user.next_of("system").await;
-    assert_eq!(note["message"]["audience"], "agents");
-    assert_eq!(note["message"]["message"], "");
+    // A workflow step is for agents: the visitor gets the ticket's new status,
+    // and no note (its next frame after the reply is the ticket update).
+    let updated = loop {
+        let frame = user.next().await;
+        if frame["type"] != "presence" {
+            break frame;
+        }
+    };
+    assert_eq!(updated["type"], "ticket_updated", "{updated}");
+    assert_eq!(updated["ticket"]["status"], "in_progress");
     assert_eq!(
-        user.next_of("ticket_updated").await["ticket"]["status"],
-        "in_progress"
+        updated["ticket"]["last_seq"], reply["message"]["seq"],
+        "the visitor's ticket counts in its own numbering"
     );
     let own = supporter.next_of("message").await;
     assert_eq!(own["message"]["client_msg_id"], "a1");
@@ -562,14 +568,15 @@ async fn the_agent_feed_carries_every_tickets_events() {
     assert_eq!(status, 200);
     let updated = feed.next_of("ticket_updated").await;
     assert_eq!(updated["ticket"]["priority"], "urgent");
-    // A priority change is for agents: the visitor gets its placeholder.
-    let note = user.next_of("system").await;
-    assert_eq!(note["message"]["audience"], "agents");
-    assert_eq!(note["message"]["message"], "");
-    assert_eq!(
-        user.next_of("ticket_updated").await["ticket"]["priority"],
-        "urgent"
-    );
+    // A priority change is for agents: the visitor gets the ticket, no note.
+    let frame = loop {
+        let frame = user.next().await;
+        if frame["type"] != "presence" && frame["type"] != "message" {
+            break frame;
+        }
+    };
+    assert_eq!(frame["type"], "ticket_updated", "{frame}");
+    assert_eq!(frame["ticket"]["priority"], "urgent");
 }
 
 #[tokio::test]
@@ -702,11 +709,12 @@ async fn concurrent_senders_are_delivered_in_seq_order_without_gaps() {
         }));
     }
     let mut frames = Vec::new();
-    // 200 chat messages plus the join note and the in_progress note.
-    while frames.len() < 202 {
+    // 200 chat messages plus the join note (the in_progress note is internal:
+    // not in the visitor's numbering).
+    while frames.len() < 201 {
         frames.push(watcher.next_message().await);
     }
-    assert_eq!(seqs(&frames), (1..=202).collect::<Vec<_>>());
+    assert_eq!(seqs(&frames), (1..=201).collect::<Vec<_>>());
     let keys: HashSet<String> = frames
         .iter()
         .filter_map(|f| f["message"]["client_msg_id"].as_str().map(str::to_owned))
@@ -876,7 +884,7 @@ async fn a_message_stored_without_being_published_reaches_the_sockets_by_itself(
         sender_name: Some("Alice".into()),
         text: "your parcel left today".into(),
         client_msg_id: Some("lost-publish".into()),
-        audience: Default::default(),
+        visibility: Default::default(),
     };
     app.state
         .store
@@ -1025,12 +1033,12 @@ async fn a_resend_under_a_stored_key_with_another_text_is_refused_with_an_error_
     assert_eq!(stored_messages(&app, &session).await.len(), 2);
 }
 
-/// Issue 14 point 2: priority and assignment notes are for agents only. The
-/// visitor's socket (live and replayed) and its REST history hold each of them
-/// as a content-free placeholder in its seq slot, so its seq stays gapless and
+/// Issue 14 point 2 (and issue 15): priority and assignment notes are for
+/// agents only. The visitor's socket (live and replayed) and its REST history
+/// never hold them: the visitor's seq counts public messages only, gapless, so
 /// no refill or resync is needed; status notes that concern it are plain words.
 #[tokio::test]
-async fn agents_only_notes_reach_the_visitor_as_placeholders_and_its_seq_stays_gapless() {
+async fn agents_only_notes_never_reach_the_visitor_whose_seq_counts_public_messages_only() {
     let app = spawn_app().await;
     let (ticket_id, session) = ticket(&app).await;
     let (alice_id, alice) = app
@@ -1059,33 +1067,29 @@ async fn agents_only_notes_reach_the_visitor_as_placeholders_and_its_seq_stays_g
         .await;
     assert_eq!(status, 200);
     user.say("are you there?", "u1").await;
-    while app.last_seq(&session).await < 3 {
+    while app.last_seq(&session).await < 1 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     patch(json!({"status": "resolved"})).await;
 
-    let placeholder = |m: &Value| {
-        assert_eq!(m["audience"], "agents", "{m}");
-        assert_eq!(m["message"], "", "{m}");
-        assert_eq!(m["sender_name"], Value::Null, "{m}");
-        assert_eq!(m["sender_type"], "system", "{m}");
-    };
     let check = |who: &str, messages: &[Value]| {
         assert_eq!(
             messages
                 .iter()
                 .map(|m| m["seq"].as_i64().unwrap())
                 .collect::<Vec<_>>(),
-            vec![1, 2, 3, 4],
-            "{who} sees every seq once, in order"
+            vec![1, 2],
+            "{who} numbers the public messages only, each once, in order"
         );
-        placeholder(&messages[0]);
-        placeholder(&messages[1]);
-        assert_eq!(messages[2]["message"], "are you there?");
-        assert_eq!(messages[2]["audience"], "all");
+        assert_eq!(messages[0]["message"], "are you there?");
+        assert_eq!(messages[0]["visibility"], "public");
         assert_eq!(
-            messages[3]["message"],
+            messages[1]["message"],
             "This conversation was marked as resolved \u{2014} write to reopen it"
+        );
+        assert!(
+            messages.iter().all(|m| m["visibility"] == "public"),
+            "{who}: {messages:?}"
         );
         let text = serde_json::to_string(messages).unwrap();
         for secret in [
@@ -1100,7 +1104,7 @@ async fn agents_only_notes_reach_the_visitor_as_placeholders_and_its_seq_stays_g
         }
     };
 
-    let live = until_seq_frames(&mut user, 4).await;
+    let live = until_seq_frames(&mut user, 2).await;
     assert!(
         live.iter().all(|f| f["type"] != "resync_required"),
         "{live:?}"
@@ -1113,7 +1117,7 @@ async fn agents_only_notes_reach_the_visitor_as_placeholders_and_its_seq_stays_g
     check("the live socket", &live);
     check("the REST history", &stored_messages(&app, &session).await);
     let mut again = app.user_socket(&session, "?since=0").await;
-    let replayed = until_seq_frames(&mut again, 4).await;
+    let replayed = until_seq_frames(&mut again, 2).await;
     let replayed: Vec<Value> = replayed
         .into_iter()
         .filter(|f| f.get("message").is_some())
@@ -1133,7 +1137,7 @@ async fn agents_only_notes_reach_the_visitor_as_placeholders_and_its_seq_stays_g
         notes[0]["message"],
         "Priority changed from medium to high by Admin"
     );
-    assert_eq!(notes[0]["audience"], "agents");
+    assert_eq!(notes[0]["visibility"], "internal");
     assert_eq!(notes[1]["message"], "Ticket assigned to Alice by Admin");
     let mut supporter = app.supporter_socket(&session, &alice, "?since=0").await;
     let frames = until_seq_frames(&mut supporter, 4).await;
@@ -1173,7 +1177,7 @@ async fn the_visitor_ending_the_chat_is_announced_by_name() {
     assert_eq!(status, 200);
     let stored = stored_messages(&app, &session).await;
     assert_eq!(stored[0]["message"], "John Doe ended the chat");
-    assert_eq!(stored[0]["audience"], "all");
+    assert_eq!(stored[0]["visibility"], "public");
 }
 
 /// Issue 14 point 13: opening a ticket only watches it; joining is explicit
@@ -1215,7 +1219,7 @@ async fn opening_a_ticket_does_not_claim_it_and_joining_is_explicit() {
     let frame = user.next_of("supporter_joined").await;
     assert_eq!(frame["data"]["supporter_name"], "Alice");
     assert_eq!(frame["message"]["message"], "Alice joined the chat");
-    assert_eq!(frame["message"]["audience"], "all");
+    assert_eq!(frame["message"]["visibility"], "public");
     assert_eq!(
         watching.next_of("supporter_joined").await["message"]["seq"],
         1

@@ -9,8 +9,8 @@ mod common;
 
 use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use livesupport::domain::{
-    AgentRole, Audience, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange,
-    TicketStatus, TransitionError,
+    AgentRole, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
+    TransitionError, Visibility,
 };
 use livesupport::store::{
     self, AgentStanding, AgentUpdate, AssignedFilter, MessageRange, NewAgent, NewSession, Presence,
@@ -73,7 +73,9 @@ store_contract!(
     every_transition_of_the_table_is_allowed_and_every_other_refused,
     assigning_an_open_ticket_makes_it_assigned_with_a_note,
     changes_are_stored_as_system_messages_in_order,
-    every_note_is_stored_with_its_audience,
+    every_note_is_stored_with_its_visibility,
+    private_notes_take_a_seq_but_no_place_in_the_visitors_numbering,
+    the_visitors_stream_pages_by_public_seq_and_maps_back_to_seq,
     closing_sets_closed_at_and_closed_is_final,
     a_change_that_changes_nothing_stores_nothing,
     going_back_to_open_releases_the_agent,
@@ -140,7 +142,7 @@ fn from_user(text: &str) -> MessageDraft {
         sender_name: Some("John Doe".into()),
         text: text.into(),
         client_msg_id: None,
-        audience: Default::default(),
+        visibility: Default::default(),
     }
 }
 
@@ -151,7 +153,7 @@ fn from_agent(agent_id: i64, text: &str) -> MessageDraft {
         sender_name: Some(format!("Agent {agent_id}")),
         text: text.into(),
         client_msg_id: None,
-        audience: Default::default(),
+        visibility: Default::default(),
     }
 }
 
@@ -891,9 +893,9 @@ async fn changes_are_stored_as_system_messages_in_order(store: Arc<dyn Store>) {
 }
 
 /// Issue 14 point 2: assignment and priority notes are stored for agents only,
-/// a resolve and the visitor's own messages for everyone; the audience is read
+/// a resolve and the visitor's own messages for everyone; the visibility is read
 /// back with every message.
-async fn every_note_is_stored_with_its_audience(store: Arc<dyn Store>) {
+async fn every_note_is_stored_with_its_visibility(store: Arc<dyn Store>) {
     let alice = new_agent(&store, "alice@example.com", "Alice").await;
     let ticket = ticket_in_status(&store, alice, TicketStatus::Assigned).await;
     store
@@ -907,22 +909,214 @@ async fn every_note_is_stored_with_its_audience(store: Arc<dyn Store>) {
         ..TicketChange::default()
     };
     let changed = store.change_ticket(ticket.id, &change).await.unwrap();
-    let audiences: Vec<_> = changed.notes.iter().map(|n| n.audience).collect();
-    assert_eq!(audiences, [Audience::All, Audience::Agents]);
+    let audiences: Vec<_> = changed.notes.iter().map(|n| n.visibility).collect();
+    assert_eq!(audiences, [Visibility::Public, Visibility::Internal]);
     let stored = all_messages(&store, ticket.id).await;
-    let read_back: Vec<_> = stored.iter().map(|m| (m.sender_type, m.audience)).collect();
+    let read_back: Vec<_> = stored
+        .iter()
+        .map(|m| (m.sender_type, m.visibility))
+        .collect();
     let assigned = stored
         .iter()
         .find(|m| m.message.starts_with("Ticket assigned"))
         .expect("the assignment note");
-    assert_eq!(assigned.audience, Audience::Agents);
+    assert_eq!(assigned.visibility, Visibility::Internal);
     assert_eq!(
         read_back[read_back.len() - 3..],
         [
-            (SenderType::User, Audience::All),
-            (SenderType::System, Audience::All),
-            (SenderType::System, Audience::Agents),
+            (SenderType::User, Visibility::Public),
+            (SenderType::System, Visibility::Public),
+            (SenderType::System, Visibility::Internal),
         ]
+    );
+}
+
+fn note(agent_id: i64, text: &str) -> MessageDraft {
+    MessageDraft {
+        visibility: Visibility::Internal,
+        ..from_agent(agent_id, text)
+    }
+}
+
+/// Issue 15: a private note is numbered in `seq` (the agents' stream, gapless
+/// over everything) and has no `public_seq`; the visitor's numbering counts
+/// public messages only, gapless too. A note changes no status, is never
+/// unread, and is no preview.
+async fn private_notes_take_a_seq_but_no_place_in_the_visitors_numbering(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = ticket_in_status(&store, alice, TicketStatus::Assigned).await;
+    let before = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    let hello = store
+        .append_message(ticket.id, &from_user("hello"))
+        .await
+        .unwrap()
+        .message;
+    let vip = store
+        .append_message(ticket.id, &note(alice, "VIP customer, be nice"))
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(vip.visibility, Visibility::Internal);
+    assert_eq!(
+        vip.public_seq, None,
+        "a note has no place in the visitor's numbering"
+    );
+    assert_eq!(vip.seq, hello.seq + 1, "but the next seq");
+    let after_note = store
+        .ticket_by_id(ticket.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(
+        after_note.status,
+        TicketStatus::Assigned,
+        "the assigned agent's note does not start the work"
+    );
+    assert_eq!(after_note.last_seq, vip.seq);
+    assert_eq!(after_note.last_public_seq, hello.public_seq.unwrap());
+    assert_eq!(after_note.last_message_preview.as_deref(), Some("hello"));
+
+    let reply = store
+        .append_message(ticket.id, &from_agent(alice, "Hi there"))
+        .await
+        .unwrap();
+    let (start_note, _) = reply.status_change.expect("the reply starts the work");
+    assert_eq!(start_note.public_seq, None, "the workflow note is internal");
+    assert_eq!(
+        reply.message.public_seq,
+        Some(hello.public_seq.unwrap() + 1),
+        "the visitor's numbering skips the note"
+    );
+
+    // A resend of a note's key stores nothing and consumes no number.
+    let keyed = with_key(note(alice, "check the order"), "n-1");
+    let first = store.append_message(ticket.id, &keyed).await.unwrap();
+    let again = store.append_message(ticket.id, &keyed).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.message.id, first.message.id);
+
+    let stored = all_messages(&store, ticket.id).await;
+    let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=stored.len() as i64).collect::<Vec<_>>(),
+        "seq is gapless"
+    );
+    let publics: Vec<i64> = stored.iter().filter_map(|m| m.public_seq).collect();
+    assert_eq!(
+        before.last_public_seq, 0,
+        "the set-up left internal notes only"
+    );
+    assert_eq!(
+        publics,
+        (1..=publics.len() as i64).collect::<Vec<_>>(),
+        "public_seq is gapless and ascending"
+    );
+    assert!(
+        stored
+            .iter()
+            .all(|m| m.public_seq.is_some() == (m.visibility == Visibility::Public)),
+        "exactly the public messages have a public_seq"
+    );
+    assert_eq!(
+        unread(&store, &ticket, SenderType::User).await,
+        1,
+        "a note is never unread for the visitor"
+    );
+    let visitor_view = store
+        .ticket_by_session(&ticket.session_id, SenderType::User)
+        .await
+        .unwrap();
+    assert_eq!(
+        visitor_view.last_seq,
+        *publics.last().unwrap(),
+        "the visitor's ticket counts in its own numbering"
+    );
+}
+
+/// The visitor's stream is read by `public_seq`, and a visitor's `since` maps
+/// to the seq the replay starts after.
+async fn the_visitors_stream_pages_by_public_seq_and_maps_back_to_seq(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let ticket = open_ticket(&store, "Numbering").await;
+    store
+        .append_message(ticket.id, &from_user("p1"))
+        .await
+        .unwrap();
+    store
+        .append_message(ticket.id, &note(alice, "n1"))
+        .await
+        .unwrap();
+    store
+        .append_message(ticket.id, &note(alice, "n2"))
+        .await
+        .unwrap();
+    let p2 = store
+        .append_message(ticket.id, &from_user("p2"))
+        .await
+        .unwrap()
+        .message;
+    store
+        .append_message(ticket.id, &from_user("p3"))
+        .await
+        .unwrap();
+    assert_eq!((p2.seq, p2.public_seq), (4, Some(2)));
+
+    let page = |after_seq, before_seq, limit| MessageRange {
+        after_seq,
+        before_seq,
+        limit,
+    };
+    let texts = |slice: &store::MessageSlice| -> Vec<(String, Option<i64>)> {
+        slice
+            .messages
+            .iter()
+            .map(|m| (m.message.clone(), m.public_seq))
+            .collect()
+    };
+    let all = store
+        .public_messages(ticket.id, page(0, None, 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(&all),
+        [
+            ("p1".to_owned(), Some(1)),
+            ("p2".to_owned(), Some(2)),
+            ("p3".to_owned(), Some(3))
+        ]
+    );
+    let after_1 = store
+        .public_messages(ticket.id, page(1, None, 1))
+        .await
+        .unwrap();
+    assert_eq!(texts(&after_1), [("p2".to_owned(), Some(2))]);
+    assert!(after_1.has_more);
+    let back = store
+        .public_messages(ticket.id, page(0, Some(3), 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(&back),
+        [("p1".to_owned(), Some(1)), ("p2".to_owned(), Some(2))],
+        "scrolling back, still ascending"
+    );
+    let visitor: Vec<i64> = all
+        .messages
+        .iter()
+        .map(|m| m.for_visitor().expect("public").seq)
+        .collect();
+    assert_eq!(visitor, [1, 2, 3], "the visitor's view is renumbered");
+
+    assert_eq!(store.seq_of_public(ticket.id, 0).await.unwrap(), 0);
+    assert_eq!(store.seq_of_public(ticket.id, 1).await.unwrap(), 1);
+    assert_eq!(store.seq_of_public(ticket.id, 2).await.unwrap(), 4);
+    assert_eq!(
+        store.seq_of_public(ticket.id, 99).await.unwrap(),
+        5,
+        "past the end: the newest"
     );
 }
 
@@ -1091,7 +1285,13 @@ async fn reads_are_counted_for_each_viewer_separately(store: Arc<dyn Store>) {
         .mark_read(ticket.id, SenderType::Supporter, u2.message.seq)
         .await
         .unwrap();
-    assert_eq!(marked, 2, "the agent read u1 and u2");
+    assert_eq!(marked.marked, 2, "the agent read u1 and u2");
+    assert_eq!(marked.seq, u2.message.seq);
+    assert_eq!(
+        Some(marked.public_seq),
+        u2.message.public_seq,
+        "the mark in the visitor's numbering"
+    );
     assert_eq!(unread(&store, &ticket, SenderType::Supporter).await, 1);
     assert_eq!(
         unread(&store, &ticket, SenderType::User).await,
@@ -1102,13 +1302,17 @@ async fn reads_are_counted_for_each_viewer_separately(store: Arc<dyn Store>) {
         .mark_read(ticket.id, SenderType::Supporter, u2.message.seq)
         .await
         .unwrap();
-    assert_eq!(again, 0, "reading again changes nothing");
+    assert_eq!(again.marked, 0, "reading again changes nothing");
 
+    // The visitor counts in its own numbering.
+    let visitors_mark = a2.message.public_seq.expect("a public message");
+    assert!(visitors_mark < a2.message.seq, "internal notes came first");
     let marked = store
-        .mark_read(ticket.id, SenderType::User, a2.message.seq)
+        .mark_read(ticket.id, SenderType::User, visitors_mark)
         .await
         .unwrap();
-    assert_eq!(marked, 2, "the guest read a1 and a2");
+    assert_eq!(marked.marked, 2, "the guest read a1 and a2");
+    assert_eq!(marked.seq, a2.message.seq, "the mark in seq");
     assert_eq!(unread(&store, &ticket, SenderType::User).await, 0);
     assert_eq!(unread(&store, &ticket, SenderType::Supporter).await, 1);
 

@@ -214,7 +214,7 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     drain(&shared, Duration::from_secs_f64(options.drain_grace())).await;
 
     // Every stored message must have reached both sockets of its ticket.
-    let last_seqs: Vec<Result<i64, LoadError>> = stream::iter(refs.iter().enumerate())
+    let last_seqs: Vec<Result<(i64, i64), LoadError>> = stream::iter(refs.iter().enumerate())
         .map(|(k, ticket)| {
             let (http, tokens) = (&http, &tokens);
             async move {
@@ -232,10 +232,10 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         .await;
     for (k, last_seq) in last_seqs.into_iter().enumerate() {
         match last_seq {
-            Ok(last_seq) => {
-                for state in &sockets[2 * k..2 * k + 2] {
-                    lock(&state.tracker).finish(last_seq);
-                }
+            Ok((last_seq, last_public_seq)) => {
+                // The visitor's socket counts in its own numbering.
+                lock(&sockets[2 * k].tracker).finish(last_public_seq);
+                lock(&sockets[2 * k + 1].tracker).finish(last_seq);
             }
             Err(err) => {
                 shared.ledger.error("ticket check failed");

@@ -155,13 +155,15 @@ pub async fn create_ticket(
     }
 }
 
-/// The ticket's stored `last_seq`, read as the agent.
+/// The ticket's stored `last_seq` and `last_public_seq` (where the visitor's own
+/// numbering ends: it counts public messages only), read as the agent. A server
+/// without the second gives `last_seq` for both.
 pub async fn last_seq(
     client: &reqwest::Client,
     node: &Node,
     token: &str,
     ticket_id: i64,
-) -> Result<i64, LoadError> {
+) -> Result<(i64, i64), LoadError> {
     let response = client
         .get(format!("{}/api/support/tickets/{ticket_id}", node.base))
         .bearer_auth(token)
@@ -178,7 +180,10 @@ pub async fn last_seq(
     }
     serde_json::from_str::<Value>(&body)
         .ok()
-        .and_then(|v| v["last_seq"].as_i64())
+        .and_then(|v| {
+            let last = v["last_seq"].as_i64()?;
+            Some((last, v["last_public_seq"].as_i64().unwrap_or(last)))
+        })
         .ok_or_else(|| LoadError::new(format!("ticket {ticket_id} has no last_seq")))
 }
 

@@ -54,7 +54,12 @@ pub enum Event {
     Read {
         ticket_id: i64,
         reader_type: SenderType,
+        /// The mark in `seq`, the agents' numbering.
         up_to_seq: i64,
+        /// The mark in the visitor's numbering (absent from an older node's
+        /// event: it then equals `up_to_seq`, as before migration 0006).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        up_to_public_seq: Option<i64>,
     },
     Presence {
         ticket_id: i64,
@@ -223,7 +228,8 @@ mod tests {
             is_read: false,
             created_at: Utc::now(),
             client_msg_id: Some("k1".into()),
-            audience: Default::default(),
+            visibility: Default::default(),
+            public_seq: Some(seq),
         }
     }
 

@@ -19,7 +19,7 @@ use crate::config::Secret;
 use crate::domain::validation::{self, Limits};
 use crate::domain::{
     Agent, Message, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange,
-    TicketStatus,
+    TicketStatus, Visibility,
 };
 use crate::error::ApiError;
 use crate::metrics::metrics;
@@ -218,6 +218,28 @@ impl Chat {
         Ok(appended)
     }
 
+    /// Appends an agent's private note: validated as a chat message, stored
+    /// `internal` (no status rule applies), published to the agents only.
+    pub async fn append_note(
+        &self,
+        ticket_id: i64,
+        agent: &Agent,
+        text: Option<&str>,
+        client_msg_id: Option<&str>,
+    ) -> Result<Appended, ApiError> {
+        let client_msg_id = validation::client_msg_id(client_msg_id, &self.limits)?;
+        let text = validation::message_text("message", text, &self.limits)?;
+        let draft = MessageDraft {
+            sender_type: SenderType::Supporter,
+            sender_id: Some(agent.id),
+            sender_name: Some(agent.name.clone()),
+            text,
+            client_msg_id,
+            visibility: Visibility::Internal,
+        };
+        self.append_message(ticket_id, draft).await
+    }
+
     /// Applies a status, priority or assignment change and publishes its notes and
     /// the updated ticket.
     pub async fn change_ticket(
@@ -267,19 +289,21 @@ impl Chat {
     }
 
     /// Stores that `reader` has read the other side's messages up to `up_to_seq`
-    /// and tells the ticket's sockets.
+    /// (a visitor counts in its own numbering, an agent in seq) and tells the
+    /// ticket's sockets, each side in its numbering.
     pub async fn mark_read(
         &self,
         ticket_id: i64,
         reader: SenderType,
         up_to_seq: i64,
     ) -> Result<(), ApiError> {
-        self.store.mark_read(ticket_id, reader, up_to_seq).await?;
+        let mark = self.store.mark_read(ticket_id, reader, up_to_seq).await?;
         self.publisher
             .publish(Event::Read {
                 ticket_id,
                 reader_type: reader,
-                up_to_seq,
+                up_to_seq: mark.seq,
+                up_to_public_seq: Some(mark.public_seq),
             })
             .await;
         Ok(())

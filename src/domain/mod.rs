@@ -7,7 +7,7 @@ mod ticket;
 pub mod validation;
 
 pub use agent::{Agent, AgentRole, AgentWithHash};
-pub use status::{Audience, Priority, SenderType, TicketStatus};
+pub use status::{Priority, SenderType, TicketStatus, Visibility};
 pub use ticket::{
     Message, MessageDraft, NewTicket, Note, PREVIEW_CHARS, Presence, StatusEffect, Ticket,
     TicketChange, TicketChangePlan, TransitionError, plan_change, status_after_message,

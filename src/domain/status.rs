@@ -112,33 +112,45 @@ impl FromStr for Priority {
     }
 }
 
-/// Who may see a message: everyone on the ticket, or its agents only (internal
-/// notes such as priority and assignment changes). A visitor is sent an
-/// agents-only message as a content-free placeholder in its seq slot
-/// ([`crate::domain::Message::for_visitor`]), so its stream stays gapless.
+/// Who may see a message: everyone on the ticket (`public`), or its agents only
+/// (`internal`: private notes, and system notes such as priority and assignment
+/// changes). Internal messages have no place in the visitor's stream: a visitor
+/// numbers public messages only ([`crate::domain::Message::for_visitor`]).
+///
+/// Stored in the `audience` column as `all` / `agents` (its name and values from
+/// migration 0005); JSON says `visibility`, and reads the old names too, so an
+/// event from a node of the previous release is understood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Audience {
+pub enum Visibility {
     #[default]
-    All,
-    Agents,
+    #[serde(alias = "all")]
+    Public,
+    #[serde(alias = "agents")]
+    Internal,
 }
 
-impl Audience {
-    pub fn as_str(self) -> &'static str {
+impl Visibility {
+    /// The value of the `audience` column.
+    pub fn as_db_str(self) -> &'static str {
         match self {
-            Audience::All => "all",
-            Audience::Agents => "agents",
+            Visibility::Public => "all",
+            Visibility::Internal => "agents",
         }
+    }
+
+    pub fn is_internal(self) -> bool {
+        self == Visibility::Internal
     }
 }
 
-impl std::str::FromStr for Audience {
+impl std::str::FromStr for Visibility {
     type Err = ();
+    /// Reads the `audience` column.
     fn from_str(s: &str) -> Result<Self, ()> {
         match s {
-            "all" => Ok(Audience::All),
-            "agents" => Ok(Audience::Agents),
+            "all" => Ok(Visibility::Public),
+            "agents" => Ok(Visibility::Internal),
             _ => Err(()),
         }
     }

@@ -1,4 +1,4 @@
-use super::{Audience, Priority, SenderType, TicketStatus};
+use super::{Priority, SenderType, TicketStatus, Visibility};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +20,12 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
-    /// The seq of the newest message; 0 for a ticket without messages.
+    /// The seq of the newest message; 0 for a ticket without messages. In the
+    /// visitor's view ([`Ticket::for_visitor`]) the newest public message's.
     pub last_seq: i64,
+    /// The newest public message's number in the visitor's stream.
+    #[serde(default)]
+    pub last_public_seq: i64,
     /// Messages of the other party the caller has not read yet.
     pub unread_count: i64,
     /// The start (up to [`PREVIEW_CHARS`] characters) of the newest visitor or
@@ -33,6 +37,16 @@ pub struct Ticket {
     /// last word or the visitor has not written.
     #[serde(default)]
     pub waiting_since: Option<DateTime<Utc>>,
+}
+
+impl Ticket {
+    /// The ticket as the visitor sees it: `last_seq` in the visitor's numbering.
+    pub fn for_visitor(&self) -> Ticket {
+        Ticket {
+            last_seq: self.last_public_seq,
+            ..self.clone()
+        }
+    }
 }
 
 /// How much of the newest message a ticket carries as its preview (characters).
@@ -51,29 +65,48 @@ pub struct Message {
     pub is_read: bool,
     pub created_at: DateTime<Utc>,
     pub client_msg_id: Option<String>,
-    /// Who may see it; `agents` only for system notes (older stored rows and
-    /// peers without the field read as `all`).
-    #[serde(default)]
-    pub audience: Audience,
+    /// Who may see it: `internal` for private notes and the agents' system
+    /// notes (older stored rows and peers without the field read as public).
+    #[serde(default, alias = "audience")]
+    pub visibility: Visibility,
+    /// Its number in the visitor's stream, which counts public messages only;
+    /// `None` for internal messages. (Rows stored before migration 0006 kept
+    /// `seq` here, agents-only notes included: see [`Message::for_visitor`].)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_seq: Option<i64>,
 }
 
 impl Message {
-    /// What a visitor is shown of this message: itself, or for an agents-only
-    /// note a placeholder that keeps only its place (`id`, `seq`, time) so the
-    /// visitor's seq stays gapless while the note's text and author stay with
-    /// the agents.
-    pub fn for_visitor(&self) -> std::borrow::Cow<'_, Message> {
-        if self.audience == Audience::All {
-            return std::borrow::Cow::Borrowed(self);
-        }
-        std::borrow::Cow::Owned(Message {
-            sender_type: SenderType::System,
-            sender_id: None,
-            sender_name: None,
-            message: String::new(),
-            client_msg_id: None,
+    /// What a visitor is shown of this message, numbered in the visitor's own
+    /// stream (`seq` = `public_seq`), or `None` for an internal message, which
+    /// the visitor never gets in any form. An agents-only system note stored
+    /// before migration 0006 holds a place in the visitor's numbering (it was
+    /// sent as a placeholder then): it stays an empty system line there, so a
+    /// visitor's `since` from before the upgrade still means the same.
+    pub fn for_visitor(&self) -> Option<Message> {
+        let public_seq = self.public_seq?;
+        let mut view = Message {
+            seq: public_seq,
+            public_seq: None,
             ..self.clone()
-        })
+        };
+        if self.visibility.is_internal() {
+            view = Message {
+                sender_type: SenderType::System,
+                sender_id: None,
+                sender_name: None,
+                message: String::new(),
+                client_msg_id: None,
+                visibility: Visibility::Public,
+                ..view
+            };
+        }
+        Some(view)
+    }
+
+    /// A private note an agent wrote (not an internal system note).
+    pub fn is_note(&self) -> bool {
+        self.visibility.is_internal() && self.sender_type == SenderType::Supporter
     }
 }
 
@@ -105,7 +138,7 @@ pub struct MessageDraft {
     pub sender_name: Option<String>,
     pub text: String,
     pub client_msg_id: Option<String>,
-    pub audience: Audience,
+    pub visibility: Visibility,
 }
 
 impl MessageDraft {
@@ -116,7 +149,7 @@ impl MessageDraft {
             sender_name: None,
             text: note.text.clone(),
             client_msg_id: None,
-            audience: note.audience,
+            visibility: note.visibility,
         }
     }
 }
@@ -127,21 +160,21 @@ impl MessageDraft {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
     pub text: String,
-    pub audience: Audience,
+    pub visibility: Visibility,
 }
 
 impl Note {
     pub fn all(text: impl Into<String>) -> Note {
         Note {
             text: text.into(),
-            audience: Audience::All,
+            visibility: Visibility::Public,
         }
     }
 
     pub fn agents(text: impl Into<String>) -> Note {
         Note {
             text: text.into(),
-            audience: Audience::Agents,
+            visibility: Visibility::Internal,
         }
     }
 
@@ -181,6 +214,9 @@ pub fn status_after_message(
     supporter_id: Option<i64>,
     draft: &MessageDraft,
 ) -> Option<StatusEffect> {
+    if draft.visibility.is_internal() {
+        return None;
+    }
     let next = match (draft.sender_type, status) {
         (SenderType::Supporter, TicketStatus::Assigned)
             if draft.sender_id.is_some() && draft.sender_id == supporter_id =>
@@ -365,6 +401,7 @@ mod tests {
             updated_at: now,
             closed_at: None,
             last_seq: 0,
+            last_public_seq: 0,
             unread_count: 0,
             last_message_preview: None,
             waiting_since: None,

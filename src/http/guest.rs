@@ -105,13 +105,13 @@ async fn list_messages(
 ) -> Result<Json<MessagesPage>, ApiError> {
     let range = message_range(&query)?;
     let ticket = ticket_of_session(&state, &key).await?;
-    let mut page = MessagesPage::from(state.store.messages(ticket.id, range).await?);
-    // Agents-only notes keep their place, not their content (as on the socket).
-    for message in &mut page.messages {
-        if let std::borrow::Cow::Owned(placeholder) = message.for_visitor() {
-            *message = placeholder;
-        }
-    }
+    // The visitor's own numbering: public messages only, `seq` = `public_seq`.
+    let mut page = MessagesPage::from(state.store.public_messages(ticket.id, range).await?);
+    page.messages = page
+        .messages
+        .iter()
+        .filter_map(|message| message.for_visitor())
+        .collect();
     Ok(Json(page))
 }
 

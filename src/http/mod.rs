@@ -9,6 +9,7 @@ pub mod extract;
 mod guest;
 pub mod health;
 pub mod limits;
+mod notes;
 pub mod scrape;
 pub mod socket_caps;
 mod sockets;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scrape)
         .merge(guest::router())
         .merge(tickets::router())
+        .merge(notes::router())
         .merge(agents::router())
         .merge(health::router())
         .merge(sockets::router())

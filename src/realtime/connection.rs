@@ -141,7 +141,8 @@ pub(super) struct WriterContext {
     /// The ticket whose messages this socket streams (`None` for the feed).
     pub(super) ticket_id: Option<i64>,
     pub(super) lifetime: Arc<Lifetime>,
-    /// A visitor's socket: agents-only messages go out as placeholders.
+    /// A visitor's socket: frames go out as the visitor sees them (its own
+    /// numbering, no internal message); ordering stays by the agents' seq.
     pub(super) visitor: bool,
 }
 
@@ -241,8 +242,12 @@ async fn write_frame(
     closer: &Closer,
     visitor: bool,
 ) -> Sent {
+    let Some(text) = frame.text_for(visitor) else {
+        // Nothing of it for this socket (an internal message to a visitor).
+        return Sent::Ok;
+    };
     let sent = tokio::select! {
-        sent = send(sink, WsMessage::Text(frame.text_for(visitor).clone())) => match sent {
+        sent = send(sink, WsMessage::Text(text.clone())) => match sent {
             Ok(()) => Sent::Ok,
             Err(Failure::TimedOut) => Sent::TimedOut,
             Err(Failure::Broken) => Sent::Broken,

@@ -8,7 +8,6 @@ use crate::domain::{Message, SenderType};
 use crate::metrics::metrics;
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use tokio::sync::mpsc;
@@ -24,9 +23,21 @@ pub struct Frame {
     /// `None` for frames that are not live deliveries (replay, resends).
     pub stored_at: Option<i64>,
     pub text: Utf8Bytes,
-    /// What a visitor's socket is sent instead of `text`: set for an agents-only
-    /// message, whose place (seq) the visitor gets without its content.
-    pub visitor_text: Option<Utf8Bytes>,
+    /// What a visitor's socket is sent instead of `text`.
+    pub for_visitor: ForVisitor,
+}
+
+/// A frame as the visitor's socket gets it. The visitor has a stream of its
+/// own: public messages only, numbered by `public_seq` (`Message::for_visitor`).
+#[derive(Debug, Clone)]
+pub enum ForVisitor {
+    /// The agents' text: nothing in it is numbered or internal.
+    Same,
+    /// Nothing at all: an internal message (a private note, an agents-only
+    /// system note), which the visitor's numbering does not count.
+    Nothing,
+    /// Its own rendering: a message renumbered, a ticket as the visitor sees it.
+    Own(Utf8Bytes),
 }
 
 impl Frame {
@@ -36,30 +47,31 @@ impl Frame {
             kind: frame.kind(),
             stored_at: None,
             text: frame.to_json().into(),
-            visitor_text: None,
+            for_visitor: ForVisitor::Same,
         }
     }
 
     /// A stored message read back from the store (replay, resend).
     pub fn message(message: &Message) -> Frame {
-        let visitor_text = match message.for_visitor() {
-            Cow::Borrowed(_) => None,
-            Cow::Owned(placeholder) => {
-                Some(ServerFrame::for_message(&placeholder).to_json().into())
-            }
+        let for_visitor = match message.for_visitor() {
+            None => ForVisitor::Nothing,
+            Some(view) => ForVisitor::Own(ServerFrame::for_message(&view).to_json().into()),
         };
         Frame {
             seq: Some(message.seq),
-            visitor_text,
+            for_visitor,
             ..Frame::new(&ServerFrame::for_message(message))
         }
     }
 
-    /// The text this frame is written as to a socket of a visitor or an agent.
-    pub fn text_for(&self, visitor: bool) -> &Utf8Bytes {
-        match &self.visitor_text {
-            Some(text) if visitor => text,
-            _ => &self.text,
+    /// The text this frame is written as to a socket of a visitor or an agent;
+    /// `None`: this socket gets nothing of it (its seq still counts as passed).
+    pub fn text_for(&self, visitor: bool) -> Option<&Utf8Bytes> {
+        match &self.for_visitor {
+            _ if !visitor => Some(&self.text),
+            ForVisitor::Same => Some(&self.text),
+            ForVisitor::Nothing => None,
+            ForVisitor::Own(text) => Some(text),
         }
     }
 
@@ -79,18 +91,41 @@ impl Frame {
                 message,
                 supporter_id,
                 supporter_name,
-            } => Frame {
-                seq: Some(message.seq),
-                stored_at: Some(message.created_at.timestamp_micros()),
-                ..Frame::new(&ServerFrame::SupporterJoined {
-                    message,
-                    data: JoinedData {
-                        supporter_id: *supporter_id,
-                        supporter_name,
-                    },
-                })
+            } => {
+                fn joined<'a>(message: &'a Message, id: i64, name: &'a str) -> ServerFrame<'a> {
+                    ServerFrame::SupporterJoined {
+                        message,
+                        data: JoinedData {
+                            supporter_id: id,
+                            supporter_name: name,
+                        },
+                    }
+                }
+                let for_visitor = match message.for_visitor() {
+                    None => ForVisitor::Nothing,
+                    Some(view) => ForVisitor::Own(
+                        joined(&view, *supporter_id, supporter_name)
+                            .to_json()
+                            .into(),
+                    ),
+                };
+                Frame {
+                    seq: Some(message.seq),
+                    stored_at: Some(message.created_at.timestamp_micros()),
+                    for_visitor,
+                    ..Frame::new(&joined(message, *supporter_id, supporter_name))
+                }
+            }
+            Event::TicketUpdated { ticket } => Frame {
+                for_visitor: ForVisitor::Own(
+                    ServerFrame::TicketUpdated {
+                        ticket: &ticket.for_visitor(),
+                    }
+                    .to_json()
+                    .into(),
+                ),
+                ..Frame::new(&ServerFrame::TicketUpdated { ticket })
             },
-            Event::TicketUpdated { ticket } => Frame::new(&ServerFrame::TicketUpdated { ticket }),
             Event::Typing {
                 sender_type,
                 sender_name,
@@ -109,12 +144,18 @@ impl Frame {
             Event::Read {
                 reader_type,
                 up_to_seq,
+                up_to_public_seq,
                 ..
             } => {
+                // It goes to the other side only, in that side's numbering.
+                let up_to_seq = match reader_type {
+                    SenderType::User => *up_to_seq,
+                    _ => up_to_public_seq.unwrap_or(*up_to_seq),
+                };
                 let frame = Frame::new(&ServerFrame::Read {
                     data: ReadData {
                         reader_type: *reader_type,
-                        up_to_seq: *up_to_seq,
+                        up_to_seq,
                     },
                 });
                 return Some((Audience::facing(*reader_type), frame));
@@ -128,7 +169,8 @@ impl Frame {
     }
 
     /// The frame the agents' feed gets for `event`: ticket changes, and every
-    /// stored message as a `message` frame (an agent's join note included).
+    /// stored message as a `message` frame (an agent's join note and private
+    /// notes included: the feed is agents only).
     pub fn for_feed(event: &Event) -> Option<Frame> {
         let frame = match event {
             Event::TicketCreated { ticket } => ServerFrame::TicketCreated { ticket },

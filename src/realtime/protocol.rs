@@ -13,6 +13,11 @@ pub enum ClientFrame {
         message: Option<String>,
         client_msg_id: Option<String>,
     },
+    /// A private note (agents only): stored internal, never sent to the visitor.
+    Note {
+        message: Option<String>,
+        client_msg_id: Option<String>,
+    },
     Typing {
         is_typing: bool,
     },
@@ -70,6 +75,10 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
             message: raw.message,
             client_msg_id: raw.client_msg_id,
         }),
+        "note" => Ok(ClientFrame::Note {
+            message: raw.message,
+            client_msg_id: raw.client_msg_id,
+        }),
         "typing" => match raw.data.and_then(|d| d.is_typing) {
             Some(is_typing) => Ok(ClientFrame::Typing { is_typing }),
             None => Err((
@@ -91,7 +100,9 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
         other => Err((
             ApiError::validation(
                 "type",
-                format!("unknown frame type {other:?}; expected message, typing, read or ping"),
+                format!(
+                    "unknown frame type {other:?}; expected message, note, typing, read or ping"
+                ),
             ),
             key,
         )),
@@ -104,6 +115,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
 pub enum FrameKind {
     Ready,
     Message,
+    Note,
     System,
     SupporterJoined,
     Typing,
@@ -121,6 +133,7 @@ impl FrameKind {
         match self {
             FrameKind::Ready => "ready",
             FrameKind::Message => "message",
+            FrameKind::Note => "note",
             FrameKind::System => "system",
             FrameKind::SupporterJoined => "supporter_joined",
             FrameKind::Typing => "typing",
@@ -143,6 +156,10 @@ pub enum ServerFrame<'a> {
         data: ReadyData<'a>,
     },
     Message {
+        message: &'a Message,
+    },
+    /// An agent's private note, to the ticket's agent sockets only.
+    Note {
         message: &'a Message,
     },
     System {
@@ -189,6 +206,8 @@ impl ServerFrame<'_> {
     pub fn for_message(message: &Message) -> ServerFrame<'_> {
         if message.sender_type == SenderType::System {
             ServerFrame::System { message }
+        } else if message.is_note() {
+            ServerFrame::Note { message }
         } else {
             ServerFrame::Message { message }
         }
@@ -198,6 +217,7 @@ impl ServerFrame<'_> {
         match self {
             ServerFrame::Ready { .. } => FrameKind::Ready,
             ServerFrame::Message { .. } => FrameKind::Message,
+            ServerFrame::Note { .. } => FrameKind::Note,
             ServerFrame::System { .. } => FrameKind::System,
             ServerFrame::SupporterJoined { .. } => FrameKind::SupporterJoined,
             ServerFrame::Typing { .. } => FrameKind::Typing,
@@ -308,6 +328,13 @@ mod tests {
         assert_eq!(
             parse_client_frame(r#"{"type":"ping"}"#).unwrap(),
             ClientFrame::Ping
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"note","message":"VIP","client_msg_id":"n1"}"#).unwrap(),
+            ClientFrame::Note {
+                message: Some("VIP".into()),
+                client_msg_id: Some("n1".into())
+            }
         );
     }
 

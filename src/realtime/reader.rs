@@ -1,5 +1,5 @@
-//! What each frame a client sends on a ticket socket does: a chat message is
-//! validated, rate limited and appended (its published copy, coming back through
+//! What each frame a client sends on a ticket socket does: a chat message (or
+//! an agent's private note) is validated, rate limited and appended (its published copy, coming back through
 //! the hub, is the acknowledgement); typing and read receipts are forwarded; a
 //! ping is answered. Refusals are `error` frames and the socket stays open.
 //!
@@ -12,7 +12,7 @@ use super::frame::Frame;
 use super::protocol::{ClientFrame, ServerFrame, parse_client_frame};
 use crate::chat::events::Event;
 use crate::domain::validation;
-use crate::domain::{MessageDraft, SenderType};
+use crate::domain::{MessageDraft, SenderType, Visibility};
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -79,7 +79,23 @@ impl TicketReader {
             ClientFrame::Message {
                 message,
                 client_msg_id,
-            } => self.send_message(message, client_msg_id).await,
+            } => {
+                self.send_message(message, client_msg_id, Visibility::Public)
+                    .await
+            }
+            ClientFrame::Note {
+                message,
+                client_msg_id,
+            } => {
+                if self.role != SenderType::Supporter {
+                    return self.refuse(
+                        ApiError::validation("type", "only agents write notes"),
+                        client_msg_id.as_deref(),
+                    );
+                }
+                self.send_message(message, client_msg_id, Visibility::Internal)
+                    .await
+            }
             ClientFrame::Typing { is_typing } => {
                 if self.typing.check().is_err() {
                     metrics().typing_frames_dropped.inc();
@@ -107,7 +123,13 @@ impl TicketReader {
         }
     }
 
-    async fn send_message(&self, message: Option<String>, client_msg_id: Option<String>) {
+    /// A chat message, or an agent's private note (`Internal`).
+    async fn send_message(
+        &self,
+        message: Option<String>,
+        client_msg_id: Option<String>,
+        visibility: Visibility,
+    ) {
         let limits = &self.realtime.settings.limits;
         let key = match validation::client_msg_id(client_msg_id.as_deref(), limits) {
             Ok(key) => key,
@@ -126,7 +148,7 @@ impl TicketReader {
             sender_name: Some(self.name.clone()),
             text,
             client_msg_id: key.clone(),
-            audience: Default::default(),
+            visibility,
         };
         match self
             .realtime

@@ -28,11 +28,19 @@ pub(super) async fn opening_frames(
     since: Option<i64>,
     live_after: i64,
 ) -> Result<Opening, ApiError> {
+    // The visitor's ticket and `since` are in its own numbering (public
+    // messages only); the replay and the writer go by seq, so `since` is taken
+    // over to seq, and what the visitor may not see is left out as it is sent.
+    let visitor = role == SenderType::User;
     let ticket = store.ticket_by_id(ticket_id, role).await?;
+    let since_seq = match since {
+        Some(since) if visitor && since > 0 => Some(store.seq_of_public(ticket_id, since).await?),
+        other => other,
+    };
     let mut last_sent = live_after;
     let mut replay = Vec::new();
     let mut truncated = false;
-    if let Some(since) = since {
+    if let Some(since) = since_seq {
         last_sent = since.max(live_after);
         if since < live_after {
             // Oldest first from `since`; what lies past `live_after` comes live.
@@ -51,17 +59,26 @@ pub(super) async fn opening_frames(
             truncated = (replay.len() as i64) < live_after - since;
         }
     }
+    let replayed = replay
+        .iter()
+        .filter(|m| !visitor || m.public_seq.is_some())
+        .count();
     let mut frames = vec![Arc::new(Frame::new(&ServerFrame::Ready {
         data: ReadyData {
             ticket: &ticket,
             last_seq: ticket.last_seq,
-            replayed: replay.len(),
+            replayed,
         },
     }))];
     frames.extend(replay.iter().map(|m| Arc::new(Frame::message(m))));
     if truncated {
         metrics().resyncs.inc();
-        let after_seq = replay.last().map(|m| m.seq).unwrap_or(since.unwrap_or(0));
+        let replayed_up_to = if visitor {
+            replay.iter().rev().find_map(|m| m.public_seq)
+        } else {
+            replay.last().map(|m| m.seq)
+        };
+        let after_seq = replayed_up_to.unwrap_or(since.unwrap_or(0));
         frames.push(Arc::new(Frame::new(&ServerFrame::ResyncRequired {
             data: ResyncData { after_seq },
         })));

@@ -47,9 +47,11 @@ metered! {
     fn list_tickets(query: &TicketQuery) -> StoreResult<TicketPage>;
     fn ticket_counts_by_status() -> StoreResult<Vec<(TicketStatus, i64)>>;
     fn messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
+    fn public_messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
+    fn seq_of_public(ticket_id: i64, public_seq: i64) -> StoreResult<i64>;
     fn append_message(ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended>;
     fn change_ticket(ticket_id: i64, change: &TicketChange) -> StoreResult<Changed>;
-    fn mark_read(ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<u64>;
+    fn mark_read(ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<ReadUpTo>;
     fn create_agent(agent: &NewAgent) -> StoreResult<Agent>;
     fn agent_by_email(email: &str) -> StoreResult<Option<AgentWithHash>>;
     fn agent_by_id(id: i64) -> StoreResult<Option<Agent>>;

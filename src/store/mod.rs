@@ -216,6 +216,17 @@ pub struct NewSession {
     pub node_id: String,
 }
 
+/// A read mark in both of a ticket's numberings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadUpTo {
+    /// Messages newly marked read.
+    pub marked: u64,
+    /// The mark in `seq` (the agents' stream).
+    pub seq: i64,
+    /// The mark in `public_seq` (the visitor's stream).
+    pub public_seq: i64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
@@ -236,7 +247,18 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage>;
     async fn ticket_counts_by_status(&self) -> StoreResult<Vec<(TicketStatus, i64)>>;
 
+    /// Messages by `seq`: the agents' stream, internal messages included.
     async fn messages(&self, ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
+    /// The visitor's stream: public messages only, the range in their
+    /// `public_seq` (render each with [`Message::for_visitor`]).
+    async fn public_messages(
+        &self,
+        ticket_id: i64,
+        range: MessageRange,
+    ) -> StoreResult<MessageSlice>;
+    /// The seq of the visitor's message number `public_seq` (the newest one at or
+    /// below it; 0 before the first): where a visitor's `since` lies in seq.
+    async fn seq_of_public(&self, ticket_id: i64, public_seq: i64) -> StoreResult<i64>;
     /// Stores a message under the ticket's next seq, in one transaction with the
     /// seq allocation; idempotent on the sender's (ticket, sender type, sender id,
     /// client_msg_id): a resend of the same text answers with the stored message,
@@ -246,13 +268,15 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a status/priority/assignment change with the contract's rules and
     /// stores one system note per change, atomically.
     async fn change_ticket(&self, ticket_id: i64, change: &TicketChange) -> StoreResult<Changed>;
-    /// Marks the other party's messages up to `up_to_seq` read; returns how many changed.
+    /// Marks the other party's public messages up to `up_to_seq` read, in the
+    /// reader's numbering (a visitor's `public_seq`, an agent's `seq`); returns
+    /// how many changed and the mark in both numberings.
     async fn mark_read(
         &self,
         ticket_id: i64,
         reader: SenderType,
         up_to_seq: i64,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<ReadUpTo>;
 
     /// Fails with `Conflict` when the email is taken.
     async fn create_agent(&self, agent: &NewAgent) -> StoreResult<Agent>;

@@ -49,6 +49,11 @@ impl PostgresStore {
         draft: &MessageDraft,
         at: DateTime<Utc>,
     ) -> StoreResult<Option<Message>> {
+        // The batches number public messages only; a private note takes the
+        // transaction of `append_message`.
+        if draft.visibility.is_internal() {
+            return Ok(None);
+        }
         self.appender.append(ticket_id, draft, at).await
     }
 }

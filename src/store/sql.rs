@@ -18,7 +18,8 @@ pub(super) const PRIORITY_RANK: &str =
     "(CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END)";
 
 /// A ticket with its agent's name and the unread count of one viewer; the viewer's
-/// counterpart (whose messages count) is a literal so the text stays constant.
+/// counterpart (whose public messages count: an agent's private note is never
+/// unread for anybody) is a literal so the text stays constant.
 /// The preview is the newest visitor or agent line for everyone (`SUBSTR` counts
 /// characters on both backends; 140 is [`crate::domain::PREVIEW_CHARS`]); the
 /// visitor waits since their first message after the agents' last one. Each
@@ -28,11 +29,11 @@ macro_rules! ticket_select {
         concat!(
             "SELECT t.id, t.session_id, t.user_id, t.supporter_id, a.name AS supporter_name, ",
             "t.subject, t.status, t.priority, t.user_email, t.user_name, t.created_at, ",
-            "t.updated_at, t.closed_at, t.last_seq, ",
+            "t.updated_at, t.closed_at, t.last_seq, t.last_public_seq, ",
             "(SELECT COUNT(*) FROM support_messages m WHERE m.ticket_id = t.id ",
             "AND m.sender_type = '",
             $counterpart,
-            "' AND m.is_read = FALSE) AS unread_count, ",
+            "' AND m.audience = 'all' AND m.is_read = FALSE) AS unread_count, ",
             "(SELECT SUBSTR(m.message, 1, 140) FROM support_messages m WHERE m.ticket_id = t.id ",
             "AND m.sender_type IN ('user', 'supporter') AND m.audience = 'all' ",
             "ORDER BY m.seq DESC LIMIT 1) AS last_message_preview, ",
@@ -46,7 +47,7 @@ macro_rules! ticket_select {
 }
 pub(super) use ticket_select;
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience";
+pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience, public_seq";
 
 /// The unique index a message's `client_msg_id` belongs to: its sender's
 /// (ticket, sender type, sender id). Visitors and system notes have no sender id,
@@ -87,6 +88,7 @@ pub(super) struct TicketRow {
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
     last_seq: i64,
+    last_public_seq: i64,
     unread_count: i64,
     last_message_preview: Option<String>,
     waiting_since: Option<DateTime<Utc>>,
@@ -110,6 +112,7 @@ impl TryFrom<TicketRow> for Ticket {
             updated_at: r.updated_at,
             closed_at: r.closed_at,
             last_seq: r.last_seq,
+            last_public_seq: r.last_public_seq,
             unread_count: r.unread_count,
             last_message_preview: r.last_message_preview,
             waiting_since: r.waiting_since,
@@ -130,6 +133,7 @@ pub(super) struct MessageRow {
     created_at: DateTime<Utc>,
     client_msg_id: Option<String>,
     audience: String,
+    public_seq: Option<i64>,
 }
 
 impl TryFrom<MessageRow> for Message {
@@ -146,7 +150,8 @@ impl TryFrom<MessageRow> for Message {
             is_read: r.is_read,
             created_at: r.created_at,
             client_msg_id: r.client_msg_id,
-            audience: parse_column("audience", &r.audience)?,
+            visibility: parse_column("audience", &r.audience)?,
+            public_seq: r.public_seq,
         })
     }
 }
@@ -211,7 +216,7 @@ macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use crate::domain::{
             Agent, AgentWithHash, Message, MessageDraft, NewTicket, Note, SenderType, Ticket,
-            TicketChange, TicketStatus, plan_change, status_after_message,
+            TicketChange, TicketStatus, Visibility, plan_change, status_after_message,
         };
         use crate::store::sql::{
             AGENT_COLUMNS, AgentRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK, SENDER_KEY, TicketRow,
@@ -219,7 +224,7 @@ macro_rules! impl_store {
         };
         use crate::store::{
             AgentStanding, AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
-            Presence, Store, StoreError, StoreResult, TicketCursor, TicketPage, TicketQuery, now,
+            Presence, ReadUpTo, Store, StoreError, StoreResult, TicketCursor, TicketPage, TicketQuery, now,
             MAX_IDS_PER_QUERY, NODE_STALE_AFTER,
         };
         use chrono::{DateTime, Utc};
@@ -237,6 +242,12 @@ macro_rules! impl_store {
             }
         }
 
+        /// A ticket row as `viewer` sees it: the visitor in its own numbering.
+        fn ticket_for(row: TicketRow, viewer: SenderType) -> StoreResult<Ticket> {
+            let ticket = Ticket::try_from(row)?;
+            Ok(if viewer == SenderType::User { ticket.for_visitor() } else { ticket })
+        }
+
         async fn fetch_ticket(
             conn: &mut <$db as sqlx::Database>::Connection,
             id: i64,
@@ -244,44 +255,61 @@ macro_rules! impl_store {
         ) -> StoreResult<Ticket> {
             let sql = format!("{} WHERE t.id = $1", ticket_select_for(viewer));
             let row: Option<TicketRow> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
-            row.ok_or(StoreError::NotFound)?.try_into()
+            ticket_for(row.ok_or(StoreError::NotFound)?, viewer)
         }
 
-        /// Takes the ticket's write lock and allocates its next seq.
-        async fn next_seq(tx: &mut Tx, ticket_id: i64, at: DateTime<Utc>) -> StoreResult<i64> {
-            sqlx::query_scalar(
-                "UPDATE support_tickets SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq",
-            )
-            .bind(ticket_id)
-            .bind(at)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound)
+        /// Where a message goes in the ticket's two streams: its seq (every
+        /// message) and, for a public one, its number in the visitor's stream.
+        #[derive(Clone, Copy)]
+        struct Place {
+            seq: i64,
+            public_seq: Option<i64>,
+        }
+
+        /// SQL: the ticket update that allocates the next place, for `$3` = 1 (a
+        /// public message) or 0 (internal); returns `last_seq, last_public_seq`.
+        const ALLOCATE_PLACE: &str = "UPDATE support_tickets SET last_seq = last_seq + 1, \
+             last_public_seq = last_public_seq + $3, updated_at = $2 WHERE id = $1";
+
+        fn place_of((seq, last_public): (i64, i64), visibility: Visibility) -> Place {
+            Place { seq, public_seq: (!visibility.is_internal()).then_some(last_public) }
+        }
+
+        /// Takes the ticket's write lock and allocates its next place.
+        async fn next_place(tx: &mut Tx, ticket_id: i64, visibility: Visibility, at: DateTime<Utc>) -> StoreResult<Place> {
+            let row: Option<(i64, i64)> = sqlx::query_as(&format!("{ALLOCATE_PLACE} RETURNING last_seq, last_public_seq"))
+                .bind(ticket_id)
+                .bind(at)
+                .bind(i64::from(!visibility.is_internal()))
+                .fetch_optional(&mut **tx)
+                .await?;
+            Ok(place_of(row.ok_or(StoreError::NotFound)?, visibility))
         }
 
         async fn insert_message(
             tx: &mut Tx,
             ticket_id: i64,
-            seq: i64,
+            place: Place,
             draft: &MessageDraft,
             at: DateTime<Utc>,
         ) -> StoreResult<Option<Message>> {
             // `None`: the sender's client_msg_id is taken, this is a resend.
             let sql = format!(
-                "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9) \
+                "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience, public_seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9, $10) \
                  ON CONFLICT {SENDER_KEY} DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             );
             let row: Option<MessageRow> = sqlx::query_as(&sql)
                 .bind(ticket_id)
-                .bind(seq)
+                .bind(place.seq)
                 .bind(draft.sender_type.as_str())
                 .bind(draft.sender_id)
                 .bind(draft.sender_name.as_deref())
                 .bind(&draft.text)
                 .bind(at)
                 .bind(draft.client_msg_id.as_deref())
-                .bind(draft.audience.as_str())
+                .bind(draft.visibility.as_db_str())
+                .bind(place.public_seq)
                 .fetch_optional(&mut **tx)
                 .await?;
             row.map(Message::try_from).transpose()
@@ -300,10 +328,43 @@ macro_rules! impl_store {
         ) -> StoreResult<Vec<Message>> {
             let mut stored = Vec::with_capacity(notes.len());
             for note in notes {
-                let seq = next_seq(tx, ticket_id, at).await?;
-                stored.push(expect_inserted(insert_message(tx, ticket_id, seq, &MessageDraft::system(note), at).await?)?);
+                let place = next_place(tx, ticket_id, note.visibility, at).await?;
+                stored.push(expect_inserted(insert_message(tx, ticket_id, place, &MessageDraft::system(note), at).await?)?);
             }
             Ok(stored)
+        }
+
+        /// A page of a ticket's messages by `numbering` (`seq`: the agents'
+        /// stream; `public_seq`: the visitor's, which holds public messages only).
+        async fn page_of_messages(
+            pool: &sqlx::Pool<$db>,
+            numbering: &str,
+            ticket_id: i64,
+            range: MessageRange,
+        ) -> StoreResult<MessageSlice> {
+            let limit = i64::from(range.limit);
+            // Scrolling back reads newest-first from `before_seq`; the page is
+            // turned around before it is returned.
+            let backwards = range.before_seq.is_some();
+            let sql = format!(
+                "SELECT {MESSAGE_COLUMNS} FROM support_messages WHERE ticket_id = $1 AND {numbering} > $2 AND {numbering} < $3 \
+                 ORDER BY {numbering} {} LIMIT $4",
+                if backwards { "DESC" } else { "ASC" }
+            );
+            let rows: Vec<MessageRow> = sqlx::query_as(&sql)
+                .bind(ticket_id)
+                .bind(range.after_seq)
+                .bind(range.before_seq.unwrap_or(i64::MAX))
+                .bind(limit + 1)
+                .fetch_all(pool)
+                .await?;
+            let mut messages: Vec<Message> = convert(rows)?;
+            let has_more = messages.len() as i64 > limit;
+            messages.truncate(limit as usize);
+            if backwards {
+                messages.reverse();
+            }
+            Ok(MessageSlice { messages, has_more })
         }
 
         fn push_list_filters(qb: &mut QueryBuilder<'_, $db>, query: &TicketQuery) {
@@ -384,10 +445,10 @@ macro_rules! impl_store {
                             sender_name: Some(new.user_name.clone()),
                             text: text.clone(),
                             client_msg_id: None,
-                            audience: Default::default(),
+                            visibility: Visibility::Public,
                         };
-                        let seq = next_seq(&mut tx, ticket_id, at).await?;
-                        Some(expect_inserted(insert_message(&mut tx, ticket_id, seq, &draft, at).await?)?)
+                        let place = next_place(&mut tx, ticket_id, draft.visibility, at).await?;
+                        Some(expect_inserted(insert_message(&mut tx, ticket_id, place, &draft, at).await?)?)
                     }
                     None => None,
                 };
@@ -399,7 +460,7 @@ macro_rules! impl_store {
             async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket> {
                 let sql = format!("{} WHERE t.session_id = $1", ticket_select_for(viewer));
                 let row: Option<TicketRow> = sqlx::query_as(&sql).bind(session_id).fetch_optional(&self.pool).await?;
-                row.ok_or(StoreError::NotFound)?.try_into()
+                ticket_for(row.ok_or(StoreError::NotFound)?, viewer)
             }
 
             async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket> {
@@ -429,7 +490,7 @@ macro_rules! impl_store {
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                convert(rows)
+                rows.into_iter().map(|row| ticket_for(row, SenderType::User)).collect()
             }
 
             async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage> {
@@ -460,29 +521,22 @@ macro_rules! impl_store {
             }
 
             async fn messages(&self, ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> {
-                let limit = i64::from(range.limit);
-                // Scrolling back reads newest-first from `before_seq`; the page is
-                // turned around before it is returned.
-                let backwards = range.before_seq.is_some();
-                let sql = format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM support_messages WHERE ticket_id = $1 AND seq > $2 AND seq < $3 \
-                     ORDER BY seq {} LIMIT $4",
-                    if backwards { "DESC" } else { "ASC" }
-                );
-                let rows: Vec<MessageRow> = sqlx::query_as(&sql)
-                    .bind(ticket_id)
-                    .bind(range.after_seq)
-                    .bind(range.before_seq.unwrap_or(i64::MAX))
-                    .bind(limit + 1)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let mut messages: Vec<Message> = convert(rows)?;
-                let has_more = messages.len() as i64 > limit;
-                messages.truncate(limit as usize);
-                if backwards {
-                    messages.reverse();
-                }
-                Ok(MessageSlice { messages, has_more })
+                page_of_messages(&self.pool, "seq", ticket_id, range).await
+            }
+
+            async fn public_messages(&self, ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> {
+                page_of_messages(&self.pool, "public_seq", ticket_id, range).await
+            }
+
+            async fn seq_of_public(&self, ticket_id: i64, public_seq: i64) -> StoreResult<i64> {
+                let seq: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(seq) FROM support_messages WHERE ticket_id = $1 AND public_seq <= $2",
+                )
+                .bind(ticket_id)
+                .bind(public_seq)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(seq.unwrap_or(0))
             }
 
             async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended> {
@@ -494,15 +548,15 @@ macro_rules! impl_store {
                 let mut tx = self.pool.begin().await?;
                 // One statement takes the ticket's lock, allocates the seq and reads
                 // what the status rules need.
-                let locked: Option<(i64, String, Option<i64>)> = sqlx::query_as(
-                    "UPDATE support_tickets SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 \
-                     RETURNING last_seq, status, supporter_id",
-                )
-                .bind(ticket_id)
-                .bind(at)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let (seq, status, supporter_id) = locked.ok_or(StoreError::NotFound)?;
+                let locked: Option<(i64, i64, String, Option<i64>)> =
+                    sqlx::query_as(&format!("{ALLOCATE_PLACE} RETURNING last_seq, last_public_seq, status, supporter_id"))
+                        .bind(ticket_id)
+                        .bind(at)
+                        .bind(i64::from(!draft.visibility.is_internal()))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let (seq, last_public, status, supporter_id) = locked.ok_or(StoreError::NotFound)?;
+                let place = place_of((seq, last_public), draft.visibility);
                 let status: TicketStatus = status
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("unknown status {status:?}")))?;
@@ -510,7 +564,7 @@ macro_rules! impl_store {
                     tx.rollback().await?;
                     return Err(StoreError::TicketClosed);
                 }
-                let Some(message) = insert_message(&mut tx, ticket_id, seq, draft, at).await? else {
+                let Some(message) = insert_message(&mut tx, ticket_id, place, draft, at).await? else {
                     // A resend: the seq taken above is given back with the rollback
                     // (no gap), and the first message answers, if it says the same.
                     tx.rollback().await?;
@@ -583,17 +637,30 @@ macro_rules! impl_store {
                 Ok(Changed { ticket, notes, assigned: plan.assigned })
             }
 
-            async fn mark_read(&self, ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<u64> {
-                let done = sqlx::query(
+            async fn mark_read(&self, ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<ReadUpTo> {
+                // The visitor reads in its own numbering; the agents in seq. Only
+                // public messages are ever unread.
+                let (column, other) = if reader == SenderType::User { ("public_seq", "seq") } else { ("seq", "public_seq") };
+                let marked = sqlx::query(&format!(
                     "UPDATE support_messages SET is_read = TRUE \
-                     WHERE ticket_id = $1 AND sender_type = $2 AND seq <= $3 AND is_read = FALSE",
-                )
+                     WHERE ticket_id = $1 AND sender_type = $2 AND audience = 'all' AND {column} <= $3 AND is_read = FALSE",
+                ))
                 .bind(ticket_id)
                 .bind(reader.counterpart().as_str())
                 .bind(up_to_seq)
                 .execute(&self.pool)
+                .await?
+                .rows_affected();
+                let translated: Option<i64> = sqlx::query_scalar(&format!(
+                    "SELECT MAX({other}) FROM support_messages WHERE ticket_id = $1 AND {column} <= $2",
+                ))
+                .bind(ticket_id)
+                .bind(up_to_seq)
+                .fetch_one(&self.pool)
                 .await?;
-                Ok(done.rows_affected())
+                let translated = translated.unwrap_or(0);
+                let (seq, public_seq) = if reader == SenderType::User { (translated, up_to_seq) } else { (up_to_seq, translated) };
+                Ok(ReadUpTo { marked, seq, public_seq })
             }
 
             async fn create_agent(&self, agent: &NewAgent) -> StoreResult<Agent> {

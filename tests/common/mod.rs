@@ -45,6 +45,13 @@ pub enum Backend {
     Postgres,
 }
 
+/// The last seq of a ticket's visitor stream and of its agents' stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastSeqs {
+    pub visitor: i64,
+    pub agent: i64,
+}
+
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
@@ -505,6 +512,27 @@ impl TestApp {
             .await;
         assert_eq!(status, 200, "read the ticket: {ticket}");
         ticket["last_seq"].as_i64().unwrap()
+    }
+
+    /// Where the ticket's two streams end: the visitor's own numbering (public
+    /// messages only) and the agents' seq (every message).
+    pub async fn last_seqs(&self, session_id: &str) -> LastSeqs {
+        let (status, guest) = self
+            .get(&format!("/api/support/ticket/{session_id}"), None)
+            .await;
+        assert_eq!(status, 200, "read the ticket: {guest}");
+        let id = guest["id"].as_i64().unwrap();
+        let (status, ticket) = self
+            .get(
+                &format!("/api/support/tickets/{id}"),
+                Some(&self.admin_token),
+            )
+            .await;
+        assert_eq!(status, 200, "read the ticket as an agent: {ticket}");
+        LastSeqs {
+            visitor: guest["last_seq"].as_i64().unwrap(),
+            agent: ticket["last_seq"].as_i64().unwrap(),
+        }
     }
 
     /// How many messages the ticket's history holds (up to 500), read through

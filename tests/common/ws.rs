@@ -240,7 +240,7 @@ impl WsClient {
 pub fn is_message(frame: &Value) -> bool {
     matches!(
         frame["type"].as_str(),
-        Some("message" | "system" | "supporter_joined")
+        Some("message" | "note" | "system" | "supporter_joined")
     )
 }
 

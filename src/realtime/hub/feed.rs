@@ -225,6 +225,7 @@ mod tests {
             updated_at: at(updated),
             closed_at: None,
             last_seq: 0,
+            last_public_seq: 0,
             unread_count: 0,
             last_message_preview: None,
             waiting_since: None,
@@ -243,7 +244,8 @@ mod tests {
             is_read: false,
             created_at: at(when),
             client_msg_id: None,
-            audience: Default::default(),
+            visibility: Default::default(),
+            public_seq: Some(seq),
         }
     }
 

@@ -83,7 +83,7 @@ mod tests {
             kind: FrameKind::Message,
             stored_at: None,
             text: format!("{seq}").into(),
-            visitor_text: None,
+            for_visitor: crate::realtime::frame::ForVisitor::Same,
         })
     }
 

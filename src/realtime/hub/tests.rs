@@ -77,7 +77,7 @@ async fn append(store: &dyn Store, ticket_id: i64, text: &str) -> Message {
         sender_name: Some("John".into()),
         text: text.into(),
         client_msg_id: None,
-        audience: Default::default(),
+        visibility: Default::default(),
     };
     store
         .append_message(ticket_id, &draft)

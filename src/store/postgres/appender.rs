@@ -15,6 +15,10 @@
 //! statements in flight run, and the next batch takes them all. The batch size
 //! follows the load by itself.
 //!
+//! It stores public messages only: each takes its ticket's next `seq` and next
+//! `public_seq` (the visitor's numbering). Private notes, numbered in `seq`
+//! alone, take the transaction of `append_message`.
+//!
 //! Why one statement rather than a transaction of several: a transaction would
 //! hold its tickets' row locks across round trips (`BEGIN`, statements,
 //! `COMMIT`) while other batches wait on them; one autocommitted statement is one
@@ -78,13 +82,14 @@ fn no_status_rule(status: &str, sender_type: &str) -> String {
 /// One message in one statement (see [`append_one`]); built once, not per message.
 static APPEND_ONE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH t AS (UPDATE support_tickets SET last_seq = last_seq + 1, updated_at = $6 \
+        "WITH t AS (UPDATE support_tickets SET last_seq = last_seq + 1, \
+         last_public_seq = last_public_seq + 1, updated_at = $6 \
          WHERE id = $1 AND {} \
          AND ($7::text IS NULL OR NOT EXISTS \
          (SELECT 1 FROM support_messages WHERE {})) \
-         RETURNING last_seq) \
-         INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
-         SELECT $1, t.last_seq, $2, $3, $4, $5, FALSE, $6, $7 FROM t RETURNING {}",
+         RETURNING last_seq, last_public_seq) \
+         INSERT INTO support_messages (ticket_id, seq, public_seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
+         SELECT $1, t.last_seq, t.last_public_seq, $2, $3, $4, $5, FALSE, $6, $7 FROM t RETURNING {}",
         no_status_rule("status", "$2"),
         has_sender_key("", "$1", "$2", "$3", "$7"),
         MESSAGE_COLUMNS
@@ -105,12 +110,12 @@ static APPEND_BATCH: LazyLock<String> = LazyLock::new(|| {
              WHERE {} \
              AND NOT EXISTS (SELECT 1 FROM support_messages m WHERE {})), \
          bumped AS (\
-             UPDATE support_tickets t SET last_seq = t.last_seq + a.n, updated_at = a.at \
+             UPDATE support_tickets t SET last_seq = t.last_seq + a.n, last_public_seq = t.last_public_seq + a.n, updated_at = a.at \
              FROM (SELECT ticket_id, COUNT(*) AS n, MAX(created_at) AS at FROM accepted GROUP BY ticket_id) a \
-             WHERE t.id = a.ticket_id RETURNING t.id, t.last_seq - a.n AS seq_before), \
+             WHERE t.id = a.ticket_id RETURNING t.id, t.last_seq - a.n AS seq_before, t.last_public_seq - a.n AS public_before), \
          inserted AS (\
-             INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
-             SELECT a.ticket_id, s.seq_before + a.rank, a.sender_type, a.sender_id, a.sender_name, a.message, FALSE, a.created_at, a.client_msg_id \
+             INSERT INTO support_messages (ticket_id, seq, public_seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
+             SELECT a.ticket_id, s.seq_before + a.rank, s.public_before + a.rank, a.sender_type, a.sender_id, a.sender_name, a.message, FALSE, a.created_at, a.client_msg_id \
              FROM accepted a JOIN bumped s ON s.id = a.ticket_id RETURNING {}) \
          SELECT i.*, a.ordinal FROM inserted i JOIN bumped s ON s.id = i.ticket_id \
          JOIN accepted a ON a.ticket_id = i.ticket_id AND a.rank = i.seq - s.seq_before",

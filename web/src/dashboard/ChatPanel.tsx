@@ -9,6 +9,8 @@ import { Composer } from '../shared/components/Composer';
 import { ConnectionBanner } from '../shared/components/ConnectionBanner';
 import { MessageList } from '../shared/components/MessageList';
 import { PRIORITY_LABELS, STATUS_LABELS } from '../shared/format';
+import { ApiError } from '../shared/api';
+import { newClientMsgId } from '../shared/ids';
 import { STATUS_TRANSITIONS, TICKET_PRIORITIES, type Agent, type TicketPriority, type TicketStatus } from '../shared/protocol';
 
 export interface ChatPanelProps {
@@ -27,16 +29,40 @@ export interface ChatPanelProps {
   onAssignTo?: (agentId: number) => void;
   /** Changes when the agent opens this ticket: its reply box (or Join) takes focus. */
   focusAt?: number;
+  /** Stores a private note (API.md "Private notes"); rejects with the server's error. */
+  onNote?: (text: string, clientMsgId: string) => Promise<void>;
 }
 
 export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
   const state = useSyncExternalStore(controller.store.subscribe, controller.store.get);
   const [draft, setDraft] = useState('');
   const [draftError, setDraftError] = useState<string | undefined>();
+  const [mode, setMode] = useState<ComposeMode>('reply');
+  const [note, setNote] = useState<NoteDraft>(() => ({ ...EMPTY_NOTE, key: newClientMsgId() }));
+  const { onNote } = rest;
+  const sendNote = (): void => {
+    const text = note.text.trim();
+    if (!onNote || note.sending) return;
+    if (!text) {
+      setNote({ ...note, error: 'Write the note first.' });
+      return;
+    }
+    // The key stays until the note is stored, so a retry after a failure stores it once.
+    setNote({ ...note, sending: true, error: undefined });
+    onNote(note.text, note.key).then(
+      () => setNote({ ...EMPTY_NOTE, key: newClientMsgId() }),
+      (err: unknown) => setNote((n) => ({ ...n, sending: false, error: err instanceof ApiError ? err.message : 'The note could not be saved. Try again.' })),
+    );
+  };
   return (
     <TicketChatView
       {...rest}
       state={state}
+      mode={mode}
+      onMode={setMode}
+      note={note}
+      onNoteChange={(text) => setNote((n) => ({ ...n, text, error: undefined }))}
+      onSendNote={sendNote}
       draft={draft}
       draftError={draftError}
       onDraftChange={(v) => {
@@ -58,8 +84,26 @@ export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
   );
 }
 
+/** What the composer writes: a reply the visitor sees, or a private note. */
+export type ComposeMode = 'reply' | 'note';
+
+export interface NoteDraft {
+  text: string;
+  /** The note's client_msg_id, kept until it is stored. */
+  key: string;
+  sending: boolean;
+  error?: string;
+}
+
+const EMPTY_NOTE: NoteDraft = { text: '', key: '', sending: false };
+
 export interface TicketChatViewProps extends Omit<ChatPanelProps, 'controller'> {
   state: ConversationState;
+  mode?: ComposeMode;
+  onMode?: (mode: ComposeMode) => void;
+  note?: NoteDraft;
+  onNoteChange?: (text: string) => void;
+  onSendNote?: () => void;
   draft: string;
   draftError?: string;
   onDraftChange: (v: string) => void;
@@ -226,8 +270,31 @@ export function TicketChatView(props: TicketChatViewProps) {
           </button>
         </div>
       )}
+      {!closed && props.onNote && (
+        <div className="db-compose-modes" role="group" aria-label="Write">
+          <button type="button" aria-pressed={props.mode !== 'note'} onClick={() => props.onMode?.('reply')}>
+            Reply
+          </button>
+          <button type="button" aria-pressed={props.mode === 'note'} onClick={() => props.onMode?.('note')}>
+            Private note
+          </button>
+        </div>
+      )}
       {closed ? (
         <p className="db-closed">This ticket is closed.</p>
+      ) : props.mode === 'note' && props.note ? (
+        <div className="db-note-composer">
+          <p className="db-note-hint">Only your team sees this note; the visitor never does.</p>
+          <Composer
+            label="Private note"
+            value={props.note.text}
+            onChange={(v) => props.onNoteChange?.(v)}
+            onSubmit={() => props.onSendNote?.()}
+            disabled={props.note.sending}
+            error={props.note.error}
+            placeholder="Write a note for your team…"
+          />
+        </div>
       ) : action !== null ? (
         <div className="db-readonly" role="note">
           <p>{action === 'join' ? 'You are viewing this chat. Join it to reply; the visitor is told when you join.' : `${t?.supporter_name ?? 'A teammate'} holds this chat. Assign it to yourself to reply.`}</p>

@@ -15,6 +15,7 @@ const AGENT = { id: 3, email: 'alice@example.com', name: 'Alice', role: 'agent' 
 
 function setup(initial: Ticket[], signedIn = true, opts: { wrapFetch?: (f: FetchLike) => FetchLike } = {}) {
   let loggedIn = signedIn;
+  let failedNote = false;
   const history = [msg(1, { message: 'Where is my order?' }), msg(2, { sender_type: 'supporter', sender_name: 'Alice', message: 'Checking' })];
   const routes: Route[] = [
     ({ url }) => (url.pathname === '/api/support/agents/me' ? (loggedIn ? { status: 200, body: AGENT } : { status: 401, body: { error: { code: 'unauthorized', message: 'Sign in' } } }) : undefined),
@@ -33,6 +34,15 @@ function setup(initial: Ticket[], signedIn = true, opts: { wrapFetch?: (f: Fetch
         : undefined,
     ({ method, url, body }) =>
       method === 'PATCH' && url.pathname === '/api/support/tickets/45' ? { status: 200, body: ticket({ ...(body as Partial<Ticket>), last_seq: 2 }) } : undefined,
+    ({ method, url, body }) => {
+      if (method !== 'POST' || url.pathname !== '/api/support/tickets/45/notes') return undefined;
+      const b = body as { message: string; client_msg_id: string };
+      if (b.message === 'fail once' && !failedNote) {
+        failedNote = true;
+        return { status: 503, body: { error: { code: 'unavailable', message: 'The service is busy; try again.' } } };
+      }
+      return { status: 201, body: msg(3, { sender_type: 'supporter', sender_name: 'Alice', message: b.message, visibility: 'internal', client_msg_id: b.client_msg_id }) };
+    },
   ];
   const { fetch, calls } = fakeFetch(routes);
   const sockets = new SocketFactory();
@@ -183,6 +193,42 @@ describe('Dashboard', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Send' }));
     expect(ws.sentOfType('typing')[0]).toEqual({ type: 'typing', data: { is_typing: true } });
     expect(ws.sentOfType('message')[0].message).toBe('It ships today');
+  });
+});
+
+describe('Dashboard private notes (issue 15)', () => {
+  it('writes a note in the yellow note mode, keeps its key across a failure, and shows notes marked', async () => {
+    const { sockets, calls } = setup([ticket({ last_seq: 2 })]);
+    fireEvent.click(await screen.findByRole('button', { name: /Order not arrived/ }));
+    await waitFor(() => expect(sockets.sockets.some((s) => s.url.includes('/ws/support/supporter/'))).toBe(true));
+    const ws = sockets.sockets.find((s) => s.url.includes('/ws/support/supporter/'));
+    if (!ws) throw new Error('no chat socket');
+    act(() => {
+      ws.open();
+      ws.receive({ type: 'ready', data: { ticket: ticket({ last_seq: 2 }), last_seq: 2, replayed: 0 } });
+    });
+    // Not joined: no reply box, but a note can be written.
+    expect(screen.queryByRole('textbox', { name: 'Reply' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Private note' }));
+    expect(screen.getByRole('button', { name: 'Private note' }).getAttribute('aria-pressed')).toBe('true');
+    expect(screen.getByText('Only your team sees this note; the visitor never does.')).toBeTruthy();
+    const box = screen.getByRole('textbox', { name: 'Private note' });
+    fireEvent.change(box, { target: { value: 'fail once' } });
+    fireEvent.keyDown(box, { key: 'Enter' });
+    expect(await screen.findByText('The service is busy; try again.')).toBeTruthy();
+    expect((screen.getByRole('textbox', { name: 'Private note' }) as HTMLTextAreaElement).value).toBe('fail once');
+    fireEvent.keyDown(screen.getByRole('textbox', { name: 'Private note' }), { key: 'Enter' });
+    await waitFor(() => expect((screen.getByRole('textbox', { name: 'Private note' }) as HTMLTextAreaElement).value).toBe(''));
+    const posted = calls.filter((c) => c.path === '/api/support/tickets/45/notes').map((c) => c.body as { client_msg_id: string });
+    expect(posted).toHaveLength(2);
+    expect(posted[0].client_msg_id).toBe(posted[1].client_msg_id);
+    expect(ws.sentOfType('message')).toHaveLength(0);
+    act(() => ws.receive({ type: 'note', message: msg(3, { sender_type: 'supporter', sender_id: 9, sender_name: 'Bob', message: 'VIP, refund at once', visibility: 'internal' }) }));
+    const note = (await screen.findByText('VIP, refund at once')).closest('.ls-msg');
+    expect(note?.className).toContain('ls-msg-note');
+    expect(note?.textContent).toContain('Private note · only your team sees this');
+    fireEvent.click(screen.getByRole('button', { name: 'Reply' }));
+    expect(screen.queryByRole('textbox', { name: 'Private note' })).toBeNull();
   });
 });
 

@@ -241,6 +241,7 @@ export function Dashboard({ controller }: DashboardProps) {
                     onAssignTo={(agentId) => void controller.assignTo(id, agentId)}
                     onStatus={(s) => void controller.setStatus(id, s)}
                     onPriority={(p) => void controller.setPriority(id, p)}
+                    onNote={(text, key) => controller.writeNote(id, text, key)}
                   />
                 ) : null,
               )}

@@ -515,6 +515,12 @@ export class DashboardController {
 
   // ---- ticket actions ----
 
+  /** Stores a private note; it reaches every open chat of the ticket through its
+   *  socket (a `note` frame). Rejects with the server's error, for the composer. */
+  async writeNote(ticketId: number, text: string, clientMsgId: string): Promise<void> {
+    await this.api.createNote(ticketId, text, clientMsgId);
+  }
+
   async assignToMe(ticketId: number): Promise<void> {
     await this.act(() => this.api.assignTicket(ticketId));
   }

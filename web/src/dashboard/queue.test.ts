@@ -20,7 +20,7 @@ describe('queue rows', () => {
     expect(t.waiting_since).toBeNull();
     expect(t.last_message_preview).toBe('Here!');
     expect(t.last_seq).toBe(4);
-    t = withMessage(t, msg(5, { sender_type: 'system', audience: 'agents', message: 'Priority changed', created_at: at(5) }));
+    t = withMessage(t, msg(5, { sender_type: 'system', visibility: 'internal', message: 'Priority changed', created_at: at(5) }));
     expect(t.last_message_preview).toBe('Here!');
   });
 

@@ -56,7 +56,7 @@ export function upsertTicket(list: readonly Ticket[], ticket: Ticket, keep: bool
  *  until an agent writes (system lines and agents-only notes change neither). */
 export function withMessage(ticket: Ticket, message: ChatMessage): Ticket {
   const next = { ...ticket, last_seq: Math.max(ticket.last_seq, message.seq) };
-  if (message.audience === 'agents' || message.sender_type === 'system') return next;
+  if (message.visibility === 'internal' || message.sender_type === 'system') return next;
   next.last_message_preview = Array.from(message.message).slice(0, PREVIEW_CHARS).join('');
   if (message.sender_type === 'user') next.waiting_since = ticket.waiting_since ?? message.created_at;
   else next.waiting_since = null;

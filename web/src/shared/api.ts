@@ -5,6 +5,7 @@
 
 import type {
   Agent,
+  ChatMessage,
   ErrorBody,
   MessagePage,
   Ticket,
@@ -192,6 +193,10 @@ export class ApiClient {
   }
   updateTicket(ticketId: number, change: { status?: TicketStatus; priority?: TicketPriority }): Promise<Ticket> {
     return this.request('PATCH', `/api/support/tickets/${ticketId}`, change);
+  }
+  /** A private note (API.md "Private notes"); a resend with the same key stores nothing new. */
+  createNote(ticketId: number, message: string, clientMsgId: string): Promise<ChatMessage> {
+    return this.request('POST', `/api/support/tickets/${ticketId}/notes`, { message, client_msg_id: clientMsgId });
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isVisibleToVisitor, parseServerFrame } from './protocol';
+import { isNote, isVisibleToVisitor, parseServerFrame } from './protocol';
 import { msg, ticket } from '../test/fakes';
 
 describe('parseServerFrame', () => {
@@ -46,16 +46,20 @@ describe('parseServerFrame', () => {
   });
 });
 
-describe('message audience (issue 14 point 2)', () => {
-  it('keeps the placeholder of an agents-only note in its seq slot, and the visitor view skips it', () => {
-    const placeholder = { ...msg(4, { sender_type: 'system', message: '' }), sender_name: null, audience: 'agents' };
-    const frame = parseServerFrame(JSON.stringify({ type: 'system', message: placeholder }));
-    expect(frame?.type).toBe('system');
-    const message = frame && frame.type === 'system' ? frame.message : null;
-    expect(message?.seq).toBe(4);
-    expect(message?.audience).toBe('agents');
-    expect(isVisibleToVisitor(message ?? {})).toBe(false);
-    expect(isVisibleToVisitor(msg(5, { sender_type: 'system', message: 'This chat has ended' }))).toBe(true);
-    expect(isVisibleToVisitor({ ...msg(6), audience: 'all' })).toBe(true);
+describe('message visibility (issue 14 point 2, issue 15)', () => {
+  it('parses note frames, and the visitor view skips internal messages and legacy empty placeholders', () => {
+    const note = msg(4, { sender_type: 'supporter', sender_name: 'Alice', message: 'VIP', visibility: 'internal' });
+    const frame = parseServerFrame(JSON.stringify({ type: 'note', message: note }));
+    expect(frame?.type).toBe('note');
+    const parsed = frame && frame.type === 'note' ? frame.message : null;
+    expect(parsed?.seq).toBe(4);
+    expect(parsed && isNote(parsed)).toBe(true);
+    expect(isVisibleToVisitor(note)).toBe(false);
+    // An agents-only note stored before migration 0006 reaches the visitor as an empty system line.
+    const legacy = { ...msg(5, { sender_type: 'system', message: '' }), sender_name: null };
+    expect(isVisibleToVisitor(legacy)).toBe(false);
+    expect(isNote(msg(6, { sender_type: 'system', message: 'Priority changed', visibility: 'internal' }))).toBe(false);
+    expect(isVisibleToVisitor(msg(7, { sender_type: 'system', message: 'This chat has ended' }))).toBe(true);
+    expect(isVisibleToVisitor({ ...msg(8), visibility: 'public' })).toBe(true);
   });
 });

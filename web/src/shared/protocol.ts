@@ -65,17 +65,27 @@ export interface ChatMessage {
   is_read: boolean;
   created_at: string;
   client_msg_id?: string | null;
-  /** Who may see it (API.md "Message audience"); absent means `all`. */
-  audience?: MessageAudience;
+  /** Who may see it (API.md Message); absent means `public`. */
+  visibility?: MessageVisibility;
+  /** Agents' view only: the message's number in the visitor's stream (absent for internal ones). */
+  public_seq?: number | null;
 }
 
-/** `agents`: an internal note (assignment, priority, workflow step). A visitor is sent
- *  it as a content-free placeholder that only holds its seq, and shows nothing. */
-export type MessageAudience = 'all' | 'agents';
+/** `internal`: an agent's private note, or an agents-only system note (assignment,
+ *  priority, workflow step). The visitor's stream never holds one: its seq counts
+ *  public messages only. */
+export type MessageVisibility = 'public' | 'internal';
 
-/** Whether the visitor's view shows this message (placeholders of agents-only notes are skipped). */
-export function isVisibleToVisitor(m: Pick<ChatMessage, 'audience'>): boolean {
-  return m.audience !== 'agents';
+/** Whether the visitor's view shows this message. Notes never reach the visitor; an
+ *  empty system line is what an agents-only note stored before the numbering of
+ *  migration 0006 left in the visitor's stream, and shows nothing. */
+export function isVisibleToVisitor(m: Pick<ChatMessage, 'visibility' | 'sender_type' | 'message'>): boolean {
+  return m.visibility !== 'internal' && !(m.sender_type === 'system' && m.message === '');
+}
+
+/** An agent's private note (not an agents-only system note). */
+export function isNote(m: Pick<ChatMessage, 'visibility' | 'sender_type'>): boolean {
+  return m.visibility === 'internal' && m.sender_type === 'supporter';
 }
 
 export interface Agent {
@@ -103,6 +113,8 @@ export interface MessagePage {
 // ---- client → server frames ----
 export type ClientFrame =
   | { type: 'message'; message: string; client_msg_id?: string }
+  /** Agents only: a private note. */
+  | { type: 'note'; message: string; client_msg_id?: string }
   | { type: 'typing'; data: { is_typing: boolean } }
   | { type: 'read'; data: { up_to_seq: number } }
   /** Liveness probe, on every socket (the feed too); the server answers `pong`. */
@@ -112,6 +124,8 @@ export type ClientFrame =
 export type ServerFrame =
   | { type: 'ready'; data: { ticket: Ticket; last_seq: number; replayed: number } }
   | { type: 'message'; message: ChatMessage }
+  /** Agents' ticket sockets only: a private note. */
+  | { type: 'note'; message: ChatMessage }
   | { type: 'system'; message: ChatMessage }
   | { type: 'supporter_joined'; message: ChatMessage; data: { supporter_id: number; supporter_name: string } }
   | { type: 'typing'; data: { sender_type: SenderType; sender_name: string; is_typing: boolean } }
@@ -126,10 +140,10 @@ export type ServerFrame =
   | { type: 'pong' };
 
 /** Frames that carry a stored message with a seq. */
-export type StoredMessageFrame = Extract<ServerFrame, { type: 'message' | 'system' | 'supporter_joined' }>;
+export type StoredMessageFrame = Extract<ServerFrame, { type: 'message' | 'note' | 'system' | 'supporter_joined' }>;
 
 export function isStoredMessageFrame(frame: ServerFrame): frame is StoredMessageFrame {
-  return frame.type === 'message' || frame.type === 'system' || frame.type === 'supporter_joined';
+  return frame.type === 'message' || frame.type === 'note' || frame.type === 'system' || frame.type === 'supporter_joined';
 }
 
 type Json = Record<string, unknown>;
@@ -196,6 +210,7 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
       }
       return null;
     case 'message':
+    case 'note':
     case 'system':
       return isChatMessage(v.message) ? { type: v.type, message: normaliseMessage(v.message) } : null;
     case 'supporter_joined':

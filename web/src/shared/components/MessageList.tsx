@@ -2,7 +2,7 @@
 // HTML, so "<b>hi</b>" shows as those characters.
 
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { ChatMessage, SenderType } from '../protocol';
+import { isNote, type ChatMessage, type SenderType } from '../protocol';
 import type { PendingMessage } from '../ticketChannel';
 import { formatTime } from '../format';
 import { isAtBottom, SeenTracker } from '../readOnSight';
@@ -164,16 +164,19 @@ export function MessageList({
       )}
       {messages.map((m) => {
         const kind = m.sender_type === 'system' ? 'system' : m.sender_type === self ? 'own' : 'peer';
+        // A private note (only agents ever receive one): marked, and not a reply.
+        const note = isNote(m);
         return (
-          <div key={m.seq} className={`ls-msg ls-msg-${kind}`} data-seq={m.seq}>
+          <div key={m.seq} className={`ls-msg ls-msg-${kind}${note ? ' ls-msg-note' : ''}`} data-seq={m.seq}>
             {kind !== 'system' && (
               <div className="ls-meta">
                 <span className="ls-sender">{kind === 'own' ? t('messages.you') : m.sender_name}</span>{' '}
                 <time dateTime={m.created_at}>{formatTime(m.created_at, tag)}</time>
+                {note && <span className="ls-note-label"> · {t('messages.note')}</span>}
               </div>
             )}
             <MessageText text={kind === 'system' ? localiseSystemNote(m.message, t) : m.message} />
-            {kind === 'own' && <div className="ls-receipt">{m.is_read ? t('messages.read') : t('messages.sent')}</div>}
+            {kind === 'own' && !note && <div className="ls-receipt">{m.is_read ? t('messages.read') : t('messages.sent')}</div>}
           </div>
         );
       })}

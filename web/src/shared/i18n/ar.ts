@@ -62,6 +62,7 @@ export const ar: Catalogue = {
   'messages.loadOlder': 'تحميل الرسائل السابقة',
   'messages.loadingOlder': 'جارٍ تحميل الرسائل السابقة…',
   'messages.you': 'أنت',
+  'messages.note': 'ملاحظة خاصة · يراها فريقك فقط',
   'messages.read': 'مقروءة',
   'messages.sent': 'مُرسلة',
   'messages.sending': 'جارٍ الإرسال…',

@@ -62,6 +62,7 @@ export const de: Catalogue = {
   'messages.loadOlder': 'Frühere Nachrichten laden',
   'messages.loadingOlder': 'Frühere Nachrichten werden geladen…',
   'messages.you': 'Sie',
+  'messages.note': 'Interne Notiz · nur Ihr Team sieht sie',
   'messages.read': 'Gelesen',
   'messages.sent': 'Gesendet',
   'messages.sending': 'Wird gesendet…',

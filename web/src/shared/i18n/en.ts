@@ -67,6 +67,7 @@ export const en = {
   'messages.loadOlder': 'Load earlier messages',
   'messages.loadingOlder': 'Loading earlier messages…',
   'messages.you': 'You',
+  'messages.note': 'Private note · only your team sees this',
   'messages.read': 'Read',
   'messages.sent': 'Sent',
   'messages.sending': 'Sending…',

@@ -62,6 +62,7 @@ export const es: Catalogue = {
   'messages.loadOlder': 'Cargar mensajes anteriores',
   'messages.loadingOlder': 'Cargando mensajes anteriores…',
   'messages.you': 'Tú',
+  'messages.note': 'Nota privada · solo la ve tu equipo',
   'messages.read': 'Leído',
   'messages.sent': 'Enviado',
   'messages.sending': 'Enviando…',

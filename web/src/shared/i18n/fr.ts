@@ -62,6 +62,7 @@ export const fr: Catalogue = {
   'messages.loadOlder': 'Charger les messages précédents',
   'messages.loadingOlder': 'Chargement des messages précédents…',
   'messages.you': 'Vous',
+  'messages.note': 'Note privée · visible uniquement par votre équipe',
   'messages.read': 'Lu',
   'messages.sent': 'Envoyé',
   'messages.sending': 'Envoi…',
