@@ -4,6 +4,7 @@
 
 mod agents;
 mod assets;
+mod canned;
 pub mod csrf;
 pub mod extract;
 mod guest;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(guest::router())
         .merge(tickets::router())
         .merge(agents::router())
+        .merge(canned::router())
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())

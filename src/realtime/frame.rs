@@ -90,7 +90,29 @@ impl Frame {
                     },
                 })
             },
-            Event::TicketUpdated { ticket } => Frame::new(&ServerFrame::TicketUpdated { ticket }),
+            Event::TicketUpdated { ticket } => {
+                let frame = Frame::new(&ServerFrame::TicketUpdated { ticket });
+                if ticket.labels.is_empty() {
+                    frame
+                } else {
+                    // Labels are the team's words about the visitor: a visitor's
+                    // socket gets the ticket without them.
+                    let unlabelled = crate::domain::Ticket {
+                        labels: Vec::new(),
+                        ..ticket.clone()
+                    };
+                    Frame {
+                        visitor_text: Some(
+                            ServerFrame::TicketUpdated {
+                                ticket: &unlabelled,
+                            }
+                            .to_json()
+                            .into(),
+                        ),
+                        ..frame
+                    }
+                }
+            }
             Event::Typing {
                 sender_type,
                 sender_name,
