@@ -5,7 +5,9 @@
 
 import type {
   Agent,
+  CannedResponse,
   ErrorBody,
+  LabelCount,
   MessagePage,
   Ticket,
   TicketPriority,
@@ -47,8 +49,16 @@ export interface TicketFilters {
   priority?: readonly TicketPriority[];
   assigned?: 'me' | 'none' | number;
   q?: string;
+  /** Tickets carrying any of these labels. */
+  label?: readonly string[];
   limit?: number;
   cursor?: string;
+}
+
+export interface CannedBody {
+  shortcut: string;
+  title: string;
+  body: string;
 }
 
 export interface TicketList {
@@ -172,6 +182,7 @@ export class ApiClient {
         priority: filters.priority?.join(','),
         assigned: filters.assigned,
         q: filters.q?.trim(),
+        label: filters.label?.join(','),
         limit: filters.limit,
         cursor: filters.cursor,
       })}`,
@@ -190,8 +201,30 @@ export class ApiClient {
   joinTicket(ticketId: number): Promise<Ticket> {
     return this.request('POST', `/api/support/tickets/${ticketId}/assign`, { join: true });
   }
-  updateTicket(ticketId: number, change: { status?: TicketStatus; priority?: TicketPriority }): Promise<Ticket> {
+  updateTicket(ticketId: number, change: { status?: TicketStatus; priority?: TicketPriority; labels?: readonly string[] }): Promise<Ticket> {
     return this.request('PATCH', `/api/support/tickets/${ticketId}`, change);
+  }
+  /** Every label in use, most used first. */
+  listLabels(): Promise<{ labels: LabelCount[] }> {
+    return this.request('GET', '/api/support/labels');
+  }
+
+  // ---- canned responses (writes: admins only) ----
+  listCanned(q?: string): Promise<{ canned: CannedResponse[] }> {
+    return this.request('GET', `/api/support/canned${queryString({ q: q?.trim() })}`);
+  }
+  createCanned(body: CannedBody): Promise<CannedResponse> {
+    return this.request('POST', '/api/support/canned', body);
+  }
+  updateCanned(id: number, change: Partial<CannedBody>): Promise<CannedResponse> {
+    return this.request('PATCH', `/api/support/canned/${id}`, change);
+  }
+  deleteCanned(id: number): Promise<void> {
+    return this.request('DELETE', `/api/support/canned/${id}`);
+  }
+  /** Counts one insertion into a reply (the list is sorted by use). */
+  recordCannedUse(id: number): Promise<void> {
+    return this.request('POST', `/api/support/canned/${id}/use`);
   }
 }
 
