@@ -4,8 +4,8 @@
 
 mod agents;
 mod assets;
-mod canned;
 pub mod csrf;
+mod desk;
 pub mod extract;
 mod guest;
 pub mod health;
@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(guest::router())
         .merge(tickets::router())
         .merge(agents::router())
-        .merge(canned::router())
+        .merge(desk::router())
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())

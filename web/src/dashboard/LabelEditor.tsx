@@ -53,7 +53,6 @@ export function LabelEditor({ labels, known, onChange, onFocus }: LabelEditorPro
         placeholder="Add a label…"
         list={listId}
         value={draft}
-        maxLength={64}
         aria-invalid={problem ? true : undefined}
         aria-describedby={problem ? errorId : undefined}
         onFocus={onFocus}
