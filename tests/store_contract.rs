@@ -9,8 +9,8 @@ mod common;
 
 use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use livesupport::domain::{
-    AgentRole, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
-    TransitionError, Visibility,
+    AgentRole, CannedResponse, CannedUpdate, MessageDraft, NewCanned, NewTicket, Priority,
+    SenderType, Ticket, TicketChange, TicketStatus, TransitionError, Visibility,
 };
 use livesupport::store::{
     self, AgentStanding, AgentUpdate, AssignedFilter, MessageRange, NewAgent, NewSession, Presence,
@@ -106,6 +106,14 @@ store_contract!(
     concurrent_resends_of_one_client_msg_id_store_it_once,
     fifty_tickets_with_four_concurrent_writers_each_get_gapless_seqs_in_send_order,
     a_burst_of_mixed_appends_gets_what_one_by_one_appends_get,
+    canned_responses_are_listed_most_used_first_then_by_shortcut,
+    canned_responses_are_searched_in_shortcut_title_and_body,
+    a_duplicate_canned_shortcut_is_a_conflict_on_create_and_on_update,
+    canned_responses_are_updated_and_deleted_and_unknown_ids_are_not_found,
+    labels_replace_the_set_move_updated_at_and_store_no_note,
+    labels_come_back_on_every_agent_view_and_never_on_the_visitors,
+    the_queue_filters_by_any_of_several_labels,
+    label_counts_count_the_tickets_of_any_status_carrying_each,
 );
 
 // ---------------------------------------------------------------------------
@@ -223,6 +231,7 @@ fn query(statuses: &[TicketStatus]) -> TicketQuery {
         priorities: Vec::new(),
         assigned: AssignedFilter::Any,
         text: None,
+        labels: Vec::new(),
         limit: 200,
         after: None,
     }
@@ -3121,4 +3130,450 @@ mod per_sender_key_migration {
         fill_previous_release!(pool, "postgres");
         upgrade_and_check(&url).await;
     }
+}
+
+// ---------------------------------------------------------------------------
+// Agent tools: canned responses and labels
+
+fn canned(shortcut: &str, title: &str, body: &str) -> NewCanned {
+    NewCanned {
+        shortcut: shortcut.into(),
+        title: title.into(),
+        body: body.into(),
+    }
+}
+
+fn relabel(labels: &[&str]) -> TicketChange {
+    TicketChange {
+        labels: Some(labels.iter().map(|l| (*l).to_owned()).collect()),
+        ..TicketChange::default()
+    }
+}
+
+fn shortcuts(list: &[CannedResponse]) -> Vec<&str> {
+    list.iter().map(|c| c.shortcut.as_str()).collect()
+}
+
+async fn canned_responses_are_listed_most_used_first_then_by_shortcut(store: Arc<dyn Store>) {
+    let refund = store
+        .create_canned(&canned("refund", "Refunds", "We refund in 5 days"))
+        .await
+        .unwrap();
+    let hello = store
+        .create_canned(&canned("hello", "Greeting", "Hi {{visitor.name}}!"))
+        .await
+        .unwrap();
+    let bye = store
+        .create_canned(&canned("bye", "Goodbye", "Bye from {{agent.name}}"))
+        .await
+        .unwrap();
+    assert_eq!(hello.uses, 0);
+    assert_eq!(
+        hello.body, "Hi {{visitor.name}}!",
+        "placeholders are stored as written"
+    );
+    assert_eq!(
+        shortcuts(&store.list_canned(None).await.unwrap()),
+        ["bye", "hello", "refund"],
+        "no uses: by shortcut"
+    );
+    for _ in 0..2 {
+        store.record_canned_use(refund.id).await.unwrap();
+    }
+    store.record_canned_use(hello.id).await.unwrap();
+    let listed = store.list_canned(None).await.unwrap();
+    assert_eq!(shortcuts(&listed), ["refund", "hello", "bye"]);
+    assert_eq!(listed[0].uses, 2);
+    assert_eq!(listed[0].updated_at, refund.updated_at, "a use is no edit");
+    assert_eq!(listed[2].id, bye.id);
+    assert!(matches!(
+        store.record_canned_use(bye.id + 1000).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn canned_responses_are_searched_in_shortcut_title_and_body(store: Arc<dyn Store>) {
+    store
+        .create_canned(&canned("refund", "Money back", "We refund within 5 days"))
+        .await
+        .unwrap();
+    store
+        .create_canned(&canned("hello", "Greeting", "Hi there, 100% happy to help"))
+        .await
+        .unwrap();
+    store
+        .create_canned(&canned("ship", "Shipping TIMES", "Parcels leave daily"))
+        .await
+        .unwrap();
+    let found = |q: &'static str| {
+        let store = store.clone();
+        async move {
+            shortcuts(&store.list_canned(Some(q)).await.unwrap())
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("REF").await, ["refund"], "shortcut, any case");
+    assert_eq!(found("greet").await, ["hello"], "title");
+    assert_eq!(found("times").await, ["ship"], "title, any case");
+    assert_eq!(found("parcels").await, ["ship"], "body");
+    assert_eq!(found("0%").await, ["hello"], "% is literal");
+    assert_eq!(found("_").await, Vec::<String>::new(), "_ is literal");
+    assert!(found("nothing like it").await.is_empty());
+}
+
+async fn a_duplicate_canned_shortcut_is_a_conflict_on_create_and_on_update(store: Arc<dyn Store>) {
+    store
+        .create_canned(&canned("refund", "Refunds", "Body"))
+        .await
+        .unwrap();
+    let other = store
+        .create_canned(&canned("hello", "Hello", "Body"))
+        .await
+        .unwrap();
+    let again = store
+        .create_canned(&canned("refund", "Another", "Other body"))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(_))),
+        "create: {again:?}"
+    );
+    let renamed = store
+        .update_canned(
+            other.id,
+            &CannedUpdate {
+                shortcut: Some("refund".into()),
+                ..CannedUpdate::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(renamed, Err(StoreError::Conflict(_))),
+        "update: {renamed:?}"
+    );
+    let listed = store.list_canned(None).await.unwrap();
+    assert_eq!(shortcuts(&listed), ["hello", "refund"], "nothing changed");
+    assert_eq!(listed[1].title, "Refunds");
+}
+
+async fn canned_responses_are_updated_and_deleted_and_unknown_ids_are_not_found(
+    store: Arc<dyn Store>,
+) {
+    let created = store
+        .create_canned(&canned("refund", "Refunds", "Old body"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let updated = store
+        .update_canned(
+            created.id,
+            &CannedUpdate {
+                body: Some("New body".into()),
+                ..CannedUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            updated.shortcut.as_str(),
+            updated.title.as_str(),
+            updated.body.as_str()
+        ),
+        ("refund", "Refunds", "New body")
+    );
+    assert!(
+        updated.updated_at > created.updated_at,
+        "an edit moves updated_at"
+    );
+    let renamed = store
+        .update_canned(
+            created.id,
+            &CannedUpdate {
+                shortcut: Some("money-back".into()),
+                title: Some("Money".into()),
+                body: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            renamed.shortcut.as_str(),
+            renamed.title.as_str(),
+            renamed.body.as_str()
+        ),
+        ("money-back", "Money", "New body")
+    );
+    let unknown = created.id + 1000;
+    assert!(matches!(
+        store
+            .update_canned(
+                unknown,
+                &CannedUpdate {
+                    title: Some("x".into()),
+                    ..CannedUpdate::default()
+                }
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_canned(created.id).await.unwrap();
+    assert!(store.list_canned(None).await.unwrap().is_empty());
+    assert!(
+        matches!(
+            store.delete_canned(created.id).await,
+            Err(StoreError::NotFound)
+        ),
+        "deleting twice"
+    );
+    // The shortcut is free again once deleted.
+    store
+        .create_canned(&canned("money-back", "Money", "Body"))
+        .await
+        .unwrap();
+}
+
+async fn labels_replace_the_set_move_updated_at_and_store_no_note(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Where is my parcel?").await;
+    assert!(ticket.labels.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let changed = store
+        .change_ticket(ticket.id, &relabel(&["billing", "vip"]))
+        .await
+        .unwrap();
+    assert!(changed.relabelled && changed.changed_anything());
+    assert!(changed.notes.is_empty(), "a label change leaves no note");
+    assert_eq!(changed.ticket.labels, ["billing", "vip"]);
+    assert!(
+        changed.ticket.updated_at > ticket.updated_at,
+        "updated_at moves"
+    );
+    assert_eq!(changed.ticket.last_seq, 0, "no seq is used");
+
+    let same = store
+        .change_ticket(ticket.id, &relabel(&["billing", "vip"]))
+        .await
+        .unwrap();
+    assert!(
+        !same.changed_anything(),
+        "the same set again changes nothing"
+    );
+    assert_eq!(same.ticket.updated_at, changed.ticket.updated_at);
+
+    let replaced = store
+        .change_ticket(ticket.id, &relabel(&["refund"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        replaced.ticket.labels,
+        ["refund"],
+        "the set is replaced, not merged"
+    );
+
+    // With a status change in the same request; and on a closed ticket.
+    let both = TicketChange {
+        status: Some(TicketStatus::Closed),
+        ..relabel(&["refund", "spam"])
+    };
+    let closed = store.change_ticket(ticket.id, &both).await.unwrap();
+    assert_eq!(closed.ticket.status, TicketStatus::Closed);
+    assert_eq!(closed.ticket.labels, ["refund", "spam"]);
+    assert_eq!(closed.notes.len(), 1, "the status change's note only");
+    let cleared = store.change_ticket(ticket.id, &relabel(&[])).await.unwrap();
+    assert!(
+        cleared.relabelled && cleared.ticket.labels.is_empty(),
+        "a closed ticket can be relabelled"
+    );
+}
+
+async fn labels_come_back_on_every_agent_view_and_never_on_the_visitors(store: Arc<dyn Store>) {
+    let mut new = new_ticket("Labelled");
+    new.user_id = Some("u-1".into());
+    let ticket = open_ticket_with(&store, new).await;
+    let other = open_ticket(&store, "Unlabelled").await;
+    store
+        .change_ticket(ticket.id, &relabel(&["vip", "billing"]))
+        .await
+        .unwrap();
+    let expected = ["billing", "vip"];
+
+    assert_eq!(
+        store
+            .ticket_by_id(ticket.id, SenderType::Supporter)
+            .await
+            .unwrap()
+            .labels,
+        expected
+    );
+    assert_eq!(
+        store
+            .ticket_by_session(&ticket.session_id, SenderType::Supporter)
+            .await
+            .unwrap()
+            .labels,
+        expected
+    );
+    let by_ids = store.tickets_by_ids(&[ticket.id, other.id]).await.unwrap();
+    assert_eq!(by_ids[0].labels, expected);
+    assert!(by_ids[1].labels.is_empty());
+    let listed = store.list_tickets(&query(&[])).await.unwrap().tickets;
+    let row = listed.iter().find(|t| t.id == ticket.id).unwrap();
+    assert_eq!(row.labels, expected, "queue rows");
+
+    // The agent's first message moves the ticket on: the ticket it returns has them too.
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    store
+        .change_ticket(ticket.id, &assign(alice, "Alice"))
+        .await
+        .unwrap();
+    let appended = store
+        .append_message(ticket.id, &from_agent(alice, "Hello"))
+        .await
+        .unwrap();
+    assert_eq!(appended.status_change.unwrap().1.labels, expected);
+
+    assert!(
+        store
+            .ticket_by_id(ticket.id, SenderType::User)
+            .await
+            .unwrap()
+            .labels
+            .is_empty()
+    );
+    assert!(
+        store
+            .ticket_by_session(&ticket.session_id, SenderType::User)
+            .await
+            .unwrap()
+            .labels
+            .is_empty()
+    );
+    assert!(
+        store.tickets_of_user("u-1", 10).await.unwrap()[0]
+            .labels
+            .is_empty()
+    );
+}
+
+async fn the_queue_filters_by_any_of_several_labels(store: Arc<dyn Store>) {
+    let billing = open_ticket(&store, "billing").await;
+    let both = open_ticket(&store, "both").await;
+    let vip = open_ticket(&store, "vip").await;
+    let none = open_ticket(&store, "none").await;
+    store
+        .change_ticket(billing.id, &relabel(&["billing"]))
+        .await
+        .unwrap();
+    store
+        .change_ticket(both.id, &relabel(&["billing", "vip"]))
+        .await
+        .unwrap();
+    store
+        .change_ticket(vip.id, &relabel(&["vip"]))
+        .await
+        .unwrap();
+    let with = |labels: &[&str]| TicketQuery {
+        labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        ..query(&[])
+    };
+    assert_eq!(
+        listed_ids(&store, with(&["billing"])).await,
+        [billing.id, both.id]
+    );
+    assert_eq!(
+        listed_ids(&store, with(&["billing", "vip"])).await,
+        [billing.id, both.id, vip.id],
+        "any of them, each once"
+    );
+    assert_eq!(
+        listed_ids(&store, with(&["nobody"])).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        listed_ids(&store, with(&[])).await,
+        [billing.id, both.id, vip.id, none.id],
+        "no filter"
+    );
+    // Together with another filter, and paged.
+    store
+        .change_ticket(both.id, &set_priority(Priority::Urgent))
+        .await
+        .unwrap();
+    let urgent_billing = TicketQuery {
+        priorities: vec![Priority::Urgent],
+        ..with(&["billing"])
+    };
+    assert_eq!(listed_ids(&store, urgent_billing).await, [both.id]);
+    let first = store
+        .list_tickets(&TicketQuery {
+            limit: 1,
+            ..with(&["vip"])
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.tickets[0].id, both.id);
+    let second = store
+        .list_tickets(&TicketQuery {
+            limit: 1,
+            after: first.next,
+            ..with(&["vip"])
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.tickets[0].id, vip.id);
+    assert!(second.next.is_none());
+}
+
+async fn label_counts_count_the_tickets_of_any_status_carrying_each(store: Arc<dyn Store>) {
+    assert!(store.label_counts().await.unwrap().is_empty());
+    let a = open_ticket(&store, "a").await;
+    let b = open_ticket(&store, "b").await;
+    let c = open_ticket(&store, "c").await;
+    store
+        .change_ticket(a.id, &relabel(&["billing", "vip"]))
+        .await
+        .unwrap();
+    store
+        .change_ticket(b.id, &relabel(&["billing"]))
+        .await
+        .unwrap();
+    store
+        .change_ticket(c.id, &relabel(&["zebra", "vip", "billing"]))
+        .await
+        .unwrap();
+    store
+        .change_ticket(c.id, &set_status(TicketStatus::Closed, None))
+        .await
+        .unwrap();
+    let counts: Vec<(String, i64)> = store
+        .label_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("billing".into(), 3),
+            ("vip".into(), 2),
+            ("zebra".into(), 1)
+        ],
+        "closed tickets count too"
+    );
+    store.change_ticket(c.id, &relabel(&[])).await.unwrap();
+    let counts: Vec<(String, i64)> = store
+        .label_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [("billing".into(), 2), ("vip".into(), 1)],
+        "a label on no ticket is gone"
+    );
 }

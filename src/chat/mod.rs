@@ -240,15 +240,15 @@ impl Chat {
         self.append_message(ticket_id, draft).await
     }
 
-    /// Applies a status, priority or assignment change and publishes its notes and
-    /// the updated ticket.
+    /// Applies a status, priority, assignment or labels change and publishes its
+    /// notes and the updated ticket (a label change has no note: only the ticket).
     pub async fn change_ticket(
         &self,
         ticket_id: i64,
         change: TicketChange,
     ) -> Result<Changed, ApiError> {
         let changed = self.store.change_ticket(ticket_id, &change).await?;
-        if changed.notes.is_empty() {
+        if !changed.changed_anything() {
             return Ok(changed);
         }
         changed.notes.iter().for_each(count_stored);

@@ -2,11 +2,13 @@
 //! the store persists these types, the chat layer applies the rules.
 
 mod agent;
+pub mod desk;
 mod status;
 mod ticket;
 pub mod validation;
 
 pub use agent::{Agent, AgentRole, AgentWithHash};
+pub use desk::{CannedResponse, CannedUpdate, LabelCount, NewCanned};
 pub use status::{Priority, SenderType, TicketStatus, Visibility};
 pub use ticket::{
     Message, MessageDraft, NewTicket, Note, PREVIEW_CHARS, Presence, StatusEffect, Ticket,

@@ -37,13 +37,19 @@ pub struct Ticket {
     /// last word or the visitor has not written.
     #[serde(default)]
     pub waiting_since: Option<DateTime<Utc>>,
+    /// The team's labels, sorted; always empty in the visitor's view (they are
+    /// the agents' words about the conversation).
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 impl Ticket {
-    /// The ticket as the visitor sees it: `last_seq` in the visitor's numbering.
+    /// The ticket as the visitor sees it: `last_seq` in the visitor's numbering,
+    /// and no labels (the team's words about the visitor).
     pub fn for_visitor(&self) -> Ticket {
         Ticket {
             last_seq: self.last_public_seq,
+            labels: Vec::new(),
             ..self.clone()
         }
     }
@@ -246,6 +252,8 @@ pub struct TicketChange {
     pub actor: Option<(i64, String)>,
     /// The visitor's name when the visitor asks (ending the chat), for the note.
     pub visitor: Option<String>,
+    /// Replace the ticket's labels with this validated set (sorted, unique).
+    pub labels: Option<Vec<String>>,
 }
 
 /// The outcome of applying a `TicketChange` to a ticket: the new column values and
@@ -259,11 +267,15 @@ pub struct TicketChangePlan {
     pub notes: Vec<Note>,
     /// Set when the change assigned an agent (for `supporter_joined`).
     pub assigned: Option<(i64, String)>,
+    /// The ticket's new label set, when it differs from the current one. A label
+    /// change leaves no note (it is the team's bookkeeping, not a conversation
+    /// event) but moves `updated_at` and is pushed as `ticket_updated`.
+    pub labels: Option<Vec<String>>,
 }
 
 impl TicketChangePlan {
     pub fn is_noop(&self) -> bool {
-        self.notes.is_empty()
+        self.notes.is_empty() && self.labels.is_none()
     }
 }
 
@@ -290,6 +302,9 @@ pub fn plan_change(
         closed: false,
         notes: Vec::new(),
         assigned: None,
+        // Labels may change on a closed ticket too: teams label conversations
+        // after the fact (for reports and search).
+        labels: change.labels.clone().filter(|l| *l != ticket.labels),
     };
     let wants_something_else = change.assign_to.is_some()
         || change.priority.is_some_and(|p| p != ticket.priority)
@@ -405,6 +420,7 @@ mod tests {
             unread_count: 0,
             last_message_preview: None,
             waiting_since: None,
+            labels: Vec::new(),
         }
     }
 
@@ -494,6 +510,20 @@ mod tests {
                 "closed -> {to}"
             );
         }
+    }
+
+    #[test]
+    fn labels_change_without_a_note_even_on_a_closed_ticket() {
+        let change = TicketChange {
+            labels: Some(vec!["vip".into()]),
+            ..Default::default()
+        };
+        let plan = plan_change(&ticket(TicketStatus::Closed, None), &change).unwrap();
+        assert_eq!(plan.labels, Some(vec!["vip".to_owned()]));
+        assert!(plan.notes.is_empty() && !plan.is_noop());
+        let mut labelled = ticket(TicketStatus::Open, None);
+        labelled.labels = vec!["vip".into()];
+        assert!(plan_change(&labelled, &change).unwrap().is_noop());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod agents;
 mod assets;
 pub mod csrf;
+mod desk;
 pub mod extract;
 mod guest;
 pub mod health;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tickets::router())
         .merge(notes::router())
         .merge(agents::router())
+        .merge(desk::router())
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())

@@ -1,10 +1,10 @@
 //! The agents' ticket routes: the queue, one ticket, its history, assignment and
-//! status/priority changes.
+//! status/priority/label changes.
 
 use super::AppState;
 use super::extract::{CurrentAgent, JsonBody, PathKey, QueryParams};
 use super::guest::{MessagesPage, message_range};
-use crate::domain::{Priority, SenderType, Ticket, TicketChange, TicketStatus};
+use crate::domain::{Priority, SenderType, Ticket, TicketChange, TicketStatus, desk};
 use crate::error::ApiError;
 use crate::store::{AssignedFilter, StoreError, TicketCursor, TicketQuery};
 use axum::extract::State;
@@ -116,6 +116,25 @@ async fn list_tickets(
             "q must be at most 200 characters",
         ));
     }
+    let labels = match query.get("label") {
+        None => Vec::new(),
+        Some(raw) => {
+            let given: Vec<String> = raw
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned)
+                .collect();
+            desk::labels(&given).map_err(|_| {
+                ApiError::validation(
+                    "label",
+                    format!(
+                        "label must be a comma list of at most {} labels of a-z, 0-9, _ and -",
+                        desk::MAX_LABELS
+                    ),
+                )
+            })?
+        }
+    };
     let limit = query
         .int("limit", 1, MAX_TICKET_PAGE)?
         .unwrap_or(DEFAULT_TICKET_PAGE);
@@ -133,6 +152,7 @@ async fn list_tickets(
             priorities,
             assigned,
             text,
+            labels,
             limit: limit as u32,
             after,
         })
@@ -213,6 +233,8 @@ pub async fn assign_ticket(
 struct PatchRequest {
     status: Option<String>,
     priority: Option<String>,
+    /// Replaces the ticket's label set (`[]` removes every label).
+    labels: Option<Vec<String>>,
 }
 
 async fn patch_ticket(
@@ -243,16 +265,18 @@ async fn patch_ticket(
             })
         })
         .transpose()?;
-    if status.is_none() && priority.is_none() {
+    let labels = request.labels.as_deref().map(desk::labels).transpose()?;
+    if status.is_none() && priority.is_none() && labels.is_none() {
         return Err(ApiError::validation(
             "status",
-            "give status, priority or both",
+            "give status, priority, labels or several of them",
         ));
     }
     let ticket = load(&state, &raw_id).await?;
     let change = TicketChange {
         status,
         priority,
+        labels,
         actor: Some((caller.id, caller.name.clone())),
         ..TicketChange::default()
     };

@@ -69,4 +69,10 @@ metered! {
     fn prune_sessions(retention: Duration) -> StoreResult<u64>;
     fn presence(ticket_id: i64) -> StoreResult<Presence>;
     fn online_agent_ids() -> StoreResult<Vec<i64>>;
+    fn list_canned(text: Option<&str>) -> StoreResult<Vec<CannedResponse>>;
+    fn create_canned(new: &NewCanned) -> StoreResult<CannedResponse>;
+    fn update_canned(id: i64, update: &CannedUpdate) -> StoreResult<CannedResponse>;
+    fn delete_canned(id: i64) -> StoreResult<()>;
+    fn record_canned_use(id: i64) -> StoreResult<()>;
+    fn label_counts() -> StoreResult<Vec<LabelCount>>;
 }

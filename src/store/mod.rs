@@ -9,8 +9,9 @@ mod sql;
 mod sqlite;
 
 use crate::domain::{
-    Agent, AgentRole, AgentWithHash, Message, MessageDraft, NewTicket, Priority, SenderType,
-    Ticket, TicketChange, TicketStatus, TransitionError,
+    Agent, AgentRole, AgentWithHash, CannedResponse, CannedUpdate, LabelCount, Message,
+    MessageDraft, NewCanned, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
+    TransitionError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -96,6 +97,8 @@ pub struct TicketQuery {
     pub assigned: AssignedFilter,
     /// Case-insensitive text search in subject, name, email and messages.
     pub text: Option<String>,
+    /// Tickets carrying any of these labels; empty: no label filter.
+    pub labels: Vec<String>,
     pub limit: u32,
     pub after: Option<TicketCursor>,
 }
@@ -167,6 +170,15 @@ pub struct Changed {
     pub ticket: Ticket,
     pub notes: Vec<Message>,
     pub assigned: Option<(i64, String)>,
+    /// The change replaced the ticket's labels (no note, but a ticket update).
+    pub relabelled: bool,
+}
+
+impl Changed {
+    /// Whether anything was stored: then the ticket is pushed as updated.
+    pub fn changed_anything(&self) -> bool {
+        !self.notes.is_empty() || self.relabelled
+    }
 }
 
 /// An agent account to create, with its password already hashed.
@@ -265,8 +277,9 @@ pub trait Store: Send + Sync + 'static {
     /// another text under a stored key is [`StoreError::ClientMsgIdReused`]. The
     /// acknowledgement point.
     async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended>;
-    /// Applies a status/priority/assignment change with the contract's rules and
-    /// stores one system note per change, atomically.
+    /// Applies a status/priority/assignment/labels change with the contract's rules
+    /// and stores one system note per status, priority or assignment change,
+    /// atomically. A label change replaces the set and moves `updated_at`.
     async fn change_ticket(&self, ticket_id: i64, change: &TicketChange) -> StoreResult<Changed>;
     /// Marks the other party's public messages up to `up_to_seq` read, in the
     /// reader's numbering (a visitor's `public_seq`, an agent's `seq`); returns
@@ -322,6 +335,20 @@ pub trait Store: Send + Sync + 'static {
     async fn presence(&self, ticket_id: i64) -> StoreResult<Presence>;
     /// Agents with at least one active socket on a live node.
     async fn online_agent_ids(&self) -> StoreResult<Vec<i64>>;
+
+    /// Canned responses, most used first, then by shortcut; with `text`, only those
+    /// holding it (case-insensitive) in their shortcut, title or body.
+    async fn list_canned(&self, text: Option<&str>) -> StoreResult<Vec<CannedResponse>>;
+    /// Fails with `Conflict` when the shortcut is taken.
+    async fn create_canned(&self, new: &NewCanned) -> StoreResult<CannedResponse>;
+    /// `NotFound` for an unknown id, `Conflict` for a shortcut another one has.
+    async fn update_canned(&self, id: i64, update: &CannedUpdate) -> StoreResult<CannedResponse>;
+    async fn delete_canned(&self, id: i64) -> StoreResult<()>;
+    /// Counts one insertion of the canned response into a reply.
+    async fn record_canned_use(&self, id: i64) -> StoreResult<()>;
+    /// Every label on at least one ticket (of any status), with how many tickets
+    /// carry it: the most used first, then by name.
+    async fn label_counts(&self) -> StoreResult<Vec<LabelCount>>;
 }
 
 /// Connects to the store the URL names and brings its schema up to date.

@@ -8,7 +8,7 @@
 //! serialises writers of one ticket (and only of that ticket on PostgreSQL) and
 //! keeps SQLite from failing a read-then-write upgrade with SQLITE_BUSY.
 
-use crate::domain::{Agent, Message, Ticket};
+use crate::domain::{Agent, CannedResponse, Message, Ticket};
 use chrono::{DateTime, Utc};
 
 use super::{StoreError, StoreResult};
@@ -116,6 +116,7 @@ impl TryFrom<TicketRow> for Ticket {
             unread_count: r.unread_count,
             last_message_preview: r.last_message_preview,
             waiting_since: r.waiting_since,
+            labels: Vec::new(),
         })
     }
 }
@@ -182,6 +183,62 @@ impl TryFrom<AgentRow> for Agent {
     }
 }
 
+pub(super) const CANNED_COLUMNS: &str = "id, shortcut, title, body, uses, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CannedRow {
+    id: i64,
+    shortcut: String,
+    title: String,
+    body: String,
+    uses: i64,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<CannedRow> for CannedResponse {
+    type Error = StoreError;
+    fn try_from(r: CannedRow) -> StoreResult<CannedResponse> {
+        Ok(CannedResponse {
+            id: r.id,
+            shortcut: r.shortcut,
+            title: r.title,
+            body: r.body,
+            uses: r.uses,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// The unique constraint on canned-response shortcuts, named the same in both
+/// schemas.
+pub(super) const CANNED_SHORTCUT_KEY: &str = "support_canned_responses_shortcut_key";
+
+/// Whether `err` broke the unique constraint `constraint` on `table.column`.
+/// PostgreSQL names the constraint; SQLite names only the table and column, in
+/// its message ("UNIQUE constraint failed: table.column"), so both are checked:
+/// any other failure stays an error, never a conflict by accident.
+pub(super) fn breaks_unique(err: &sqlx::Error, constraint: &str, table_column: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            db.constraint() == Some(constraint) || db.message().contains(table_column)
+        }
+        _ => false,
+    }
+}
+
+/// Maps a write's error: breaking the shortcut's unique key is a conflict.
+pub(super) fn canned_write_error(err: sqlx::Error) -> StoreError {
+    if breaks_unique(
+        &err,
+        CANNED_SHORTCUT_KEY,
+        "support_canned_responses.shortcut",
+    ) {
+        StoreError::Conflict("a canned response with this shortcut")
+    } else {
+        err.into()
+    }
+}
+
 fn parse_column<T: std::str::FromStr>(column: &str, value: &str) -> StoreResult<T> {
     value
         .parse()
@@ -215,12 +272,13 @@ pub(super) fn contains_pattern(text: &str) -> String {
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use crate::domain::{
-            Agent, AgentWithHash, Message, MessageDraft, NewTicket, Note, SenderType, Ticket,
-            TicketChange, TicketStatus, Visibility, plan_change, status_after_message,
+            Agent, AgentWithHash, CannedResponse, CannedUpdate, LabelCount, Message, MessageDraft, NewCanned,
+            NewTicket, Note, SenderType, Ticket, TicketChange, TicketStatus, Visibility, plan_change,
+            status_after_message,
         };
         use crate::store::sql::{
-            AGENT_COLUMNS, AgentRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK, SENDER_KEY, TicketRow,
-            contains_pattern, convert, has_sender_key, ticket_select,
+            AGENT_COLUMNS, AgentRow, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK,
+            SENDER_KEY, TicketRow, canned_write_error, contains_pattern, convert, has_sender_key, ticket_select,
         };
         use crate::store::{
             AgentStanding, AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
@@ -254,8 +312,50 @@ macro_rules! impl_store {
             viewer: SenderType,
         ) -> StoreResult<Ticket> {
             let sql = format!("{} WHERE t.id = $1", ticket_select_for(viewer));
-            let row: Option<TicketRow> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
-            ticket_for(row.ok_or(StoreError::NotFound)?, viewer)
+            let row: Option<TicketRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *conn).await?;
+            let mut ticket = ticket_for(row.ok_or(StoreError::NotFound)?, viewer)?;
+            if viewer != SenderType::User {
+                attach_labels(conn, std::slice::from_mut(&mut ticket)).await?;
+            }
+            Ok(ticket)
+        }
+
+        /// Fills in the labels of `tickets` (the agents' view) in one query per
+        /// [`MAX_IDS_PER_QUERY`] tickets, by the (ticket_id, label) primary key: a
+        /// portable alternative to each backend's own string aggregation.
+        async fn attach_labels(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            tickets: &mut [Ticket],
+        ) -> StoreResult<()> {
+            for chunk in tickets.chunks_mut(MAX_IDS_PER_QUERY) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT ticket_id, label FROM support_ticket_labels WHERE ticket_id IN (",
+                );
+                let mut list = qb.separated(", ");
+                for ticket in chunk.iter() {
+                    list.push_bind(ticket.id);
+                }
+                qb.push(") ORDER BY ticket_id, label");
+                let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+                let mut by_ticket: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+                for (ticket_id, label) in rows {
+                    by_ticket.entry(ticket_id).or_default().push(label);
+                }
+                for ticket in chunk.iter_mut() {
+                    ticket.labels = by_ticket.remove(&ticket.id).unwrap_or_default();
+                }
+            }
+            Ok(())
+        }
+
+        /// Tickets as agents see them, with their labels.
+        async fn agent_tickets(pool: &sqlx::Pool<$db>, rows: Vec<TicketRow>) -> StoreResult<Vec<Ticket>> {
+            let mut tickets: Vec<Ticket> = convert(rows)?;
+            if !tickets.is_empty() {
+                let mut conn = pool.acquire().await?;
+                attach_labels(&mut *conn, &mut tickets).await?;
+            }
+            Ok(tickets)
         }
 
         /// Where a message goes in the ticket's two streams: its seq (every
@@ -394,6 +494,15 @@ macro_rules! impl_store {
                     qb.push(" AND t.supporter_id = ").push_bind(agent_id);
                 }
             }
+            if !query.labels.is_empty() {
+                // By the label index; a ticket with two of the labels is listed once.
+                qb.push(" AND t.id IN (SELECT l.ticket_id FROM support_ticket_labels l WHERE l.label IN (");
+                let mut list = qb.separated(", ");
+                for label in &query.labels {
+                    list.push_bind(label.clone());
+                }
+                qb.push("))");
+            }
             if let Some(text) = &query.text {
                 let pattern = contains_pattern(text);
                 qb.push(" AND (LOWER(t.subject) LIKE LOWER(").push_bind(pattern.clone());
@@ -460,7 +569,12 @@ macro_rules! impl_store {
             async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket> {
                 let sql = format!("{} WHERE t.session_id = $1", ticket_select_for(viewer));
                 let row: Option<TicketRow> = sqlx::query_as(&sql).bind(session_id).fetch_optional(&self.pool).await?;
-                ticket_for(row.ok_or(StoreError::NotFound)?, viewer)
+                let row = row.ok_or(StoreError::NotFound)?;
+                if viewer == SenderType::User {
+                    return ticket_for(row, viewer);
+                }
+                let mut tickets = agent_tickets(&self.pool, vec![row]).await?;
+                tickets.pop().ok_or(StoreError::NotFound)
             }
 
             async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket> {
@@ -480,7 +594,7 @@ macro_rules! impl_store {
                 }
                 qb.push(") ORDER BY t.id");
                 let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                convert(rows)
+                agent_tickets(&self.pool, rows).await
             }
 
             async fn tickets_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>> {
@@ -499,7 +613,7 @@ macro_rules! impl_store {
                 qb.push(format_args!(" ORDER BY {PRIORITY_RANK} DESC, t.id ASC LIMIT "))
                     .push_bind(i64::from(query.limit) + 1);
                 let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                let mut tickets: Vec<Ticket> = convert(rows)?;
+                let mut tickets = agent_tickets(&self.pool, rows).await?;
                 let next = if tickets.len() > query.limit as usize {
                     tickets.truncate(query.limit as usize);
                     tickets.last().map(|t| TicketCursor { rank: t.priority.rank(), id: t.id })
@@ -617,7 +731,7 @@ macro_rules! impl_store {
                 let plan = plan_change(&ticket, change)?;
                 if plan.is_noop() {
                     tx.rollback().await?;
-                    return Ok(Changed { ticket, notes: Vec::new(), assigned: None });
+                    return Ok(Changed { ticket, notes: Vec::new(), assigned: None, relabelled: false });
                 }
                 sqlx::query(
                     "UPDATE support_tickets SET status = $2, priority = $3, supporter_id = $4, updated_at = $5, \
@@ -631,10 +745,23 @@ macro_rules! impl_store {
                 .bind(plan.closed)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(labels) = &plan.labels {
+                    sqlx::query("DELETE FROM support_ticket_labels WHERE ticket_id = $1")
+                        .bind(ticket_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if !labels.is_empty() {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO support_ticket_labels (ticket_id, label) ");
+                        qb.push_values(labels, |mut row, label| {
+                            row.push_bind(ticket_id).push_bind(label.as_str());
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                }
                 let notes = system_notes(&mut tx, ticket_id, &plan.notes, at).await?;
                 let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
                 tx.commit().await?;
-                Ok(Changed { ticket, notes, assigned: plan.assigned })
+                Ok(Changed { ticket, notes, assigned: plan.assigned, relabelled: plan.labels.is_some() })
             }
 
             async fn mark_read(&self, ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<ReadUpTo> {
@@ -887,6 +1014,85 @@ macro_rules! impl_store {
                     .bind(NODE_STALE_AFTER.as_secs() as i64)
                     .fetch_all(&self.pool)
                     .await?)
+            }
+
+            async fn list_canned(&self, text: Option<&str>) -> StoreResult<Vec<CannedResponse>> {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {CANNED_COLUMNS} FROM support_canned_responses"));
+                if let Some(text) = text {
+                    let pattern = contains_pattern(text);
+                    qb.push(" WHERE LOWER(shortcut) LIKE LOWER(").push_bind(pattern.clone());
+                    qb.push(") ESCAPE '\\' OR LOWER(title) LIKE LOWER(").push_bind(pattern.clone());
+                    qb.push(") ESCAPE '\\' OR LOWER(body) LIKE LOWER(").push_bind(pattern);
+                    qb.push(") ESCAPE '\\'");
+                }
+                qb.push(" ORDER BY uses DESC, shortcut ASC");
+                let rows: Vec<CannedRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                convert(rows)
+            }
+
+            async fn create_canned(&self, new: &NewCanned) -> StoreResult<CannedResponse> {
+                let sql = format!(
+                    "INSERT INTO support_canned_responses (shortcut, title, body, uses, created_at, updated_at) \
+                     VALUES ($1, $2, $3, 0, $4, $4) RETURNING {CANNED_COLUMNS}"
+                );
+                let row: CannedRow = sqlx::query_as(&sql)
+                    .bind(&new.shortcut)
+                    .bind(&new.title)
+                    .bind(&new.body)
+                    .bind(now())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(canned_write_error)?;
+                row.try_into()
+            }
+
+            async fn update_canned(&self, id: i64, update: &CannedUpdate) -> StoreResult<CannedResponse> {
+                let sql = format!(
+                    "UPDATE support_canned_responses SET shortcut = COALESCE($2, shortcut), \
+                     title = COALESCE($3, title), body = COALESCE($4, body), updated_at = $5 \
+                     WHERE id = $1 RETURNING {CANNED_COLUMNS}"
+                );
+                let row: Option<CannedRow> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(update.shortcut.as_deref())
+                    .bind(update.title.as_deref())
+                    .bind(update.body.as_deref())
+                    .bind(now())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(canned_write_error)?;
+                row.ok_or(StoreError::NotFound)?.try_into()
+            }
+
+            async fn delete_canned(&self, id: i64) -> StoreResult<()> {
+                let done = sqlx::query("DELETE FROM support_canned_responses WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn record_canned_use(&self, id: i64) -> StoreResult<()> {
+                let done = sqlx::query("UPDATE support_canned_responses SET uses = uses + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn label_counts(&self) -> StoreResult<Vec<LabelCount>> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT label, COUNT(*) FROM support_ticket_labels GROUP BY label ORDER BY 2 DESC, 1 ASC",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(name, count)| LabelCount { name, count }).collect())
             }
         }
     };

@@ -229,6 +229,7 @@ mod tests {
             unread_count: 0,
             last_message_preview: None,
             waiting_since: None,
+            labels: Vec::new(),
         }
     }
 

@@ -11,7 +11,9 @@ import { MessageList } from '../shared/components/MessageList';
 import { PRIORITY_LABELS, STATUS_LABELS } from '../shared/format';
 import { ApiError } from '../shared/api';
 import { newClientMsgId } from '../shared/ids';
-import { STATUS_TRANSITIONS, TICKET_PRIORITIES, type Agent, type TicketPriority, type TicketStatus } from '../shared/protocol';
+import { STATUS_TRANSITIONS, TICKET_PRIORITIES, type Agent, type CannedResponse, type LabelCount, type TicketPriority, type TicketStatus } from '../shared/protocol';
+import { CannedComposer } from './CannedComposer';
+import { LabelEditor } from './LabelEditor';
 
 export interface ChatPanelProps {
   controller: ConversationController;
@@ -31,6 +33,14 @@ export interface ChatPanelProps {
   focusAt?: number;
   /** Stores a private note (API.md "Private notes"); rejects with the server's error. */
   onNote?: (text: string, clientMsgId: string) => Promise<void>;
+  /** Canned responses for the reply box's `/` list; null while not loaded. */
+  canned?: readonly CannedResponse[] | null;
+  onNeedCanned?: () => void;
+  onCannedUsed?: (id: number) => void;
+  /** Labels in use (autocomplete) and the change of this ticket's labels. */
+  knownLabels?: readonly LabelCount[];
+  onLabels?: (labels: string[]) => void;
+  onLoadLabels?: () => void;
 }
 
 export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
@@ -219,6 +229,9 @@ export function TicketChatView(props: TicketChatViewProps) {
               Close ticket
             </button>
           </div>
+          {props.onLabels && (
+            <LabelEditor labels={t.labels} known={props.knownLabels ?? []} onChange={props.onLabels} onFocus={props.onLoadLabels} />
+          )}
           {confirmingClose && (
             <div
               className="db-confirm"
@@ -303,7 +316,18 @@ export function TicketChatView(props: TicketChatViewProps) {
           </button>
         </div>
       ) : (
-        <Composer label="Reply" value={props.draft} onChange={props.onDraftChange} onSubmit={props.onSend} error={props.draftError} placeholder="Write a reply…" />
+        <CannedComposer
+          label="Reply"
+          value={props.draft}
+          onChange={props.onDraftChange}
+          onSubmit={props.onSend}
+          error={props.draftError}
+          placeholder="Write a reply… (/ for canned responses)"
+          canned={props.canned ?? null}
+          context={{ ticket: t, agent }}
+          onNeedCanned={() => props.onNeedCanned?.()}
+          onInserted={(id) => props.onCannedUsed?.(id)}
+        />
       )}
     </section>
   );

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import { SHORTCUTS, shortcutFor, stepTicket } from './shortcuts';
 import type { DashboardController } from './dashboardController';
+import { CannedSettings } from './CannedSettings';
 import { ChatPanel } from './ChatPanel';
 import { LoginForm } from './LoginForm';
 import { TicketQueue } from './TicketQueue';
@@ -23,6 +24,8 @@ const FEED_LABELS = {
 
 export function Dashboard({ controller }: DashboardProps) {
   const state = useSyncExternalStore(controller.store.subscribe, controller.store.get);
+  const tools = useSyncExternalStore(controller.tools.store.subscribe, controller.tools.store.get);
+  const [settingsOpen, setSettingsOpen] = useState(false);
 
   useEffect(() => {
     void controller.start();
@@ -91,6 +94,8 @@ export function Dashboard({ controller }: DashboardProps) {
   }, [controller, helpOpen]);
 
   const onFilters = useCallback((patch: Partial<QueueFilters>) => controller.setFilters(patch), [controller]);
+  const loadLabels = useCallback(() => void controller.tools.loadLabels(), [controller]);
+  const loadCanned = useCallback(() => void controller.tools.loadCanned(), [controller]);
 
   const totalUnread = Object.values(state.unread).reduce((a, b) => a + b, 0);
   useEffect(() => {
@@ -145,6 +150,11 @@ export function Dashboard({ controller }: DashboardProps) {
           <button type="button" onClick={() => setHelpOpen(true)} aria-keyshortcuts="?">
             Shortcuts
           </button>
+          {state.agent?.role === 'admin' && (
+            <button type="button" aria-haspopup="dialog" onClick={() => setSettingsOpen(true)}>
+              Canned responses
+            </button>
+          )}
           <span className="db-agent">{state.agent?.name}</span>
           <button type="button" onClick={() => void controller.logout()}>
             Sign out
@@ -178,6 +188,7 @@ export function Dashboard({ controller }: DashboardProps) {
           </button>
         </div>
       )}
+      {settingsOpen && <CannedSettings tools={controller.tools} onClose={() => setSettingsOpen(false)} />}
       <div className={`db-main${state.activeChat !== null ? ' db-has-chat' : ''}`}>
         <TicketQueue
           tickets={state.tickets}
@@ -188,6 +199,8 @@ export function Dashboard({ controller }: DashboardProps) {
           error={state.listError}
           hasMore={state.nextCursor !== null}
           onFilters={onFilters}
+          labels={tools.labels}
+          onLoadLabels={loadLabels}
           onOpen={(id) => controller.openChat(id)}
           onLoadMore={() => void controller.loadMoreTickets()}
         />
@@ -242,6 +255,12 @@ export function Dashboard({ controller }: DashboardProps) {
                     onStatus={(s) => void controller.setStatus(id, s)}
                     onPriority={(p) => void controller.setPriority(id, p)}
                     onNote={(text, key) => controller.writeNote(id, text, key)}
+                    canned={tools.canned}
+                    onNeedCanned={loadCanned}
+                    onCannedUsed={(cannedId) => controller.tools.recordUse(cannedId)}
+                    knownLabels={tools.labels}
+                    onLabels={(labels) => void controller.setLabels(id, labels)}
+                    onLoadLabels={loadLabels}
                   />
                 ) : null,
               )}

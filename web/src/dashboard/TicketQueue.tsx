@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'react';
 import { formatDateTime, PRIORITY_LABELS, STATUS_LABELS } from '../shared/format';
-import { TICKET_PRIORITIES, TICKET_STATUSES, type Ticket } from '../shared/protocol';
+import { TICKET_PRIORITIES, TICKET_STATUSES, type LabelCount, type Ticket } from '../shared/protocol';
 import { waitingLabel, type QueueFilters } from './queue';
 
 export interface TicketQueueProps {
@@ -15,6 +15,9 @@ export interface TicketQueueProps {
   error: string | null;
   hasMore: boolean;
   onFilters: (patch: Partial<QueueFilters>) => void;
+  /** Labels in use, for the label filter; read again when the filter gets focus. */
+  labels?: readonly LabelCount[];
+  onLoadLabels?: () => void;
   onOpen: (ticketId: number) => void;
   onLoadMore: () => void;
 }
@@ -69,6 +72,22 @@ export function TicketQueue(props: TicketQueueProps) {
           <option value="me">Assigned to me</option>
           <option value="none">Unassigned</option>
         </select>
+        <select
+          aria-label="Label filter"
+          value={filters.label}
+          onFocus={props.onLoadLabels}
+          onPointerDown={props.onLoadLabels}
+          onChange={(e) => onFilters({ label: e.target.value })}
+        >
+          <option value="">Any label</option>
+          {/* The chosen label stays listed even when no ticket carries it any more. */}
+          {filters.label !== '' && !(props.labels ?? []).some((l) => l.name === filters.label) && <option value={filters.label}>{filters.label}</option>}
+          {(props.labels ?? []).map((l) => (
+            <option key={l.name} value={l.name}>
+              {`${l.name} (${l.count})`}
+            </option>
+          ))}
+        </select>
       </div>
       {props.error && (
         <p className="db-error" role="alert">
@@ -95,6 +114,15 @@ export function TicketQueue(props: TicketQueueProps) {
                   {t.user_name}
                   {t.user_email ? ` · ${t.user_email}` : ''}
                 </span>
+                {t.labels.length > 0 && (
+                  <span className="db-ticket-labels" aria-label={`Labels: ${t.labels.join(', ')}`}>
+                    {t.labels.map((l) => (
+                      <span key={l} className="db-label">
+                        {l}
+                      </span>
+                    ))}
+                  </span>
+                )}
                 {t.last_message_preview ? (
                   <span className="db-ticket-preview" dir="auto">
                     {t.last_message_preview}

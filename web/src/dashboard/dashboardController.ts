@@ -24,6 +24,7 @@ import { Store } from '../shared/store';
 import { isOlderTicket } from '../shared/ticketVersion';
 import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
 import { Alerts, type AlertPermission } from './alerts';
+import { DeskTools } from './deskTools';
 import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, keepNewerConversation, upsertTicket, withMessage, type QueueFilters } from './queue';
 
 /** Wait before reopening a feed the server closed with a final code while the login is valid. */
@@ -100,6 +101,8 @@ function defaultStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> |
 
 export class DashboardController {
   readonly store: Store<DashboardState>;
+  /** Canned responses and the labels in use. */
+  readonly tools: DeskTools;
   private readonly api: ApiClient;
   private readonly alerts: Alerts;
   private readonly opts: DashboardOptions;
@@ -118,6 +121,7 @@ export class DashboardController {
     this.opts = options;
     this.api = options.api;
     this.alerts = options.alerts;
+    this.tools = new DeskTools(options.api);
     this.store = new Store<DashboardState>({
       auth: 'checking',
       agent: null,
@@ -197,6 +201,7 @@ export class DashboardController {
   private signedIn(agent: Agent): void {
     this.store.update({ auth: 'signed_in', agent, loginError: null });
     void this.reloadTickets();
+    void this.tools.loadLabels();
     this.startFeed();
     this.restoreTabs(agent);
   }
@@ -236,6 +241,7 @@ export class DashboardController {
     this.seenSeq.clear();
     this.latest.clear();
     this.changedDuringReload = null;
+    this.tools.reset();
     this.store.update({
       auth: 'signed_out',
       agent: null,
@@ -284,6 +290,7 @@ export class DashboardController {
         priority: filters.priority === 'any' ? undefined : [filters.priority],
         assigned: filters.assigned === 'any' ? undefined : filters.assigned,
         q: filters.q || undefined,
+        label: filters.label ? [filters.label] : undefined,
       });
       if (request !== this.listRequest) return; // a newer filter won
       this.changedDuringReload = null;
@@ -316,6 +323,7 @@ export class DashboardController {
         priority: filters.priority === 'any' ? undefined : [filters.priority],
         assigned: filters.assigned === 'any' ? undefined : filters.assigned,
         q: filters.q || undefined,
+        label: filters.label ? [filters.label] : undefined,
         cursor: nextCursor,
       });
       let tickets = this.state.tickets;
@@ -553,6 +561,12 @@ export class DashboardController {
 
   async setPriority(ticketId: number, priority: TicketPriority): Promise<void> {
     await this.act(() => this.api.updateTicket(ticketId, { priority }));
+  }
+
+  /** Replaces the ticket's labels; the labels in use are read again for the autocomplete. */
+  async setLabels(ticketId: number, labels: readonly string[]): Promise<void> {
+    await this.act(() => this.api.updateTicket(ticketId, { labels }));
+    void this.tools.loadLabels();
   }
 
   private async act(call: () => Promise<Ticket>): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { msg, ticket } from '../test/fakes';
-import { keepNewerConversation, waitingLabel, withMessage } from './queue';
+import { DEFAULT_FILTERS, keepNewerConversation, matchesFilters, waitingLabel, withMessage } from './queue';
 
 const T0 = Date.parse('2025-12-26T10:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
@@ -52,5 +52,18 @@ describe('queue rows', () => {
     expect(row.waiting_since).toBe(at(1));
     const fresh = ticket({ last_seq: 6, last_message_preview: 'fresh' });
     expect(keepNewerConversation(fresh, held)).toBe(fresh);
+  });
+});
+
+describe('the label filter', () => {
+  it('keeps only tickets carrying the chosen label, and everything without one', () => {
+    const vip = ticket({ labels: ['billing', 'vip'] });
+    const plain = ticket({ id: 46, labels: [] });
+    const byLabel = { ...DEFAULT_FILTERS, label: 'vip' };
+    expect(matchesFilters(vip, byLabel, null)).toBe(true);
+    expect(matchesFilters(plain, byLabel, null)).toBe(false);
+    expect(matchesFilters(ticket({ labels: ['vip-gold'] }), byLabel, null)).toBe(false);
+    expect(matchesFilters(plain, DEFAULT_FILTERS, null)).toBe(true);
+    expect(matchesFilters(vip, { ...byLabel, priority: 'urgent' }, null)).toBe(false);
   });
 });

@@ -11,9 +11,11 @@ export interface QueueFilters {
   priority: 'any' | TicketPriority;
   assigned: 'any' | 'me' | 'none';
   q: string;
+  /** Only tickets carrying this label; '' for any. */
+  label: string;
 }
 
-export const DEFAULT_FILTERS: QueueFilters = { status: 'active', priority: 'any', assigned: 'any', q: '' };
+export const DEFAULT_FILTERS: QueueFilters = { status: 'active', priority: 'any', assigned: 'any', q: '', label: '' };
 
 const PRIORITY_RANK: Readonly<Record<TicketPriority, number>> = { urgent: 0, high: 1, medium: 2, low: 3 };
 
@@ -37,6 +39,7 @@ export function matchesFilters(ticket: Ticket, filters: QueueFilters, agent: Age
   if (filters.priority !== 'any' && ticket.priority !== filters.priority) return false;
   if (filters.assigned === 'me' && (agent === null || ticket.supporter_id !== agent.id)) return false;
   if (filters.assigned === 'none' && ticket.supporter_id !== null) return false;
+  if (filters.label !== '' && !ticket.labels.includes(filters.label)) return false;
   const q = filters.q.trim().toLowerCase();
   if (q) {
     const hay = `${ticket.subject}\n${ticket.user_name}\n${ticket.user_email ?? ''}`.toLowerCase();

@@ -5,8 +5,10 @@
 
 import type {
   Agent,
+  CannedResponse,
   ChatMessage,
   ErrorBody,
+  LabelCount,
   MessagePage,
   Ticket,
   TicketPriority,
@@ -48,8 +50,16 @@ export interface TicketFilters {
   priority?: readonly TicketPriority[];
   assigned?: 'me' | 'none' | number;
   q?: string;
+  /** Tickets carrying any of these labels. */
+  label?: readonly string[];
   limit?: number;
   cursor?: string;
+}
+
+export interface CannedBody {
+  shortcut: string;
+  title: string;
+  body: string;
 }
 
 export interface TicketList {
@@ -173,6 +183,7 @@ export class ApiClient {
         priority: filters.priority?.join(','),
         assigned: filters.assigned,
         q: filters.q?.trim(),
+        label: filters.label?.join(','),
         limit: filters.limit,
         cursor: filters.cursor,
       })}`,
@@ -191,12 +202,34 @@ export class ApiClient {
   joinTicket(ticketId: number): Promise<Ticket> {
     return this.request('POST', `/api/support/tickets/${ticketId}/assign`, { join: true });
   }
-  updateTicket(ticketId: number, change: { status?: TicketStatus; priority?: TicketPriority }): Promise<Ticket> {
+  updateTicket(ticketId: number, change: { status?: TicketStatus; priority?: TicketPriority; labels?: readonly string[] }): Promise<Ticket> {
     return this.request('PATCH', `/api/support/tickets/${ticketId}`, change);
   }
   /** A private note (API.md "Private notes"); a resend with the same key stores nothing new. */
   createNote(ticketId: number, message: string, clientMsgId: string): Promise<ChatMessage> {
     return this.request('POST', `/api/support/tickets/${ticketId}/notes`, { message, client_msg_id: clientMsgId });
+  }
+  /** Every label in use, most used first. */
+  listLabels(): Promise<{ labels: LabelCount[] }> {
+    return this.request('GET', '/api/support/labels');
+  }
+
+  // ---- canned responses (writes: admins only) ----
+  listCanned(q?: string): Promise<{ canned: CannedResponse[] }> {
+    return this.request('GET', `/api/support/canned${queryString({ q: q?.trim() })}`);
+  }
+  createCanned(body: CannedBody): Promise<CannedResponse> {
+    return this.request('POST', '/api/support/canned', body);
+  }
+  updateCanned(id: number, change: Partial<CannedBody>): Promise<CannedResponse> {
+    return this.request('PATCH', `/api/support/canned/${id}`, change);
+  }
+  deleteCanned(id: number): Promise<void> {
+    return this.request('DELETE', `/api/support/canned/${id}`);
+  }
+  /** Counts one insertion into a reply (the list is sorted by use). */
+  recordCannedUse(id: number): Promise<void> {
+    return this.request('POST', `/api/support/canned/${id}/use`);
   }
 }
 

@@ -49,6 +49,25 @@ export interface Ticket {
   last_message_preview: string | null;
   /** When the visitor's oldest message no agent has answered was written; null when answered. */
   waiting_since: string | null;
+  /** The team's labels, sorted (API.md "Labels"); always empty in the visitor's view. */
+  labels: string[];
+}
+
+/** A saved reply (API.md "Canned responses"); its body may hold placeholders. */
+export interface CannedResponse {
+  id: number;
+  shortcut: string;
+  title: string;
+  body: string;
+  /** How often agents inserted it: lists come most used first. */
+  uses: number;
+  updated_at: string;
+}
+
+/** A label in use and on how many tickets (any status). */
+export interface LabelCount {
+  name: string;
+  count: number;
 }
 
 /** How much of the newest message a ticket carries as its preview (API.md Ticket). */
@@ -182,7 +201,8 @@ export function isTicket(v: unknown): v is Ticket {
 
 /** Fills in fields an older server leaves out, so the rest of the code can rely on them. */
 function normaliseTicket(t: Ticket): Ticket {
-  return { ...t, last_message_preview: t.last_message_preview ?? null, waiting_since: t.waiting_since ?? null };
+  const labels = Array.isArray(t.labels) ? t.labels.filter((l): l is string => typeof l === 'string') : [];
+  return { ...t, last_message_preview: t.last_message_preview ?? null, waiting_since: t.waiting_since ?? null, labels };
 }
 
 function normaliseMessage(m: ChatMessage): ChatMessage {

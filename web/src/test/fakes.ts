@@ -121,6 +121,7 @@ export function ticket(overrides: Partial<Ticket> = {}): Ticket {
     unread_count: 0,
     last_message_preview: null,
     waiting_since: null,
+    labels: [],
     ...overrides,
   };
 }

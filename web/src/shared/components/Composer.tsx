@@ -1,8 +1,23 @@
 // Presenter: the message box. Enter sends, Shift+Enter makes a new line.
+// The dashboard adds its canned-response list through the optional `assist` props
+// (CannedComposer); the visitor's chat app passes none and gets the plain box.
 
-import { useId, type FormEvent, type KeyboardEvent, type Ref } from 'react';
+import { useId, type FormEvent, type KeyboardEvent, type ReactNode, type Ref } from 'react';
 import { LIMITS } from '../protocol';
 import { useI18n } from '../i18n/context';
+
+/** A suggestion list attached to the box (ARIA combobox while it is open). */
+export interface ComposerAssist {
+  /** Runs first on every key in the box; true when it used the key (nothing else happens). */
+  onKeyDown: (e: KeyboardEvent<HTMLTextAreaElement>) => boolean;
+  /** The listbox's id while the list is open, else null (the box is then a plain textbox). */
+  listboxId: string | null;
+  /** The id of the highlighted option, if any. */
+  activeOptionId?: string;
+  onBlur?: () => void;
+  /** The list, drawn above the box. */
+  popup?: ReactNode;
+}
 
 export interface ComposerProps {
   label: string;
@@ -13,9 +28,10 @@ export interface ComposerProps {
   error?: string;
   placeholder?: string;
   inputRef?: Ref<HTMLTextAreaElement>;
+  assist?: ComposerAssist;
 }
 
-export function Composer({ label, value, onChange, onSubmit, disabled = false, error, placeholder, inputRef }: ComposerProps) {
+export function Composer({ label, value, onChange, onSubmit, disabled = false, error, placeholder, inputRef, assist }: ComposerProps) {
   const errorId = useId();
   const { t } = useI18n();
   const submit = (e: FormEvent): void => {
@@ -23,13 +39,16 @@ export function Composer({ label, value, onChange, onSubmit, disabled = false, e
     onSubmit();
   };
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>): void => {
+    if (assist?.onKeyDown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       onSubmit();
     }
   };
+  const open = assist?.listboxId != null;
   return (
     <form className="ls-composer" onSubmit={submit}>
+      {assist?.popup}
       <textarea
         ref={inputRef}
         aria-label={label}
@@ -40,8 +59,14 @@ export function Composer({ label, value, onChange, onSubmit, disabled = false, e
         disabled={disabled}
         aria-invalid={error ? true : undefined}
         aria-describedby={error ? errorId : undefined}
+        role={open ? 'combobox' : undefined}
+        aria-expanded={open ? true : undefined}
+        aria-autocomplete={open ? 'list' : undefined}
+        aria-controls={open ? (assist?.listboxId ?? undefined) : undefined}
+        aria-activedescendant={open ? assist?.activeOptionId : undefined}
         onChange={(e) => onChange(e.target.value)}
         onKeyDown={onKeyDown}
+        onBlur={assist?.onBlur}
       />
       <button type="submit" disabled={disabled}>
         {t('composer.send')}
