@@ -17,6 +17,7 @@ pub mod sessions;
 use crate::auth;
 use crate::config::Secret;
 use crate::domain::validation::{self, Limits};
+use crate::domain::visitor::{self, PageReport, VisitedPage};
 use crate::domain::{
     Agent, Message, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange,
     TicketStatus,
@@ -281,6 +282,25 @@ impl Chat {
                 reader_type: reader,
                 up_to_seq,
             })
+            .await;
+        Ok(())
+    }
+
+    /// Stores the page the ticket's visitor is on (the newest
+    /// [`visitor::PAGES_KEPT`] are kept) and shows it to the ticket's agents.
+    pub async fn record_page(&self, ticket_id: i64, report: PageReport) -> Result<(), ApiError> {
+        let at = crate::store::now();
+        self.store
+            .record_page(ticket_id, &report, at, visitor::PAGES_KEPT)
+            .await?;
+        let page = VisitedPage {
+            url: report.url,
+            title: report.title,
+            referrer: report.referrer,
+            at,
+        };
+        self.publisher
+            .publish(Event::Page { ticket_id, page })
             .await;
         Ok(())
     }

@@ -4,7 +4,9 @@
 mod agent;
 mod status;
 mod ticket;
+pub mod user_agent;
 pub mod validation;
+pub mod visitor;
 
 pub use agent::{Agent, AgentRole, AgentWithHash};
 pub use status::{Audience, Priority, SenderType, TicketStatus};

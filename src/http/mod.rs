@@ -4,6 +4,7 @@
 
 mod agents;
 mod assets;
+mod context;
 pub mod csrf;
 pub mod extract;
 mod guest;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scrape)
         .merge(guest::router())
         .merge(tickets::router())
+        .merge(context::router())
         .merge(agents::router())
         .merge(health::router())
         .merge(sockets::router())

@@ -41,7 +41,7 @@ fn ticket_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or(ApiError::NotFound("ticket"))
 }
 
-async fn load(state: &AppState, raw_id: &str) -> Result<Ticket, ApiError> {
+pub(super) async fn load(state: &AppState, raw_id: &str) -> Result<Ticket, ApiError> {
     let id = ticket_id(raw_id)?;
     super::record_ticket(id);
     match state.store.ticket_by_id(id, SenderType::Supporter).await {
