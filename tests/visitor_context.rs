@@ -168,6 +168,24 @@ async fn an_agent_s_ticket_socket_gets_the_live_page_and_the_visitor_s_never_doe
     assert!(live["data"]["at"].is_string(), "{live}");
     let stored = context_with_pages(&app, ticket_id, 1).await;
     assert_eq!(live["data"]["at"], stored["pages"][0]["at"]);
+    // The same page again (a reconnect's report; here only the stripped query differs).
+    visitor
+        .send(page("https://shop.example/product/tent?ref=y", "Tent"))
+        .await;
+    assert!(
+        agent
+            .collect_of("page", Duration::from_millis(400))
+            .await
+            .is_empty(),
+        "the page the visitor is on already is not shown again"
+    );
+    assert_eq!(
+        context(&app, ticket_id).await["pages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     for (who, socket) in [
         ("the visitor", &mut visitor),

@@ -287,12 +287,18 @@ impl Chat {
     }
 
     /// Stores the page the ticket's visitor is on (the newest
-    /// [`visitor::PAGES_KEPT`] are kept) and shows it to the ticket's agents.
+    /// [`visitor::PAGES_KEPT`] are kept) and shows it to the ticket's agents;
+    /// the page they are on already (a report again after a reconnect) changes
+    /// nothing and is not shown again.
     pub async fn record_page(&self, ticket_id: i64, report: PageReport) -> Result<(), ApiError> {
         let at = crate::store::now();
-        self.store
+        let stored = self
+            .store
             .record_page(ticket_id, &report, at, visitor::PAGES_KEPT)
             .await?;
+        if !stored {
+            return Ok(());
+        }
         let page = VisitedPage {
             url: report.url,
             title: report.title,

@@ -67,7 +67,7 @@ metered! {
     fn prune_sessions(retention: Duration) -> StoreResult<u64>;
     fn presence(ticket_id: i64) -> StoreResult<Presence>;
     fn online_agent_ids() -> StoreResult<Vec<i64>>;
-    fn record_page(ticket_id: i64, page: &PageReport, at: DateTime<Utc>, keep: u32) -> StoreResult<()>;
+    fn record_page(ticket_id: i64, page: &PageReport, at: DateTime<Utc>, keep: u32) -> StoreResult<bool>;
     fn record_visitor_browser(ticket_id: i64, user_agent: Option<&str>, fallback_locale: Option<&str>) -> StoreResult<()>;
     fn visitor_pages(ticket_id: i64, limit: u32) -> StoreResult<Vec<VisitedPage>>;
     fn visitor_info(ticket_id: i64) -> StoreResult<VisitorInfo>;

@@ -304,13 +304,15 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a page the ticket's visitor is on, at `at`, with the locale and time
     /// zone the report carries (when it does), and prunes the ticket's pages to
     /// the newest `keep`, in one transaction. `NotFound` for an unknown ticket.
+    /// The page the visitor is on already (the newest stored has the same URL and
+    /// title: a reconnect's report again, a reload) stores no page: `false`.
     async fn record_page(
         &self,
         ticket_id: i64,
         page: &PageReport,
         at: DateTime<Utc>,
         keep: u32,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Records the visitor's browser when its socket opens: the user agent (the
     /// newest wins), and the locale of its `Accept-Language`, kept only while the
     /// chat app has reported none.

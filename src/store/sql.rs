@@ -829,7 +829,7 @@ macro_rules! impl_store {
                 page: &crate::domain::visitor::PageReport,
                 at: DateTime<Utc>,
                 keep: u32,
-            ) -> StoreResult<()> {
+            ) -> StoreResult<bool> {
                 visitor_queries::record_page(&self.pool, ticket_id, page, at, keep).await
             }
 

@@ -23,7 +23,7 @@ macro_rules! visitor_sql {
                 page: &PageReport,
                 at: DateTime<Utc>,
                 keep: u32,
-            ) -> StoreResult<()> {
+            ) -> StoreResult<bool> {
                 let mut tx = pool.begin().await?;
                 sqlx::query_scalar::<_, i64>(
                     "UPDATE support_tickets SET visitor_locale = COALESCE($2, visitor_locale), \
@@ -35,6 +35,16 @@ macro_rules! visitor_sql {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
+                let newest: Option<(String, String)> = sqlx::query_as(
+                    "SELECT url, title FROM support_visitor_pages WHERE ticket_id = $1 ORDER BY id DESC LIMIT 1",
+                )
+                .bind(ticket_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if newest.is_some_and(|(url, title)| url == page.url && title == page.title) {
+                    tx.commit().await?;
+                    return Ok(false);
+                }
                 sqlx::query(
                     "INSERT INTO support_visitor_pages (ticket_id, url, title, referrer, visited_at) \
                      VALUES ($1, $2, $3, $4, $5)",
@@ -57,7 +67,7 @@ macro_rules! visitor_sql {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
             }
 
             pub async fn record_visitor_browser(
