@@ -9,6 +9,8 @@ import { Composer } from '../shared/components/Composer';
 import { ConnectionBanner } from '../shared/components/ConnectionBanner';
 import { MessageList } from '../shared/components/MessageList';
 import { PRIORITY_LABELS, STATUS_LABELS } from '../shared/format';
+import { VisitorContextPanel } from './VisitorContextPanel';
+import type { VisitorContextController, VisitorContextState } from './visitorContext';
 import { STATUS_TRANSITIONS, TICKET_PRIORITIES, type Agent, type TicketPriority, type TicketStatus } from '../shared/protocol';
 
 export interface ChatPanelProps {
@@ -27,16 +29,25 @@ export interface ChatPanelProps {
   onAssignTo?: (agentId: number) => void;
   /** Changes when the agent opens this ticket: its reply box (or Join) takes focus. */
   focusAt?: number;
+  /** The visitor's pages, browser and previous conversations, beside the chat. */
+  visitorContext?: VisitorContextController;
+  /** Opens a previous conversation of the visitor as a chat tab. */
+  onOpenTicket?: (ticketId: number) => void;
 }
 
-export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
+const NO_CONTEXT: VisitorContextState = { context: null, loading: false, error: null };
+const noopSubscribe = () => () => undefined;
+
+export function ChatPanel({ controller, visitorContext, ...rest }: ChatPanelProps) {
   const state = useSyncExternalStore(controller.store.subscribe, controller.store.get);
+  const visitor = useSyncExternalStore(visitorContext?.store.subscribe ?? noopSubscribe, visitorContext?.store.get ?? (() => NO_CONTEXT));
   const [draft, setDraft] = useState('');
   const [draftError, setDraftError] = useState<string | undefined>();
   return (
     <TicketChatView
       {...rest}
       state={state}
+      visitor={visitorContext ? visitor : undefined}
       draft={draft}
       draftError={draftError}
       onDraftChange={(v) => {
@@ -58,8 +69,10 @@ export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
   );
 }
 
-export interface TicketChatViewProps extends Omit<ChatPanelProps, 'controller'> {
+export interface TicketChatViewProps extends Omit<ChatPanelProps, 'controller' | 'visitorContext'> {
   state: ConversationState;
+  /** The visitor context panel's state; no panel without it. */
+  visitor?: VisitorContextState;
   draft: string;
   draftError?: string;
   onDraftChange: (v: string) => void;
@@ -203,41 +216,46 @@ export function TicketChatView(props: TicketChatViewProps) {
           )}
         </header>
       )}
-      <ConnectionBanner connection={closed ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
-      <MessageList
-        messages={state.messages}
-        outbox={state.outbox}
-        self="supporter"
-        hasMoreBefore={state.hasMoreBefore}
-        loadingOlder={state.loadingOlder}
-        onLoadOlder={props.onLoadOlder}
-        onRetry={props.onRetry}
-        onDiscard={props.onDiscard}
-        label={t ? `Messages of ${t.subject}` : 'Messages'}
-      />
-      <div className="ls-typing" role="status" aria-live="polite">
-        {state.peerTyping ? `${state.peerTyping} is typing…` : ''}
+      <div className="db-chat-body">
+        {props.visitor && <VisitorContextPanel state={props.visitor} idPrefix={props.panelId} onOpenTicket={(id) => props.onOpenTicket?.(id)} />}
+        <div className="db-chat-main">
+          <ConnectionBanner connection={closed ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
+          <MessageList
+            messages={state.messages}
+            outbox={state.outbox}
+            self="supporter"
+            hasMoreBefore={state.hasMoreBefore}
+            loadingOlder={state.loadingOlder}
+            onLoadOlder={props.onLoadOlder}
+            onRetry={props.onRetry}
+            onDiscard={props.onDiscard}
+            label={t ? `Messages of ${t.subject}` : 'Messages'}
+          />
+          <div className="ls-typing" role="status" aria-live="polite">
+            {state.peerTyping ? `${state.peerTyping} is typing…` : ''}
+          </div>
+          {state.notice && (
+            <div className="ls-notice" role="alert">
+              {state.notice}{' '}
+              <button type="button" onClick={props.onDismissNotice} aria-label="Dismiss notice">
+                ×
+              </button>
+            </div>
+          )}
+          {closed ? (
+            <p className="db-closed">This ticket is closed.</p>
+          ) : action !== null ? (
+            <div className="db-readonly" role="note">
+              <p>{action === 'join' ? 'You are viewing this chat. Join it to reply; the visitor is told when you join.' : `${t?.supporter_name ?? 'A teammate'} holds this chat. Assign it to yourself to reply.`}</p>
+              <button type="button" onClick={props.onAssign}>
+                {action === 'join' ? 'Join and reply' : 'Assign to me and reply'}
+              </button>
+            </div>
+          ) : (
+            <Composer label="Reply" value={props.draft} onChange={props.onDraftChange} onSubmit={props.onSend} error={props.draftError} placeholder="Write a reply…" />
+          )}
+        </div>
       </div>
-      {state.notice && (
-        <div className="ls-notice" role="alert">
-          {state.notice}{' '}
-          <button type="button" onClick={props.onDismissNotice} aria-label="Dismiss notice">
-            ×
-          </button>
-        </div>
-      )}
-      {closed ? (
-        <p className="db-closed">This ticket is closed.</p>
-      ) : action !== null ? (
-        <div className="db-readonly" role="note">
-          <p>{action === 'join' ? 'You are viewing this chat. Join it to reply; the visitor is told when you join.' : `${t?.supporter_name ?? 'A teammate'} holds this chat. Assign it to yourself to reply.`}</p>
-          <button type="button" onClick={props.onAssign}>
-            {action === 'join' ? 'Join and reply' : 'Assign to me and reply'}
-          </button>
-        </div>
-      ) : (
-        <Composer label="Reply" value={props.draft} onChange={props.onDraftChange} onSubmit={props.onSend} error={props.draftError} placeholder="Write a reply…" />
-      )}
     </section>
   );
 }
