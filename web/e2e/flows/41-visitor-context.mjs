@@ -92,6 +92,8 @@ export default async function visitorContextFlows({ browser }) {
       const home = text.indexOf('livesupport demo');
       return jacket >= 0 && boots > jacket && home > boots;
     });
+    const listed = await pages.getByRole('listitem').count();
+    assert(listed === 3, `${listed} recent pages: the query-only change was listed as a new page`);
     await screenshot(agent, 'context-followed-spa');
     await screenshot(visitor, 'context-visitor-on-product');
   });
