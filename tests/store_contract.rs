@@ -3122,3 +3122,72 @@ async fn previous_tickets_share_the_user_id_or_the_email_in_any_case_newest_firs
         "no user id and no email: no previous conversations"
     );
 }
+
+/// The previous-conversations query reads indexes on both backends, never the
+/// whole ticket table (PostgreSQL is told to avoid sequential scans, as it would
+/// on a table this small; SQLite plans by the indexes alone).
+mod previous_tickets_plan {
+    use livesupport::store::PREVIOUS_TICKETS_WHERE;
+
+    const INDEXES: [&str; 2] = [
+        "idx_support_tickets_user_id",
+        "idx_support_tickets_user_email_lower",
+    ];
+
+    fn query(explain: &str) -> String {
+        format!(
+            "{explain} SELECT t.id FROM support_tickets t WHERE {PREVIOUS_TICKETS_WHERE} ORDER BY t.id DESC LIMIT 20"
+        )
+    }
+
+    #[tokio::test]
+    async fn sqlite_finds_previous_tickets_by_index() {
+        let (url, _dir) = crate::common::sqlite_database();
+        crate::store::connect(&url, 1).await.unwrap();
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&query("EXPLAIN QUERY PLAN"))
+            .bind(1_i64)
+            .bind("user-1")
+            .bind("a@example.com")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let plan: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+        for index in INDEXES {
+            assert!(
+                plan.iter().any(|step| step.contains(index)),
+                "{index} unused: {plan:?}"
+            );
+        }
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN t")),
+            "a full scan: {plan:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn postgres_finds_previous_tickets_by_index() {
+        let Some(url) = crate::common::postgres_database().await else {
+            return;
+        };
+        crate::store::connect(&url, 1).await.unwrap();
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(&query("EXPLAIN"))
+            .bind(1_i64)
+            .bind("user-1")
+            .bind("a@example.com")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        for index in INDEXES {
+            assert!(plan.contains(index), "{index} unused:\n{plan}");
+        }
+    }
+}

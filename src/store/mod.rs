@@ -23,6 +23,7 @@ pub use crate::domain::Presence;
 pub use metered::MeteredStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use visitor_sql::PREVIOUS_TICKETS_WHERE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -3,6 +3,13 @@
 //! stamps these functions out in a backend's module, and its `Store` impl calls
 //! them.
 
+/// Which tickets are a visitor's previous conversations (`$1` this ticket, `$2`
+/// its `user_id`, `$3` its email): written so that each side of the `OR` has an
+/// index (`idx_support_tickets_user_id`, `idx_support_tickets_user_email_lower`);
+/// public for the test that reads both backends' query plans.
+pub const PREVIOUS_TICKETS_WHERE: &str =
+    "t.id <> $1 AND (t.user_id = $2 OR LOWER(t.user_email) = LOWER($3))";
+
 macro_rules! visitor_sql {
     ($db:ty) => {
         mod visitor_queries {
@@ -139,8 +146,8 @@ macro_rules! visitor_sql {
                     return Ok(Vec::new());
                 }
                 let sql = format!(
-                    "{SELECT_FOR_AGENT} WHERE t.id <> $1 AND (t.user_id = $2 OR LOWER(t.user_email) = LOWER($3)) \
-                     ORDER BY t.id DESC LIMIT $4"
+                    "{SELECT_FOR_AGENT} WHERE {} ORDER BY t.id DESC LIMIT $4",
+                    crate::store::PREVIOUS_TICKETS_WHERE
                 );
                 let rows: Vec<TicketRow> = sqlx::query_as(&sql)
                     .bind(ticket_id)
