@@ -204,6 +204,10 @@ pub struct Config {
     /// TRUSTED_PROXIES are exempt. Raise it for load tests from one machine.
     #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
     pub max_connections_per_ip: usize,
+    /// Keep the query string and fragment of the pages visitors browse (their
+    /// visitor context); off by default, as they may hold personal data or tokens.
+    #[arg(long, env = "TRACK_QUERY_STRINGS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub track_query_strings: bool,
     /// `pretty` or `json` (default: pretty on a terminal, json otherwise).
     #[arg(long, env = "LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,

@@ -15,7 +15,8 @@
 //! - [`app`]: [`app::Application`] wires a [`config::Config`] into a bound node;
 //!   [`app::AppState`] is what HTTP handlers get; [`app::server`] accepts and
 //!   serves connections under their caps and timeouts.
-//! - [`domain`]: the types and rules: statuses and their transitions, validation.
+//! - [`domain`]: the types and rules: statuses and their transitions, validation,
+//!   and the visitor context (page reports, browser and OS from a user agent).
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL backends.
 //! - [`broker`]: the [`broker::Broker`] trait; in-process or Redis pub/sub.
 //! - [`chat`]: the operations REST and WebSocket share; each validates, stores,

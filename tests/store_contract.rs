@@ -8,6 +8,7 @@
 mod common;
 
 use chrono::{DateTime, SubsecRound, Timelike, Utc};
+use livesupport::domain::visitor::{PageReport, VisitorInfo};
 use livesupport::domain::{
     AgentRole, CannedResponse, CannedUpdate, MessageDraft, NewCanned, NewTicket, Priority,
     SenderType, Ticket, TicketChange, TicketStatus, TransitionError, Visibility,
@@ -114,6 +115,9 @@ store_contract!(
     labels_come_back_on_every_agent_view_and_never_on_the_visitors,
     the_queue_filters_by_any_of_several_labels,
     label_counts_count_the_tickets_of_any_status_carrying_each,
+    visitor_pages_come_newest_first_and_only_the_newest_are_kept,
+    a_page_report_sets_the_locale_and_time_zone_over_the_browser_s_fallback,
+    previous_tickets_share_the_user_id_or_the_email_in_any_case_newest_first,
 );
 
 // ---------------------------------------------------------------------------
@@ -3576,4 +3580,273 @@ async fn label_counts_count_the_tickets_of_any_status_carrying_each(store: Arc<d
         [("billing".into(), 2), ("vip".into(), 1)],
         "a label on no ticket is gone"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Visitor context (issue 15, point 4)
+
+fn page_report(url: &str) -> PageReport {
+    PageReport {
+        url: url.into(),
+        title: format!("Title of {url}"),
+        referrer: None,
+        locale: None,
+        timezone: None,
+    }
+}
+
+async fn visitor_pages_come_newest_first_and_only_the_newest_are_kept(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Pages").await;
+    let other = open_ticket(&store, "Other pages").await;
+    let start = Utc::now().trunc_subsecs(6);
+    store
+        .record_page(
+            other.id,
+            &page_report("https://shop.example/other"),
+            start,
+            20,
+        )
+        .await
+        .unwrap();
+    for i in 0..25 {
+        let at = start + chrono::Duration::seconds(i);
+        let mut page = page_report(&format!("https://shop.example/p/{i}"));
+        page.referrer = (i == 24).then(|| "https://search.example/".to_owned());
+        store.record_page(ticket.id, &page, at, 20).await.unwrap();
+    }
+    let pages = store.visitor_pages(ticket.id, 50).await.unwrap();
+    let urls: Vec<&str> = pages.iter().map(|p| p.url.as_str()).collect();
+    let expected: Vec<String> = (5..25)
+        .rev()
+        .map(|i| format!("https://shop.example/p/{i}"))
+        .collect();
+    assert_eq!(urls, expected, "the newest 20, newest first");
+    assert_eq!(
+        pages[0].at,
+        start + chrono::Duration::seconds(24),
+        "its time reads back exactly"
+    );
+    assert_eq!(pages[0].title, "Title of https://shop.example/p/24");
+    assert_eq!(
+        pages[0].referrer.as_deref(),
+        Some("https://search.example/")
+    );
+    assert_eq!(pages[1].referrer, None);
+    assert_eq!(
+        store.visitor_pages(ticket.id, 3).await.unwrap().len(),
+        3,
+        "the limit holds"
+    );
+    let others = store.visitor_pages(other.id, 20).await.unwrap();
+    assert_eq!(others.len(), 1, "another ticket's pages are not pruned");
+    assert!(
+        matches!(
+            store
+                .record_page(999_999, &page_report("https://a.example/"), start, 20)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "a page of an unknown ticket is not found"
+    );
+    assert!(store.visitor_pages(999_999, 20).await.unwrap().is_empty());
+}
+
+async fn a_page_report_sets_the_locale_and_time_zone_over_the_browser_s_fallback(
+    store: Arc<dyn Store>,
+) {
+    let ticket = open_ticket(&store, "Browser").await;
+    assert_eq!(
+        store.visitor_info(ticket.id).await.unwrap(),
+        VisitorInfo::default()
+    );
+    store
+        .record_visitor_browser(
+            ticket.id,
+            Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0"),
+            Some("fr-FR"),
+        )
+        .await
+        .unwrap();
+    let info = store.visitor_info(ticket.id).await.unwrap();
+    assert_eq!(
+        info.locale.as_deref(),
+        Some("fr-FR"),
+        "Accept-Language is the fallback"
+    );
+    assert_eq!(
+        info.user_agent.as_deref(),
+        Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0")
+    );
+
+    let mut page = page_report("https://shop.example/");
+    page.locale = Some("de-DE".into());
+    page.timezone = Some("Europe/Berlin".into());
+    store
+        .record_page(ticket.id, &page, Utc::now().trunc_subsecs(6), 20)
+        .await
+        .unwrap();
+    // A later socket: a new user agent wins, its Accept-Language does not replace the app's locale.
+    store
+        .record_visitor_browser(ticket.id, Some("Chrome/120"), Some("en-US"))
+        .await
+        .unwrap();
+    // A page without locale or time zone keeps both.
+    store
+        .record_page(
+            ticket.id,
+            &page_report("https://shop.example/cart"),
+            Utc::now().trunc_subsecs(6),
+            20,
+        )
+        .await
+        .unwrap();
+    let info = store.visitor_info(ticket.id).await.unwrap();
+    assert_eq!(
+        info,
+        VisitorInfo {
+            user_agent: Some("Chrome/120".into()),
+            locale: Some("de-DE".into()),
+            timezone: Some("Europe/Berlin".into()),
+        }
+    );
+    assert!(matches!(
+        store.visitor_info(999_999).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn previous_tickets_share_the_user_id_or_the_email_in_any_case_newest_first(
+    store: Arc<dyn Store>,
+) {
+    let with = |subject: &str, user_id: Option<&str>, email: Option<&str>| NewTicket {
+        user_id: user_id.map(str::to_owned),
+        user_email: email.map(str::to_owned),
+        ..new_ticket(subject)
+    };
+    let by_email = open_ticket_with(&store, with("first", None, Some("jane@example.com"))).await;
+    let by_email_upper =
+        open_ticket_with(&store, with("second", None, Some("JANE@Example.COM"))).await;
+    let by_user = open_ticket_with(
+        &store,
+        with("third", Some("user-7"), Some("other@example.com")),
+    )
+    .await;
+    let stranger = open_ticket_with(
+        &store,
+        with("stranger", Some("user-8"), Some("x@example.com")),
+    )
+    .await;
+    let anonymous = open_ticket_with(&store, with("anonymous", None, None)).await;
+    let current = open_ticket_with(
+        &store,
+        with("now", Some("user-7"), Some("jane@example.com")),
+    )
+    .await;
+
+    let found = store
+        .previous_tickets(current.id, Some("user-7"), Some("jane@example.com"), 20)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = found.iter().map(|t| t.id).collect();
+    assert_eq!(
+        ids,
+        vec![by_user.id, by_email_upper.id, by_email.id],
+        "newest first, never this one"
+    );
+    assert!(!ids.contains(&stranger.id) && !ids.contains(&anonymous.id));
+    assert_eq!(
+        found[0].subject, "third",
+        "full tickets, as agents see them"
+    );
+
+    let limited = store
+        .previous_tickets(current.id, Some("user-7"), Some("jane@example.com"), 2)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 2);
+    let by_email_only = store
+        .previous_tickets(current.id, None, Some("Jane@example.com"), 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_email_only.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![by_email_upper.id, by_email.id]
+    );
+    assert!(
+        store
+            .previous_tickets(anonymous.id, None, None, 20)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no user id and no email: no previous conversations"
+    );
+}
+
+/// The previous-conversations query reads indexes on both backends, never the
+/// whole ticket table (PostgreSQL is told to avoid sequential scans, as it would
+/// on a table this small; SQLite plans by the indexes alone).
+mod previous_tickets_plan {
+    use livesupport::store::PREVIOUS_TICKETS_WHERE;
+
+    const INDEXES: [&str; 2] = [
+        "idx_support_tickets_user_id",
+        "idx_support_tickets_user_email_lower",
+    ];
+
+    fn query(explain: &str) -> String {
+        format!(
+            "{explain} SELECT t.id FROM support_tickets t WHERE {PREVIOUS_TICKETS_WHERE} ORDER BY t.id DESC LIMIT 20"
+        )
+    }
+
+    #[tokio::test]
+    async fn sqlite_finds_previous_tickets_by_index() {
+        let (url, _dir) = crate::common::sqlite_database();
+        crate::store::connect(&url, 1).await.unwrap();
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&query("EXPLAIN QUERY PLAN"))
+            .bind(1_i64)
+            .bind("user-1")
+            .bind("a@example.com")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let plan: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+        for index in INDEXES {
+            assert!(
+                plan.iter().any(|step| step.contains(index)),
+                "{index} unused: {plan:?}"
+            );
+        }
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN t")),
+            "a full scan: {plan:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn postgres_finds_previous_tickets_by_index() {
+        let Some(url) = crate::common::postgres_database().await else {
+            return;
+        };
+        crate::store::connect(&url, 1).await.unwrap();
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(&query("EXPLAIN"))
+            .bind(1_i64)
+            .bind("user-1")
+            .bind("a@example.com")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        for index in INDEXES {
+            assert!(plan.contains(index), "{index} unused:\n{plan}");
+        }
+    }
 }

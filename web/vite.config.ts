@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 // Multi-page build of the apps the binary serves: /support/chat (chat.html, the iframe
-// app), /support/dashboard (dashboard.html) and /support (demo.html). Hashed assets go
+// app), /support/dashboard (dashboard.html) and the demo shop: /support (demo.html),
+// /support/product/{slug} (demo-product.html) and /support/cart (demo-cart.html). Hashed assets go
 // to /assets/*. The loader, widget.js, is a separate build (vite.widget.config.ts).
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
@@ -20,6 +21,8 @@ export default defineConfig({
         chat: resolve(root, 'chat.html'),
         dashboard: resolve(root, 'dashboard.html'),
         demo: resolve(root, 'demo.html'),
+        'demo-product': resolve(root, 'demo-product.html'),
+        'demo-cart': resolve(root, 'demo-cart.html'),
       },
     },
   },

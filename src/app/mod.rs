@@ -183,6 +183,7 @@ impl Application {
                 drain_window: Duration::from_secs(config.drain_window_seconds),
                 ping_interval: Duration::from_secs(config.ping_interval_seconds.max(1)),
                 idle_timeout: Duration::from_secs(config.idle_timeout_seconds.max(1)),
+                track_query_strings: config.track_query_strings,
             }),
             shutdown: CancellationToken::new(),
         };

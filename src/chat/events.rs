@@ -17,6 +17,7 @@
 //! is read from the store instead, and the unversioned envelope of earlier
 //! releases (a header line, then the frame) is read the same way.
 
+use crate::domain::visitor::VisitedPage;
 use crate::domain::{Message, SenderType, Ticket};
 use crate::store::Presence;
 use bytes::Bytes;
@@ -65,6 +66,12 @@ pub enum Event {
         ticket_id: i64,
         presence: Presence,
     },
+    /// The page the ticket's visitor is on now (stored as context, never as a
+    /// message): for the ticket's agent sockets only.
+    Page {
+        ticket_id: i64,
+        page: VisitedPage,
+    },
     /// An event of a newer release that this node does not know.
     #[serde(other)]
     Unknown,
@@ -86,7 +93,8 @@ impl Event {
             }
             Event::Typing { ticket_id, .. }
             | Event::Read { ticket_id, .. }
-            | Event::Presence { ticket_id, .. } => Some(*ticket_id),
+            | Event::Presence { ticket_id, .. }
+            | Event::Page { ticket_id, .. } => Some(*ticket_id),
             Event::Unknown => None,
         }
     }
@@ -113,7 +121,10 @@ impl Event {
                     feed: true,
                 }
             }
-            Event::Typing { .. } | Event::Read { .. } | Event::Presence { .. } => Routes {
+            Event::Typing { .. }
+            | Event::Read { .. }
+            | Event::Presence { .. }
+            | Event::Page { .. } => Routes {
                 ticket: true,
                 feed: false,
             },
@@ -126,7 +137,7 @@ impl Event {
 
     /// Worth publishing again after a failed publish: stored state, which a late
     /// copy cannot roll back (receivers drop seqs and ticket versions they have
-    /// passed). Typing, read receipts and presence are of the moment: a late copy
+    /// passed). Typing, read receipts, presence and pages are of the moment: a late copy
     /// would show something no longer true.
     pub fn is_durable(&self) -> bool {
         matches!(

@@ -17,6 +17,7 @@ pub mod sessions;
 use crate::auth;
 use crate::config::Secret;
 use crate::domain::validation::{self, Limits};
+use crate::domain::visitor::{self, PageReport, VisitedPage};
 use crate::domain::{
     Agent, Message, MessageDraft, NewTicket, Priority, SenderType, Ticket, TicketChange,
     TicketStatus, Visibility,
@@ -305,6 +306,31 @@ impl Chat {
                 up_to_seq: mark.seq,
                 up_to_public_seq: Some(mark.public_seq),
             })
+            .await;
+        Ok(())
+    }
+
+    /// Stores the page the ticket's visitor is on (the newest
+    /// [`visitor::PAGES_KEPT`] are kept) and shows it to the ticket's agents;
+    /// the page they are on already (a report again after a reconnect) changes
+    /// nothing and is not shown again.
+    pub async fn record_page(&self, ticket_id: i64, report: PageReport) -> Result<(), ApiError> {
+        let at = crate::store::now();
+        let stored = self
+            .store
+            .record_page(ticket_id, &report, at, visitor::PAGES_KEPT)
+            .await?;
+        if !stored {
+            return Ok(());
+        }
+        let page = VisitedPage {
+            url: report.url,
+            title: report.title,
+            referrer: report.referrer,
+            at,
+        };
+        self.publisher
+            .publish(Event::Page { ticket_id, page })
             .await;
         Ok(())
     }

@@ -5,7 +5,9 @@ mod agent;
 pub mod desk;
 mod status;
 mod ticket;
+pub mod user_agent;
 pub mod validation;
+pub mod visitor;
 
 pub use agent::{Agent, AgentRole, AgentWithHash};
 pub use desk::{CannedResponse, CannedUpdate, LabelCount, NewCanned};

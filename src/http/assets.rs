@@ -1,5 +1,6 @@
 //! The web front ends built into `web/dist`: the widget loader, the chat app the
-//! loader frames, the agent dashboard and the demo storefront. Release builds
+//! loader frames, the agent dashboard and the demo storefront (a small shop: home,
+//! product pages and a cart). Release builds
 //! embed the files at compile time; debug builds read them from disk, so a
 //! `npm run build` shows without recompiling.
 //!
@@ -36,6 +37,10 @@ struct WebDist;
 const CHAT_PAGE: &str = "chat.html";
 const DASHBOARD_PAGE: &str = "dashboard.html";
 const DEMO_PAGE: &str = "demo.html";
+/// The demo shop's product page (any slug: the page's script reads it from the
+/// path, and switches product without a page load) and its cart.
+const DEMO_PRODUCT_PAGE: &str = "demo-product.html";
+const DEMO_CART_PAGE: &str = "demo-cart.html";
 
 /// Hashed build outputs never change under one name.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -51,6 +56,18 @@ pub fn router() -> Router<AppState> {
             "/support",
             get(|State(s): State<AppState>, h: HeaderMap| async move {
                 page(&s, &h, DEMO_PAGE, Framing::SameOrigin)
+            }),
+        )
+        .route(
+            "/support/product/{slug}",
+            get(|State(s): State<AppState>, h: HeaderMap| async move {
+                page(&s, &h, DEMO_PRODUCT_PAGE, Framing::SameOrigin)
+            }),
+        )
+        .route(
+            "/support/cart",
+            get(|State(s): State<AppState>, h: HeaderMap| async move {
+                page(&s, &h, DEMO_CART_PAGE, Framing::SameOrigin)
             }),
         )
         .route(

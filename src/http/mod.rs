@@ -4,6 +4,7 @@
 
 mod agents;
 mod assets;
+mod context;
 pub mod csrf;
 mod desk;
 pub mod extract;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(guest::router())
         .merge(tickets::router())
         .merge(notes::router())
+        .merge(context::router())
         .merge(agents::router())
         .merge(desk::router())
         .merge(health::router())

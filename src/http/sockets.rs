@@ -10,6 +10,7 @@ use super::socket_caps::SocketSlot;
 use super::{AppState, check_rate};
 use crate::auth::Credential;
 use crate::config::origin_of;
+use crate::domain::visitor;
 use crate::domain::{Agent, SenderType};
 use crate::error::ApiError;
 use crate::realtime::session::{self, SocketKind, TicketSocket};
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::http::header::{HOST, ORIGIN};
+use axum::http::header::{ACCEPT_LANGUAGE, HOST, ORIGIN, USER_AGENT};
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::FutureExt;
@@ -119,6 +120,7 @@ async fn user_socket(
         None => ticket.user_name.clone(),
     };
     let slot = state.socket_caps.admit(ticket.id, ip)?;
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let kind = SocketKind::Ticket(Box::new(TicketSocket {
         ticket,
         role: SenderType::User,
@@ -127,6 +129,8 @@ async fn user_socket(
         since,
         client_ip: ip,
         join: false,
+        user_agent: header(USER_AGENT).and_then(visitor::user_agent),
+        accept_locale: header(ACCEPT_LANGUAGE).and_then(visitor::locale_from_accept_language),
     }));
     Ok(upgrade(ws, state, kind, Some(slot)))
 }
@@ -174,6 +178,8 @@ async fn supporter_socket(
         since,
         client_ip: ip,
         join,
+        user_agent: None,
+        accept_locale: None,
     }));
     Ok(upgrade(ws, state, kind, None))
 }

@@ -163,6 +163,11 @@ impl Frame {
             Event::Presence { presence, .. } => {
                 Frame::new(&ServerFrame::Presence { data: *presence })
             }
+            // The visitor's own pages are the agents' context: never sent back.
+            Event::Page { page, .. } => {
+                let frame = Frame::new(&ServerFrame::Page { data: page });
+                return Some((Audience::Supporters, frame));
+            }
             Event::TicketCreated { .. } | Event::Unknown => return None,
         };
         Some((Audience::All, frame))

@@ -59,4 +59,6 @@ pub struct SocketSettings {
     pub ping_interval: Duration,
     /// ...and closed when silent this long.
     pub idle_timeout: Duration,
+    /// Keep query strings and fragments of the visitor's pages (`TRACK_QUERY_STRINGS`).
+    pub track_query_strings: bool,
 }

@@ -2,6 +2,7 @@
 //! sends back. Parsing never panics and names what is wrong.
 
 use crate::domain::Presence;
+use crate::domain::visitor::{RawPage, VisitedPage};
 use crate::domain::{Message, SenderType, Ticket};
 use crate::error::{ApiError, ErrorBody};
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,8 @@ pub enum ClientFrame {
     },
     /// The client's liveness check; answered with `pong`.
     Ping,
+    /// The host page the visitor is on (visitor sockets only), not yet validated.
+    Page(RawPage),
 }
 
 #[derive(Deserialize)]
@@ -41,6 +44,11 @@ struct RawFrame {
 struct RawData {
     is_typing: Option<bool>,
     up_to_seq: Option<i64>,
+    url: Option<String>,
+    title: Option<String>,
+    referrer: Option<String>,
+    locale: Option<String>,
+    timezone: Option<String>,
 }
 
 /// Parses a text frame. The error carries the client_msg_id when it could be read,
@@ -97,11 +105,24 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
             )),
         },
         "ping" => Ok(ClientFrame::Ping),
+        "page" => match raw.data {
+            Some(d) => Ok(ClientFrame::Page(RawPage {
+                url: d.url,
+                title: d.title,
+                referrer: d.referrer,
+                locale: d.locale,
+                timezone: d.timezone,
+            })),
+            None => Err((
+                ApiError::validation("data.url", "page frames need data.url"),
+                key,
+            )),
+        },
         other => Err((
             ApiError::validation(
                 "type",
                 format!(
-                    "unknown frame type {other:?}; expected message, note, typing, read or ping"
+                    "unknown frame type {other:?}; expected message, note, typing, read, page or ping"
                 ),
             ),
             key,
@@ -121,6 +142,7 @@ pub enum FrameKind {
     Typing,
     Read,
     Presence,
+    Page,
     TicketCreated,
     TicketUpdated,
     ResyncRequired,
@@ -139,6 +161,7 @@ impl FrameKind {
             FrameKind::Typing => "typing",
             FrameKind::Read => "read",
             FrameKind::Presence => "presence",
+            FrameKind::Page => "page",
             FrameKind::TicketCreated => "ticket_created",
             FrameKind::TicketUpdated => "ticket_updated",
             FrameKind::ResyncRequired => "resync_required",
@@ -177,6 +200,10 @@ pub enum ServerFrame<'a> {
     },
     Presence {
         data: Presence,
+    },
+    /// The page a ticket's visitor is on, to the ticket's agent sockets.
+    Page {
+        data: &'a VisitedPage,
     },
     TicketCreated {
         ticket: &'a Ticket,
@@ -223,6 +250,7 @@ impl ServerFrame<'_> {
             ServerFrame::Typing { .. } => FrameKind::Typing,
             ServerFrame::Read { .. } => FrameKind::Read,
             ServerFrame::Presence { .. } => FrameKind::Presence,
+            ServerFrame::Page { .. } => FrameKind::Page,
             ServerFrame::TicketCreated { .. } => FrameKind::TicketCreated,
             ServerFrame::TicketUpdated { .. } => FrameKind::TicketUpdated,
             ServerFrame::ResyncRequired { .. } | ServerFrame::QueueResync { .. } => {

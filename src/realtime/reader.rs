@@ -12,6 +12,7 @@ use super::frame::Frame;
 use super::protocol::{ClientFrame, ServerFrame, parse_client_frame};
 use crate::chat::events::Event;
 use crate::domain::validation;
+use crate::domain::visitor::{self, RawPage};
 use crate::domain::{MessageDraft, SenderType, Visibility};
 use crate::error::ApiError;
 use crate::metrics::metrics;
@@ -24,6 +25,13 @@ use tokio::sync::mpsc;
 
 /// Typing frames forwarded per second per connection.
 pub const TYPING_PER_SECOND: u32 = 2;
+
+/// Visitor pages stored per connection: a burst of this many, then one a second.
+/// The chat app sends at most one a second (the newest page, trailing), so it
+/// never meets the limit; past it, frames are dropped without an answer, like
+/// typing (a page is context, not something the visitor waits on).
+pub const PAGE_BURST: u32 = 3;
+pub const PAGES_PER_SECOND: u32 = 1;
 
 pub(super) struct TicketReader {
     pub(super) realtime: Realtime,
@@ -38,6 +46,7 @@ pub(super) struct TicketReader {
     pub(super) queue: mpsc::Sender<Arc<Frame>>,
     messages: DefaultDirectRateLimiter,
     typing: DefaultDirectRateLimiter,
+    pages: DefaultDirectRateLimiter,
 }
 
 impl TicketReader {
@@ -57,6 +66,9 @@ impl TicketReader {
                 .allow_burst(per_second(settings.message_burst)),
         );
         let typing = RateLimiter::direct(Quota::per_second(per_second(TYPING_PER_SECOND)));
+        let pages = RateLimiter::direct(
+            Quota::per_second(per_second(PAGES_PER_SECOND)).allow_burst(per_second(PAGE_BURST)),
+        );
         TicketReader {
             realtime,
             ticket_id,
@@ -67,6 +79,7 @@ impl TicketReader {
             queue,
             messages,
             typing,
+            pages,
         }
     }
 
@@ -120,6 +133,32 @@ impl TicketReader {
                 }
             }
             ClientFrame::Ping => self.push(Frame::new(&ServerFrame::Pong)),
+            ClientFrame::Page(raw) => self.record_page(raw).await,
+        }
+    }
+
+    /// A visitor's page report: validated (a bad one is refused and nothing is
+    /// stored), stripped of its query string unless the operator keeps them,
+    /// stored within the connection's page rate, and shown to the agents.
+    async fn record_page(&self, raw: RawPage) {
+        if self.role != SenderType::User {
+            return self.refuse(
+                ApiError::validation("type", "page frames come from the visitor's socket"),
+                None,
+            );
+        }
+        let keep_query = self.realtime.settings.track_query_strings;
+        let report = match visitor::page_report(raw, keep_query) {
+            Ok(report) => report,
+            Err(err) => return self.refuse(err.into(), None),
+        };
+        if self.pages.check().is_err() {
+            metrics().rate_limited.with_label_values(&["page"]).inc();
+            tracing::debug!("page frame over the connection's rate: dropped");
+            return;
+        }
+        if let Err(err) = self.realtime.chat.record_page(self.ticket_id, report).await {
+            self.refuse(err, None);
         }
     }
 

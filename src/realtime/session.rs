@@ -51,6 +51,11 @@ pub struct TicketSocket {
     /// An agent asked to join on open (`join=1`): an `open` ticket is assigned
     /// to them. Without it, opening a ticket only watches it.
     pub join: bool,
+    /// A visitor's browser, from the upgrade request: its `User-Agent`, and the
+    /// first language of its `Accept-Language` (the locale until the chat app
+    /// reports `navigator.language`). Recorded as the ticket's visitor context.
+    pub user_agent: Option<String>,
+    pub accept_locale: Option<String>,
 }
 
 /// Serves one upgraded socket until it closes.
@@ -125,6 +130,8 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
         since,
         client_ip,
         join,
+        user_agent,
+        accept_locale,
     } = opened;
     tracing::debug!(since, "socket opened");
     let (agent, credential) = agent.unzip();
@@ -148,6 +155,18 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
         node_id: realtime.settings.node_id.clone(),
     }))
     .await;
+
+    if role == SenderType::User && (user_agent.is_some() || accept_locale.is_some()) {
+        let recorded = Box::pin(chat.store.record_visitor_browser(
+            ticket.id,
+            user_agent.as_deref(),
+            accept_locale.as_deref(),
+        ))
+        .await;
+        if let Err(err) = recorded {
+            tracing::warn!(cause = %err, "cannot record the visitor's browser");
+        }
+    }
 
     if let Some(agent) = agent
         .as_ref()

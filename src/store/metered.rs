@@ -75,4 +75,9 @@ metered! {
     fn delete_canned(id: i64) -> StoreResult<()>;
     fn record_canned_use(id: i64) -> StoreResult<()>;
     fn label_counts() -> StoreResult<Vec<LabelCount>>;
+    fn record_page(ticket_id: i64, page: &PageReport, at: DateTime<Utc>, keep: u32) -> StoreResult<bool>;
+    fn record_visitor_browser(ticket_id: i64, user_agent: Option<&str>, fallback_locale: Option<&str>) -> StoreResult<()>;
+    fn visitor_pages(ticket_id: i64, limit: u32) -> StoreResult<Vec<VisitedPage>>;
+    fn visitor_info(ticket_id: i64) -> StoreResult<VisitorInfo>;
+    fn previous_tickets(ticket_id: i64, user_id: Option<&str>, user_email: Option<&str>, limit: u32) -> StoreResult<Vec<Ticket>>;
 }

@@ -7,7 +7,9 @@ mod metered;
 mod postgres;
 mod sql;
 mod sqlite;
+mod visitor_sql;
 
+use crate::domain::visitor::{PageReport, VisitedPage, VisitorInfo};
 use crate::domain::{
     Agent, AgentRole, AgentWithHash, CannedResponse, CannedUpdate, LabelCount, Message,
     MessageDraft, NewCanned, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
@@ -22,6 +24,7 @@ pub use crate::domain::Presence;
 pub use metered::MeteredStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use visitor_sql::PREVIOUS_TICKETS_WHERE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -349,6 +352,40 @@ pub trait Store: Send + Sync + 'static {
     /// Every label on at least one ticket (of any status), with how many tickets
     /// carry it: the most used first, then by name.
     async fn label_counts(&self) -> StoreResult<Vec<LabelCount>>;
+    /// Stores a page the ticket's visitor is on, at `at`, with the locale and time
+    /// zone the report carries (when it does), and prunes the ticket's pages to
+    /// the newest `keep`, in one transaction. `NotFound` for an unknown ticket.
+    /// The page the visitor is on already (the newest stored has the same URL and
+    /// title: a reconnect's report again, a reload) stores no page: `false`.
+    async fn record_page(
+        &self,
+        ticket_id: i64,
+        page: &PageReport,
+        at: DateTime<Utc>,
+        keep: u32,
+    ) -> StoreResult<bool>;
+    /// Records the visitor's browser when its socket opens: the user agent (the
+    /// newest wins), and the locale of its `Accept-Language`, kept only while the
+    /// chat app has reported none.
+    async fn record_visitor_browser(
+        &self,
+        ticket_id: i64,
+        user_agent: Option<&str>,
+        fallback_locale: Option<&str>,
+    ) -> StoreResult<()>;
+    /// The ticket's newest `limit` pages, newest first.
+    async fn visitor_pages(&self, ticket_id: i64, limit: u32) -> StoreResult<Vec<VisitedPage>>;
+    /// What the ticket's visitor's browser told; `NotFound` for an unknown ticket.
+    async fn visitor_info(&self, ticket_id: i64) -> StoreResult<VisitorInfo>;
+    /// Other tickets of the same verified `user_id`, or of the same `user_email`
+    /// (case-insensitive), newest first, at most `limit`, as an agent sees them.
+    async fn previous_tickets(
+        &self,
+        ticket_id: i64,
+        user_id: Option<&str>,
+        user_email: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Ticket>>;
 }
 
 /// Connects to the store the URL names and brings its schema up to date.

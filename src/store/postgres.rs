@@ -70,3 +70,4 @@ fn db_seconds_ago(param: &str) -> String {
 
 // Also brings the domain and row types used above into scope.
 super::sql::impl_store!(PostgresStore, Postgres);
+super::visitor_sql::visitor_sql!(sqlx::Postgres);

@@ -1094,6 +1094,44 @@ macro_rules! impl_store {
                 .await?;
                 Ok(rows.into_iter().map(|(name, count)| LabelCount { name, count }).collect())
             }
+
+            // Visitor context: the SQL is in `visitor_sql.rs`.
+            async fn record_page(
+                &self,
+                ticket_id: i64,
+                page: &crate::domain::visitor::PageReport,
+                at: DateTime<Utc>,
+                keep: u32,
+            ) -> StoreResult<bool> {
+                visitor_queries::record_page(&self.pool, ticket_id, page, at, keep).await
+            }
+
+            async fn record_visitor_browser(
+                &self,
+                ticket_id: i64,
+                user_agent: Option<&str>,
+                fallback_locale: Option<&str>,
+            ) -> StoreResult<()> {
+                visitor_queries::record_visitor_browser(&self.pool, ticket_id, user_agent, fallback_locale).await
+            }
+
+            async fn visitor_pages(&self, ticket_id: i64, limit: u32) -> StoreResult<Vec<crate::domain::visitor::VisitedPage>> {
+                visitor_queries::visitor_pages(&self.pool, ticket_id, limit).await
+            }
+
+            async fn visitor_info(&self, ticket_id: i64) -> StoreResult<crate::domain::visitor::VisitorInfo> {
+                visitor_queries::visitor_info(&self.pool, ticket_id).await
+            }
+
+            async fn previous_tickets(
+                &self,
+                ticket_id: i64,
+                user_id: Option<&str>,
+                user_email: Option<&str>,
+                limit: u32,
+            ) -> StoreResult<Vec<Ticket>> {
+                visitor_queries::previous_tickets(&self.pool, ticket_id, user_id, user_email, limit).await
+            }
         }
     };
 }

@@ -67,3 +67,4 @@ fn db_seconds_ago(param: &str) -> String {
 
 // Also brings the domain and row types used above into scope.
 super::sql::impl_store!(SqliteStore, Sqlite);
+super::visitor_sql::visitor_sql!(sqlx::Sqlite);

@@ -16,6 +16,7 @@ import { ChatView } from './ChatView';
 import { PreChatForm } from './PreChatForm';
 import { SESSION_KEY, SessionStore } from './session';
 import { initials } from './avatar';
+import { PageReporter } from './pageReporter';
 import { textColorOn } from '../shared/contrast';
 import { PREVIEW_MAX } from '../shared/embed';
 import type { ChatMessage } from '../shared/protocol';
@@ -23,6 +24,19 @@ import type { ChatMessage } from '../shared/protocol';
 /** A touch screen without a fine pointer: focusing a field there opens the keyboard. */
 export function isTouchDevice(): boolean {
   return typeof window.matchMedia === 'function' && window.matchMedia('(pointer: coarse)').matches && !window.matchMedia('(pointer: fine)').matches;
+}
+
+/** The visitor's language and time zone, sent with each page (API.md `page`). */
+function browserLocale(): { locale?: string; timezone?: string } {
+  const out: { locale?: string; timezone?: string } = {};
+  if (typeof navigator !== 'undefined' && navigator.language) out.locale = navigator.language;
+  try {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) out.timezone = zone;
+  } catch {
+    // no Intl time zone: the agent sees none
+  }
+  return out;
 }
 
 function latestPeerMessage(state: ConversationState): ChatMessage | null {
@@ -68,10 +82,16 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     controller ? controller.store.get : () => EMPTY_STATE,
   );
 
+  // The host page, sent on the ticket's socket (throttled; nothing before a ticket exists).
+  const controllerRef = useRef<ConversationController | null>(null);
+  const [pages] = useState(() => new PageReporter({ send: (page) => controllerRef.current?.sendPage(page) ?? false }));
+  useEffect(() => () => pages.dispose(), [pages]);
+
   const startConversation = useCallback(
     (sessionId: string) => {
       const stored = sessions.load();
       const c = new ConversationController({
+        onReady: () => pages.connected(),
         self: 'user',
         loadTicket: () => api.getTicketBySession(sessionId),
         fetchPage: (page) => api.getSessionMessages(sessionId, page),
@@ -84,6 +104,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
         readOnSight: true,
         createSocket,
       });
+      controllerRef.current = c;
       setController(c);
       setPhase('chat');
       c.open().catch((err: unknown) => {
@@ -104,7 +125,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
         }, 5_000);
       });
     },
-    [api, sessions, createSocket, t],
+    [api, sessions, createSocket, t, pages],
   );
 
   // Resume a stored session, or ask for the pre-chat form (once, even under StrictMode).
@@ -144,6 +165,10 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
   useEffect(
     () =>
       bridge.listen((event) => {
+        if (event.type === 'livesupport:page') {
+          pages.report({ url: event.url, title: event.title, referrer: event.referrer, ...browserLocale() });
+          return;
+        }
         if (event.type === 'livesupport:open') {
           setPanelOpen(true);
           // On a touch screen a focused field pops the keyboard over the chat on every
@@ -157,7 +182,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
           setPanelOpen(false);
         }
       }),
-    [bridge],
+    [bridge, pages],
   );
   useEffect(() => {
     bridge.post({ type: 'livesupport:ready' });

@@ -14,6 +14,8 @@ import { newClientMsgId } from '../shared/ids';
 import { STATUS_TRANSITIONS, TICKET_PRIORITIES, type Agent, type CannedResponse, type LabelCount, type TicketPriority, type TicketStatus } from '../shared/protocol';
 import { CannedComposer } from './CannedComposer';
 import { LabelEditor } from './LabelEditor';
+import { VisitorContextPanel } from './VisitorContextPanel';
+import type { VisitorContextController, VisitorContextState } from './visitorContext';
 
 export interface ChatPanelProps {
   controller: ConversationController;
@@ -41,10 +43,18 @@ export interface ChatPanelProps {
   knownLabels?: readonly LabelCount[];
   onLabels?: (labels: string[]) => void;
   onLoadLabels?: () => void;
+  /** The visitor's pages, browser and previous conversations, beside the chat. */
+  visitorContext?: VisitorContextController;
+  /** Opens a previous conversation of the visitor as a chat tab. */
+  onOpenTicket?: (ticketId: number) => void;
 }
 
-export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
+const NO_CONTEXT: VisitorContextState = { context: null, loading: false, error: null };
+const noopSubscribe = () => () => undefined;
+
+export function ChatPanel({ controller, visitorContext, ...rest }: ChatPanelProps) {
   const state = useSyncExternalStore(controller.store.subscribe, controller.store.get);
+  const visitor = useSyncExternalStore(visitorContext?.store.subscribe ?? noopSubscribe, visitorContext?.store.get ?? (() => NO_CONTEXT));
   const [draft, setDraft] = useState('');
   const [draftError, setDraftError] = useState<string | undefined>();
   const [mode, setMode] = useState<ComposeMode>('reply');
@@ -73,6 +83,7 @@ export function ChatPanel({ controller, ...rest }: ChatPanelProps) {
       note={note}
       onNoteChange={(text) => setNote((n) => ({ ...n, text, error: undefined }))}
       onSendNote={sendNote}
+      visitor={visitorContext ? visitor : undefined}
       draft={draft}
       draftError={draftError}
       onDraftChange={(v) => {
@@ -107,8 +118,10 @@ export interface NoteDraft {
 
 const EMPTY_NOTE: NoteDraft = { text: '', key: '', sending: false };
 
-export interface TicketChatViewProps extends Omit<ChatPanelProps, 'controller'> {
+export interface TicketChatViewProps extends Omit<ChatPanelProps, 'controller' | 'visitorContext'> {
   state: ConversationState;
+  /** The visitor context panel's state; no panel without it. */
+  visitor?: VisitorContextState;
   mode?: ComposeMode;
   onMode?: (mode: ComposeMode) => void;
   note?: NoteDraft;
@@ -260,75 +273,80 @@ export function TicketChatView(props: TicketChatViewProps) {
           )}
         </header>
       )}
-      <ConnectionBanner connection={closed ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
-      <MessageList
-        messages={state.messages}
-        outbox={state.outbox}
-        self="supporter"
-        hasMoreBefore={state.hasMoreBefore}
-        loadingOlder={state.loadingOlder}
-        onLoadOlder={props.onLoadOlder}
-        onRetry={props.onRetry}
-        onDiscard={props.onDiscard}
-        label={t ? `Messages of ${t.subject}` : 'Messages'}
-      />
-      <div className="ls-typing" role="status" aria-live="polite">
-        {state.peerTyping ? `${state.peerTyping} is typing…` : ''}
-      </div>
-      {state.notice && (
-        <div className="ls-notice" role="alert">
-          {state.notice}{' '}
-          <button type="button" onClick={props.onDismissNotice} aria-label="Dismiss notice">
-            ×
-          </button>
-        </div>
-      )}
-      {!closed && props.onNote && (
-        <div className="db-compose-modes" role="group" aria-label="Write">
-          <button type="button" aria-pressed={props.mode !== 'note'} onClick={() => props.onMode?.('reply')}>
-            Reply
-          </button>
-          <button type="button" aria-pressed={props.mode === 'note'} onClick={() => props.onMode?.('note')}>
-            Private note
-          </button>
-        </div>
-      )}
-      {closed ? (
-        <p className="db-closed">This ticket is closed.</p>
-      ) : props.mode === 'note' && props.note ? (
-        <div className="db-note-composer">
-          <p className="db-note-hint">Only your team sees this note; the visitor never does.</p>
-          <Composer
-            label="Private note"
-            value={props.note.text}
-            onChange={(v) => props.onNoteChange?.(v)}
-            onSubmit={() => props.onSendNote?.()}
-            disabled={props.note.sending}
-            error={props.note.error}
-            placeholder="Write a note for your team…"
+      <div className="db-chat-body">
+        {props.visitor && <VisitorContextPanel state={props.visitor} idPrefix={props.panelId} onOpenTicket={(id) => props.onOpenTicket?.(id)} />}
+        <div className="db-chat-main">
+          <ConnectionBanner connection={closed ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
+          <MessageList
+            messages={state.messages}
+            outbox={state.outbox}
+            self="supporter"
+            hasMoreBefore={state.hasMoreBefore}
+            loadingOlder={state.loadingOlder}
+            onLoadOlder={props.onLoadOlder}
+            onRetry={props.onRetry}
+            onDiscard={props.onDiscard}
+            label={t ? `Messages of ${t.subject}` : 'Messages'}
           />
+          <div className="ls-typing" role="status" aria-live="polite">
+            {state.peerTyping ? `${state.peerTyping} is typing…` : ''}
+          </div>
+          {state.notice && (
+            <div className="ls-notice" role="alert">
+              {state.notice}{' '}
+              <button type="button" onClick={props.onDismissNotice} aria-label="Dismiss notice">
+                ×
+              </button>
+            </div>
+          )}
+          {!closed && props.onNote && (
+            <div className="db-compose-modes" role="group" aria-label="Write">
+              <button type="button" aria-pressed={props.mode !== 'note'} onClick={() => props.onMode?.('reply')}>
+                Reply
+              </button>
+              <button type="button" aria-pressed={props.mode === 'note'} onClick={() => props.onMode?.('note')}>
+                Private note
+              </button>
+            </div>
+          )}
+          {closed ? (
+            <p className="db-closed">This ticket is closed.</p>
+          ) : props.mode === 'note' && props.note ? (
+            <div className="db-note-composer">
+              <p className="db-note-hint">Only your team sees this note; the visitor never does.</p>
+              <Composer
+                label="Private note"
+                value={props.note.text}
+                onChange={(v) => props.onNoteChange?.(v)}
+                onSubmit={() => props.onSendNote?.()}
+                disabled={props.note.sending}
+                error={props.note.error}
+                placeholder="Write a note for your team…"
+              />
+            </div>
+          ) : action !== null ? (
+            <div className="db-readonly" role="note">
+              <p>{action === 'join' ? 'You are viewing this chat. Join it to reply; the visitor is told when you join.' : `${t?.supporter_name ?? 'A teammate'} holds this chat. Assign it to yourself to reply.`}</p>
+              <button type="button" onClick={props.onAssign}>
+                {action === 'join' ? 'Join and reply' : 'Assign to me and reply'}
+              </button>
+            </div>
+          ) : (
+            <CannedComposer
+              label="Reply"
+              value={props.draft}
+              onChange={props.onDraftChange}
+              onSubmit={props.onSend}
+              error={props.draftError}
+              placeholder="Write a reply… (/ for canned responses)"
+              canned={props.canned ?? null}
+              context={{ ticket: t, agent }}
+              onNeedCanned={() => props.onNeedCanned?.()}
+              onInserted={(id) => props.onCannedUsed?.(id)}
+            />
+          )}
         </div>
-      ) : action !== null ? (
-        <div className="db-readonly" role="note">
-          <p>{action === 'join' ? 'You are viewing this chat. Join it to reply; the visitor is told when you join.' : `${t?.supporter_name ?? 'A teammate'} holds this chat. Assign it to yourself to reply.`}</p>
-          <button type="button" onClick={props.onAssign}>
-            {action === 'join' ? 'Join and reply' : 'Assign to me and reply'}
-          </button>
-        </div>
-      ) : (
-        <CannedComposer
-          label="Reply"
-          value={props.draft}
-          onChange={props.onDraftChange}
-          onSubmit={props.onSend}
-          error={props.draftError}
-          placeholder="Write a reply… (/ for canned responses)"
-          canned={props.canned ?? null}
-          context={{ ticket: t, agent }}
-          onNeedCanned={() => props.onNeedCanned?.()}
-          onInserted={(id) => props.onCannedUsed?.(id)}
-        />
-      )}
+      </div>
     </section>
   );
 }

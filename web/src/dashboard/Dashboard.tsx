@@ -243,6 +243,8 @@ export function Dashboard({ controller }: DashboardProps) {
                   <ChatPanel
                     key={id}
                     controller={c}
+                    visitorContext={controller.visitorContext(id)}
+                    onOpenTicket={(ticketId) => controller.openChat(ticketId)}
                     agent={state.agent}
                     hidden={state.activeChat !== id}
                     tabId={`db-tab-${id}`}

@@ -25,6 +25,7 @@ import { isOlderTicket } from '../shared/ticketVersion';
 import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
 import { Alerts, type AlertPermission } from './alerts';
 import { DeskTools } from './deskTools';
+import { VisitorContextController } from './visitorContext';
 import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, keepNewerConversation, upsertTicket, withMessage, type QueueFilters } from './queue';
 
 /** Wait before reopening a feed the server closed with a final code while the login is valid. */
@@ -109,6 +110,8 @@ export class DashboardController {
   private feed: ReconnectingSocket | null = null;
   private feedOpenedBefore = false;
   private readonly chats = new Map<number, ConversationController>();
+  /** The visitor context beside each open chat. */
+  private readonly contexts = new Map<number, VisitorContextController>();
   /** Highest message seq seen per ticket, so a message is counted unread only once. */
   private readonly seenSeq = new Map<number, number>();
   /** Newest copy of every ticket seen (REST or frames), so a late, older copy is ignored. */
@@ -150,6 +153,10 @@ export class DashboardController {
 
   chat(ticketId: number): ConversationController | undefined {
     return this.chats.get(ticketId);
+  }
+
+  visitorContext(ticketId: number): VisitorContextController | undefined {
+    return this.contexts.get(ticketId);
   }
 
   // ---- auth ----
@@ -238,6 +245,7 @@ export class DashboardController {
     this.feedOpenedBefore = false;
     for (const c of this.chats.values()) c.dispose();
     this.chats.clear();
+    this.contexts.clear();
     this.seenSeq.clear();
     this.latest.clear();
     this.changedDuringReload = null;
@@ -465,8 +473,12 @@ export class DashboardController {
   openChat(ticketId: number, focus = true): void {
     const ticket = this.state.tickets.find((t) => t.id === ticketId);
     if (!this.chats.has(ticketId)) {
+      const context = new VisitorContextController(() => this.api.getTicketContext(ticketId));
+      this.contexts.set(ticketId, context);
       const c = new ConversationController({
         self: 'supporter',
+        onReady: () => context.connected(),
+        onPage: (page) => context.applyPage(page),
         loadTicket: async () => ticket ?? (await this.api.getTicket(ticketId)),
         fetchPage: (page) => this.api.getTicketMessages(ticketId, page),
         socketUrl: (since) => wsUrl(supporterSocketPath(c.state.ticket?.session_id ?? ticket?.session_id ?? ''), { since }),
@@ -490,6 +502,7 @@ export class DashboardController {
         c.store.update({ notice: this.describe(err), connection: 'ended' });
         if (err instanceof ApiError && err.status === 401) this.handleError(err);
       });
+      void context.load();
     }
     this.activate(ticketId);
     if (focus) this.store.update({ focusRequest: { ticketId, at: (this.state.focusRequest?.at ?? 0) + 1 } });
@@ -504,6 +517,7 @@ export class DashboardController {
   closeChat(ticketId: number): void {
     this.chats.get(ticketId)?.dispose();
     this.chats.delete(ticketId);
+    this.contexts.delete(ticketId);
     const openChats = this.state.openChats.filter((id) => id !== ticketId);
     const activeChat = this.state.activeChat === ticketId ? (openChats[openChats.length - 1] ?? null) : this.state.activeChat;
     this.store.update({ openChats, activeChat });

@@ -1,14 +1,9 @@
-// The demo storefront's own little script: a cart counter, and a "Chat with us" button
-// that uses the widget's global API (window.LiveSupport), as a real shop would.
+// The demo storefront's home page (/support): the catalogue, a cart counter, and a "Chat
+// with us" button that uses the widget's global API (window.LiveSupport), as a real
+// shop would. Each product links to its own page (/support/product/{slug}).
 
-let count = 0;
-const counter = document.getElementById('cart-count');
-for (const button of document.querySelectorAll<HTMLButtonElement>('.shop-add')) {
-  button.addEventListener('click', () => {
-    count += 1;
-    if (counter) counter.textContent = String(count);
-  });
-}
-document.getElementById('open-chat')?.addEventListener('click', () => window.LiveSupport?.open());
+import { setUpPage } from './shop';
+
+setUpPage();
 
 export {};

@@ -13,6 +13,7 @@ import type {
   Ticket,
   TicketPriority,
   TicketStatus,
+  VisitorContext,
 } from './protocol';
 
 export class ApiError extends Error {
@@ -191,6 +192,10 @@ export class ApiClient {
   }
   getTicket(ticketId: number): Promise<Ticket> {
     return this.request('GET', `/api/support/tickets/${ticketId}`);
+  }
+  /** The visitor's pages, browser and previous conversations (agents only). */
+  getTicketContext(ticketId: number): Promise<VisitorContext> {
+    return this.request('GET', `/api/support/tickets/${ticketId}/context`);
   }
   getTicketMessages(ticketId: number, page?: PageQuery): Promise<MessagePage> {
     return this.request('GET', `/api/support/tickets/${ticketId}/messages${queryString(pageQuery(page))}`);

@@ -7,7 +7,7 @@
 import type { PageQuery } from './api';
 import { ApiError } from './api';
 import { applyRead, countUnread, maxSeq, mergeMessages, readMarkFromHistory } from './messageLog';
-import type { ChatMessage, MessagePage, SenderType, ServerFrame, Ticket } from './protocol';
+import type { ChatMessage, MessagePage, PageReport, SenderType, ServerFrame, Ticket, VisitedPage } from './protocol';
 import { TicketChannel, type ChannelState, type PendingMessage } from './ticketChannel';
 import type { LivenessPolicy, Scheduler, WakeSource, WebSocketFactory } from './socket';
 import { browserScheduler } from './socket';
@@ -52,6 +52,10 @@ export interface ConversationOptions {
   onReadUpToChange?: (seq: number) => void;
   onTicket?: (ticket: Ticket) => void;
   onIncoming?: (messages: ChatMessage[]) => void;
+  /** The socket is ready (every connect and reconnect). */
+  onReady?: () => void;
+  /** Agents: the visitor is on a new page (live `page` frames). */
+  onPage?: (page: VisitedPage) => void;
   pageSize?: number;
   /**
    * Read on sight (the visitor's chat app): being attentive marks nothing read by itself;
@@ -238,6 +242,11 @@ export class ConversationController {
     this.channel?.reconnectNow();
   }
 
+  /** The visitor's host page (visitor side); false when the socket is not ready. */
+  sendPage(page: PageReport): boolean {
+    return this.channel?.sendPage(page) ?? false;
+  }
+
   /** A ticket change learnt elsewhere (the agent feed, a REST answer). */
   applyTicket(ticket: Ticket): void {
     this.setTicket(ticket);
@@ -266,6 +275,10 @@ export class ConversationController {
       case 'ready':
         this.setTicket(frame.data.ticket);
         if (this.attentive && !this.opts.readOnSight) this.markAllRead();
+        this.opts.onReady?.();
+        return;
+      case 'page':
+        this.opts.onPage?.(frame.data);
         return;
       case 'ticket_updated':
         this.setTicket(frame.ticket);

@@ -14,6 +14,10 @@
 //   host → iframe   livesupport:open     { focus? }       the panel is shown (read, focus
 //                                                         unless focus: false)
 //                   livesupport:hidden                    the panel is hidden (count unread)
+//                   livesupport:page { url, title, referrer }  the host page the visitor is on: on
+//                                                         start, when the app comes up, and on
+//                                                         single-page navigation (the app sends
+//                                                         it on as a `page` frame, throttled)
 
 export const EVENT_PREFIX = 'livesupport:';
 
@@ -33,7 +37,14 @@ export interface MessagePreview {
 export const PREVIEW_MAX = 140;
 
 /** `focus: false`: the panel was opened without the visitor asking (restored on a new page). */
-export type HostToChatEvent = { type: 'livesupport:open'; focus?: boolean } | { type: 'livesupport:hidden' };
+export type HostToChatEvent =
+  | { type: 'livesupport:open'; focus?: boolean }
+  | { type: 'livesupport:hidden' }
+  | { type: 'livesupport:page'; url: string; title: string; referrer: string };
+
+/** Longest host page URL (and referrer) and title the chat app takes from the loader. */
+export const PAGE_URL_MAX = 2048;
+export const PAGE_TITLE_MAX = 300;
 
 function typeOf(data: unknown): string | null {
   if (typeof data !== 'object' || data === null) return null;
@@ -71,6 +82,16 @@ export function asChatToHostEvent(data: unknown): ChatToHostEvent | null {
 export function asHostToChatEvent(data: unknown): HostToChatEvent | null {
   const t = typeOf(data);
   if (t === 'livesupport:open') return (data as { focus?: unknown }).focus === false ? { type: t, focus: false } : { type: t };
+  if (t === 'livesupport:page') {
+    const { url, title, referrer } = data as { url?: unknown; title?: unknown; referrer?: unknown };
+    if (typeof url !== 'string' || url.length > PAGE_URL_MAX || !/^https?:\/\//i.test(url)) return null;
+    return {
+      type: t,
+      url,
+      title: typeof title === 'string' ? title.slice(0, PAGE_TITLE_MAX) : '',
+      referrer: typeof referrer === 'string' && referrer.length <= PAGE_URL_MAX ? referrer : '',
+    };
+  }
   return t === 'livesupport:hidden' ? { type: t } : null;
 }
 

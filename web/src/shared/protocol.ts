@@ -129,6 +129,36 @@ export interface MessagePage {
   has_more: boolean;
 }
 
+/** The host page the visitor is on, as the chat app reports it (API.md `page`). */
+export interface PageReport {
+  url: string;
+  title: string;
+  referrer: string;
+  /** navigator.language */
+  locale?: string;
+  /** Intl.DateTimeFormat().resolvedOptions().timeZone */
+  timezone?: string;
+}
+
+/** A page the visitor was on, as agents see it (live `page` frames, GET …/context). */
+export interface VisitedPage {
+  url: string;
+  title: string;
+  referrer: string | null;
+  at: string;
+}
+
+/** GET /api/support/tickets/{id}/context */
+export interface VisitorContext {
+  pages: VisitedPage[];
+  user_agent: string | null;
+  browser: string | null;
+  os: string | null;
+  locale: string | null;
+  timezone: string | null;
+  previous_tickets: Ticket[];
+}
+
 // ---- client → server frames ----
 export type ClientFrame =
   | { type: 'message'; message: string; client_msg_id?: string }
@@ -136,6 +166,8 @@ export type ClientFrame =
   | { type: 'note'; message: string; client_msg_id?: string }
   | { type: 'typing'; data: { is_typing: boolean } }
   | { type: 'read'; data: { up_to_seq: number } }
+  /** Visitor sockets only: the host page changed (at most one a second). */
+  | { type: 'page'; data: PageReport }
   /** Liveness probe, on every socket (the feed too); the server answers `pong`. */
   | { type: 'ping' };
 
@@ -150,6 +182,8 @@ export type ServerFrame =
   | { type: 'typing'; data: { sender_type: SenderType; sender_name: string; is_typing: boolean } }
   | { type: 'read'; data: { reader_type: SenderType; up_to_seq: number } }
   | { type: 'presence'; data: { user_connected: boolean; supporter_connected: boolean } }
+  /** Agent sockets only: the ticket's visitor is on a new page. */
+  | { type: 'page'; data: VisitedPage }
   | { type: 'ticket_created'; ticket: Ticket }
   | { type: 'ticket_updated'; ticket: Ticket }
   /** Ticket sockets: page from `after_seq`. The feed: `scope` "queue", reload the ticket list. */
@@ -265,6 +299,14 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
         return {
           type: 'presence',
           data: { user_connected: data.user_connected, supporter_connected: data.supporter_connected },
+        };
+      }
+      return null;
+    case 'page':
+      if (data && isStr(data.url) && isStr(data.at)) {
+        return {
+          type: 'page',
+          data: { url: data.url, title: isStr(data.title) ? data.title : '', referrer: isStr(data.referrer) ? data.referrer : null, at: data.at },
         };
       }
       return null;

@@ -21,7 +21,7 @@ import {
 } from './socket';
 import type { BackoffPolicy } from './backoff';
 import { newClientMsgId } from './ids';
-import { isStoredMessageFrame, type ChatMessage, type ErrorBody, type MessagePage, type ServerFrame } from './protocol';
+import { isStoredMessageFrame, type ChatMessage, type ErrorBody, type MessagePage, type PageReport, type ServerFrame } from './protocol';
 
 export interface PendingMessage {
   client_msg_id: string;
@@ -177,6 +177,11 @@ export class TicketChannel {
   /** Ephemeral: sent only while connected; returns whether it went out. */
   sendTyping(isTyping: boolean): boolean {
     return this.ready && this.socket.send({ type: 'typing', data: { is_typing: isTyping } });
+  }
+
+  /** Ephemeral, visitor sockets only: the host page; returns whether it went out. */
+  sendPage(page: PageReport): boolean {
+    return this.ready && this.socket.send({ type: 'page', data: page });
   }
 
   /** Marks everything up to seq read; remembered and sent once connected. */

@@ -37,6 +37,8 @@ export const OPEN_STATE_KEY = 'livesupport:widget-open';
 /** The panel covers the whole screen at this width and below (see the CSS). */
 const FULL_SCREEN_QUERY = '(max-width: 480px)';
 const SVG_NS = 'http://www.w3.org/2000/svg';
+/** After a single-page navigation, the page is reported this much later (its title set). */
+export const NAVIGATION_REPORT_DELAY_MS = 100;
 
 const CSS = `
 :host{all:initial}
@@ -256,6 +258,7 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
     switch (event.type) {
       case 'livesupport:ready':
         frame.ready();
+        reportPage();
         // The app may come up after the panel opened: it focuses only if that open asked to.
         post(isOpen ? (openedWithFocus ? { type: 'livesupport:open' } : { type: 'livesupport:open', focus: false }) : { type: 'livesupport:hidden' });
         break;
@@ -275,6 +278,33 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
         break;
     }
   };
+
+  // The host page, for the agent's view of the visitor (the chat app throttles and
+  // sends it; before the app is loaded there is no one to tell, and it asks on ready).
+  // Single-page navigation: history.pushState/replaceState are wrapped (the page's own
+  // calls go through untouched), popstate and hashchange are heard. A short delay lets
+  // the app set the new page's title first.
+  const reportPage = (): void =>
+    post({ type: 'livesupport:page', url: win.location.href, title: doc.title, referrer: doc.referrer });
+  let navTimer = 0;
+  const onNavigate = (): void => {
+    win.clearTimeout(navTimer);
+    navTimer = win.setTimeout(reportPage, NAVIGATION_REPORT_DELAY_MS);
+  };
+  const history = win.history;
+  const HISTORY_CALLS = ['pushState', 'replaceState'] as const;
+  const originals = { pushState: history.pushState, replaceState: history.replaceState };
+  const wrappers = { pushState: history.pushState, replaceState: history.replaceState };
+  for (const name of HISTORY_CALLS) {
+    const original = originals[name];
+    history[name] = wrappers[name] = function (this: History, ...args: Parameters<History['pushState']>) {
+      const result = original.apply(this, args);
+      onNavigate();
+      return result;
+    };
+  }
+  win.addEventListener('popstate', onNavigate);
+  win.addEventListener('hashchange', onNavigate);
 
   // Escape closes the panel from anywhere on the host page too (inside the iframe the
   // chat app asks for it with livesupport:close).
@@ -303,6 +333,11 @@ export function installWidget(script: HTMLScriptElement, win: Window = window): 
       frame.destroy();
       doc.removeEventListener('keydown', onKey);
       win.removeEventListener('resize', onResize);
+      win.removeEventListener('popstate', onNavigate);
+      win.removeEventListener('hashchange', onNavigate);
+      win.clearTimeout(navTimer);
+      // Unwrap only what is still ours (a later script may have wrapped it again).
+      for (const name of HISTORY_CALLS) if (history[name] === wrappers[name]) history[name] = originals[name];
       container.remove();
       if (win.LiveSupport === api) delete win.LiveSupport;
     },
