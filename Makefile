@@ -22,8 +22,17 @@ build: web
 ## bounded fuzzing run of the frame parser and the validation.
 test: web test-rust test-web test-e2e validate-deploy fuzz
 
+## cargo-nextest runs every test in its own process, four at a time (the suites
+## wait on sockets and databases more than on the CPU); doctests still need
+## cargo test. Without nextest (a laptop), plain cargo test does the same work.
 test-rust:
-	$(CARGO) test --locked --workspace
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --locked --workspace --no-fail-fast --test-threads 4 && \
+		$(CARGO) test --locked --workspace --doc; \
+	else \
+		echo "cargo-nextest not found: running cargo test (slower)"; \
+		$(CARGO) test --locked --workspace; \
+	fi
 
 web-deps:
 	@if [ -f $(WEB)/package.json ]; then \
