@@ -99,6 +99,7 @@ store_contract!(
     only_sessions_of_nodes_with_a_fresh_heartbeat_count,
     sessions_another_node_ended_are_revived_with_their_side,
     ended_sessions_are_deleted_after_the_retention,
+    open_dashboards_of_a_node_silent_past_the_retention_are_deleted,
     last_seqs_of_many_tickets_come_in_one_call,
     changed_tickets_are_found_by_updated_at_oldest_first,
     tickets_are_read_by_ids_as_agents_see_them,
@@ -2074,6 +2075,39 @@ async fn sessions_another_node_ended_are_revived_with_their_side(store: Arc<dyn 
     );
     assert_eq!(store.online_agent_ids().await.unwrap(), [alice]);
     assert_eq!(store.revive_sessions(&[]).await.unwrap(), 0);
+}
+
+/// A node that died with dashboards open never closes their rows: once it has
+/// been silent for the retention they go, while a live node's stay.
+async fn open_dashboards_of_a_node_silent_past_the_retention_are_deleted(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    store.heartbeat("live").await.unwrap();
+    store.heartbeat("gone").await.unwrap();
+    let live = store.open_agent_socket(alice, "live").await.unwrap();
+    let gone = store.open_agent_socket(alice, "gone").await.unwrap();
+    let retention = std::time::Duration::from_secs(1);
+    assert_eq!(
+        store.prune_sessions(retention).await.unwrap(),
+        0,
+        "too recent"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    store.heartbeat("live").await.unwrap();
+    assert_eq!(
+        store.prune_sessions(retention).await.unwrap(),
+        1,
+        "the dead node's"
+    );
+    assert_eq!(
+        store.revive_agent_sockets(&[gone]).await.unwrap(),
+        0,
+        "deleted"
+    );
+    assert_eq!(
+        store.revive_agent_sockets(&[live]).await.unwrap(),
+        1,
+        "kept"
+    );
 }
 
 async fn ended_sessions_are_deleted_after_the_retention(store: Arc<dyn Store>) {

@@ -98,9 +98,13 @@ macro_rules! routing_sql {
             }
 
             pub async fn prune_agent_sockets(pool: &Pool<$db>, retention: std::time::Duration) -> StoreResult<u64> {
+                // Closed long ago, or opened long ago on a node silent as long (one
+                // that died with its dashboards open never closes them).
                 let sql = format!(
-                    "DELETE FROM support_agent_sockets WHERE counts_until < {}",
-                    db_seconds_ago("$1")
+                    "DELETE FROM support_agent_sockets WHERE counts_until < {cutoff} \
+                     OR (opened_at < {cutoff} AND NOT EXISTS (SELECT 1 FROM support_nodes n \
+                     WHERE n.node_id = support_agent_sockets.node_id AND n.heartbeat_at > {cutoff}))",
+                    cutoff = db_seconds_ago("$1")
                 );
                 Ok(sqlx::query(&sql)
                     .bind(retention.as_secs() as i64)
