@@ -116,8 +116,16 @@ export function watch(page, label) {
 
 // ---------- server ----------
 
-/** Starts a node with a fresh SQLite database; `host` names it in PUBLIC_URL. */
-export async function startServer(host = 'localhost') {
+/** How long a settings change may take to reach a node (API.md: "within a couple of seconds"). */
+const SETTINGS_SPREAD_MS = 2_500;
+
+/**
+ * Starts a node with a fresh SQLite database; `host` names it in PUBLIC_URL.
+ * `assignment`: the flows written before issue 16 expect tickets to wait until an
+ * agent takes them, so they get `manual` (the admin sets it through the API once the
+ * node is up); the routing flow asks for `auto`, the server's default.
+ */
+export async function startServer(host = 'localhost', { assignment = 'manual' } = {}) {
   if (!existsSync(BIN)) throw new Error(`server binary not found at ${BIN} (build it, or set LIVESUPPORT_BIN)`);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'livesupport-e2e-'));
@@ -153,7 +161,27 @@ export async function startServer(host = 'localhost') {
     },
     60_000,
   );
+  if (assignment !== 'auto') await setAssignment(`http://127.0.0.1:${port}`, assignment);
   return { base, port };
+}
+
+/** Sets the desk's assignment mode as the e2e admin; a server before issue 16 has none (404). */
+async function setAssignment(origin, assignment) {
+  const login = await fetch(`${origin}/api/support/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+  });
+  if (!login.ok) throw new Error(`admin login for the settings: ${login.status} ${await login.text()}`);
+  const { token } = await login.json();
+  const res = await fetch(`${origin}/api/support/settings`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ assignment }),
+  });
+  if (res.status === 404 || res.status === 405) return;
+  if (!res.ok) throw new Error(`PUT /api/support/settings: ${res.status} ${await res.text()}`);
+  await sleep(SETTINGS_SPREAD_MS);
 }
 
 export function stopServers() {
