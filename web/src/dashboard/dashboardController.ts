@@ -432,11 +432,10 @@ export class DashboardController {
           // The server counts a feed opening as activity.
           this.activity.connected();
           // After a gap in the feed, the list may be stale: fetch it once (no polling).
-          // The agents too: their frames may have been missed as well.
-          if (this.feedOpenedBefore) {
-            void this.reloadTickets();
-            void this.loadAgents();
-          }
+          if (this.feedOpenedBefore) void this.reloadTickets();
+          // The team on every opening: frames may have been missed, and my own status
+          // turns online only now that a dashboard socket is open.
+          void this.loadAgents();
           this.feedOpenedBefore = true;
         }
         if (state === 'ended') void this.feedEnded();
@@ -637,6 +636,9 @@ export class DashboardController {
       let merged: Agent[] = [];
       for (const a of agents) merged = upsertAgent(merged, a);
       this.store.update({ agents: merged });
+      const me = this.state.agent;
+      const listed = me ? merged.find((a) => a.id === me.id) : undefined;
+      if (me && listed && !this.state.savingStatus) this.store.update({ agent: { ...me, ...listed } });
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) this.handleError(err);
     }
