@@ -7,6 +7,7 @@ import type { DashboardController } from './dashboardController';
 import { CannedSettings } from './CannedSettings';
 import { ChatPanel } from './ChatPanel';
 import { LoginForm } from './LoginForm';
+import { statusOf } from './presence';
 import { AssignedNotices, StatusSwitch } from './PresenceViews';
 import { SettingsPage } from './SettingsPage';
 import { TicketQueue } from './TicketQueue';
@@ -180,7 +181,7 @@ export function Dashboard({ controller }: DashboardProps) {
             </button>
           )}
           <span className="db-agent">{state.agent?.name}</span>
-          <StatusSwitch status={state.agent?.status} saving={state.savingStatus} onChange={(s) => void controller.setMyStatus(s)} />
+          <StatusSwitch status={state.agent ? statusOf(state.agent) : undefined} saving={state.savingStatus} onChange={(s) => void controller.setMyStatus(s)} />
           <button type="button" onClick={() => void controller.logout()}>
             Sign out
           </button>
