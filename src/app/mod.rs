@@ -15,6 +15,7 @@ use crate::broker::{self, Broker, INBOX_CAPACITY, LocalBroker, RedisBroker};
 use crate::chat::Chat;
 use crate::chat::limits::MessageRates;
 use crate::chat::publisher::Publisher;
+use crate::chat::routing::Routing;
 use crate::chat::sessions;
 use crate::config::{Config, origin_of};
 use crate::domain::AgentRole;
@@ -25,7 +26,7 @@ use crate::http::{self, RateLimiters};
 use crate::metrics::metrics;
 use crate::realtime::credentials::Credentials;
 use crate::realtime::hub::{Hub, HubConfig};
-use crate::realtime::{Realtime, SocketSettings};
+use crate::realtime::{Realtime, SocketSettings, router};
 use crate::store::{self, NewAgent, Store, StoreError};
 use server::ServerSettings;
 use server::caps::{self, ConnectionCaps};
@@ -168,6 +169,10 @@ impl Application {
             },
             config.identity_secret.clone(),
             &node_id,
+            Routing::new(
+                Duration::from_secs(config.presence_grace_seconds),
+                config.reconcile_interval(),
+            ),
         );
         let auth = Authenticator::new(tokens, store.clone());
         let realtime = Realtime {
@@ -275,6 +280,7 @@ impl Application {
                 background.clone(),
             )),
             tokio::spawn(sessions::keep_alive(state.chat.clone(), background.clone())),
+            tokio::spawn(router::run(state.realtime.clone(), background.clone())),
             tokio::spawn(background::refresh_ticket_gauges(
                 state.clone(),
                 background.clone(),
