@@ -12,6 +12,7 @@ import { TicketChannel, type ChannelState, type PendingMessage } from './ticketC
 import type { LivenessPolicy, Scheduler, WakeSource, WebSocketFactory } from './socket';
 import { browserScheduler } from './socket';
 import { nextReadMark } from './readOnSight';
+import { newClientMsgId } from './ids';
 import { Store } from './store';
 import { isOlderTicket } from './ticketVersion';
 import { TypingIndicator, TypingNotifier } from './typing';
@@ -185,8 +186,17 @@ export class ConversationController {
   send(text: string): string | undefined {
     const error = validateMessageText(text);
     if (error) return error;
-    if (!this.channel || this.state.endedReason) return 'This chat has ended.';
+    if (this.disposed || this.state.endedReason) return 'This chat has ended.';
     this.typingOut.stop();
+    if (!this.channel) {
+      // Still loading the ticket and its history (the composer shows at once): the
+      // message waits in the outbox, which the channel sends once its socket is ready.
+      const pending: PendingMessage = { client_msg_id: newClientMsgId(), message: text.trim(), created_at: new Date().toISOString(), state: 'queued' };
+      const outbox = [...this.state.outbox, pending];
+      this.store.update({ outbox });
+      this.opts.onOutboxChange?.(outbox);
+      return undefined;
+    }
     this.channel.send(text.trim());
     return undefined;
   }
