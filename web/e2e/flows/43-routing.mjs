@@ -7,9 +7,10 @@
 // the queue, the honest "nobody is online" when both agents are away, and the chat
 // once an agent is back. Starts its own server, in automatic assignment.
 
-import { step, visible, until, assert, screenshot, watch, startServer, escape, ADMIN_EMAIL, ADMIN_PASSWORD } from '../harness.mjs';
+import { step, visible, until, assert, screenshot, watch, startServer, escape, contrastReport, ADMIN_EMAIL, ADMIN_PASSWORD } from '../harness.mjs';
 
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
+const DARK_PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' };
 const BOB = { email: 'bob-router@example.com', name: 'Bob Router', password: 'bob-Password-123' };
 /** Auto-assignment runs on each change and every 2 s; a dashboard hears of it within a few. */
 const ROUTING_TIMEOUT = 20_000;
@@ -41,8 +42,8 @@ export default async function routingFlow({ browser }) {
     return api('POST', '/api/support/ticket', { user_name: `Visitor ${visitors}`, subject, message: `Hello from visitor ${visitors}` });
   };
 
-  const signIn = async (label, email, password) => {
-    const ctx = await browser.newContext(DESKTOP);
+  const signIn = async (label, email, password, options = DESKTOP) => {
+    const ctx = await browser.newContext(options);
     const page = await ctx.newPage();
     watch(page, label);
     await page.goto(`${base}/support/dashboard`);
@@ -169,6 +170,32 @@ export default async function routingFlow({ browser }) {
     await waitFor(second.chat, 'You are next', 'the second visitor moved up');
     await screenshot(second.page, 'routing-next');
     await screenshot(light.page, 'routing-back-online');
+  });
+
+  await step('issue 16: the admin\'s Settings page (dark, phone): Routing, and Team with open chats of max; max_chats is set there', async () => {
+    const page = await signIn('routing-settings-dark-phone', ADMIN_EMAIL, ADMIN_PASSWORD, DARK_PHONE);
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    await visible(dialog.getByRole('radio', { name: /^Automatic/ }), 'the routing section');
+    assert(await dialog.getByRole('radio', { name: /^Automatic/ }).isChecked(), 'automatic assignment is not shown as chosen');
+    assert((await dialog.getByLabel(/Away after inactivity/).inputValue()) === '10', 'the default away_after_minutes');
+    await visible(dialog.getByText(/open chats? of 3/).first(), 'the team\'s loads');
+    const max = dialog.getByRole('spinbutton', { name: `Max chats for ${BOB.name}` });
+    await max.fill('51');
+    await dialog.getByRole('button', { name: `Save max chats for ${BOB.name}` }).click();
+    await visible(dialog.getByText(/from 0 to 50/), 'the range, under the field');
+    await max.fill('4');
+    await dialog.getByRole('button', { name: `Save max chats for ${BOB.name}` }).click();
+    await until('max_chats 4 stored', async () => (await agentById(bob.id)).max_chats === 4);
+    const report = await contrastReport(page);
+    assert(report.failures.length === 0, `settings, dark: text under AA contrast: ${report.failures.join('; ')}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(wide <= 0, `the settings page is ${wide}px wider than the phone`);
+    await screenshot(page, 'routing-settings-dark-phone');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    const switchReport = await contrastReport(page);
+    assert(switchReport.failures.length === 0, `dashboard with the status switch, dark: ${switchReport.failures.join('; ')}`);
+    await page.context().close();
   });
 
   await first?.ctx.close();
