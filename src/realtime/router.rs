@@ -79,7 +79,9 @@ async fn round(realtime: &Realtime, told: &mut HashMap<i64, AgentView>) {
         Err(err) => tracing::warn!(cause = %err, "cannot read the settings; using the last ones"),
     }
     if chat.routing.settings().auto_assigns() {
-        if let Err(err) = chat.requeue_abandoned().await {
+        if chat.routing.may_judge_presence()
+            && let Err(err) = chat.requeue_abandoned().await
+        {
             tracing::warn!(cause = %err, "cannot return abandoned tickets to the queue");
         }
         for _ in 0..MAX_ASSIGNMENTS_PER_ROUND {
