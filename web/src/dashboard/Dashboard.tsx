@@ -28,6 +28,7 @@ const FEED_LABELS = {
 export function Dashboard({ controller }: DashboardProps) {
   const state = useSyncExternalStore(controller.store.subscribe, controller.store.get);
   const tools = useSyncExternalStore(controller.tools.store.subscribe, controller.tools.store.get);
+  const { agents } = useSyncExternalStore(controller.team.store.subscribe, controller.team.store.get);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [deskSettingsOpen, setDeskSettingsOpen] = useState(false);
 
@@ -218,7 +219,7 @@ export function Dashboard({ controller }: DashboardProps) {
       {deskSettingsOpen && (
         <SettingsPage
           settings={controller.settings}
-          agents={state.agents}
+          agents={agents}
           onSaveMaxChats={(agentId, n) => controller.setMaxChats(agentId, n)}
           onClose={() => setDeskSettingsOpen(false)}
         />
@@ -233,7 +234,7 @@ export function Dashboard({ controller }: DashboardProps) {
           loading={state.loadingTickets}
           error={state.listError}
           hasMore={state.nextCursor !== null}
-          agents={state.agents}
+          agents={agents}
           onFilters={onFilters}
           labels={tools.labels}
           onLoadLabels={loadLabels}
@@ -286,7 +287,7 @@ export function Dashboard({ controller }: DashboardProps) {
                     tabId={`db-tab-${id}`}
                     panelId={`db-panel-${id}`}
                     onAssign={() => void controller.join(id)}
-                    agents={state.agents}
+                    agents={agents}
                     focusAt={state.focusRequest?.ticketId === id ? state.focusRequest.at : 0}
                     onLoadAgents={() => void controller.loadAgents()}
                     onTransfer={(agentId) => void controller.transfer(id, agentId)}

@@ -27,7 +27,8 @@ import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
 import { Alerts, type AlertPermission } from './alerts';
 import { DeskSettings } from './deskSettings';
 import { DeskTools } from './deskTools';
-import { ActivityReporter, upsertAgent } from './presence';
+import { ActivityReporter, isGivenToMe } from './presence';
+import { Team } from './team';
 import { VisitorContextController } from './visitorContext';
 import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, keepNewerConversation, upsertTicket, withMessage, type QueueFilters } from './queue';
 
@@ -53,9 +54,6 @@ export interface DashboardState {
   soundOn: boolean;
   /** A failed action to show (e.g. an invalid status change). */
   actionError: string | null;
-  /** Every agent of the team with status, capacity and load: loaded at sign-in, then
-   *  live from the feed's `agent_updated` frames (unknown agents are added). */
-  agents: Agent[];
   /** My own status change on its way to the server (the switch shows it already). */
   savingStatus: boolean;
   /** Tickets given to me without my asking (auto-assignment, a teammate's transfer):
@@ -127,6 +125,8 @@ export class DashboardController {
   readonly tools: DeskTools;
   /** The desk's settings page (admins). */
   readonly settings: DeskSettings;
+  /** Every agent with status, capacity and load (issue 16). */
+  readonly team: Team;
   private readonly api: ApiClient;
   private readonly alerts: Alerts;
   private readonly opts: DashboardOptions;
@@ -155,6 +155,7 @@ export class DashboardController {
     this.alerts = options.alerts;
     this.tools = new DeskTools(options.api);
     this.settings = new DeskSettings(options.api);
+    this.team = new Team(options.api);
     this.activity = new ActivityReporter(() => this.feed?.send({ type: 'activity' }) ?? false, options.scheduler ?? browserScheduler, options.now);
     this.store = new Store<DashboardState>({
       auth: 'checking',
@@ -173,7 +174,6 @@ export class DashboardController {
       permission: options.alerts.permission,
       soundOn: options.alerts.soundOn,
       actionError: null,
-      agents: [],
       savingStatus: false,
       assignedToMe: [],
       focusRequest: null,
@@ -279,6 +279,7 @@ export class DashboardController {
     this.feedOpenedBefore = false;
     this.activity.stop();
     this.takingMyself.clear();
+    this.team.reset();
     for (const c of this.chats.values()) c.dispose();
     this.chats.clear();
     this.contexts.clear();
@@ -294,7 +295,6 @@ export class DashboardController {
       openChats: [],
       activeChat: null,
       feed: 'idle',
-      agents: [],
       assignedToMe: [],
       savingStatus: false,
       loginError: message,
@@ -631,13 +631,9 @@ export class DashboardController {
   /** The team with statuses and loads (any agent may read it); again after a feed gap. */
   async loadAgents(): Promise<void> {
     try {
-      const { agents } = await this.api.listAgents();
-      // Frames that came while the list was on its way are as new as it, or newer.
-      let merged: Agent[] = [];
-      for (const a of agents) merged = upsertAgent(merged, a);
-      this.store.update({ agents: merged });
+      const agents = await this.team.load();
       const me = this.state.agent;
-      const listed = me ? merged.find((a) => a.id === me.id) : undefined;
+      const listed = me ? agents.find((a) => a.id === me.id) : undefined;
       if (me && listed && !this.state.savingStatus) this.store.update({ agent: { ...me, ...listed } });
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) this.handleError(err);
@@ -645,7 +641,7 @@ export class DashboardController {
   }
 
   private applyAgent(agent: Agent): void {
-    this.store.update({ agents: upsertAgent(this.state.agents, agent) });
+    this.team.apply(agent);
     const me = this.state.agent;
     if (me && me.id === agent.id && !this.state.savingStatus) this.store.update({ agent: { ...me, ...agent } });
     else if (me && me.id === agent.id) this.store.update({ agent: { ...me, ...agent, status: me.status } });
@@ -662,7 +658,8 @@ export class DashboardController {
       const updated = await this.api.setMyStatus(status);
       if (request !== this.statusRequest) return;
       const current = this.state.agent ?? me;
-      this.store.update({ agent: { ...current, ...updated }, savingStatus: false, agents: upsertAgent(this.state.agents, updated) });
+      this.store.update({ agent: { ...current, ...updated }, savingStatus: false });
+      this.team.apply(updated);
     } catch (err) {
       if (request !== this.statusRequest) return;
       const current = this.state.agent;
@@ -679,8 +676,7 @@ export class DashboardController {
 
   /** Admins: how many chats auto-assignment may give an agent. Rejects with the server's error. */
   async setMaxChats(agentId: number, maxChats: number): Promise<void> {
-    const updated = await this.api.updateAgent(agentId, { max_chats: maxChats });
-    this.applyAgent(updated);
+    this.applyAgent(await this.team.setMaxChats(agentId, maxChats));
   }
 
   // ---- tickets given to me ----
@@ -688,10 +684,7 @@ export class DashboardController {
   /** The ticket became mine now, and not through my own Join or Assign to me. */
   private givenToMe(before: Ticket | undefined, after: Ticket): boolean {
     const me = this.state.agent?.id;
-    if (me === undefined || after.supporter_id !== me) return false;
-    if (before?.supporter_id === me) return false;
-    if (after.status === 'closed' || after.status === 'resolved') return false;
-    return !this.takingMyself.has(after.id);
+    return me !== undefined && isGivenToMe(before, after, me, this.takingMyself.has(after.id));
   }
 
   /** Opens the chat as a tab (shown at once when no other chat is), notifies, and

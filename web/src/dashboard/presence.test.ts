@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { browserScheduler } from '../shared/socket';
 import { parseServerFrame, type Agent } from '../shared/protocol';
-import { ACTIVITY_INTERVAL_MS, ActivityReporter, byAvailability, describeAgent, loadLabel, statusOf, upsertAgent } from './presence';
+import { ACTIVITY_INTERVAL_MS, ActivityReporter, byAvailability, describeAgent, isGivenToMe, loadLabel, statusOf, upsertAgent } from './presence';
 import { checkMaxChats, checkRouting, settingsErrors } from './deskSettings';
 import { ApiError } from '../shared/api';
 import { transferCandidates } from './TransferPicker';
@@ -38,6 +38,19 @@ describe('the team store', () => {
     ];
     expect(transferCandidates(team, 2).map((a) => a.name)).toEqual(['Carol', 'Alice', 'Dan']);
     expect([...team].sort(byAvailability).map((a) => a.name)).toEqual(['Carol', 'Eve', 'Bob', 'Alice', 'Dan']);
+  });
+});
+
+describe('a ticket given to me', () => {
+  it('is one that names me now, did not before, is being worked on, and was not my own doing', () => {
+    const mine = { supporter_id: 3, status: 'assigned' as const };
+    expect(isGivenToMe({ supporter_id: null }, mine, 3, false)).toBe(true);
+    expect(isGivenToMe(undefined, mine, 3, false)).toBe(true); // first heard of with me on it
+    expect(isGivenToMe({ supporter_id: 4 }, mine, 3, false)).toBe(true); // a teammate's transfer
+    expect(isGivenToMe({ supporter_id: null }, mine, 3, true)).toBe(false); // my Join
+    expect(isGivenToMe({ supporter_id: 3 }, mine, 3, false)).toBe(false); // mine already
+    expect(isGivenToMe({ supporter_id: null }, { supporter_id: 4, status: 'assigned' }, 3, false)).toBe(false);
+    expect(isGivenToMe({ supporter_id: null }, { supporter_id: 3, status: 'resolved' }, 3, false)).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@
 // live from `agent_updated` frames, how an agent is described in pickers ("Bob ·
 // online · 2/3"), and the activity reporter that keeps the signed-in agent online.
 
-import type { Agent, AgentStatus } from '../shared/protocol';
+import type { Agent, AgentStatus, Ticket } from '../shared/protocol';
 import type { Scheduler } from '../shared/socket';
 
 /** How often, at most, the dashboard tells the server the agent is at work (API.md `activity`). */
@@ -50,6 +50,17 @@ export function byAvailability(a: Agent, b: Agent): number {
   if (s !== 0) return s;
   const room = (x: Agent): number => (x.max_chats ?? 0) - (x.open_chats ?? 0);
   return room(b) - room(a) || a.name.localeCompare(b.name);
+}
+
+/**
+ * Whether a ticket copy gives the ticket to me now without my asking (auto-assignment,
+ * a teammate's transfer): it names me, the copy held before did not, it is still
+ * being worked on, and no Join / Assign to me of mine is on its way (`takingMyself`).
+ */
+export function isGivenToMe(before: Pick<Ticket, 'supporter_id'> | undefined, after: Pick<Ticket, 'supporter_id' | 'status'>, me: number, takingMyself: boolean): boolean {
+  if (after.supporter_id !== me || before?.supporter_id === me) return false;
+  if (after.status === 'closed' || after.status === 'resolved') return false;
+  return !takingMyself;
 }
 
 /**

@@ -108,7 +108,7 @@ describe('presence in the dashboard (issue 16)', () => {
     act(() => feed(sockets).receive({ type: 'agent_updated', agent: { ...BOB, status: 'away' } }));
     expect(within(queue).getByRole('img', { name: 'away' })).toBeTruthy();
     act(() => feed(sockets).receive({ type: 'agent_updated', agent: { id: 9, email: 'dan@example.com', name: 'Dan', role: 'agent', status: 'online', max_chats: 2, open_chats: 0 } }));
-    expect(controller.state.agents.map((a) => a.name)).toEqual(['Alice', 'Bob', 'Carol', 'Dan']);
+    expect(controller.team.agents.map((a) => a.name)).toEqual(['Alice', 'Bob', 'Carol', 'Dan']);
     // The server put me away (inactivity): the switch follows.
     act(() => feed(sockets).receive({ type: 'agent_updated', agent: { ...ME, status: 'away' } }));
     expect((screen.getByRole('combobox', { name: 'Your status' }) as HTMLSelectElement).value).toBe('away');
