@@ -341,6 +341,11 @@ export class DashboardController {
       });
       if (request !== this.listRequest) return; // a newer filter won
       this.changedDuringReload = null;
+      // Known tickets given to me while the feed was away (a reload after a reconnect).
+      const given = list.tickets.filter((t) => {
+        const before = this.latest.get(t.id);
+        return before !== undefined && !isOlderTicket(t, before) && this.givenToMe(before, t);
+      });
       const unread: Record<number, number> = { ...this.state.unread };
       // The answer is a snapshot: a feed frame that came while it was on its way may be newer.
       let tickets = list.tickets.map((t) => this.remember(t));
@@ -353,6 +358,7 @@ export class DashboardController {
         if (t) tickets = upsertTicket(tickets, t, this.belongsInQueue(t, tickets));
       }
       this.store.update({ tickets, nextCursor: list.next_cursor, loadingTickets: false, unread });
+      for (const t of given) this.openAssigned(t);
     } catch (err) {
       if (request !== this.listRequest) return;
       this.changedDuringReload = null;

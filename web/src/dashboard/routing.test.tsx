@@ -205,6 +205,20 @@ describe('a chat given to me (issue 16)', () => {
     expect(screen.queryByText('Assigned to you:')).toBeNull();
   });
 
+  it('also opens a known ticket given to me while the feed was away (the reload after a reconnect)', async () => {
+    const list = [ticket({ id: 48, session_id: 's48', subject: 'During the gap' })];
+    const { sockets, clock, controller } = setup(list);
+    await signedIn(sockets);
+    await screen.findByRole('button', { name: /During the gap/ });
+    act(() => feed(sockets).drop());
+    list[0] = ticket({ id: 48, session_id: 's48', subject: 'During the gap', status: 'assigned', supporter_id: 3, supporter_name: 'Alice', updated_at: '2025-12-26T10:04:00Z' });
+    act(() => clock.advance(2_000));
+    const reopened = sockets.sockets.filter((s) => s.url.endsWith('/ws/support/agent'));
+    act(() => reopened[reopened.length - 1].open());
+    await waitFor(() => expect(controller.state.openChats).toEqual([48]));
+    expect(screen.getByText('Assigned to you:')).toBeTruthy();
+  });
+
   it('adds the tab behind the chat I am in, without taking it away', async () => {
     const { sockets, controller } = setup([ticket({ last_seq: 1 }), ticket({ id: 47, session_id: 's47', subject: 'Behind' })]);
     await signedIn(sockets);
