@@ -632,6 +632,30 @@ export class DashboardController {
     }
   }
 
+  async setStatus(ticketId: number, status: TicketStatus): Promise<void> {
+    await this.act(() => this.api.updateTicket(ticketId, { status }));
+  }
+
+  async setPriority(ticketId: number, priority: TicketPriority): Promise<void> {
+    await this.act(() => this.api.updateTicket(ticketId, { priority }));
+  }
+
+  /** Replaces the ticket's labels; the labels in use are read again for the autocomplete. */
+  async setLabels(ticketId: number, labels: readonly string[]): Promise<void> {
+    await this.act(() => this.api.updateTicket(ticketId, { labels }));
+    void this.tools.loadLabels();
+  }
+
+  private async act(call: () => Promise<Ticket>): Promise<void> {
+    this.store.update({ actionError: null });
+    try {
+      const ticket = await call();
+      this.applyTicket(ticket);
+    } catch (err) {
+      this.handleError(err);
+    }
+  }
+
   // ---- the team: presence and capacity ----
 
   /** The team with statuses and loads (any agent may read it); again after a feed gap. */
@@ -712,30 +736,6 @@ export class DashboardController {
   showAssigned(ticketId: number): void {
     this.dismissAssigned(ticketId);
     this.openChat(ticketId);
-  }
-
-  async setStatus(ticketId: number, status: TicketStatus): Promise<void> {
-    await this.act(() => this.api.updateTicket(ticketId, { status }));
-  }
-
-  async setPriority(ticketId: number, priority: TicketPriority): Promise<void> {
-    await this.act(() => this.api.updateTicket(ticketId, { priority }));
-  }
-
-  /** Replaces the ticket's labels; the labels in use are read again for the autocomplete. */
-  async setLabels(ticketId: number, labels: readonly string[]): Promise<void> {
-    await this.act(() => this.api.updateTicket(ticketId, { labels }));
-    void this.tools.loadLabels();
-  }
-
-  private async act(call: () => Promise<Ticket>): Promise<void> {
-    this.store.update({ actionError: null });
-    try {
-      const ticket = await call();
-      this.applyTicket(ticket);
-    } catch (err) {
-      this.handleError(err);
-    }
   }
 
   // ---- alerts ----
