@@ -380,3 +380,30 @@ pub(super) fn count_assignment(how: &str, changed: &Changed) {
         m.assignment_wait.observe(waited.as_secs_f64());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Routing;
+    use std::time::Duration;
+
+    #[test]
+    fn after_an_outage_other_nodes_agents_are_not_judged_at_once() {
+        let routing = Routing::new(Duration::from_secs(30), Duration::from_secs(2));
+        assert!(
+            routing.may_judge_presence(),
+            "a node that just started judges"
+        );
+        routing.heartbeat_written();
+        assert!(
+            routing.may_judge_presence(),
+            "heartbeats alone change nothing"
+        );
+        routing.heartbeat_failed();
+        assert!(!routing.may_judge_presence(), "not during its own outage");
+        routing.heartbeat_written();
+        assert!(
+            !routing.may_judge_presence(),
+            "nor until every live node could write a heartbeat again"
+        );
+    }
+}
