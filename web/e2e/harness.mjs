@@ -116,8 +116,16 @@ export function watch(page, label) {
 
 // ---------- server ----------
 
-/** Starts a node with a fresh SQLite database; `host` names it in PUBLIC_URL. */
-export async function startServer(host = 'localhost') {
+/** How long a settings change may take to reach a node (API.md: "within a couple of seconds"). */
+const SETTINGS_SPREAD_MS = 2_500;
+
+/**
+ * Starts a node with a fresh SQLite database; `host` names it in PUBLIC_URL.
+ * `assignment`: the flows written before issue 16 expect tickets to wait until an
+ * agent takes them, so they get `manual` (the admin sets it through the API once the
+ * node is up); the routing flow asks for `auto`, the server's default.
+ */
+export async function startServer(host = 'localhost', { assignment = 'manual' } = {}) {
   if (!existsSync(BIN)) throw new Error(`server binary not found at ${BIN} (build it, or set LIVESUPPORT_BIN)`);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'livesupport-e2e-'));
@@ -153,7 +161,27 @@ export async function startServer(host = 'localhost') {
     },
     60_000,
   );
+  if (assignment !== 'auto') await setAssignment(`http://127.0.0.1:${port}`, assignment);
   return { base, port };
+}
+
+/** Sets the desk's assignment mode as the e2e admin; a server before issue 16 has none (404). */
+async function setAssignment(origin, assignment) {
+  const login = await fetch(`${origin}/api/support/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+  });
+  if (!login.ok) throw new Error(`admin login for the settings: ${login.status} ${await login.text()}`);
+  const { token } = await login.json();
+  const res = await fetch(`${origin}/api/support/settings`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ assignment }),
+  });
+  if (res.status === 404 || res.status === 405) return;
+  if (!res.ok) throw new Error(`PUT /api/support/settings: ${res.status} ${await res.text()}`);
+  await sleep(SETTINGS_SPREAD_MS);
 }
 
 export function stopServers() {
@@ -168,6 +196,48 @@ export function launchBrowser() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--host-resolver-rules=MAP *.${SITE} 127.0.0.1`],
   });
 }
+
+/**
+ * In the page: the relative luminance of the body's background, and every visible
+ * piece of text whose contrast with the background behind it is under WCAG AA
+ * (4.5:1; 3:1 for large text). Disabled controls are exempt, as WCAG has it.
+ */
+export const contrastReport = (frame) =>
+  frame.evaluate(() => {
+    const rgba = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r, g, b, a };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c && c.a > 0.5) return c;
+      }
+      return { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const failures = [];
+    let checked = 0;
+    for (const el of document.querySelectorAll('body *')) {
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join('');
+      const field = el.matches('input, textarea') && el.value;
+      if ((!text && !field) || el.getClientRects().length === 0 || el.closest('[disabled], [aria-hidden="true"]')) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden') continue;
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      const r = ratio(rgba(style.color), background(el));
+      checked += 1;
+      if (r < (large ? 3 : 4.5)) failures.push(`${el.tagName.toLowerCase()}.${el.className} "${(text || field).slice(0, 30)}" ${r.toFixed(2)}:1`);
+    }
+    return { bodyLuminance: lum(background(document.body)), checked, failures };
+  });
 
 export function escape(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

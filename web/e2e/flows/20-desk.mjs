@@ -113,17 +113,19 @@ export default async function deskFlows({ browser }) {
     await screenshot(desk.page, 'desk-point13-visitor-told');
   });
 
-  await step('point 13: assign to a teammate from the ticket; the visitor is not told', async () => {
+  await step('point 13 / issue 16: transfer to a teammate from the ticket (listed with status and load); the visitor is told who joined', async () => {
     const panel = agent.getByRole('tabpanel');
-    const select = panel.getByRole('combobox', { name: 'Assign to' });
-    await select.focus();
-    await until('teammates listed', async () => (await select.locator('option', { hasText: 'Bea Teammate' }).count()) === 1);
-    await select.selectOption({ label: 'Bea Teammate' });
-    await until('assigned to Bea', async () => (await api('GET', `/api/support/tickets/${deskTicket.id}`)).supporter_id === teammate.id);
+    await panel.getByRole('button', { name: 'Transfer' }).click();
+    const list = panel.getByRole('group', { name: 'Transfer to a teammate' });
+    // Bea never signed in: offline, no chats, the default capacity of 3.
+    const bea = list.getByRole('button', { name: /^Bea Teammate · offline · \d+\/3$/ });
+    await visible(bea, 'Bea in the transfer list with status and load');
+    await bea.click();
+    await until('transferred to Bea', async () => (await api('GET', `/api/support/tickets/${deskTicket.id}`)).supporter_id === teammate.id);
     await visible(panel.getByText(/assigned to Bea Teammate/), 'the header names the teammate');
     await visible(panel.getByRole('button', { name: 'Assign to me', exact: true }), 'take it back');
-    assert(!(await deskLog.innerText()).includes('Bea'), 'the visitor was told of the internal assignment');
-    await screenshot(agent, 'desk-point13-assigned-to-teammate');
+    await visible(deskLog.getByText('Bea Teammate joined the chat'), 'the visitor is told who joined');
+    await screenshot(agent, 'desk-point13-transferred-to-teammate');
     await panel.getByRole('button', { name: 'Assign to me', exact: true }).click();
     await visible(panel.getByRole('textbox', { name: 'Reply' }), 'reply box once taken back');
   });

@@ -5,7 +5,7 @@
 
 import { createServer } from 'node:http';
 import WebSocket from 'ws';
-import { step, visible, until, assert, screenshot, watch, startServer, ADMIN_EMAIL, ADMIN_PASSWORD, SITE } from '../harness.mjs';
+import { step, visible, until, assert, screenshot, watch, startServer, ADMIN_EMAIL, ADMIN_PASSWORD, SITE, contrastReport } from '../harness.mjs';
 
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -61,48 +61,6 @@ async function agentSays(support, subject, text) {
   });
   ws.close();
 }
-
-/**
- * In the page: the relative luminance of the body's background, and every visible
- * piece of text whose contrast with the background behind it is under WCAG AA
- * (4.5:1; 3:1 for large text). Disabled controls are exempt, as WCAG has it.
- */
-const contrastReport = (frame) =>
-  frame.evaluate(() => {
-    const rgba = (c) => {
-      const m = c.match(/rgba?\(([^)]+)\)/);
-      if (!m) return null;
-      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
-      return { r, g, b, a };
-    };
-    const lum = ({ r, g, b }) => {
-      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-    };
-    const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
-    const background = (el) => {
-      for (let e = el; e; e = e.parentElement) {
-        const c = rgba(getComputedStyle(e).backgroundColor);
-        if (c && c.a > 0.5) return c;
-      }
-      return { r: 255, g: 255, b: 255, a: 1 };
-    };
-    const failures = [];
-    let checked = 0;
-    for (const el of document.querySelectorAll('body *')) {
-      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join('');
-      const field = el.matches('input, textarea') && el.value;
-      if ((!text && !field) || el.getClientRects().length === 0 || el.closest('[disabled], [aria-hidden="true"]')) continue;
-      const style = getComputedStyle(el);
-      if (style.visibility === 'hidden') continue;
-      const size = parseFloat(style.fontSize);
-      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
-      const r = ratio(rgba(style.color), background(el));
-      checked += 1;
-      if (r < (large ? 3 : 4.5)) failures.push(`${el.tagName.toLowerCase()}.${el.className} "${(text || field).slice(0, 30)}" ${r.toFixed(2)}:1`);
-    }
-    return { bodyLuminance: lum(background(document.body)), checked, failures };
-  });
 
 function assertDarkAndReadable(report, what) {
   assert(report.bodyLuminance < 0.05, `${what}: the background is not dark (luminance ${report.bodyLuminance.toFixed(3)})`);

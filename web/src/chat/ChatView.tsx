@@ -7,6 +7,7 @@ import { MessageList } from '../shared/components/MessageList';
 import { Composer } from '../shared/components/Composer';
 import { ConnectionBanner } from '../shared/components/ConnectionBanner';
 import { useI18n } from '../shared/i18n/context';
+import { queueText } from './queueStatus';
 
 export interface ChatViewProps {
   state: ConversationState;
@@ -34,6 +35,7 @@ export function ChatView(props: ChatViewProps) {
   const [confirmingEnd, setConfirmingEnd] = useState(false);
   const ended = state.endedReason !== null;
   const agent = state.ticket?.supporter_name;
+  const queue = queueText(state.queue, !ended && !agent);
   // The composer (and maybe the focus) goes away when the chat ends: move the focus to
   // the way on, unless it was somewhere else (the visitor reading the transcript).
   const endedButton = useRef<HTMLButtonElement>(null);
@@ -53,6 +55,11 @@ export function ChatView(props: ChatViewProps) {
           {ended ? t('chat.ended') : agent ? t('chat.chattingWith', { name: agent }) : t('chat.waitingForAgent')}
         </span>
       </div>
+      {/* Always in the page, so a change is announced (politely) and an identical
+          queue frame, which changes no text, is not. */}
+      <p className={`ls-queue${queue ? '' : ' ls-queue-empty'}`} role="status" aria-live="polite">
+        {queue ? t(queue.key, queue.params) : ''}
+      </p>
       <ConnectionBanner connection={ended ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
       <MessageList
         messages={state.messages.filter(isVisibleToVisitor)}

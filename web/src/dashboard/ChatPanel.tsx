@@ -14,6 +14,9 @@ import { newClientMsgId } from '../shared/ids';
 import { STATUS_TRANSITIONS, TICKET_PRIORITIES, type Agent, type CannedResponse, type LabelCount, type TicketPriority, type TicketStatus } from '../shared/protocol';
 import { CannedComposer } from './CannedComposer';
 import { LabelEditor } from './LabelEditor';
+import { statusOf } from './presence';
+import { StatusDot } from './PresenceViews';
+import { TransferPicker } from './TransferPicker';
 import { VisitorContextPanel } from './VisitorContextPanel';
 import type { VisitorContextController, VisitorContextState } from './visitorContext';
 
@@ -27,10 +30,12 @@ export interface ChatPanelProps {
   onAssign: () => void;
   onStatus: (status: TicketStatus) => void;
   onPriority: (priority: TicketPriority) => void;
-  /** Agents to assign to from the ticket ("Assign to…"). */
-  teammates?: readonly Agent[];
-  onLoadTeammates?: () => void;
-  onAssignTo?: (agentId: number) => void;
+  /** The team with statuses and loads: the holder's status, and whom to transfer to. */
+  agents?: readonly Agent[];
+  /** Read the team again (when the transfer list opens). */
+  onLoadAgents?: () => void;
+  /** Hands the ticket to a teammate (API.md transfer). */
+  onTransfer?: (agentId: number) => void;
   /** Changes when the agent opens this ticket: its reply box (or Join) takes focus. */
   focusAt?: number;
   /** Stores a private note (API.md "Private notes"); rejects with the server's error. */
@@ -161,7 +166,7 @@ export function TicketChatView(props: TicketChatViewProps) {
     setConfirmingClose(false);
     closeButton.current?.focus();
   };
-  const teammates = (props.teammates ?? []).filter((a) => a.id !== t?.supporter_id);
+  const holder = t?.supporter_id == null ? undefined : props.agents?.find((a) => a.id === t.supporter_id);
   const panelRef = useRef<HTMLElement>(null);
   const focusAt = props.focusAt ?? 0;
   const ticketLoaded = t !== null;
@@ -180,7 +185,19 @@ export function TicketChatView(props: TicketChatViewProps) {
             <p>
               {t.user_name}
               {t.user_email ? ` · ${t.user_email}` : ''} · ticket #{t.id}
-              {t.supporter_name ? ` · assigned to ${t.supporter_name}` : ' · unassigned'}
+              {t.supporter_name ? (
+                <>
+                  {` · assigned to ${t.supporter_name}`}
+                  {holder && (
+                    <>
+                      {' '}
+                      <StatusDot status={statusOf(holder)} />
+                    </>
+                  )}
+                </>
+              ) : (
+                ' · unassigned'
+              )}
               {state.peerOnline === true ? ' · visitor online' : state.peerOnline === false ? ' · visitor offline' : ''}
             </p>
           </div>
@@ -191,26 +208,8 @@ export function TicketChatView(props: TicketChatViewProps) {
               </button>
             )}
             {mine && <span className="db-muted">Assigned to you</span>}
-            {!closed && (
-              <label>
-                Assign to{' '}
-                <select
-                  value=""
-                  onFocus={props.onLoadTeammates}
-                  onPointerDown={props.onLoadTeammates}
-                  onChange={(e) => {
-                    const id = Number(e.target.value);
-                    if (id > 0) props.onAssignTo?.(id);
-                  }}
-                >
-                  <option value="">Choose a teammate…</option>
-                  {teammates.map((a) => (
-                    <option key={a.id} value={a.id}>
-                      {a.name}
-                    </option>
-                  ))}
-                </select>
-              </label>
+            {!closed && props.onTransfer && (
+              <TransferPicker agents={props.agents ?? []} holderId={t.supporter_id} onTransfer={props.onTransfer} onOpen={props.onLoadAgents} />
             )}
             {t.status === 'resolved' && (
               <button type="button" onClick={() => props.onStatus('in_progress')}>

@@ -7,6 +7,9 @@ import type { DashboardController } from './dashboardController';
 import { CannedSettings } from './CannedSettings';
 import { ChatPanel } from './ChatPanel';
 import { LoginForm } from './LoginForm';
+import { statusOf } from './presence';
+import { AssignedNotices, StatusSwitch } from './PresenceViews';
+import { SettingsPage } from './SettingsPage';
 import { TicketQueue } from './TicketQueue';
 import type { QueueFilters } from './queue';
 
@@ -25,7 +28,9 @@ const FEED_LABELS = {
 export function Dashboard({ controller }: DashboardProps) {
   const state = useSyncExternalStore(controller.store.subscribe, controller.store.get);
   const tools = useSyncExternalStore(controller.tools.store.subscribe, controller.tools.store.get);
+  const { agents } = useSyncExternalStore(controller.team.store.subscribe, controller.team.store.get);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [deskSettingsOpen, setDeskSettingsOpen] = useState(false);
 
   useEffect(() => {
     void controller.start();
@@ -41,6 +46,22 @@ export function Dashboard({ controller }: DashboardProps) {
       window.removeEventListener('focus', refresh);
       window.removeEventListener('blur', refresh);
       document.removeEventListener('visibilitychange', refresh);
+    };
+  }, [controller]);
+
+  // Any input on the page keeps the agent online (the controller sends at most one
+  // `activity` a minute). Capture: a handler that stops propagation still counts.
+  useEffect(() => {
+    const active = (): void => controller.recordActivity();
+    document.addEventListener('keydown', active, true);
+    document.addEventListener('pointerdown', active, true);
+    document.addEventListener('focusin', active, true);
+    window.addEventListener('focus', active);
+    return () => {
+      document.removeEventListener('keydown', active, true);
+      document.removeEventListener('pointerdown', active, true);
+      document.removeEventListener('focusin', active, true);
+      window.removeEventListener('focus', active);
     };
   }, [controller]);
 
@@ -155,7 +176,13 @@ export function Dashboard({ controller }: DashboardProps) {
               Canned responses
             </button>
           )}
+          {state.agent?.role === 'admin' && (
+            <button type="button" aria-haspopup="dialog" onClick={() => setDeskSettingsOpen(true)}>
+              Settings
+            </button>
+          )}
           <span className="db-agent">{state.agent?.name}</span>
+          <StatusSwitch status={state.agent ? statusOf(state.agent) : undefined} saving={state.savingStatus} onChange={(s) => void controller.setMyStatus(s)} />
           <button type="button" onClick={() => void controller.logout()}>
             Sign out
           </button>
@@ -189,6 +216,15 @@ export function Dashboard({ controller }: DashboardProps) {
         </div>
       )}
       {settingsOpen && <CannedSettings tools={controller.tools} onClose={() => setSettingsOpen(false)} />}
+      {deskSettingsOpen && (
+        <SettingsPage
+          settings={controller.settings}
+          agents={agents}
+          onSaveMaxChats={(agentId, n) => controller.setMaxChats(agentId, n)}
+          onClose={() => setDeskSettingsOpen(false)}
+        />
+      )}
+      <AssignedNotices notices={state.assignedToMe} onShow={(id) => controller.showAssigned(id)} onDismiss={(id) => controller.dismissAssigned(id)} />
       <div className={`db-main${state.activeChat !== null ? ' db-has-chat' : ''}`}>
         <TicketQueue
           tickets={state.tickets}
@@ -198,6 +234,7 @@ export function Dashboard({ controller }: DashboardProps) {
           loading={state.loadingTickets}
           error={state.listError}
           hasMore={state.nextCursor !== null}
+          agents={agents}
           onFilters={onFilters}
           labels={tools.labels}
           onLoadLabels={loadLabels}
@@ -250,10 +287,10 @@ export function Dashboard({ controller }: DashboardProps) {
                     tabId={`db-tab-${id}`}
                     panelId={`db-panel-${id}`}
                     onAssign={() => void controller.join(id)}
-                    teammates={state.teammates}
+                    agents={agents}
                     focusAt={state.focusRequest?.ticketId === id ? state.focusRequest.at : 0}
-                    onLoadTeammates={() => void controller.loadTeammates()}
-                    onAssignTo={(agentId) => void controller.assignTo(id, agentId)}
+                    onLoadAgents={() => void controller.loadAgents()}
+                    onTransfer={(agentId) => void controller.transfer(id, agentId)}
                     onStatus={(s) => void controller.setStatus(id, s)}
                     onPriority={(p) => void controller.setPriority(id, p)}
                     onNote={(text, key) => controller.writeNote(id, text, key)}

@@ -3,7 +3,9 @@
 
 import { useEffect, useState } from 'react';
 import { formatDateTime, PRIORITY_LABELS, STATUS_LABELS } from '../shared/format';
-import { TICKET_PRIORITIES, TICKET_STATUSES, type LabelCount, type Ticket } from '../shared/protocol';
+import { TICKET_PRIORITIES, TICKET_STATUSES, type Agent, type LabelCount, type Ticket } from '../shared/protocol';
+import { statusOf } from './presence';
+import { StatusDot } from './PresenceViews';
 import { waitingLabel, type QueueFilters } from './queue';
 
 export interface TicketQueueProps {
@@ -19,6 +21,8 @@ export interface TicketQueueProps {
   labels?: readonly LabelCount[];
   onLoadLabels?: () => void;
   onOpen: (ticketId: number) => void;
+  /** The team, for the status dot next to each ticket's agent. */
+  agents?: readonly Agent[];
   onLoadMore: () => void;
 }
 
@@ -101,6 +105,7 @@ export function TicketQueue(props: TicketQueueProps) {
         {tickets.map((t) => {
           const n = unread[t.id] ?? 0;
           const waiting = waitingLabel(t, now);
+          const holder = t.supporter_id === null ? undefined : props.agents?.find((a) => a.id === t.supporter_id);
           return (
             <li key={t.id}>
               <button
@@ -138,7 +143,18 @@ export function TicketQueue(props: TicketQueueProps) {
                     </span>
                   )}{' '}
                   <span className="db-ticket-time">{formatDateTime(t.created_at)}</span>
-                  {t.supporter_name ? <span className="db-ticket-agent"> · {t.supporter_name}</span> : null}
+                  {t.supporter_name ? (
+                    <span className="db-ticket-agent">
+                      {' · '}
+                      {t.supporter_name}
+                      {holder && (
+                        <>
+                          {' '}
+                          <StatusDot status={statusOf(holder)} />
+                        </>
+                      )}
+                    </span>
+                  ) : null}
                 </span>
               </button>
             </li>

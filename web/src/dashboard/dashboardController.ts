@@ -11,8 +11,9 @@
 
 import { ApiClient, ApiError } from '../shared/api';
 import { ConversationController } from '../shared/conversation';
-import type { Agent, ChatMessage, ServerFrame, Ticket, TicketPriority, TicketStatus } from '../shared/protocol';
+import type { Agent, ChatMessage, ChosenStatus, ServerFrame, Ticket, TicketPriority, TicketStatus } from '../shared/protocol';
 import {
+  browserScheduler,
   ReconnectingSocket,
   type LivenessPolicy,
   type Scheduler,
@@ -24,7 +25,10 @@ import { Store } from '../shared/store';
 import { isOlderTicket } from '../shared/ticketVersion';
 import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
 import { Alerts, type AlertPermission } from './alerts';
+import { DeskSettings } from './deskSettings';
 import { DeskTools } from './deskTools';
+import { ActivityReporter, isGivenToMe } from './presence';
+import { Team } from './team';
 import { VisitorContextController } from './visitorContext';
 import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, keepNewerConversation, upsertTicket, withMessage, type QueueFilters } from './queue';
 
@@ -50,11 +54,24 @@ export interface DashboardState {
   soundOn: boolean;
   /** A failed action to show (e.g. an invalid status change). */
   actionError: string | null;
-  /** Enabled agents a ticket can be assigned to (loaded on demand). */
-  teammates: Agent[];
+  /** My own status change on its way to the server (the switch shows it already). */
+  savingStatus: boolean;
+  /** Tickets given to me without my asking (auto-assignment, a teammate's transfer):
+   *  each is opened as a tab and announced once, until dismissed. */
+  assignedToMe: AssignedNotice[];
   /** The chat whose reply box (or Join) should take focus: set when the agent opens a ticket. */
   focusRequest: { ticketId: number; at: number } | null;
 }
+
+/** A ticket someone else (the router, a teammate) gave me. */
+export interface AssignedNotice {
+  ticketId: number;
+  subject: string;
+  userName: string;
+}
+
+/** How many "assigned to you" notices stay on screen (the oldest go first). */
+const MAX_ASSIGNED_NOTICES = 3;
 
 export interface DashboardOptions {
   api: ApiClient;
@@ -67,6 +84,8 @@ export interface DashboardOptions {
   random?: () => number;
   liveness?: LivenessPolicy;
   wake?: WakeSource;
+  /** The clock of the activity throttle (default Date.now). */
+  now?: () => number;
   /** Where the open chat tabs are kept across reloads (default: localStorage). */
   storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
 }
@@ -104,6 +123,10 @@ export class DashboardController {
   readonly store: Store<DashboardState>;
   /** Canned responses and the labels in use. */
   readonly tools: DeskTools;
+  /** The desk's settings page (admins). */
+  readonly settings: DeskSettings;
+  /** Every agent with status, capacity and load (issue 16). */
+  readonly team: Team;
   private readonly api: ApiClient;
   private readonly alerts: Alerts;
   private readonly opts: DashboardOptions;
@@ -119,12 +142,21 @@ export class DashboardController {
   /** Tickets the feed changed while the current list request was out (null: none out). */
   private changedDuringReload: Set<number> | null = null;
   private listRequest = 0;
+  /** Tickets I am taking myself (Join, Assign to me) while the request is out: the
+   *  feed's copy with me as the agent is then my own doing, not a new assignment. */
+  private readonly takingMyself = new Set<number>();
+  /** Sends `activity` on the feed when the agent uses the page (at most once a minute). */
+  private readonly activity: ActivityReporter;
+  private statusRequest = 0;
 
   constructor(options: DashboardOptions) {
     this.opts = options;
     this.api = options.api;
     this.alerts = options.alerts;
     this.tools = new DeskTools(options.api);
+    this.settings = new DeskSettings(options.api);
+    this.team = new Team(options.api);
+    this.activity = new ActivityReporter(() => this.feed?.send({ type: 'activity' }) ?? false, options.scheduler ?? browserScheduler, options.now);
     this.store = new Store<DashboardState>({
       auth: 'checking',
       agent: null,
@@ -142,7 +174,8 @@ export class DashboardController {
       permission: options.alerts.permission,
       soundOn: options.alerts.soundOn,
       actionError: null,
-      teammates: [],
+      savingStatus: false,
+      assignedToMe: [],
       focusRequest: null,
     });
   }
@@ -209,6 +242,7 @@ export class DashboardController {
     this.store.update({ auth: 'signed_in', agent, loginError: null });
     void this.reloadTickets();
     void this.tools.loadLabels();
+    void this.loadAgents();
     this.startFeed();
     this.restoreTabs(agent);
   }
@@ -243,6 +277,9 @@ export class DashboardController {
     this.feed?.stop();
     this.feed = null;
     this.feedOpenedBefore = false;
+    this.activity.stop();
+    this.takingMyself.clear();
+    this.team.reset();
     for (const c of this.chats.values()) c.dispose();
     this.chats.clear();
     this.contexts.clear();
@@ -258,6 +295,8 @@ export class DashboardController {
       openChats: [],
       activeChat: null,
       feed: 'idle',
+      assignedToMe: [],
+      savingStatus: false,
       loginError: message,
     });
   }
@@ -302,6 +341,11 @@ export class DashboardController {
       });
       if (request !== this.listRequest) return; // a newer filter won
       this.changedDuringReload = null;
+      // Known tickets given to me while the feed was away (a reload after a reconnect).
+      const given = list.tickets.filter((t) => {
+        const before = this.latest.get(t.id);
+        return before !== undefined && !isOlderTicket(t, before) && this.givenToMe(before, t);
+      });
       const unread: Record<number, number> = { ...this.state.unread };
       // The answer is a snapshot: a feed frame that came while it was on its way may be newer.
       let tickets = list.tickets.map((t) => this.remember(t));
@@ -314,6 +358,7 @@ export class DashboardController {
         if (t) tickets = upsertTicket(tickets, t, this.belongsInQueue(t, tickets));
       }
       this.store.update({ tickets, nextCursor: list.next_cursor, loadingTickets: false, unread });
+      for (const t of given) this.openAssigned(t);
     } catch (err) {
       if (request !== this.listRequest) return;
       this.changedDuringReload = null;
@@ -390,8 +435,13 @@ export class DashboardController {
       onStateChange: (state) => {
         this.store.update({ feed: state });
         if (state === 'open') {
+          // The server counts a feed opening as activity.
+          this.activity.connected();
           // After a gap in the feed, the list may be stale: fetch it once (no polling).
           if (this.feedOpenedBefore) void this.reloadTickets();
+          // The team on every opening: frames may have been missed, and my own status
+          // turns online only now that a dashboard socket is open.
+          void this.loadAgents();
           this.feedOpenedBefore = true;
         }
         if (state === 'ended') void this.feedEnded();
@@ -420,8 +470,11 @@ export class DashboardController {
       case 'ticket_created':
       case 'ticket_updated': {
         const { ticket } = frame;
-        const isNew = !this.latest.has(ticket.id);
-        if (!this.applyTicket(ticket) || !isNew) return;
+        const before = this.latest.get(ticket.id);
+        const isNew = before === undefined;
+        if (!this.applyTicket(ticket)) return;
+        if (this.givenToMe(before, ticket)) this.openAssigned(ticket);
+        if (!isNew) return;
         this.store.update({ unread: { ...this.state.unread, [ticket.id]: this.isWatching(ticket.id) ? 0 : ticket.unread_count } });
         this.seenSeq.set(ticket.id, Math.max(this.seenSeq.get(ticket.id) ?? 0, ticket.last_seq));
         if (frame.type === 'ticket_created') {
@@ -432,6 +485,9 @@ export class DashboardController {
       case 'resync_required':
         // The server could not keep the feed whole: what the queue holds may be stale.
         void this.reloadTickets();
+        return;
+      case 'agent_updated':
+        this.applyAgent(frame.agent);
         return;
       case 'message':
       case 'system':
@@ -470,7 +526,8 @@ export class DashboardController {
 
   // ---- chats ----
 
-  openChat(ticketId: number, focus = true): void {
+  /** Opens (or shows) a ticket's chat; `show` false only adds the tab, behind the active one. */
+  openChat(ticketId: number, focus = true, show = true): void {
     const ticket = this.state.tickets.find((t) => t.id === ticketId);
     if (!this.chats.has(ticketId)) {
       const context = new VisitorContextController(() => this.api.getTicketContext(ticketId));
@@ -503,6 +560,10 @@ export class DashboardController {
         if (err instanceof ApiError && err.status === 401) this.handleError(err);
       });
       void context.load();
+    }
+    if (!show) {
+      this.saveTabs();
+      return;
     }
     this.activate(ticketId);
     if (focus) this.store.update({ focusRequest: { ticketId, at: (this.state.focusRequest?.at ?? 0) + 1 } });
@@ -544,28 +605,30 @@ export class DashboardController {
   }
 
   async assignToMe(ticketId: number): Promise<void> {
-    await this.act(() => this.api.assignTicket(ticketId));
+    await this.takeMyself(ticketId, () => this.api.assignTicket(ticketId));
   }
 
   /** Joins an open ticket's chat (the visitor is told); else takes it over. */
   async join(ticketId: number): Promise<void> {
     const status = this.chats.get(ticketId)?.state.ticket?.status ?? this.state.tickets.find((t) => t.id === ticketId)?.status;
-    await this.act(() => (status === 'open' ? this.api.joinTicket(ticketId) : this.api.assignTicket(ticketId)));
+    await this.takeMyself(ticketId, () => (status === 'open' ? this.api.joinTicket(ticketId) : this.api.assignTicket(ticketId)));
   }
 
-  /** Assigns the ticket to a teammate (an internal note; the visitor is not told). */
-  async assignTo(ticketId: number, agentId: number): Promise<void> {
-    await this.act(() => this.api.assignTicket(ticketId, agentId));
+  /** Hands the ticket to a teammate (API.md transfer: the visitor is told who joined). */
+  async transfer(ticketId: number, agentId: number): Promise<void> {
+    if (agentId === this.state.agent?.id) {
+      await this.takeMyself(ticketId, () => this.api.transferTicket(ticketId, agentId));
+      return;
+    }
+    await this.act(() => this.api.transferTicket(ticketId, agentId));
   }
 
-  /** The enabled agents, for "Assign to…"; loaded once, on first use. */
-  async loadTeammates(): Promise<void> {
-    if (this.state.teammates.length > 0) return;
+  private async takeMyself(ticketId: number, call: () => Promise<Ticket>): Promise<void> {
+    this.takingMyself.add(ticketId);
     try {
-      const { agents } = await this.api.listAgents();
-      this.store.update({ teammates: agents.filter((a) => !a.disabled) });
-    } catch (err) {
-      this.handleError(err);
+      await this.act(call);
+    } finally {
+      this.takingMyself.delete(ticketId);
     }
   }
 
@@ -593,6 +656,88 @@ export class DashboardController {
     }
   }
 
+  // ---- the team: presence and capacity ----
+
+  /** The team with statuses and loads (any agent may read it); again after a feed gap. */
+  async loadAgents(): Promise<void> {
+    try {
+      const agents = await this.team.load();
+      const me = this.state.agent;
+      const listed = me ? agents.find((a) => a.id === me.id) : undefined;
+      if (me && listed && !this.state.savingStatus) this.store.update({ agent: { ...me, ...listed } });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) this.handleError(err);
+    }
+  }
+
+  private applyAgent(agent: Agent): void {
+    this.team.apply(agent);
+    const me = this.state.agent;
+    if (me && me.id === agent.id && !this.state.savingStatus) this.store.update({ agent: { ...me, ...agent } });
+    else if (me && me.id === agent.id) this.store.update({ agent: { ...me, ...agent, status: me.status } });
+  }
+
+  /** The agent chose online or away: shown at once, put back if the server refuses. */
+  async setMyStatus(status: ChosenStatus): Promise<void> {
+    const me = this.state.agent;
+    if (!me) return;
+    const request = ++this.statusRequest;
+    const previous = me.status;
+    this.store.update({ agent: { ...me, status }, savingStatus: true, actionError: null });
+    try {
+      const updated = await this.api.setMyStatus(status);
+      if (request !== this.statusRequest) return;
+      const current = this.state.agent ?? me;
+      this.store.update({ agent: { ...current, ...updated }, savingStatus: false });
+      this.team.apply(updated);
+    } catch (err) {
+      if (request !== this.statusRequest) return;
+      const current = this.state.agent;
+      if (current) this.store.update({ agent: { ...current, status: previous }, savingStatus: false });
+      if (err instanceof ApiError && err.status !== 401) this.store.update({ actionError: `Your status could not be changed: ${err.message}` });
+      else this.handleError(err);
+    }
+  }
+
+  /** The agent used the page (a key, a click, a touch, focus): keeps them online. */
+  recordActivity(): void {
+    if (this.state.auth === 'signed_in') this.activity.input();
+  }
+
+  /** Admins: how many chats auto-assignment may give an agent. Rejects with the server's error. */
+  async setMaxChats(agentId: number, maxChats: number): Promise<void> {
+    this.applyAgent(await this.team.setMaxChats(agentId, maxChats));
+  }
+
+  // ---- tickets given to me ----
+
+  /** The ticket became mine now, and not through my own Join or Assign to me. */
+  private givenToMe(before: Ticket | undefined, after: Ticket): boolean {
+    const me = this.state.agent?.id;
+    return me !== undefined && isGivenToMe(before, after, me, this.takingMyself.has(after.id));
+  }
+
+  /** Opens the chat as a tab (shown at once when no other chat is), notifies, and
+   *  keeps a notice until dismissed; the agent's reply box keeps the focus. */
+  private openAssigned(ticket: Ticket): void {
+    const showNow = this.state.activeChat === null;
+    this.openChat(ticket.id, false, showNow);
+    const notice: AssignedNotice = { ticketId: ticket.id, subject: ticket.subject, userName: ticket.user_name };
+    const others = this.state.assignedToMe.filter((n) => n.ticketId !== ticket.id);
+    this.store.update({ assignedToMe: [...others, notice].slice(-MAX_ASSIGNED_NOTICES) });
+    this.alerts.notify(`Assigned to you: ${ticket.subject}`, ticket.user_name, `assigned-${ticket.id}`, () => this.openChat(ticket.id));
+  }
+
+  dismissAssigned(ticketId: number): void {
+    this.store.update({ assignedToMe: this.state.assignedToMe.filter((n) => n.ticketId !== ticketId) });
+  }
+
+  /** "Show" on a notice: the chat comes to the front and the notice goes. */
+  showAssigned(ticketId: number): void {
+    this.dismissAssigned(ticketId);
+    this.openChat(ticketId);
+  }
+
   // ---- alerts ----
 
   async enableAlerts(): Promise<void> {
@@ -608,6 +753,7 @@ export class DashboardController {
 
   dispose(): void {
     this.feed?.stop();
+    this.activity.stop();
     for (const c of this.chats.values()) c.dispose();
     this.chats.clear();
   }

@@ -6,6 +6,8 @@
 import type {
   Agent,
   CannedResponse,
+  ChosenStatus,
+  Settings,
   ChatMessage,
   ErrorBody,
   LabelCount,
@@ -175,6 +177,22 @@ export class ApiClient {
   listAgents(): Promise<{ agents: Agent[] }> {
     return this.request('GET', '/api/support/agents');
   }
+  /** The agent's own choice of status; the answer shows the resulting status. */
+  setMyStatus(status: ChosenStatus): Promise<Agent> {
+    return this.request('PUT', '/api/support/agents/me/status', { status });
+  }
+  /** Admins: an agent's name, role, disabled flag or auto-assignment capacity. */
+  updateAgent(agentId: number, change: { name?: string; role?: Agent['role']; disabled?: boolean; max_chats?: number }): Promise<Agent> {
+    return this.request('PATCH', `/api/support/agents/${agentId}`, change);
+  }
+  /** Admins: the desk's settings (a plain agent gets 403). */
+  getSettings(): Promise<Settings> {
+    return this.request('GET', '/api/support/settings');
+  }
+  /** Admins: changes any subset of the settings; answers them whole. */
+  updateSettings(change: Partial<Settings>): Promise<Settings> {
+    return this.request('PUT', '/api/support/settings', change);
+  }
   listTickets(filters: TicketFilters = {}): Promise<TicketList> {
     const status = filters.status === 'all' ? 'all' : filters.status?.join(',');
     return this.request(
@@ -202,6 +220,10 @@ export class ApiClient {
   }
   assignTicket(ticketId: number, supporterId?: number): Promise<Ticket> {
     return this.request('POST', `/api/support/tickets/${ticketId}/assign`, supporterId === undefined ? {} : { supporter_id: supporterId });
+  }
+  /** Hands the ticket to an enabled agent (the visitor is told "Bob joined the chat"). */
+  transferTicket(ticketId: number, supporterId: number): Promise<Ticket> {
+    return this.request('POST', `/api/support/tickets/${ticketId}/transfer`, { supporter_id: supporterId });
   }
   /** The caller joins the chat (API.md: assign with `join`): the visitor is told. */
   joinTicket(ticketId: number): Promise<Ticket> {

@@ -41,6 +41,19 @@ describe('ConversationController (guest side)', () => {
     expect(c.state.connection).toBe('online');
   });
 
+  it('queues a message sent while the history still loads, and sends it once the socket is ready', async () => {
+    const { c, factory } = setup([msg(1)]);
+    const opening = c.open();
+    expect(c.send('typed early')).toBeUndefined();
+    expect(c.state.outbox.map((p) => [p.message, p.state])).toEqual([['typed early', 'queued']]);
+    await opening;
+    factory.last.open();
+    factory.last.receive({ type: 'ready', data: { ticket: ticket({ last_seq: 1 }), last_seq: 1, replayed: 0 } });
+    const sent = factory.last.sentOfType('message');
+    expect(sent.map((f) => f.message)).toEqual(['typed early']);
+    expect(sent[0].client_msg_id).toBe(c.state.outbox[0].client_msg_id);
+  });
+
   it('shows reconnecting when the server goes silent, and resumes with no gap and no duplicate', async () => {
     const { c, clock, factory } = setup([msg(1), agentMsg(2)]);
     await c.open();

@@ -12,6 +12,7 @@ import { TicketChannel, type ChannelState, type PendingMessage } from './ticketC
 import type { LivenessPolicy, Scheduler, WakeSource, WebSocketFactory } from './socket';
 import { browserScheduler } from './socket';
 import { nextReadMark } from './readOnSight';
+import { newClientMsgId } from './ids';
 import { Store } from './store';
 import { isOlderTicket } from './ticketVersion';
 import { TypingIndicator, TypingNotifier } from './typing';
@@ -39,6 +40,16 @@ export interface ConversationState {
   notice: string | null;
   /** Why the conversation cannot go on (closed ticket, revoked login…), or null. */
   endedReason: 'closed' | 'gone' | 'unauthorized' | 'policy' | null;
+  /** The visitor's place in the queue while the ticket waits for an agent (API.md
+   *  `queue` frames, `ready.data.queue_position`); null when unknown or not waiting. */
+  queue: QueueState | null;
+}
+
+export interface QueueState {
+  /** 1 = next. */
+  position: number;
+  /** Agents online now; null until the first `queue` frame says. */
+  agentsOnline: number | null;
 }
 
 export interface ConversationOptions {
@@ -86,6 +97,7 @@ export function initialConversationState(): ConversationState {
     unread: 0,
     notice: null,
     endedReason: null,
+    queue: null,
   };
 }
 
@@ -174,8 +186,17 @@ export class ConversationController {
   send(text: string): string | undefined {
     const error = validateMessageText(text);
     if (error) return error;
-    if (!this.channel || this.state.endedReason) return 'This chat has ended.';
+    if (this.disposed || this.state.endedReason) return 'This chat has ended.';
     this.typingOut.stop();
+    if (!this.channel) {
+      // Still loading the ticket and its history (the composer shows at once): the
+      // message waits in the outbox, which the channel sends once its socket is ready.
+      const pending: PendingMessage = { client_msg_id: newClientMsgId(), message: text.trim(), created_at: new Date().toISOString(), state: 'queued' };
+      const outbox = [...this.state.outbox, pending];
+      this.store.update({ outbox });
+      this.opts.onOutboxChange?.(outbox);
+      return undefined;
+    }
     this.channel.send(text.trim());
     return undefined;
   }
@@ -273,12 +294,20 @@ export class ConversationController {
   private handleFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'ready':
+        if (frame.data.queue_position !== undefined) this.setQueue(frame.data.queue_position, this.state.queue?.agentsOnline ?? null);
         this.setTicket(frame.data.ticket);
         if (this.attentive && !this.opts.readOnSight) this.markAllRead();
         this.opts.onReady?.();
         return;
       case 'page':
         this.opts.onPage?.(frame.data);
+        return;
+      case 'queue':
+        this.setQueue(frame.data.position, frame.data.agents_online);
+        return;
+      case 'supporter_joined':
+        // An agent is here: the visitor no longer waits in the queue.
+        this.setQueue(null, null);
         return;
       case 'ticket_updated':
         this.setTicket(frame.ticket);
@@ -310,7 +339,19 @@ export class ConversationController {
     if (held && held.id === ticket.id && isOlderTicket(ticket, held)) return;
     const closed = ticket.status === 'closed';
     this.store.update({ ticket, endedReason: closed ? 'closed' : this.state.endedReason });
+    if (ticket.supporter_id !== null || ticket.status !== 'open') this.setQueue(null, null);
     this.opts.onTicket?.(ticket);
+  }
+
+  /** Changes the queue state only when it changed, so an identical frame redraws nothing. */
+  private setQueue(position: number | null, agentsOnline: number | null): void {
+    const held = this.state.queue;
+    if (position === null) {
+      if (held !== null) this.store.update({ queue: null });
+      return;
+    }
+    if (held && held.position === position && held.agentsOnline === agentsOnline) return;
+    this.store.update({ queue: { position, agentsOnline } });
   }
 
   private setMessages(messages: ChatMessage[], patch: Partial<ConversationState>): void {

@@ -107,6 +107,17 @@ export function isNote(m: Pick<ChatMessage, 'visibility' | 'sender_type'>): bool
   return m.visibility === 'internal' && m.sender_type === 'supporter';
 }
 
+/** An agent's presence (API.md "Presence, capacity and routing"). */
+export type AgentStatus = 'online' | 'away' | 'offline';
+export const AGENT_STATUSES: readonly AgentStatus[] = ['online', 'away', 'offline'];
+
+/** The statuses an agent may choose (`PUT …/agents/me/status`); offline is the server's call. */
+export type ChosenStatus = Exclude<AgentStatus, 'offline'>;
+
+/** Bounds of `max_chats` (API.md). */
+export const MAX_CHATS_MIN = 0;
+export const MAX_CHATS_MAX = 50;
+
 export interface Agent {
   id: number;
   email: string;
@@ -114,6 +125,31 @@ export interface Agent {
   role: 'admin' | 'agent';
   online?: boolean;
   disabled?: boolean;
+  /** Absent from a server before issue 16. */
+  status?: AgentStatus;
+  /** The most tickets auto-assignment gives the agent at once (0: never). */
+  max_chats?: number;
+  /** Tickets the agent holds in status assigned or in_progress. */
+  open_chats?: number;
+}
+
+/** How waiting tickets reach agents. */
+export type AssignmentMode = 'auto' | 'manual';
+
+/** `GET/PUT /api/support/settings` (admins). Issue 18 adds more sections. */
+export interface Settings {
+  assignment: AssignmentMode;
+  away_after_minutes: number;
+}
+
+/** Bounds of `away_after_minutes` (0 turns auto-away off). */
+export const AWAY_AFTER_MIN = 0;
+export const AWAY_AFTER_MAX = 1440;
+
+/** The visitor's place in the queue (`queue` frames); position null: not waiting. */
+export interface QueueInfo {
+  position: number | null;
+  agents_online: number;
 }
 
 export interface ErrorBody {
@@ -169,11 +205,13 @@ export type ClientFrame =
   /** Visitor sockets only: the host page changed (at most one a second). */
   | { type: 'page'; data: PageReport }
   /** Liveness probe, on every socket (the feed too); the server answers `pong`. */
-  | { type: 'ping' };
+  | { type: 'ping' }
+  /** The feed only: the agent used the dashboard (at most one a minute; keeps them online). */
+  | { type: 'activity' };
 
 // ---- server → client frames ----
 export type ServerFrame =
-  | { type: 'ready'; data: { ticket: Ticket; last_seq: number; replayed: number } }
+  | { type: 'ready'; data: { ticket: Ticket; last_seq: number; replayed: number; queue_position?: number | null } }
   | { type: 'message'; message: ChatMessage }
   /** Agents' ticket sockets only: a private note. */
   | { type: 'note'; message: ChatMessage }
@@ -184,6 +222,10 @@ export type ServerFrame =
   | { type: 'presence'; data: { user_connected: boolean; supporter_connected: boolean } }
   /** Agent sockets only: the ticket's visitor is on a new page. */
   | { type: 'page'; data: VisitedPage }
+  /** Visitor sockets: the ticket's place in the queue and how many agents are online. */
+  | { type: 'queue'; data: QueueInfo }
+  /** The feed: an agent's status, capacity, load, name, role or `disabled` changed. */
+  | { type: 'agent_updated'; agent: Agent }
   | { type: 'ticket_created'; ticket: Ticket }
   | { type: 'ticket_updated'; ticket: Ticket }
   /** Ticket sockets: page from `after_seq`. The feed: `scope` "queue", reload the ticket list. */
@@ -220,6 +262,19 @@ export function isChatMessage(v: unknown): v is ChatMessage {
     (v.sender_name === undefined || v.sender_name === null || isStr(v.sender_name))
   );
 }
+
+export function isAgent(v: unknown): v is Agent {
+  return (
+    isObject(v) &&
+    isNum(v.id) &&
+    isStr(v.name) &&
+    (v.status === undefined || (isStr(v.status) && (AGENT_STATUSES as readonly string[]).includes(v.status))) &&
+    (v.max_chats === undefined || isNum(v.max_chats)) &&
+    (v.open_chats === undefined || isNum(v.open_chats))
+  );
+}
+
+const isPosition = (v: unknown): v is number | null => v === null || (isNum(v) && v >= 1);
 
 export function isTicket(v: unknown): v is Ticket {
   return (
@@ -259,7 +314,12 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
       if (data && isTicket(data.ticket) && isNum(data.last_seq)) {
         return {
           type: 'ready',
-          data: { ticket: data.ticket, last_seq: data.last_seq, replayed: isNum(data.replayed) ? data.replayed : 0 },
+          data: {
+            ticket: data.ticket,
+            last_seq: data.last_seq,
+            replayed: isNum(data.replayed) ? data.replayed : 0,
+            ...(isPosition(data.queue_position) ? { queue_position: data.queue_position } : {}),
+          },
         };
       }
       return null;
@@ -310,6 +370,13 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
         };
       }
       return null;
+    case 'queue':
+      if (data && isPosition(data.position) && isNum(data.agents_online)) {
+        return { type: 'queue', data: { position: data.position, agents_online: Math.max(0, data.agents_online) } };
+      }
+      return null;
+    case 'agent_updated':
+      return isAgent(v.agent) ? { type: 'agent_updated', agent: v.agent } : null;
     case 'ticket_created':
     case 'ticket_updated':
       return isTicket(v.ticket) ? { type: v.type, ticket: normaliseTicket(v.ticket) } : null;

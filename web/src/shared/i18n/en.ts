@@ -2,7 +2,7 @@
 // `Catalogue`, so a missing or extra key is a type error, and a unit test checks that
 // each translation uses exactly the `{placeholders}` of the English text.
 // Keys are grouped by where the string shows: app (ChatApp), prechat, validation,
-// chat (ChatView), composer, connection, messages (MessageList), text (MessageText),
+// chat (ChatView), queue (ChatView, while waiting for an agent), composer, connection, messages (MessageList), text (MessageText),
 // system (the server's visitor-facing notes, see systemNotes.ts).
 
 export const en = {
@@ -39,6 +39,9 @@ export const en = {
   'chat.ended': 'Chat ended',
   'chat.chattingWith': 'You are chatting with {name}',
   'chat.waitingForAgent': 'Waiting for an agent…',
+  'queue.position': 'You are number {position} in the queue',
+  'queue.next': 'You are next',
+  'queue.nobodyOnline': "All our agents are away right now. Leave your message and we'll reply as soon as someone is back.",
   'chat.typing': '{name} is typing…',
   'chat.someone': 'Someone',
   'chat.dismissNotice': 'Dismiss notice',
