@@ -40,21 +40,9 @@ async fn routing_cluster(n: usize) -> Option<Vec<TestApp>> {
 async fn frames_until(
     socket: &mut WsClient,
     wait: Duration,
-    mut done: impl FnMut(&Value) -> bool,
+    done: impl FnMut(&Value) -> bool,
 ) -> (Vec<Value>, bool) {
-    let deadline = Instant::now() + wait;
-    let mut frames = Vec::new();
-    while let Some(frame) = socket
-        .try_next_any(deadline.saturating_duration_since(Instant::now()))
-        .await
-    {
-        let met = done(&frame);
-        frames.push(frame);
-        if met {
-            return (frames, true);
-        }
-    }
-    (frames, false)
+    socket.frames_until_any(Instant::now() + wait, done).await
 }
 
 /// Every agent as `node` lists them.

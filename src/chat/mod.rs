@@ -264,22 +264,20 @@ impl Chat {
         if changed.assigned.is_some() {
             routing::count_assignment(if change.join { "join" } else { "assign" }, &changed);
         }
-        self.publish_changed(&changed, change.join).await;
+        self.publish_changed(&changed, change.join.then_some(0))
+            .await;
         // A release, a resolve or a close frees room; a priority moves the queue.
         self.routing.wake();
         Ok(changed)
     }
 
-    /// Publishes a stored change: its notes (the first one as
-    /// `supporter_joined` when the change was a join that assigned an agent),
-    /// then the ticket as updated.
-    async fn publish_changed(&self, changed: &Changed, join: bool) {
+    /// Publishes a stored change: its notes (the one at `joined_note` as
+    /// `supporter_joined` for the agent the change assigned: a join's first
+    /// note, a transfer's last), then the ticket as updated.
+    async fn publish_changed(&self, changed: &Changed, joined_note: Option<usize>) {
         changed.notes.iter().for_each(count_stored);
-        for note in &changed.notes {
-            let joined = changed
-                .assigned
-                .as_ref()
-                .filter(|_| join && note.seq == changed.notes[0].seq);
+        for (i, note) in changed.notes.iter().enumerate() {
+            let joined = changed.assigned.as_ref().filter(|_| joined_note == Some(i));
             let event = match joined {
                 Some((supporter_id, supporter_name)) => Event::SupporterJoined {
                     message: note.clone(),

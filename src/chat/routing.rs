@@ -11,7 +11,6 @@
 //! rows closed meanwhile opened again, closes that failed written.
 
 use super::Chat;
-use super::events::Event;
 use crate::domain::{Agent, Settings, Ticket};
 use crate::error::ApiError;
 use crate::metrics::metrics;
@@ -300,7 +299,7 @@ impl Chat {
                 "ticket auto-assigned"
             );
         }
-        self.publish_changed(&changed, true).await;
+        self.publish_changed(&changed, Some(0)).await;
         Ok(Some(changed.ticket))
     }
 
@@ -314,7 +313,7 @@ impl Chat {
                 ticket_id = changed.ticket.id,
                 "ticket returned to the queue: its agent went offline"
             );
-            self.publish_changed(changed, false).await;
+            self.publish_changed(changed, None).await;
         }
         Ok(requeued.len())
     }
@@ -341,27 +340,8 @@ impl Chat {
             by = by.id,
             "ticket transferred"
         );
-        changed.notes.iter().for_each(super::count_stored);
-        let last = changed.notes.len().saturating_sub(1);
-        for (i, note) in changed.notes.iter().enumerate() {
-            let event = if i == last {
-                Event::SupporterJoined {
-                    message: note.clone(),
-                    supporter_id: to.id,
-                    supporter_name: to.name.clone(),
-                }
-            } else {
-                Event::Message {
-                    message: note.clone(),
-                }
-            };
-            self.publisher.publish(event).await;
-        }
-        self.publisher
-            .publish(Event::TicketUpdated {
-                ticket: changed.ticket.clone(),
-            })
-            .await;
+        let last = changed.notes.len().checked_sub(1);
+        self.publish_changed(&changed, last).await;
         // The previous agent has room now.
         self.routing.wake();
         Ok(changed.ticket)

@@ -167,17 +167,39 @@ impl WsClient {
 
     /// Every frame that arrives until one satisfies `done` (that one included) or
     /// `deadline` passes; the flag says whether `done` was met. Panics if the
-    /// socket closes.
+    /// socket closes. Routing frames are skipped, as by [`WsClient::try_next`].
     pub async fn frames_until(
         &mut self,
         deadline: Instant,
+        done: impl FnMut(&Value) -> bool,
+    ) -> (Vec<Value>, bool) {
+        self.collect_until(deadline, false, done).await
+    }
+
+    /// [`WsClient::frames_until`] with the routing frames ([`ROUTING_FRAMES`]).
+    pub async fn frames_until_any(
+        &mut self,
+        deadline: Instant,
+        done: impl FnMut(&Value) -> bool,
+    ) -> (Vec<Value>, bool) {
+        self.collect_until(deadline, true, done).await
+    }
+
+    async fn collect_until(
+        &mut self,
+        deadline: Instant,
+        routing_frames: bool,
         mut done: impl FnMut(&Value) -> bool,
     ) -> (Vec<Value>, bool) {
         let mut frames = Vec::new();
-        while let Some(frame) = self
-            .try_next(deadline.saturating_duration_since(Instant::now()))
-            .await
-        {
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let next = if routing_frames {
+                self.try_next_any(wait).await
+            } else {
+                self.try_next(wait).await
+            };
+            let Some(frame) = next else { break };
             let met = done(&frame);
             frames.push(frame);
             if met {
