@@ -1,0 +1,473 @@
+//! A routing run (issue 16): `--agents` agents with `--max-chats` each come
+//! online (one dashboard feed each), visitors arrive open loop at
+//! `--visitor-rate` a second for `--duration` seconds, automatic assignment
+//! gives each an agent, and each agent answers, holds the chat for an
+//! exponential time of mean `--hold` seconds, and resolves it.
+//!
+//! It measures the time from a visitor's ticket POST to the `supporter_joined`
+//! on its socket (cross-checked with the feed), and proves the bound: no agent
+//! held more than `max_chats` at once (the feeds' history in `updated_at`
+//! order, and the server's `open_chats` every 200 ms), no ticket had two
+//! agents, and no visitor was left waiting while capacity was free.
+//!
+//! - [`tracker`]: who held what when, and the verdict (pure).
+//! - [`report`]: visitors' clocks, arrivals, hold times, the report (pure).
+//! - `api`: the REST calls; `agent`: feeds, handling, sampler; `visitor`.
+
+mod agent;
+mod api;
+pub mod report;
+pub mod tracker;
+mod visitor;
+
+pub use report::{Arrivals, RoutingReport};
+
+use crate::chat::http_client;
+use crate::client::{self, Node};
+use crate::lock;
+use crate::{Details, LoadError, Mode, Options, Outcome, RoutingDetails, output, system};
+use agent::Agent;
+use futures_util::{StreamExt, stream};
+use report::{Rng, VisitorRecord};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracker::HoldTracker;
+
+/// Most visitors one run schedules.
+pub const MAX_VISITORS: usize = 100_000;
+/// The drain after the last arrival lasts at least this long: the queue left
+/// at the end needs agents to free capacity, a hold time or more.
+pub const MIN_DRAIN_S: f64 = 30.0;
+/// A visitor still waiting at the end after this long with capacity free all
+/// along was starved: assignment runs on every change and every 2 s, and the
+/// sampler sees capacity within 200 ms.
+pub const STARVATION_GRACE: Duration = Duration::from_secs(6);
+/// How long the run's agents get to show `online` after their feeds open.
+const ONLINE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time between the agents being online and the first arrival.
+const LEAD_IN: Duration = Duration::from_millis(200);
+/// How long sockets and handlers get to finish at the end.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every task of a routing run shares.
+pub(crate) struct Shared {
+    epoch: Instant,
+    http: reqwest::Client,
+    nodes: Vec<Node>,
+    agents: Vec<Agent>,
+    max_chats: u32,
+    hold_mean_s: f64,
+    seed: u64,
+    /// Set once at the end: arrivals, handlers, sockets and the sampler stop.
+    stop: watch::Sender<bool>,
+    /// Every ticket's history from the feeds, and the `open_chats` maxima.
+    tracker: Mutex<HoldTracker>,
+    /// Per ticket, the first feed frame showing it with an agent (ns, agent).
+    feed_assigned: Mutex<HashMap<i64, (u64, i64)>>,
+    /// The run's visitors' session ids by ticket id, for a feed frame without one.
+    sessions: Mutex<HashMap<i64, String>>,
+    /// (agent, ticket) pairs whose handling started: each is handled once,
+    /// however many frames show the assignment.
+    handling: Mutex<HashSet<(i64, i64)>>,
+    handlers: Mutex<Vec<JoinHandle<()>>>,
+    /// One record per scheduled visitor.
+    visitors: Vec<Mutex<VisitorRecord>>,
+    arrived: AtomicU64,
+    replies: AtomicU64,
+    handled: AtomicU64,
+    connections: AtomicU64,
+    samples: AtomicU64,
+    /// Since when the REST samples have shown free capacity without a break.
+    free_since: Mutex<Option<u64>>,
+    errors: AtomicU64,
+    error_kinds: Mutex<BTreeMap<String, u64>>,
+    warned: AtomicBool,
+    progress: bool,
+}
+
+impl Shared {
+    fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    fn error(&self, kind: &str) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.error_kinds).entry(kind.to_owned()).or_default() += 1;
+    }
+
+    /// The first failure's own words on stderr (later ones are only counted).
+    fn warn_once(&self, message: &str) {
+        if self.progress && !self.warned.swap(true, Ordering::Relaxed) {
+            eprintln!("warning: {message}");
+        }
+    }
+
+    fn is_run_agent(&self, id: i64) -> bool {
+        self.agents.iter().any(|a| a.id == id)
+    }
+
+    /// Whether visitor `k` has an agent by any clock.
+    fn is_assigned(&self, k: usize) -> bool {
+        let record = lock(&self.visitors[k]);
+        record.joined.is_some()
+            || record.assigned_before_ready.is_some()
+            || record
+                .ticket_id
+                .is_some_and(|id| lock(&self.feed_assigned).contains_key(&id))
+    }
+}
+
+/// A fresh password for a run's agent (never printed: it is thrown away with
+/// the run, and the agent is disabled at the end).
+fn throwaway_password(rng: &mut Rng) -> String {
+    format!("lt-{:016x}{:016x}", rng.next_u64(), rng.next_u64())
+}
+
+pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, LoadError> {
+    let setup_started = Instant::now();
+    let progress = options.progress();
+    let agents_n = options.agents;
+    let max_chats = options.max_chats;
+    system::ensure_fd_limit(agents_n * (max_chats as usize + 2) + 256)?;
+    let http = http_client(options)?;
+    let email = options.agent_email.as_deref().unwrap_or_default();
+    let password = options.agent_password.as_deref().unwrap_or_default();
+    let admin = client::login(&http, &nodes[0], email, password).await?;
+
+    let before =
+        api::put_settings(&http, &nodes[0], &admin, json!({ "assignment": "auto" })).await?;
+    let restore_manual = before["assignment"].as_str() == Some("manual");
+
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    let tag = format!("{:x}", started ^ u64::from(std::process::id()));
+    let mut secrets = Rng::new(started.rotate_left(17) ^ u64::from(std::process::id()));
+    if progress {
+        eprintln!("creating {agents_n} agents with max_chats {max_chats}…");
+    }
+    let mut agents = Vec::with_capacity(agents_n);
+    for i in 0..agents_n {
+        let node = i % nodes.len();
+        let agent_email = format!("lt-routing-{tag}-{i}@example.com");
+        let agent_password = throwaway_password(&mut secrets);
+        let id = api::create_agent(
+            &http,
+            &nodes[node],
+            &admin,
+            &agent_email,
+            &format!("Routing {}", i + 1),
+            &agent_password,
+        )
+        .await?;
+        api::patch_agent(
+            &http,
+            &nodes[node],
+            &admin,
+            id,
+            json!({ "max_chats": max_chats }),
+        )
+        .await
+        .map_err(|e| LoadError::new(format!("{e} (does the node know max_chats, issue 16?)")))?;
+        let token = client::login(&http, &nodes[node], &agent_email, &agent_password).await?;
+        agents.push(Agent { id, token, node });
+    }
+
+    let schedule = report::arrival_schedule(
+        options.arrivals,
+        options.visitor_rate,
+        options.duration,
+        options.seed,
+        MAX_VISITORS,
+    );
+    let total = schedule.len();
+    let (stop, _) = watch::channel(false);
+    let capacity = agents.iter().map(|a| (a.id, max_chats)).collect();
+    let shared = Arc::new(Shared {
+        epoch: Instant::now(),
+        http: http.clone(),
+        nodes: nodes.to_vec(),
+        agents,
+        max_chats,
+        hold_mean_s: options.hold,
+        seed: options.seed,
+        stop,
+        tracker: Mutex::new(HoldTracker::new(capacity)),
+        feed_assigned: Mutex::new(HashMap::new()),
+        sessions: Mutex::new(HashMap::new()),
+        handling: Mutex::new(HashSet::new()),
+        handlers: Mutex::new(Vec::new()),
+        visitors: (0..total)
+            .map(|_| Mutex::new(VisitorRecord::default()))
+            .collect(),
+        arrived: AtomicU64::new(0),
+        replies: AtomicU64::new(0),
+        handled: AtomicU64::new(0),
+        connections: AtomicU64::new(0),
+        samples: AtomicU64::new(0),
+        free_since: Mutex::new(None),
+        errors: AtomicU64::new(0),
+        error_kinds: Mutex::new(BTreeMap::new()),
+        warned: AtomicBool::new(false),
+        progress,
+    });
+
+    // The feeds bring the agents online; ticket frames start flowing at once.
+    let mut background = Vec::new();
+    for (index, agent) in shared.agents.iter().enumerate() {
+        let ws =
+            client::open_feed(&nodes[agent.node], &agent.token, options.source_ip(index)).await?;
+        shared.connections.fetch_add(1, Ordering::Relaxed);
+        background.push(tokio::spawn(agent::feed_loop(
+            shared.clone(),
+            index,
+            ws,
+            shared.stop.subscribe(),
+        )));
+    }
+    wait_until_online(&shared, &admin).await?;
+    background.push(tokio::spawn(agent::sample_loop(
+        shared.clone(),
+        admin.clone(),
+        shared.stop.subscribe(),
+    )));
+    let setup_s = setup_started.elapsed().as_secs_f64();
+
+    if progress {
+        eprintln!(
+            "{total} visitors at {}/s ({:?}) for {} s, agents holding chats {} s on average…",
+            options.visitor_rate, options.arrivals, options.duration, options.hold
+        );
+        background.push(tokio::spawn(progress_loop(shared.clone())));
+    }
+    let start_ns = shared.now_ns() + LEAD_IN.as_nanos() as u64;
+    let visitors: Vec<JoinHandle<()>> = schedule
+        .iter()
+        .enumerate()
+        .map(|(k, &due)| {
+            tokio::spawn(visitor::visit(
+                shared.clone(),
+                k,
+                total,
+                start_ns + due,
+                k % nodes.len(),
+            ))
+        })
+        .collect();
+
+    // Arrivals, then the drain: until every visitor has an agent, or the grace.
+    let last_due_ns = start_ns + schedule.last().copied().unwrap_or(0);
+    let drain_s = options.drain.max(MIN_DRAIN_S);
+    let deadline =
+        shared.epoch + Duration::from_nanos(last_due_ns) + Duration::from_secs_f64(drain_s);
+    loop {
+        let arrived = shared.arrived.load(Ordering::Relaxed) as usize;
+        let all_settled = arrived == total
+            && (0..total).all(|k| {
+                shared.is_assigned(k)
+                    || lock(&shared.visitors[k]).ticket_id.is_none() && visitors[k].is_finished()
+            });
+        if all_settled || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let end_ns = shared.now_ns();
+    let free_since = *lock(&shared.free_since);
+    let _ = shared.stop.send(true);
+    finish(visitors, &shared).await;
+    for task in background {
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, task).await;
+    }
+
+    let records: Vec<VisitorRecord> = (0..total)
+        .map(|k| {
+            let mut record = lock(&shared.visitors[k]).clone();
+            record.feed = record
+                .ticket_id
+                .and_then(|id| lock(&shared.feed_assigned).get(&id).copied());
+            record
+        })
+        .collect();
+    let verdict = lock(&shared.tracker).verdict();
+    let mut routing = report::summarize_visitors(
+        &records,
+        end_ns,
+        free_since,
+        STARVATION_GRACE.as_nanos() as u64,
+    );
+    routing.agents = agents_n as u64;
+    routing.max_chats = max_chats;
+    routing.handled = shared.handled.load(Ordering::Relaxed);
+    routing.max_concurrent = verdict.max_held.clone();
+    routing.max_open_chats = verdict.max_open_chats.clone();
+    routing.over_capacity = verdict.over_capacity.len() as u64;
+    routing.double_assigned += verdict.reassigned.len() as u64;
+
+    cleanup(&shared, &admin, restore_manual).await;
+
+    let elapsed_s = end_ns.saturating_sub(start_ns) as f64 / 1e9;
+    let report = crate::Report {
+        tickets: records.iter().filter(|r| r.ticket_id.is_some()).count() as u64,
+        connections: shared.connections.load(Ordering::Relaxed),
+        errors: shared.errors.load(Ordering::Relaxed),
+        routing: Some(routing),
+        ..crate::Report::default()
+    };
+    let details = Details {
+        mode: Mode::Routing,
+        nodes: nodes.len(),
+        rate: options.visitor_rate,
+        duration_s: options.duration,
+        acknowledged: shared.replies.load(Ordering::Relaxed),
+        refused: 0,
+        unacknowledged: 0,
+        missing_seqs: 0,
+        lag_ms: crate::Latency::default(),
+        elapsed_s,
+        error_kinds: lock(&shared.error_kinds).clone(),
+        opened: shared.connections.load(Ordering::Relaxed),
+        setup_s,
+        drain_s,
+        chaos: None,
+        routing: Some(RoutingDetails {
+            hold_s: options.hold,
+            arrivals: options.arrivals,
+            samples: shared.samples.load(Ordering::Relaxed),
+            reassigned: verdict
+                .reassigned
+                .iter()
+                .map(|r| (r.ticket_id, r.from, r.to))
+                .collect(),
+            over_capacity: verdict.over_capacity.iter().copied().collect(),
+        }),
+    };
+    Ok(Outcome { report, details })
+}
+
+/// Waits until the agents list shows every run agent `online`.
+async fn wait_until_online(shared: &Shared, admin: &str) -> Result<(), LoadError> {
+    let deadline = Instant::now() + ONLINE_TIMEOUT;
+    loop {
+        let rows = api::list_agents(&shared.http, &shared.nodes[0], admin).await?;
+        let online = rows
+            .iter()
+            .filter(|r| shared.is_run_agent(r.id) && r.status.as_deref() == Some("online"))
+            .count();
+        if online == shared.agents.len() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(LoadError::new(format!(
+                "only {online} of the run's {} agents showed \"status\":\"online\" within {} s of \
+                 opening their feeds: does the node have issue 16's presence?",
+                shared.agents.len(),
+                ONLINE_TIMEOUT.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Lets the visitors close their sockets and stops the handlers.
+async fn finish(visitors: Vec<JoinHandle<()>>, shared: &Shared) {
+    let all = async {
+        for task in visitors {
+            let _ = task.await;
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, all).await;
+    let handlers: Vec<_> = lock(&shared.handlers).drain(..).collect();
+    let all = async {
+        for task in handlers {
+            let _ = task.await;
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, all).await;
+}
+
+/// Leaves the nodes as they were: the run's tickets closed (by their
+/// visitors), its agents disabled, and `assignment` back to `manual` if it was.
+/// Failures here are warnings: the figures are already taken.
+async fn cleanup(shared: &Shared, admin: &str, restore_manual: bool) {
+    let tickets: Vec<(i64, String)> = lock(&shared.sessions)
+        .iter()
+        .map(|(id, sid)| (*id, sid.clone()))
+        .collect();
+    let failed: usize = stream::iter(tickets.iter().enumerate())
+        .map(|(k, (_, session_id))| {
+            let node = &shared.nodes[k % shared.nodes.len()];
+            async move {
+                api::close_as_visitor(&shared.http, node, session_id)
+                    .await
+                    .is_err()
+            }
+        })
+        .buffer_unordered(16)
+        .filter(|failed| std::future::ready(*failed))
+        .count()
+        .await;
+    let mut warnings = Vec::new();
+    if failed > 0 {
+        warnings.push(format!("{failed} of the run's tickets could not be closed"));
+    }
+    for agent in &shared.agents {
+        if let Err(e) = api::patch_agent(
+            &shared.http,
+            &shared.nodes[0],
+            admin,
+            agent.id,
+            json!({ "disabled": true }),
+        )
+        .await
+        {
+            warnings.push(format!("disabling agent {}: {e}", agent.id));
+        }
+    }
+    if restore_manual
+        && let Err(e) = api::put_settings(
+            &shared.http,
+            &shared.nodes[0],
+            admin,
+            json!({ "assignment": "manual" }),
+        )
+        .await
+    {
+        warnings.push(format!("putting assignment back to manual: {e}"));
+    }
+    if shared.progress {
+        for warning in warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+}
+
+/// One line a second on stderr.
+async fn progress_loop(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let started = Instant::now();
+    loop {
+        tick.tick().await;
+        let arrived = shared.arrived.load(Ordering::Relaxed);
+        let assigned = (0..shared.visitors.len())
+            .filter(|&k| shared.is_assigned(k))
+            .count() as u64;
+        let held = lock(&shared.tracker).held_now();
+        output::routing_progress_line(
+            started.elapsed().as_secs_f64(),
+            arrived,
+            assigned,
+            held.values().sum(),
+            held.values().copied().max().unwrap_or(0),
+            shared.handled.load(Ordering::Relaxed),
+            shared.errors.load(Ordering::Relaxed),
+        );
+    }
+}
