@@ -593,6 +593,81 @@ mod tests {
         assert!(!table_has(&outcome(Report::default(), &[]), "chaos"));
     }
 
+    #[test]
+    fn a_routing_run_shows_assignment_and_fails_on_an_agent_over_capacity() {
+        use crate::routing::{Arrivals, RoutingReport};
+        let mut routed = outcome(
+            Report {
+                tickets: 120,
+                routing: Some(RoutingReport {
+                    agents: 2,
+                    max_chats: 3,
+                    visitors: 120,
+                    assigned: 120,
+                    time_to_assignment_ms: Latency {
+                        p50: 12.5,
+                        p90: 20.0,
+                        p99: 2100.0,
+                        max: 2400.0,
+                    },
+                    queue_frames: 40,
+                    queued_visitors: 12,
+                    max_queue_position: 4,
+                    max_concurrent: BTreeMap::from([(5, 3), (6, 3)]),
+                    max_open_chats: BTreeMap::from([(5, 3), (6, 3)]),
+                    ..RoutingReport::default()
+                }),
+                ..Report::default()
+            },
+            &[],
+        );
+        routed.details.mode = Mode::Routing;
+        routed.details.routing = Some(crate::RoutingDetails {
+            hold_s: 5.0,
+            arrivals: Arrivals::Poisson,
+            samples: 300,
+            reassigned: vec![],
+            over_capacity: vec![],
+        });
+        let text = table(&routed);
+        assert!(text.contains("routing, 2 agents × max_chats 3"), "{text}");
+        assert!(text.contains("(Poisson)"), "{text}");
+        assert!(text.contains("2100.000"), "{text}");
+        assert!(text.contains("#5:3 #6:3"), "{text}");
+        assert!(
+            text.contains("12 visitors were given a position, the highest 4"),
+            "{text}"
+        );
+        assert!(text.contains("result: OK"), "{text}");
+        assert!(
+            text.lines().all(|l| l == l.trim_end()),
+            "no trailing spaces"
+        );
+
+        let mut over = routed.clone();
+        if let Some(r) = over.report.routing.as_mut() {
+            r.max_open_chats.insert(6, 4);
+            r.over_capacity = 1;
+        }
+        let text = table(&over);
+        assert!(text.contains("FAILED (an agent above max_chats"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&over.report.to_json()).unwrap();
+        assert_eq!(json["routing"]["over_capacity"], 1);
+        assert_eq!(json["routing"]["max_open_chats"]["6"], 4);
+        assert_eq!(json["routing"]["time_to_assignment_ms"]["p99"], 2100.0);
+
+        let mut starved = routed;
+        if let Some(r) = starved.report.routing.as_mut() {
+            r.unassigned = 2;
+            r.starved = 2;
+        }
+        assert!(!starved.report.is_clean());
+        assert!(table_has(
+            &starved,
+            "automatic assignment left capacity unused"
+        ));
+    }
+
     fn table_has(outcome: &Outcome, text: &str) -> bool {
         table(outcome).contains(text)
     }

@@ -3,10 +3,10 @@
 //! agent is given (one reply, a hold, resolve), and the 200 ms REST sampler of
 //! `open_chats`.
 
-use super::Shared;
 use super::api;
 use super::report::Rng;
 use super::tracker::{Observation, Stamp, Status};
+use super::{Shared, until_stopped};
 use crate::client::{self, Ws};
 use crate::lock;
 use futures_util::{SinkExt, StreamExt};
@@ -46,7 +46,7 @@ pub async fn feed_loop(
             item = ws.next() => match item {
                 Some(Ok(Message::Text(text))) => on_feed_frame(&shared, index, &text),
                 Some(Ok(Message::Close(frame))) => {
-                    if !*stop.borrow() {
+                    if !shared.stopped() {
                         let code = frame.map(|f| u16::from(f.code)).unwrap_or(1005);
                         shared.error(&format!("feed closed {code}"));
                     }
@@ -54,13 +54,13 @@ pub async fn feed_loop(
                 }
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => {
-                    if !*stop.borrow() {
+                    if !shared.stopped() {
                         shared.error("feed ended");
                     }
                     return;
                 }
             },
-            _ = stop.changed() => {
+            _ = until_stopped(&mut stop) => {
                 let _ = tokio::time::timeout(Duration::from_secs(5), ws.close(None)).await;
                 return;
             }
@@ -146,7 +146,7 @@ async fn handle_chat(
                 shared.replies.fetch_add(1, Ordering::Relaxed);
             }
             Err(kind) => {
-                if !*stop.borrow() {
+                if !shared.stopped() {
                     shared.error(kind);
                 }
             }
@@ -157,7 +157,7 @@ async fn handle_chat(
     let until = shared.epoch + Duration::from_nanos(given_ns) + hold;
     tokio::select! {
         _ = tokio::time::sleep_until(until.into()) => {}
-        _ = stop.changed() => return,
+        _ = until_stopped(&mut stop) => return,
     }
     match api::set_ticket_status(&shared.http, node, &agent.token, ticket_id, "resolved").await {
         Ok(()) => {
@@ -166,7 +166,7 @@ async fn handle_chat(
         // The visitor may have closed it meanwhile: nothing to free then.
         Err(err) if err.to_string().contains("409") => {}
         Err(_) => {
-            if !*stop.borrow() {
+            if !shared.stopped() {
                 shared.error("resolve failed");
             }
         }
@@ -230,14 +230,14 @@ pub async fn sample_loop(shared: Arc<Shared>, admin: String, mut stop: watch::Re
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.changed() => return,
+            _ = until_stopped(&mut stop) => return,
         }
         let node = &shared.nodes[turn % shared.nodes.len()];
         turn += 1;
         let rows = match api::list_agents(&shared.http, node, &admin).await {
             Ok(rows) => rows,
             Err(_) => {
-                if !*stop.borrow() {
+                if !shared.stopped() {
                     shared.error("agents sample failed");
                 }
                 continue;

@@ -107,6 +107,11 @@ impl Shared {
         }
     }
 
+    /// Whether the run has ended (closes and failures after it are no errors).
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
     fn is_run_agent(&self, id: i64) -> bool {
         self.agents.iter().any(|a| a.id == id)
     }
@@ -120,6 +125,11 @@ impl Shared {
                 .ticket_id
                 .is_some_and(|id| lock(&self.feed_assigned).contains_key(&id))
     }
+}
+
+/// Resolves once the run stops (at once if it has already).
+async fn until_stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 /// A fresh password for a run's agent (never printed: it is thrown away with
@@ -280,7 +290,8 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     }
     let end_ns = shared.now_ns();
     let free_since = *lock(&shared.free_since);
-    let _ = shared.stop.send(true);
+    // `send_replace`: the value must change even if no task listens any more.
+    shared.stop.send_replace(true);
     finish(visitors, &shared).await;
     for task in background {
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, task).await;
@@ -375,21 +386,18 @@ async fn wait_until_online(shared: &Shared, admin: &str) -> Result<(), LoadError
     }
 }
 
-/// Lets the visitors close their sockets and stops the handlers.
+/// Lets the visitors close their sockets and the handlers see the stop, then
+/// ends whatever is still running.
 async fn finish(visitors: Vec<JoinHandle<()>>, shared: &Shared) {
-    let all = async {
-        for task in visitors {
-            let _ = task.await;
-        }
-    };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, all).await;
     let handlers: Vec<_> = lock(&shared.handlers).drain(..).collect();
-    let all = async {
-        for task in handlers {
-            let _ = task.await;
-        }
-    };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, all).await;
+    let tasks: Vec<_> = visitors.into_iter().chain(handlers).collect();
+    let deadline = Instant::now() + CLOSE_TIMEOUT;
+    while Instant::now() < deadline && !tasks.iter().all(JoinHandle::is_finished) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for task in tasks {
+        task.abort();
+    }
 }
 
 /// Leaves the nodes as they were: the run's tickets closed (by their

@@ -2,7 +2,7 @@
 //! opens its socket, and notes its queue frames and the agent announced to it
 //! until its ticket is resolved or the run ends.
 
-use super::Shared;
+use super::{Shared, until_stopped};
 use crate::client;
 use crate::lock;
 use futures_util::StreamExt;
@@ -17,7 +17,7 @@ pub async fn visit(shared: Arc<Shared>, k: usize, total: usize, due_ns: u64, nod
     let mut stop = shared.stop.subscribe();
     tokio::select! {
         _ = tokio::time::sleep_until((shared.epoch + Duration::from_nanos(due_ns)).into()) => {}
-        _ = stop.changed() => return,
+        _ = until_stopped(&mut stop) => return,
     }
     let node = &shared.nodes[node];
     let asked_ns = shared.now_ns();
@@ -59,7 +59,7 @@ pub async fn visit(shared: Arc<Shared>, k: usize, total: usize, due_ns: u64, nod
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    if !*stop.borrow() {
+                    if !shared.stopped() {
                         let code = frame.map(|f| u16::from(f.code)).unwrap_or(1005);
                         shared.error(&format!("visitor socket closed {code}"));
                     }
@@ -67,13 +67,13 @@ pub async fn visit(shared: Arc<Shared>, k: usize, total: usize, due_ns: u64, nod
                 }
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => {
-                    if !*stop.borrow() {
+                    if !shared.stopped() {
                         shared.error("visitor socket ended");
                     }
                     return;
                 }
             },
-            _ = stop.changed() => break,
+            _ = until_stopped(&mut stop) => break,
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), ws.close(None)).await;
