@@ -141,7 +141,16 @@ async fn handle_chat(
 
     let session_id = session_id.or_else(|| lock(&shared.sessions).get(&ticket_id).cloned());
     if let Some(session_id) = session_id {
-        match reply(node, &agent.token, &session_id, ticket_id, agent.id).await {
+        match reply(
+            &shared,
+            node,
+            &agent.token,
+            &session_id,
+            ticket_id,
+            agent.id,
+        )
+        .await
+        {
             Ok(()) => {
                 shared.replies.fetch_add(1, Ordering::Relaxed);
             }
@@ -151,7 +160,6 @@ async fn handle_chat(
                 }
             }
         }
-        shared.connections.fetch_add(1, Ordering::Relaxed);
     }
 
     let until = shared.epoch + Duration::from_nanos(given_ns) + hold;
@@ -175,6 +183,7 @@ async fn handle_chat(
 
 /// Sends one chat message on a supporter socket and waits for its own copy.
 async fn reply(
+    shared: &Shared,
     node: &client::Node,
     token: &str,
     session_id: &str,
@@ -189,6 +198,7 @@ async fn reply(
     )
     .await
     .map_err(|_| "supporter socket refused")?;
+    shared.connections.fetch_add(1, Ordering::Relaxed);
     let key = format!("lt-route-{ticket_id}-{agent_id}");
     let frame = json!({
         "type": "message",

@@ -153,41 +153,14 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         api::put_settings(&http, &nodes[0], &admin, json!({ "assignment": "auto" })).await?;
     let restore_manual = before["assignment"].as_str() == Some("manual");
 
-    let started = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or_default();
-    let tag = format!("{:x}", started ^ u64::from(std::process::id()));
-    let mut secrets = Rng::new(started.rotate_left(17) ^ u64::from(std::process::id()));
-    if progress {
-        eprintln!("creating {agents_n} agents with max_chats {max_chats}…");
-    }
-    let mut agents = Vec::with_capacity(agents_n);
-    for i in 0..agents_n {
-        let node = i % nodes.len();
-        let agent_email = format!("lt-routing-{tag}-{i}@example.com");
-        let agent_password = throwaway_password(&mut secrets);
-        let id = api::create_agent(
-            &http,
-            &nodes[node],
-            &admin,
-            &agent_email,
-            &format!("Routing {}", i + 1),
-            &agent_password,
-        )
-        .await?;
-        api::patch_agent(
-            &http,
-            &nodes[node],
-            &admin,
-            id,
-            json!({ "max_chats": max_chats }),
-        )
-        .await
-        .map_err(|e| LoadError::new(format!("{e} (does the node know max_chats, issue 16?)")))?;
-        let token = client::login(&http, &nodes[node], &agent_email, &agent_password).await?;
-        agents.push(Agent { id, token, node });
-    }
+    let mut created = Vec::new();
+    let agents = match create_agents(options, &http, nodes, &admin, &mut created).await {
+        Ok(agents) => agents,
+        Err(err) => {
+            abandon(&http, &nodes[0], &admin, &created, restore_manual).await;
+            return Err(err);
+        }
+    };
 
     let schedule = report::arrival_schedule(
         options.arrivals,
@@ -230,18 +203,11 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
 
     // The feeds bring the agents online; ticket frames start flowing at once.
     let mut background = Vec::new();
-    for (index, agent) in shared.agents.iter().enumerate() {
-        let ws =
-            client::open_feed(&nodes[agent.node], &agent.token, options.source_ip(index)).await?;
-        shared.connections.fetch_add(1, Ordering::Relaxed);
-        background.push(tokio::spawn(agent::feed_loop(
-            shared.clone(),
-            index,
-            ws,
-            shared.stop.subscribe(),
-        )));
+    if let Err(err) = open_feeds(&shared, options, &admin, &mut background).await {
+        shared.stop.send_replace(true);
+        abandon(&http, &nodes[0], &admin, &created, restore_manual).await;
+        return Err(err);
     }
-    wait_until_online(&shared, &admin).await?;
     background.push(tokio::spawn(agent::sample_loop(
         shared.clone(),
         admin.clone(),
@@ -360,6 +326,87 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         }),
     };
     Ok(Outcome { report, details })
+}
+
+/// Creates the run's agents with their `max_chats` and logs each in; `created`
+/// gets each id as soon as it exists, for [`abandon`].
+async fn create_agents(
+    options: &Options,
+    http: &reqwest::Client,
+    nodes: &[Node],
+    admin: &str,
+    created: &mut Vec<i64>,
+) -> Result<Vec<Agent>, LoadError> {
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    let tag = format!("{:x}", started ^ u64::from(std::process::id()));
+    let mut secrets = Rng::new(started.rotate_left(17) ^ u64::from(std::process::id()));
+    if options.progress() {
+        eprintln!(
+            "creating {} agents with max_chats {}…",
+            options.agents, options.max_chats
+        );
+    }
+    let mut agents = Vec::with_capacity(options.agents);
+    for i in 0..options.agents {
+        let node = i % nodes.len();
+        let email = format!("lt-routing-{tag}-{i}@example.com");
+        let password = throwaway_password(&mut secrets);
+        let name = format!("Routing {}", i + 1);
+        let id = api::create_agent(http, &nodes[node], admin, &email, &name, &password).await?;
+        created.push(id);
+        api::patch_agent(
+            http,
+            &nodes[node],
+            admin,
+            id,
+            json!({ "max_chats": options.max_chats }),
+        )
+        .await
+        .map_err(|e| LoadError::new(format!("{e} (does the node know max_chats, issue 16?)")))?;
+        let token = client::login(http, &nodes[node], &email, &password).await?;
+        agents.push(Agent { id, token, node });
+    }
+    Ok(agents)
+}
+
+/// Opens every agent's feed and waits until all of them show `online`.
+async fn open_feeds(
+    shared: &Arc<Shared>,
+    options: &Options,
+    admin: &str,
+    background: &mut Vec<JoinHandle<()>>,
+) -> Result<(), LoadError> {
+    for (index, agent) in shared.agents.iter().enumerate() {
+        let node = &shared.nodes[agent.node];
+        let ws = client::open_feed(node, &agent.token, options.source_ip(index)).await?;
+        shared.connections.fetch_add(1, Ordering::Relaxed);
+        background.push(tokio::spawn(agent::feed_loop(
+            shared.clone(),
+            index,
+            ws,
+            shared.stop.subscribe(),
+        )));
+    }
+    wait_until_online(shared, admin).await
+}
+
+/// A run that could not start: its agents disabled, the setting put back.
+async fn abandon(
+    http: &reqwest::Client,
+    node: &Node,
+    admin: &str,
+    created: &[i64],
+    restore_manual: bool,
+) {
+    for &id in created {
+        let _ = api::patch_agent(http, node, admin, id, json!({ "disabled": true })).await;
+    }
+    if restore_manual {
+        let _ = api::put_settings(http, node, admin, json!({ "assignment": "manual" })).await;
+    }
 }
 
 /// Waits until the agents list shows every run agent `online`.
