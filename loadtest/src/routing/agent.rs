@@ -19,6 +19,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// How often the agents list is read for `open_chats` and free capacity.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(200);
+/// How often each feed reports the agent's activity, as the dashboard does at
+/// most once a minute: a run longer than `away_after_minutes` keeps its agents
+/// `online`.
+const ACTIVITY_EVERY: Duration = Duration::from_secs(60);
 /// How long an agent's reply may take to come back as its own copy.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -41,8 +45,16 @@ pub async fn feed_loop(
     mut ws: Ws,
     mut stop: watch::Receiver<bool>,
 ) {
+    let activity_frame = json!({ "type": "activity" }).to_string();
+    let mut activity = tokio::time::interval(ACTIVITY_EVERY);
+    activity.tick().await;
     loop {
         tokio::select! {
+            _ = activity.tick() => {
+                if ws.send(Message::text(activity_frame.clone())).await.is_err() && !shared.stopped() {
+                    shared.error("feed activity not sent");
+                }
+            }
             item = ws.next() => match item {
                 Some(Ok(Message::Text(text))) => on_feed_frame(&shared, index, &text),
                 Some(Ok(Message::Close(frame))) => {
