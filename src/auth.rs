@@ -299,6 +299,9 @@ mod tests {
             role: AgentRole::Agent,
             disabled: false,
             created_at: Utc::now(),
+            status: crate::domain::AgentStatus::Offline,
+            max_chats: 3,
+            open_chats: 0,
             token_generation: 0,
         }
     }

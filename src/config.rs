@@ -183,6 +183,16 @@ pub struct Config {
     /// every socket of its ticket (and a missed ticket change every dashboard).
     #[arg(long, env = "RECONCILE_INTERVAL_MS", default_value_t = 2000)]
     pub reconcile_interval_ms: u64,
+    /// Seconds a closed dashboard socket keeps its agent connected (a reload or
+    /// a short network drop is not going offline). The contract's 30 s; tests
+    /// shorten it.
+    #[arg(
+        long,
+        env = "PRESENCE_GRACE_SECONDS",
+        default_value_t = 30,
+        hide = true
+    )]
+    pub presence_grace_seconds: u64,
     /// Seconds a request may take before it is answered with 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,

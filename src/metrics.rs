@@ -16,6 +16,11 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Waits in the queue, from a second to an hour.
+const WAIT_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+];
+
 /// Messages per batched append, up to the appender's largest batch (64).
 const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
@@ -94,6 +99,17 @@ pub struct Metrics {
     pub tickets: IntGaugeVec,
     /// 1 while the node is ready for traffic, 0 while not ready or draining.
     pub ready: IntGauge,
+    /// Tickets given to an agent, by how: `auto` (auto-assignment), `join`,
+    /// `assign` (to someone, or "Assign to me"), `transfer`.
+    pub assignments: IntCounterVec,
+    /// Tickets returned to the queue because their agent went offline.
+    pub requeued: IntCounter,
+    /// Agents by status, from the store (each node's last routing round).
+    pub agents: IntGaugeVec,
+    /// Tickets waiting in the queue (`open` without an agent).
+    pub queue_waiting: IntGauge,
+    /// From a ticket's creation to its assignment out of the queue.
+    pub assignment_wait: Histogram,
 }
 
 impl Metrics {
@@ -159,7 +175,30 @@ impl Metrics {
             "1 while the node is ready for traffic.",
         )?;
         registry.register(Box::new(ready.clone()))?;
+        let assignment_wait = Histogram::with_opts(
+            HistogramOpts::new(
+                "livesupport_assignment_wait_seconds",
+                "Time from a ticket's creation to its assignment out of the queue.",
+            )
+            .buckets(WAIT_BUCKETS.to_vec()),
+        )?;
+        registry.register(Box::new(assignment_wait.clone()))?;
         Ok(Metrics {
+            assignments: counters(
+                "livesupport_assignments_total",
+                "Tickets given to an agent, by how (auto, join, assign, transfer).",
+                &["how"],
+            )?,
+            requeued: counter(
+                "livesupport_requeued_total",
+                "Tickets returned to the queue because their agent went offline.",
+            )?,
+            agents: gauges("livesupport_agents", "Agents by status.", &["status"])?,
+            queue_waiting: gauge(
+                "livesupport_queue_waiting",
+                "Tickets waiting in the queue (open, without an agent).",
+            )?,
+            assignment_wait,
             connections_open: gauges(
                 "livesupport_connections_open",
                 "Open WebSocket connections by role.",

@@ -6,7 +6,6 @@ mod common;
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, read, spawn_app, spawn_app_with};
 use livesupport::config::Secret;
 use livesupport::domain::{MessageDraft, SenderType};
-use livesupport::store::NewSession;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
 use serde_json::{Value, json};
 
@@ -1603,17 +1602,11 @@ async fn agents_see_themselves_and_the_team_with_online_state() {
     assert_eq!(me["disabled"], false);
     assert_no_password(&me);
 
-    let ticket = id_of(&app.simple_ticket().await);
-    let session = app
+    // Presence comes from dashboard sockets (the feed), issue 16.
+    let dashboard = app
         .state
         .store
-        .open_session(&NewSession {
-            ticket_id: ticket,
-            role: SenderType::Supporter,
-            user_id: None,
-            supporter_id: Some(alice),
-            node_id: app.state.settings.node_id.clone(),
-        })
+        .open_agent_socket(alice, &app.state.settings.node_id)
         .await
         .unwrap();
     let team = |token: String| {
@@ -1638,9 +1631,14 @@ async fn agents_see_themselves_and_the_team_with_online_state() {
     assert_eq!(
         team(alice_token.clone()).await,
         [("Admin".to_owned(), false), ("Alice".to_owned(), true)],
-        "alice has a socket open"
+        "alice has a dashboard open"
     );
-    app.state.store.end_session(session).await.unwrap();
+    app.state
+        .store
+        .close_agent_socket(dashboard, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert_eq!(
         team(app.admin_token.clone()).await,
         [("Admin".to_owned(), false), ("Alice".to_owned(), false)]

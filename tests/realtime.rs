@@ -239,6 +239,8 @@ async fn presence_follows_sockets_coming_and_going() {
         joined["data"],
         json!({"user_connected": true, "supporter_connected": true})
     );
+    // The agents list's `online` comes from dashboards (issue 16).
+    let _dashboard = app.feed_socket(&token).await;
     let (_, agents) = app.get("/api/support/agents", Some(&token)).await;
     let alice = agents["agents"]
         .as_array()

@@ -10,8 +10,9 @@ mod common;
 use chrono::{DateTime, SubsecRound, Timelike, Utc};
 use livesupport::domain::visitor::{PageReport, VisitorInfo};
 use livesupport::domain::{
-    AgentRole, CannedResponse, CannedUpdate, MessageDraft, NewCanned, NewTicket, Priority,
-    SenderType, Ticket, TicketChange, TicketStatus, TransitionError, Visibility,
+    AgentRole, AgentStatus, AssignmentMode, CannedResponse, CannedUpdate, MessageDraft, NewCanned,
+    NewTicket, Priority, SenderType, Settings, Ticket, TicketChange, TicketStatus, TransitionError,
+    Visibility,
 };
 use livesupport::store::{
     self, AgentStanding, AgentUpdate, AssignedFilter, MessageRange, NewAgent, NewSession, Presence,
@@ -19,6 +20,7 @@ use livesupport::store::{
 };
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Enough connections for the concurrency test's eight writers, and on PostgreSQL
 /// for the appender's four batches in flight with two connections left over.
@@ -118,6 +120,14 @@ store_contract!(
     visitor_pages_come_newest_first_and_only_the_newest_are_kept,
     a_page_report_sets_the_locale_and_time_zone_over_the_browser_s_fallback,
     previous_tickets_share_the_user_id_or_the_email_in_any_case_newest_first,
+    an_agents_status_follows_their_dashboard_sockets_and_chosen_away,
+    auto_assignment_goes_by_priority_then_age_to_the_agent_with_most_room,
+    auto_assignment_prefers_the_agent_assigned_least_recently_among_equals,
+    auto_assignment_gives_nothing_to_away_offline_or_full_agents,
+    tickets_of_an_agent_gone_offline_return_to_the_queue_unless_answered,
+    a_transfer_notes_who_moved_it_and_announces_the_new_agent,
+    queue_positions_follow_the_assignment_order_and_count_online_agents,
+    settings_read_as_defaults_until_saved_and_keep_unknown_fields,
 );
 
 // ---------------------------------------------------------------------------
@@ -3849,4 +3859,402 @@ mod previous_tickets_plan {
             assert!(plan.contains(index), "{index} unused:\n{plan}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Presence, capacity and routing (issue 16)
+
+/// An agent with an open dashboard socket on a live node.
+async fn online_agent(store: &Arc<dyn Store>, email: &str, name: &str, max_chats: i64) -> i64 {
+    let id = new_agent(store, email, name).await;
+    store
+        .update_agent(
+            id,
+            &AgentUpdate {
+                max_chats: Some(max_chats),
+                ..AgentUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    store.heartbeat("routing-node").await.unwrap();
+    store.open_agent_socket(id, "routing-node").await.unwrap();
+    id
+}
+
+async fn waiting_ticket(store: &Arc<dyn Store>, subject: &str, priority: Priority) -> Ticket {
+    open_ticket_with(
+        store,
+        NewTicket {
+            priority,
+            ..new_ticket(subject)
+        },
+    )
+    .await
+}
+
+async fn status_of(store: &Arc<dyn Store>, agent_id: i64) -> AgentStatus {
+    store.agent_by_id(agent_id).await.unwrap().unwrap().status
+}
+
+/// Assigns until nothing is left; returns (ticket, agent) in order.
+async fn assign_all(store: &Arc<dyn Store>) -> Vec<(i64, i64)> {
+    let mut assigned = Vec::new();
+    while let Some(changed) = store.assign_next().await.unwrap() {
+        let (agent_id, _) = changed.assigned.clone().expect("names the agent");
+        assigned.push((changed.ticket.id, agent_id));
+        assert!(assigned.len() < 100, "assign_next must run dry");
+    }
+    assigned
+}
+
+async fn an_agents_status_follows_their_dashboard_sockets_and_chosen_away(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let agent = store.agent_by_id(alice).await.unwrap().unwrap();
+    assert_eq!(agent.status, AgentStatus::Offline, "no dashboard yet");
+    assert_eq!((agent.max_chats, agent.open_chats), (3, 0), "the defaults");
+    store.heartbeat("node-a").await.unwrap();
+    let first = store.open_agent_socket(alice, "node-a").await.unwrap();
+    let second = store.open_agent_socket(alice, "node-a").await.unwrap();
+    assert_eq!(status_of(&store, alice).await, AgentStatus::Online);
+    store
+        .close_agent_socket(first, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(&store, alice).await,
+        AgentStatus::Online,
+        "another tab is open"
+    );
+    store
+        .close_agent_socket(second, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(&store, alice).await,
+        AgentStatus::Online,
+        "within the grace of a reload"
+    );
+    store.revive_agent_sockets(&[second]).await.unwrap();
+    let away = store.set_away(alice, true).await.unwrap();
+    assert_eq!(away.status, AgentStatus::Away, "a chosen away");
+    let back = store.set_away(alice, false).await.unwrap();
+    assert_eq!(back.status, AgentStatus::Online);
+    store
+        .close_agent_socket(second, Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        status_of(&store, alice).await,
+        AgentStatus::Offline,
+        "every socket closed"
+    );
+    // A socket on a node without a fresh heartbeat does not count.
+    store.open_agent_socket(alice, "silent-node").await.unwrap();
+    assert_eq!(status_of(&store, alice).await, AgentStatus::Offline);
+}
+
+async fn auto_assignment_goes_by_priority_then_age_to_the_agent_with_most_room(
+    store: Arc<dyn Store>,
+) {
+    let low = waiting_ticket(&store, "Old but low", Priority::Low).await;
+    let medium = waiting_ticket(&store, "Medium", Priority::Medium).await;
+    let urgent = waiting_ticket(&store, "Urgent", Priority::Urgent).await;
+    let medium_later = waiting_ticket(&store, "Medium later", Priority::Medium).await;
+    assert!(
+        store.assign_next().await.unwrap().is_none(),
+        "no agent online"
+    );
+    let alice = online_agent(&store, "alice@example.com", "Alice", 1).await;
+    let bob = online_agent(&store, "bob@example.com", "Bob", 2).await;
+
+    let first = store.assign_next().await.unwrap().expect("an assignment");
+    assert_eq!(first.ticket.id, urgent.id, "the highest priority first");
+    assert_eq!(first.ticket.status, TicketStatus::Assigned);
+    assert_eq!(
+        first.ticket.supporter_id,
+        Some(alice),
+        "both have room; the lower id"
+    );
+    assert_eq!(first.notes.len(), 1);
+    assert_eq!(first.notes[0].message, "Alice joined the chat");
+    assert_eq!(
+        first.notes[0].visibility,
+        Visibility::Public,
+        "the visitor sees the join"
+    );
+    assert_eq!(first.notes[0].sender_type, SenderType::System);
+
+    let rest = assign_all(&store).await;
+    assert_eq!(
+        rest,
+        vec![(medium.id, bob), (medium_later.id, bob)],
+        "then by age; Alice is full at 1, Bob at 2"
+    );
+    let bob_now = store.agent_by_id(bob).await.unwrap().unwrap();
+    assert_eq!(bob_now.open_chats, 2);
+    let waiting = store
+        .ticket_by_id(low.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(
+        (waiting.status, waiting.supporter_id),
+        (TicketStatus::Open, None),
+        "nobody has room"
+    );
+
+    // Freeing room assigns the rest.
+    store
+        .change_ticket(
+            urgent.id,
+            &set_status(TicketStatus::Resolved, Some((alice, "Alice"))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(assign_all(&store).await, vec![(low.id, alice)]);
+}
+
+async fn auto_assignment_prefers_the_agent_assigned_least_recently_among_equals(
+    store: Arc<dyn Store>,
+) {
+    let alice = online_agent(&store, "alice@example.com", "Alice", 5).await;
+    let bob = online_agent(&store, "bob@example.com", "Bob", 5).await;
+    let first = waiting_ticket(&store, "First", Priority::Medium).await;
+    assert_eq!(assign_all(&store).await, vec![(first.id, alice)]);
+    // Alice's ticket is done: both hold none, Bob waited longer.
+    store
+        .change_ticket(
+            first.id,
+            &set_status(TicketStatus::Resolved, Some((alice, "Alice"))),
+        )
+        .await
+        .unwrap();
+    let second = waiting_ticket(&store, "Second", Priority::Medium).await;
+    assert_eq!(assign_all(&store).await, vec![(second.id, bob)]);
+    let third = waiting_ticket(&store, "Third", Priority::Medium).await;
+    assert_eq!(
+        assign_all(&store).await,
+        vec![(third.id, alice)],
+        "the fewest open chats first"
+    );
+}
+
+async fn auto_assignment_gives_nothing_to_away_offline_or_full_agents(store: Arc<dyn Store>) {
+    let away = online_agent(&store, "away@example.com", "Away", 3).await;
+    store.set_away(away, true).await.unwrap();
+    let _offline = new_agent(&store, "off@example.com", "Off").await;
+    let _never = online_agent(&store, "zero@example.com", "Zero", 0).await;
+    let ticket = waiting_ticket(&store, "Anyone?", Priority::Urgent).await;
+    assert!(store.assign_next().await.unwrap().is_none());
+    let disabled = online_agent(&store, "dis@example.com", "Dis", 3).await;
+    store
+        .update_agent(
+            disabled,
+            &AgentUpdate {
+                disabled: Some(true),
+                ..AgentUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.assign_next().await.unwrap().is_none(),
+        "nor to a disabled agent"
+    );
+    store.set_away(away, false).await.unwrap();
+    assert_eq!(
+        assign_all(&store).await,
+        vec![(ticket.id, away)],
+        "back online"
+    );
+    // An explicit assignment may go above max_chats; auto-assignment then gives nothing.
+    let full = waiting_ticket(&store, "Full", Priority::Low).await;
+    for i in 0..3 {
+        let extra = open_ticket(&store, &format!("extra {i}")).await;
+        store
+            .change_ticket(extra.id, &assign(away, "Away"))
+            .await
+            .unwrap();
+    }
+    assert!(
+        store.assign_next().await.unwrap().is_none(),
+        "above max_chats"
+    );
+    let waiting = store
+        .ticket_by_id(full.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(waiting.status, TicketStatus::Open);
+}
+
+async fn tickets_of_an_agent_gone_offline_return_to_the_queue_unless_answered(
+    store: Arc<dyn Store>,
+) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    store.heartbeat("routing-node").await.unwrap();
+    let socket = store
+        .open_agent_socket(alice, "routing-node")
+        .await
+        .unwrap();
+    let untouched = waiting_ticket(&store, "Untouched", Priority::High).await;
+    let answered = waiting_ticket(&store, "Answered", Priority::Medium).await;
+    assert_eq!(
+        assign_all(&store).await,
+        vec![(untouched.id, alice), (answered.id, alice)]
+    );
+    store
+        .append_message(answered.id, &from_agent(alice, "Hello!"))
+        .await
+        .unwrap();
+    assert!(
+        store.requeue_abandoned().await.unwrap().is_empty(),
+        "Alice is online"
+    );
+
+    store
+        .close_agent_socket(socket, Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let requeued = store.requeue_abandoned().await.unwrap();
+    assert_eq!(requeued.len(), 1, "only the ticket she never answered");
+    let back = &requeued[0];
+    assert_eq!(back.ticket.id, untouched.id);
+    assert_eq!(
+        (back.ticket.status, back.ticket.supporter_id),
+        (TicketStatus::Open, None)
+    );
+    assert_eq!(back.notes.len(), 1);
+    assert_eq!(
+        back.notes[0].message,
+        "Returned to the queue: Alice went offline"
+    );
+    assert_eq!(back.notes[0].visibility, Visibility::Internal);
+    let kept = store
+        .ticket_by_id(answered.id, SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(
+        (kept.status, kept.supporter_id),
+        (TicketStatus::InProgress, Some(alice))
+    );
+    assert!(store.requeue_abandoned().await.unwrap().is_empty(), "once");
+}
+
+async fn a_transfer_notes_who_moved_it_and_announces_the_new_agent(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let bob = new_agent(&store, "bob@example.com", "Bob").await;
+    let ticket = open_ticket(&store, "Transfer me").await;
+    let changed = store
+        .transfer_ticket(ticket.id, (alice, "Alice"), (bob, "Bob"))
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.ticket.status,
+        TicketStatus::Assigned,
+        "open becomes assigned"
+    );
+    assert_eq!(changed.ticket.supporter_id, Some(alice));
+    let texts: Vec<(&str, Visibility)> = changed
+        .notes
+        .iter()
+        .map(|n| (n.message.as_str(), n.visibility))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            ("Transferred to Alice by Bob", Visibility::Internal),
+            ("Alice joined the chat", Visibility::Public)
+        ]
+    );
+    assert_eq!(changed.assigned, Some((alice, "Alice".to_owned())));
+    store
+        .append_message(ticket.id, &from_agent(alice, "Hi"))
+        .await
+        .unwrap();
+    let again = store
+        .transfer_ticket(ticket.id, (bob, "Bob"), (alice, "Alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.ticket.status,
+        TicketStatus::InProgress,
+        "other statuses stay"
+    );
+    assert_eq!(
+        again.notes[0].message,
+        "Transferred from Alice to Bob by Alice"
+    );
+    let same = store
+        .transfer_ticket(ticket.id, (bob, "Bob"), (bob, "Bob"))
+        .await
+        .unwrap();
+    assert!(same.notes.is_empty(), "to the agent who holds it: nothing");
+    store
+        .change_ticket(
+            ticket.id,
+            &set_status(TicketStatus::Closed, Some((bob, "Bob"))),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .transfer_ticket(ticket.id, (alice, "Alice"), (bob, "Bob"))
+            .await,
+        Err(StoreError::TicketClosed)
+    ));
+    assert!(matches!(
+        store
+            .transfer_ticket(999_999, (alice, "Alice"), (bob, "Bob"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn queue_positions_follow_the_assignment_order_and_count_online_agents(
+    store: Arc<dyn Store>,
+) {
+    let low = waiting_ticket(&store, "Low", Priority::Low).await;
+    let high = waiting_ticket(&store, "High", Priority::High).await;
+    let medium = waiting_ticket(&store, "Medium", Priority::Medium).await;
+    let taken = waiting_ticket(&store, "Taken", Priority::Urgent).await;
+    let bob = new_agent(&store, "bob@example.com", "Bob").await;
+    store
+        .change_ticket(taken.id, &assign(bob, "Bob"))
+        .await
+        .unwrap();
+    let snapshot = store
+        .queue_snapshot(&[low.id, high.id, medium.id, taken.id])
+        .await
+        .unwrap();
+    let mut positions = snapshot.positions.clone();
+    positions.sort();
+    let mut expected = vec![(low.id, 3), (high.id, 1), (medium.id, 2)];
+    expected.sort();
+    assert_eq!(positions, expected, "a taken ticket has no position");
+    assert_eq!((snapshot.agents_online, snapshot.waiting), (0, 3));
+    online_agent(&store, "alice@example.com", "Alice", 0).await;
+    let snapshot = store.queue_snapshot(&[]).await.unwrap();
+    assert_eq!(snapshot.agents_online, 1);
+    assert!(snapshot.positions.is_empty());
+}
+
+async fn settings_read_as_defaults_until_saved_and_keep_unknown_fields(store: Arc<dyn Store>) {
+    let settings = store.settings().await.unwrap();
+    assert_eq!(settings, Settings::default());
+    let mut changed: Settings =
+        serde_json::from_str(r#"{"assignment":"manual","away_after_minutes":0,"later":{"x":1}}"#)
+            .unwrap();
+    store.save_settings(&changed).await.unwrap();
+    let read = store.settings().await.unwrap();
+    assert_eq!(read, changed);
+    assert_eq!(read.assignment, AssignmentMode::Manual);
+    changed.away_after_minutes = 7;
+    store.save_settings(&changed).await.unwrap();
+    assert_eq!(store.settings().await.unwrap().away_after_minutes, 7);
+    // With auto-away off, an agent idle for ever stays online; with it on, the
+    // store's SQL reads the stored minutes (the agent's activity is fresh here).
+    let alice = online_agent(&store, "alice@example.com", "Alice", 3).await;
+    assert_eq!(status_of(&store, alice).await, AgentStatus::Online);
 }

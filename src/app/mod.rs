@@ -25,7 +25,7 @@ use crate::http::{self, RateLimiters};
 use crate::metrics::metrics;
 use crate::realtime::credentials::Credentials;
 use crate::realtime::hub::{Hub, HubConfig};
-use crate::realtime::{Realtime, SocketSettings};
+use crate::realtime::{Realtime, SocketSettings, router};
 use crate::store::{self, NewAgent, Store, StoreError};
 use server::ServerSettings;
 use server::caps::{self, ConnectionCaps};
@@ -168,6 +168,8 @@ impl Application {
             },
             config.identity_secret.clone(),
             &node_id,
+            Duration::from_secs(config.presence_grace_seconds),
+            config.reconcile_interval(),
         );
         let auth = Authenticator::new(tokens, store.clone());
         let realtime = Realtime {
@@ -275,6 +277,7 @@ impl Application {
                 background.clone(),
             )),
             tokio::spawn(sessions::keep_alive(state.chat.clone(), background.clone())),
+            tokio::spawn(router::run(state.realtime.clone(), background.clone())),
             tokio::spawn(background::refresh_ticket_gauges(
                 state.clone(),
                 background.clone(),

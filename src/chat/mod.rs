@@ -7,11 +7,14 @@
 //!   rate check every limit shares.
 //! - [`publisher`]: publishing, and publishing again what failed.
 //! - [`sessions`]: this node's socket sessions, presence and its heartbeat.
+//! - [`routing`]: agents' presence from their dashboards, auto-assignment,
+//!   going back to the queue, transfer (issue 16).
 
 pub mod control;
 pub mod events;
 pub mod limits;
 pub mod publisher;
+pub mod routing;
 pub mod sessions;
 
 use crate::auth;
@@ -29,6 +32,7 @@ use control::ControlEvent;
 use events::Event;
 use limits::{MessageLimits, MessageRates};
 use publisher::Publisher;
+use routing::Routing;
 use sessions::LiveSessions;
 use std::sync::Arc;
 
@@ -59,6 +63,8 @@ pub struct Chat {
     pub node_id: Arc<str>,
     /// This node's live socket sessions, to write back after a database outage.
     sessions: Arc<LiveSessions>,
+    /// Dashboard presence, the settings cache and the router's wake-up.
+    pub routing: Arc<Routing>,
 }
 
 impl Chat {
@@ -69,6 +75,8 @@ impl Chat {
         message_rates: MessageRates,
         identity_secret: Option<Secret>,
         node_id: &str,
+        presence_grace: std::time::Duration,
+        round_interval: std::time::Duration,
     ) -> Self {
         Chat {
             store,
@@ -78,6 +86,7 @@ impl Chat {
             identity_secret,
             node_id: node_id.into(),
             sessions: Arc::new(LiveSessions::default()),
+            routing: Arc::new(Routing::new(presence_grace, round_interval)),
         }
     }
 
@@ -139,6 +148,7 @@ impl Chat {
         self.publisher
             .publish(Event::TicketCreated { ticket: for_agents })
             .await;
+        self.routing.wake();
         if let Some(message) = &first {
             self.publisher
                 .publish(Event::Message {
@@ -252,12 +262,25 @@ impl Chat {
         if !changed.changed_anything() {
             return Ok(changed);
         }
+        if changed.assigned.is_some() {
+            routing::count_assignment(if change.join { "join" } else { "assign" }, &changed);
+        }
+        self.publish_changed(&changed, change.join).await;
+        // A release, a resolve or a close frees room; a priority moves the queue.
+        self.routing.wake();
+        Ok(changed)
+    }
+
+    /// Publishes a stored change: its notes (the first one as
+    /// `supporter_joined` when the change was a join that assigned an agent),
+    /// then the ticket as updated.
+    async fn publish_changed(&self, changed: &Changed, join: bool) {
         changed.notes.iter().for_each(count_stored);
         for note in &changed.notes {
             let joined = changed
                 .assigned
                 .as_ref()
-                .filter(|_| change.join && note.seq == changed.notes[0].seq);
+                .filter(|_| join && note.seq == changed.notes[0].seq);
             let event = match joined {
                 Some((supporter_id, supporter_name)) => Event::SupporterJoined {
                     message: note.clone(),
@@ -275,7 +298,6 @@ impl Chat {
                 ticket: changed.ticket.clone(),
             })
             .await;
-        Ok(changed)
     }
 
     /// The visitor ends the chat: the ticket is closed (again closing is harmless).
@@ -340,6 +362,8 @@ impl Chat {
     /// agent's sockets that came with an older token (4401) at once.
     pub async fn update_agent(&self, id: i64, update: &AgentUpdate) -> StoreResult<Agent> {
         let agent = self.store.update_agent(id, update).await?;
+        // More room, fewer agents, a new name: the router and the dashboards.
+        self.routing.wake();
         if update.revokes_tokens() {
             self.publisher
                 .publish_control(ControlEvent::AgentRevoked {
@@ -352,7 +376,7 @@ impl Chat {
     }
 }
 
-fn count_stored(message: &Message) {
+pub(crate) fn count_stored(message: &Message) {
     metrics()
         .messages_stored
         .with_label_values(&[message.sender_type.as_str()])

@@ -198,6 +198,7 @@ pub async fn keep_alive(chat: Chat, stop: CancellationToken) {
                 }
                 metrics().heartbeat_failures.inc();
                 chat.sessions.dirty.store(true, Ordering::Relaxed);
+                chat.mark_dashboards_dirty();
                 healthy_since = None;
                 false
             }
@@ -208,6 +209,11 @@ pub async fn keep_alive(chat: Chat, stop: CancellationToken) {
                 || !lock(&chat.sessions.unended).is_empty();
             if must_write && let Err(err) = chat.write_back_sessions().await {
                 tracing::warn!(cause = %err, "cannot write the socket sessions back yet");
+            }
+            if chat.dashboards_dirty()
+                && let Err(err) = chat.write_back_dashboards().await
+            {
+                tracing::warn!(cause = %err, "cannot write the dashboard sockets back yet");
             }
             // A node judges others only after it has itself been up long enough
             // for every live node to have written a heartbeat since the outage.

@@ -3,14 +3,16 @@
 
 mod agent;
 pub mod desk;
+pub mod settings;
 mod status;
 mod ticket;
 pub mod user_agent;
 pub mod validation;
 pub mod visitor;
 
-pub use agent::{Agent, AgentRole, AgentWithHash};
+pub use agent::{Agent, AgentRole, AgentStatus, AgentWithHash, DEFAULT_MAX_CHATS, MAX_CHATS_LIMIT};
 pub use desk::{CannedResponse, CannedUpdate, LabelCount, NewCanned};
+pub use settings::{AssignmentMode, Settings};
 pub use status::{Priority, SenderType, TicketStatus, Visibility};
 pub use ticket::{
     Message, MessageDraft, NewTicket, Note, PREVIEW_CHARS, Presence, StatusEffect, Ticket,

@@ -5,7 +5,7 @@ use super::extract::{AdminAgent, ClientIp, CurrentAgent, JsonBody, bearer_token}
 use super::{AppState, check_rate};
 use crate::auth::{self, TOKEN_COOKIE};
 use crate::domain::validation;
-use crate::domain::{Agent, AgentRole};
+use crate::domain::{Agent, AgentRole, AgentStatus, MAX_CHATS_LIMIT};
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::store::{AgentUpdate, NewAgent, StoreError};
@@ -149,14 +149,13 @@ async fn list_agents(
     State(state): State<AppState>,
     _: CurrentAgent,
 ) -> Result<Json<AgentList>, ApiError> {
-    let online = state.store.online_agent_ids().await?;
     let agents = state
         .store
         .list_agents()
         .await?
         .into_iter()
         .map(|agent| AgentWithPresence {
-            online: online.contains(&agent.id),
+            online: agent.status != AgentStatus::Offline,
             agent,
         })
         .collect();
@@ -207,6 +206,8 @@ struct UpdateAgentRequest {
     name: Option<String>,
     role: Option<String>,
     disabled: Option<bool>,
+    /// The most tickets auto-assignment gives the agent (0 to 50).
+    max_chats: Option<i64>,
 }
 
 /// An agent id from the path; anything else names no agent.
@@ -246,10 +247,19 @@ async fn update_agent(
                 .map_err(|_| ApiError::validation("role", "role must be admin or agent"))
         })
         .transpose()?;
-    if name.is_none() && role.is_none() && request.disabled.is_none() {
+    if let Some(max_chats) = request.max_chats
+        && !(0..=MAX_CHATS_LIMIT).contains(&max_chats)
+    {
+        return Err(ApiError::validation(
+            "max_chats",
+            format!("max_chats must be from 0 to {MAX_CHATS_LIMIT}"),
+        ));
+    }
+    if name.is_none() && role.is_none() && request.disabled.is_none() && request.max_chats.is_none()
+    {
         return Err(ApiError::validation(
             "name",
-            "give name, role, disabled or several",
+            "give name, role, disabled, max_chats or several",
         ));
     }
     if id == admin.id && request.disabled == Some(true) {
@@ -268,6 +278,7 @@ async fn update_agent(
         name,
         role,
         disabled: request.disabled,
+        max_chats: request.max_chats,
         ..AgentUpdate::default()
     };
     let agent = state

@@ -12,6 +12,7 @@ mod guest;
 pub mod health;
 pub mod limits;
 mod notes;
+mod routing;
 pub mod scrape;
 pub mod socket_caps;
 mod sockets;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notes::router())
         .merge(context::router())
         .merge(agents::router())
+        .merge(routing::router())
         .merge(desk::router())
         .merge(health::router())
         .merge(sockets::router())

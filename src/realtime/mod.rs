@@ -20,6 +20,7 @@ pub mod hub;
 pub mod protocol;
 pub mod reader;
 pub mod replay;
+pub mod router;
 pub mod session;
 
 use crate::chat::Chat;

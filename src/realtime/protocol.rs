@@ -3,7 +3,7 @@
 
 use crate::domain::Presence;
 use crate::domain::visitor::{RawPage, VisitedPage};
-use crate::domain::{Message, SenderType, Ticket};
+use crate::domain::{Agent, Message, SenderType, Ticket};
 use crate::error::{ApiError, ErrorBody};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,9 @@ pub enum ClientFrame {
     },
     /// The client's liveness check; answered with `pong`.
     Ping,
+    /// The agent used the dashboard (feed sockets only): keeps them from an
+    /// automatic away, or brings them back from one. Answered with nothing.
+    Activity,
     /// The host page the visitor is on (visitor sockets only), not yet validated.
     Page(RawPage),
 }
@@ -105,6 +108,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
             )),
         },
         "ping" => Ok(ClientFrame::Ping),
+        "activity" => Ok(ClientFrame::Activity),
         "page" => match raw.data {
             Some(d) => Ok(ClientFrame::Page(RawPage {
                 url: d.url,
@@ -122,7 +126,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
             ApiError::validation(
                 "type",
                 format!(
-                    "unknown frame type {other:?}; expected message, note, typing, read, page or ping"
+                    "unknown frame type {other:?}; expected message, note, typing, read, page, ping or activity"
                 ),
             ),
             key,
@@ -143,6 +147,8 @@ pub enum FrameKind {
     Read,
     Presence,
     Page,
+    Queue,
+    AgentUpdated,
     TicketCreated,
     TicketUpdated,
     ResyncRequired,
@@ -162,6 +168,8 @@ impl FrameKind {
             FrameKind::Read => "read",
             FrameKind::Presence => "presence",
             FrameKind::Page => "page",
+            FrameKind::Queue => "queue",
+            FrameKind::AgentUpdated => "agent_updated",
             FrameKind::TicketCreated => "ticket_created",
             FrameKind::TicketUpdated => "ticket_updated",
             FrameKind::ResyncRequired => "resync_required",
@@ -204,6 +212,14 @@ pub enum ServerFrame<'a> {
     /// The page a ticket's visitor is on, to the ticket's agent sockets.
     Page {
         data: &'a VisitedPage,
+    },
+    /// The visitor's place in the queue (visitor sockets only).
+    Queue {
+        data: QueueData,
+    },
+    /// An agent's status, capacity or account changed (the feed only).
+    AgentUpdated {
+        agent: &'a Agent,
     },
     TicketCreated {
         ticket: &'a Ticket,
@@ -251,6 +267,8 @@ impl ServerFrame<'_> {
             ServerFrame::Read { .. } => FrameKind::Read,
             ServerFrame::Presence { .. } => FrameKind::Presence,
             ServerFrame::Page { .. } => FrameKind::Page,
+            ServerFrame::Queue { .. } => FrameKind::Queue,
+            ServerFrame::AgentUpdated { .. } => FrameKind::AgentUpdated,
             ServerFrame::TicketCreated { .. } => FrameKind::TicketCreated,
             ServerFrame::TicketUpdated { .. } => FrameKind::TicketUpdated,
             ServerFrame::ResyncRequired { .. } | ServerFrame::QueueResync { .. } => {
@@ -272,6 +290,18 @@ pub struct ReadyData<'a> {
     pub ticket: &'a Ticket,
     pub last_seq: i64,
     pub replayed: usize,
+    /// Visitor sockets only: the ticket's place in the queue while it waits,
+    /// else `null` (`Some(None)`); left out on agent sockets (`None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<Option<i64>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QueueData {
+    /// 1 = next; `null` once the ticket left the queue.
+    pub position: Option<i64>,
+    /// Agents whose status is `online`.
+    pub agents_online: i64,
 }
 
 #[derive(Debug, Serialize)]

@@ -3,8 +3,10 @@
 //! [`MAX_REPLAY`], then `resync_required`).
 
 use super::frame::Frame;
-use super::protocol::{ReadyData, ResyncData, ServerFrame};
+use super::protocol::{QueueData, ReadyData, ResyncData, ServerFrame};
+use crate::chat::routing::QueueState;
 use crate::domain::SenderType;
+use crate::domain::TicketStatus;
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::store::{MessageRange, Store};
@@ -17,6 +19,8 @@ pub(super) struct Opening {
     pub(super) frames: Vec<Arc<Frame>>,
     /// The seq the socket has been sent up to once the opening is out.
     pub(super) last_sent: i64,
+    /// A visitor of a waiting ticket: the `queue` frame it was sent.
+    pub(super) queue: Option<QueueState>,
 }
 
 /// `ready`, then the replay after `since` up to `live_after`, where the live
@@ -63,11 +67,21 @@ pub(super) async fn opening_frames(
         .iter()
         .filter(|m| !visitor || m.public_seq.is_some())
         .count();
+    // A waiting visitor learns their place at once, and the router goes on
+    // from what they were told (`chat::routing`).
+    let queue = if visitor && ticket.status == TicketStatus::Open && ticket.supporter_id.is_none() {
+        let snapshot = store.queue_snapshot(&[ticket_id]).await?;
+        let position = snapshot.positions.first().map(|(_, p)| *p);
+        Some((position, snapshot.agents_online))
+    } else {
+        None
+    };
     let mut frames = vec![Arc::new(Frame::new(&ServerFrame::Ready {
         data: ReadyData {
             ticket: &ticket,
             last_seq: ticket.last_seq,
             replayed,
+            queue_position: visitor.then_some(queue.and_then(|(position, _)| position)),
         },
     }))];
     frames.extend(replay.iter().map(|m| Arc::new(Frame::message(m))));
@@ -83,5 +97,17 @@ pub(super) async fn opening_frames(
             data: ResyncData { after_seq },
         })));
     }
-    Ok(Opening { frames, last_sent })
+    if let Some((position, agents_online)) = queue {
+        frames.push(Arc::new(Frame::new(&ServerFrame::Queue {
+            data: QueueData {
+                position,
+                agents_online,
+            },
+        })));
+    }
+    Ok(Opening {
+        frames,
+        last_sent,
+        queue,
+    })
 }

@@ -202,6 +202,9 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
         }
     };
 
+    if let Some(state) = opening.queue {
+        chat.routing.queue_told(ticket.id, state);
+    }
     let lifetime = Lifetime::new(handle.closer.clone());
     if let Some(credential) = credential {
         tokio::spawn(watch_credential(
@@ -243,11 +246,18 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
     Ok(())
 }
 
+/// At most one activity write per feed socket in this long: the dashboard
+/// sends `activity` at most once a minute, and automatic away counts minutes.
+const ACTIVITY_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn run_feed(socket: WebSocket, realtime: Realtime, credential: Credential) {
     let (handle, queue_rx) = socket_handle(&realtime, SenderType::Supporter);
     let queue = handle.queue.clone();
     let (sink, stream) = socket.split();
     realtime.hub.join_feed(handle.clone());
+    // The agent is connected (online, unless away) from here on, on every node.
+    let agent_id = credential.agent_id;
+    let dashboard = Box::pin(realtime.chat.open_dashboard(agent_id)).await;
     let lifetime = Lifetime::new(handle.closer.clone());
     tokio::spawn(watch_credential(
         realtime.clone(),
@@ -266,20 +276,39 @@ async fn run_feed(socket: WebSocket, realtime: Realtime, credential: Credential)
             visitor: false,
         },
     ));
+    // The first `activity` is always written (it may end an automatic away),
+    // then at most one per ACTIVITY_WRITE_INTERVAL.
+    let last_activity: std::sync::Mutex<Option<tokio::time::Instant>> = std::sync::Mutex::new(None);
     read_loop(
         stream,
         lifetime.clone(),
         realtime.settings.max_frame_bytes,
         |text| {
             let reply = match parse_client_frame(&text) {
-                Ok(ClientFrame::Ping) => Frame::new(&ServerFrame::Pong),
-                _ => Frame::new(&ServerFrame::Error {
-                    error: ApiError::validation("type", "the agent feed accepts only ping frames")
-                        .body(),
+                Ok(ClientFrame::Ping) => Some(Frame::new(&ServerFrame::Pong)),
+                Ok(ClientFrame::Activity) => {
+                    let mut last = last_activity
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if last.is_none_or(|at| at.elapsed() >= ACTIVITY_WRITE_INTERVAL) {
+                        *last = Some(tokio::time::Instant::now());
+                        let chat = realtime.chat.clone();
+                        tokio::spawn(async move { chat.record_activity(agent_id).await });
+                    }
+                    None
+                }
+                _ => Some(Frame::new(&ServerFrame::Error {
+                    error: ApiError::validation(
+                        "type",
+                        "the agent feed accepts only ping and activity frames",
+                    )
+                    .body(),
                     client_msg_id: None,
-                }),
+                })),
             };
-            let _ = queue.try_send(Arc::new(reply));
+            if let Some(reply) = reply {
+                let _ = queue.try_send(Arc::new(reply));
+            }
             async {}
         },
     )
@@ -287,6 +316,7 @@ async fn run_feed(socket: WebSocket, realtime: Realtime, credential: Credential)
     lifetime.ended.cancel();
     let _ = writer.await;
     realtime.hub.leave_feed(handle.id);
+    Box::pin(realtime.chat.close_dashboard(dashboard)).await;
 }
 
 #[cfg(test)]

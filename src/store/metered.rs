@@ -69,6 +69,17 @@ metered! {
     fn prune_sessions(retention: Duration) -> StoreResult<u64>;
     fn presence(ticket_id: i64) -> StoreResult<Presence>;
     fn online_agent_ids() -> StoreResult<Vec<i64>>;
+    fn open_agent_socket(agent_id: i64, node_id: &str) -> StoreResult<i64>;
+    fn close_agent_socket(id: i64, grace: Duration) -> StoreResult<()>;
+    fn revive_agent_sockets(ids: &[i64]) -> StoreResult<u64>;
+    fn record_activity(agent_id: i64) -> StoreResult<()>;
+    fn set_away(agent_id: i64, away: bool) -> StoreResult<Agent>;
+    fn settings() -> StoreResult<crate::domain::Settings>;
+    fn save_settings(settings: &crate::domain::Settings) -> StoreResult<()>;
+    fn assign_next() -> StoreResult<Option<Changed>>;
+    fn requeue_abandoned() -> StoreResult<Vec<Changed>>;
+    fn transfer_ticket(ticket_id: i64, to: (i64, &str), by: (i64, &str)) -> StoreResult<Changed>;
+    fn queue_snapshot(ticket_ids: &[i64]) -> StoreResult<QueueSnapshot>;
     fn list_canned(text: Option<&str>) -> StoreResult<Vec<CannedResponse>>;
     fn create_canned(new: &NewCanned) -> StoreResult<CannedResponse>;
     fn update_canned(id: i64, update: &CannedUpdate) -> StoreResult<CannedResponse>;

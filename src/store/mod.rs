@@ -5,6 +5,7 @@
 
 mod metered;
 mod postgres;
+mod routing_sql;
 mod sql;
 mod sqlite;
 mod visitor_sql;
@@ -200,6 +201,8 @@ pub struct AgentUpdate {
     pub role: Option<AgentRole>,
     pub disabled: Option<bool>,
     pub password_hash: Option<String>,
+    /// The most tickets auto-assignment gives the agent (0 to [`crate::domain::MAX_CHATS_LIMIT`]).
+    pub max_chats: Option<i64>,
     /// End every session of the agent (logout).
     pub revoke_tokens: bool,
 }
@@ -229,6 +232,18 @@ pub struct NewSession {
     pub user_id: Option<String>,
     pub supporter_id: Option<i64>,
     pub node_id: String,
+}
+
+/// The waiting queue as a node's visitor sockets need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueSnapshot {
+    /// `(ticket_id, position)` of the asked tickets that wait (1 = next);
+    /// tickets that do not wait are left out.
+    pub positions: Vec<(i64, i64)>,
+    /// Agents whose status is `online`.
+    pub agents_online: i64,
+    /// Tickets waiting in all (`open` without an agent).
+    pub waiting: i64,
 }
 
 /// A read mark in both of a ticket's numberings.
@@ -338,6 +353,60 @@ pub trait Store: Send + Sync + 'static {
     async fn presence(&self, ticket_id: i64) -> StoreResult<Presence>;
     /// Agents with at least one active socket on a live node.
     async fn online_agent_ids(&self) -> StoreResult<Vec<i64>>;
+
+    /// Records a dashboard socket (the agents' feed) of `agent_id` on `node_id`,
+    /// which is activity too; returns its row id. The agent counts as connected
+    /// while the node's heartbeat is fresh and the socket open (or closed within
+    /// its grace). `NotFound` for an unknown agent.
+    async fn open_agent_socket(&self, agent_id: i64, node_id: &str) -> StoreResult<i64>;
+    /// Closes a dashboard socket: it keeps its agent connected `grace` longer, by
+    /// the database's clock (a reload is not going offline).
+    async fn close_agent_socket(&self, id: i64, grace: Duration) -> StoreResult<()>;
+    /// Makes these dashboard sockets open again (a node writing its live sockets
+    /// back after an outage, when closes may have been written meanwhile).
+    async fn revive_agent_sockets(&self, ids: &[i64]) -> StoreResult<u64>;
+    /// Stamps the agent's last activity with the database's clock (what the
+    /// automatic away counts from).
+    async fn record_activity(&self, agent_id: i64) -> StoreResult<()>;
+    /// Stores the agent's chosen away (`true`) or online (`false`, which is
+    /// activity too); returns the agent as it is now.
+    async fn set_away(&self, agent_id: i64, away: bool) -> StoreResult<Agent>;
+    /// The service's settings; defaults for what the row does not hold.
+    async fn settings(&self) -> StoreResult<crate::domain::Settings>;
+    /// Stores the whole settings document.
+    async fn save_settings(&self, settings: &crate::domain::Settings) -> StoreResult<()>;
+    /// One automatic assignment in one transaction: the waiting ticket that goes
+    /// first (priority, then age, then id) to the `online`, enabled agent with the
+    /// fewest open tickets below their `max_chats` (then least recently assigned,
+    /// then lowest id), exactly as that agent's Join would (status `assigned`,
+    /// the public note "Alice joined the chat"), moving the agent's
+    /// `last_assigned_at`. The agent's row is locked and their open tickets
+    /// counted again under the lock, the ticket's row locked (PostgreSQL: `FOR
+    /// UPDATE SKIP LOCKED`; SQLite: its write lock), so racing nodes never give
+    /// an agent more than `max_chats` nor a ticket two agents. `None`: nothing to
+    /// assign (no waiting ticket, no agent with room, or the candidate filled up
+    /// meanwhile: the caller tries again later). `Changed::assigned` names the agent.
+    async fn assign_next(&self) -> StoreResult<Option<Changed>>;
+    /// Returns to the queue (up to 100 per call) the tickets still `assigned`
+    /// (their agent has not written publicly since getting them) whose agent is
+    /// `offline`: status `open`, no agent, the agents-only note "Returned to the
+    /// queue: Alice went offline". Each in its own transaction, checked again
+    /// under the ticket's lock.
+    async fn requeue_abandoned(&self) -> StoreResult<Vec<Changed>>;
+    /// Gives a ticket that is not closed to agent `to` (id, name), asked by `by`:
+    /// an `open` ticket becomes `assigned`; the agents-only note "Transferred
+    /// from A to B by C" (or "Transferred to B by C") and the public "B joined the
+    /// chat", in that order; `Changed::assigned` is `to`. To its current agent:
+    /// no change, no note. `TicketClosed`, `NotFound` for an unknown ticket.
+    async fn transfer_ticket(
+        &self,
+        ticket_id: i64,
+        to: (i64, &str),
+        by: (i64, &str),
+    ) -> StoreResult<Changed>;
+    /// The queue positions of those of `ticket_ids` that wait, the number of
+    /// `online` agents and of waiting tickets, in one round of queries.
+    async fn queue_snapshot(&self, ticket_ids: &[i64]) -> StoreResult<QueueSnapshot>;
 
     /// Canned responses, most used first, then by shortcut; with `text`, only those
     /// holding it (case-insensitive) in their shortcut, title or body.

@@ -68,6 +68,31 @@ fn db_seconds_ago(param: &str) -> String {
     format!("(NOW() - {param} * INTERVAL '1 second')")
 }
 
+/// The database's clock plus the seconds bound at `param`, in SQL.
+fn db_seconds_ahead(param: &str) -> String {
+    format!("(NOW() + {param} * INTERVAL '1 second')")
+}
+
+/// The `away_after_minutes` setting, read from the settings row in SQL.
+fn db_away_minutes() -> String {
+    format!(
+        "COALESCE((SELECT CAST(CAST(body AS JSONB) ->> 'away_after_minutes' AS INTEGER) \
+         FROM support_settings WHERE id = 1), {})",
+        crate::domain::settings::DEFAULT_AWAY_AFTER_MINUTES
+    )
+}
+
+/// Row locks of `table` that a racing transaction skips instead of waiting for.
+fn skip_locked_sql(table: &str) -> String {
+    format!(" FOR UPDATE OF {table} SKIP LOCKED")
+}
+
+/// PostgreSQL locks rows, not the database: nothing to take first.
+fn write_lock_sql() -> Option<&'static str> {
+    None
+}
+
 // Also brings the domain and row types used above into scope.
 super::sql::impl_store!(PostgresStore, Postgres);
+super::routing_sql::routing_sql!(sqlx::Postgres);
 super::visitor_sql::visitor_sql!(sqlx::Postgres);

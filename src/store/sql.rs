@@ -69,8 +69,39 @@ pub(super) fn has_sender_key(
          AND COALESCE({table}sender_id, 0) = COALESCE({sender_id}, 0) AND {table}client_msg_id = {key}"
     )
 }
-pub(super) const AGENT_COLUMNS: &str =
-    "id, email, name, role, disabled, created_at, token_generation";
+/// An agent's status in SQL, for the agent row `a`: `offline` unless one of
+/// their dashboard sockets counts (on a node whose heartbeat is fresh, and open
+/// or closed less than its grace ago), `away` when chosen or inactive for the
+/// setting's minutes, else `online`. Every clock here is the database's.
+/// `stale_cutoff` and `now` are the backend's SQL for the node cutoff and the
+/// clock, `inactive_cutoff` the clock minus the away setting.
+pub(super) fn agent_status_sql(
+    stale_cutoff: &str,
+    now: &str,
+    away_minutes: &str,
+    inactive_cutoff: &str,
+) -> String {
+    format!(
+        "(CASE WHEN NOT EXISTS (SELECT 1 FROM support_agent_sockets ds JOIN support_nodes dn ON dn.node_id = ds.node_id \
+         WHERE ds.agent_id = a.id AND dn.heartbeat_at > {stale_cutoff} AND (ds.counts_until IS NULL OR ds.counts_until > {now})) \
+         THEN 'offline' WHEN a.away_chosen THEN 'away' \
+         WHEN {away_minutes} > 0 AND (a.last_activity_at IS NULL OR a.last_activity_at < {inactive_cutoff}) THEN 'away' \
+         ELSE 'online' END)"
+    )
+}
+
+/// The tickets agent `a` holds, in SQL: what `max_chats` bounds.
+pub(super) const OPEN_CHATS_SQL: &str = "(SELECT COUNT(*) FROM support_tickets oc WHERE oc.supporter_id = a.id \
+     AND oc.status IN ('assigned', 'in_progress'))";
+
+/// An agent's columns with its computed status, from `support_agents a`.
+pub(super) fn agent_select(status_sql: &str) -> String {
+    format!(
+        "SELECT a.id, a.email, a.name, a.role, a.disabled, a.created_at, a.token_generation, \
+         CAST(a.max_chats AS BIGINT) AS max_chats, {status_sql} AS status, {OPEN_CHATS_SQL} AS open_chats \
+         FROM support_agents a"
+    )
+}
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TicketRow {
@@ -166,6 +197,9 @@ pub(super) struct AgentRow {
     disabled: bool,
     created_at: DateTime<Utc>,
     token_generation: i64,
+    max_chats: i64,
+    status: String,
+    open_chats: i64,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -179,6 +213,9 @@ impl TryFrom<AgentRow> for Agent {
             disabled: r.disabled,
             created_at: r.created_at,
             token_generation: r.token_generation,
+            status: parse_column("agent status", &r.status)?,
+            max_chats: r.max_chats,
+            open_chats: r.open_chats,
         })
     }
 }
@@ -277,7 +314,7 @@ macro_rules! impl_store {
             status_after_message,
         };
         use crate::store::sql::{
-            AGENT_COLUMNS, AgentRow, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK,
+            AgentRow, agent_select, agent_status_sql, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK,
             SENDER_KEY, TicketRow, canned_write_error, contains_pattern, convert, has_sender_key, ticket_select,
         };
         use crate::store::{
@@ -465,6 +502,52 @@ macro_rules! impl_store {
                 messages.reverse();
             }
             Ok(MessageSlice { messages, has_more })
+        }
+
+    /// A ticket change inside the caller's transaction: takes the ticket's
+    /// lock first, plans with the contract's rules, writes the ticket and
+    /// its notes. A no-op writes nothing (the caller rolls back).
+    async fn apply_change(tx: &mut Tx, ticket_id: i64, change: &TicketChange, at: DateTime<Utc>) -> StoreResult<Changed> {
+        let locked = sqlx::query("UPDATE support_tickets SET last_seq = last_seq WHERE id = $1")
+            .bind(ticket_id)
+            .execute(&mut **tx)
+            .await?;
+        if locked.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ticket = fetch_ticket(&mut **tx, ticket_id, SenderType::Supporter).await?;
+        let plan = plan_change(&ticket, change)?;
+        if plan.is_noop() {
+            return Ok(Changed { ticket, notes: Vec::new(), assigned: None, relabelled: false });
+        }
+        sqlx::query(
+            "UPDATE support_tickets SET status = $2, priority = $3, supporter_id = $4, updated_at = $5, \
+             closed_at = CASE WHEN $6 THEN $5 ELSE closed_at END WHERE id = $1",
+        )
+        .bind(ticket_id)
+        .bind(plan.status.as_str())
+        .bind(plan.priority.as_str())
+        .bind(plan.supporter_id)
+        .bind(at)
+        .bind(plan.closed)
+        .execute(&mut **tx)
+        .await?;
+        if let Some(labels) = &plan.labels {
+            sqlx::query("DELETE FROM support_ticket_labels WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .execute(&mut **tx)
+                .await?;
+            if !labels.is_empty() {
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO support_ticket_labels (ticket_id, label) ");
+                qb.push_values(labels, |mut row, label| {
+                    row.push_bind(ticket_id).push_bind(label.as_str());
+                });
+                qb.build().execute(&mut **tx).await?;
+            }
+        }
+        let notes = system_notes(tx, ticket_id, &plan.notes, at).await?;
+        let ticket = fetch_ticket(&mut **tx, ticket_id, SenderType::Supporter).await?;
+        Ok(Changed { ticket, notes, assigned: plan.assigned, relabelled: plan.labels.is_some() })
         }
 
         fn push_list_filters(qb: &mut QueryBuilder<'_, $db>, query: &TicketQuery) {
@@ -718,50 +801,14 @@ macro_rules! impl_store {
             }
 
             async fn change_ticket(&self, ticket_id: i64, change: &TicketChange) -> StoreResult<Changed> {
-                let at = now();
                 let mut tx = self.pool.begin().await?;
-                let locked = sqlx::query("UPDATE support_tickets SET last_seq = last_seq WHERE id = $1")
-                    .bind(ticket_id)
-                    .execute(&mut *tx)
-                    .await?;
-                if locked.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
-                let plan = plan_change(&ticket, change)?;
-                if plan.is_noop() {
+                let changed = apply_change(&mut tx, ticket_id, change, now()).await?;
+                if changed.changed_anything() {
+                    tx.commit().await?;
+                } else {
                     tx.rollback().await?;
-                    return Ok(Changed { ticket, notes: Vec::new(), assigned: None, relabelled: false });
                 }
-                sqlx::query(
-                    "UPDATE support_tickets SET status = $2, priority = $3, supporter_id = $4, updated_at = $5, \
-                     closed_at = CASE WHEN $6 THEN $5 ELSE closed_at END WHERE id = $1",
-                )
-                .bind(ticket_id)
-                .bind(plan.status.as_str())
-                .bind(plan.priority.as_str())
-                .bind(plan.supporter_id)
-                .bind(at)
-                .bind(plan.closed)
-                .execute(&mut *tx)
-                .await?;
-                if let Some(labels) = &plan.labels {
-                    sqlx::query("DELETE FROM support_ticket_labels WHERE ticket_id = $1")
-                        .bind(ticket_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    if !labels.is_empty() {
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO support_ticket_labels (ticket_id, label) ");
-                        qb.push_values(labels, |mut row, label| {
-                            row.push_bind(ticket_id).push_bind(label.as_str());
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                }
-                let notes = system_notes(&mut tx, ticket_id, &plan.notes, at).await?;
-                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
-                tx.commit().await?;
-                Ok(Changed { ticket, notes, assigned: plan.assigned, relabelled: plan.labels.is_some() })
+                Ok(changed)
             }
 
             async fn mark_read(&self, ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<ReadUpTo> {
@@ -791,23 +838,24 @@ macro_rules! impl_store {
             }
 
             async fn create_agent(&self, agent: &NewAgent) -> StoreResult<Agent> {
-                let sql = format!(
+                let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO support_agents (email, name, password_hash, role, disabled, created_at) \
-                     VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (email) DO NOTHING RETURNING {AGENT_COLUMNS}"
-                );
-                let row: Option<AgentRow> = sqlx::query_as(&sql)
-                    .bind(&agent.email)
-                    .bind(&agent.name)
-                    .bind(&agent.password_hash)
-                    .bind(agent.role.as_str())
-                    .bind(now())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.ok_or(StoreError::Conflict("an agent with this email"))?.try_into()
+                     VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (email) DO NOTHING RETURNING id",
+                )
+                .bind(&agent.email)
+                .bind(&agent.name)
+                .bind(&agent.password_hash)
+                .bind(agent.role.as_str())
+                .bind(now())
+                .fetch_optional(&self.pool)
+                .await?;
+                let id = id.ok_or(StoreError::Conflict("an agent with this email"))?;
+                self.agent_by_id(id).await?.ok_or(StoreError::NotFound)
             }
 
             async fn agent_by_email(&self, email: &str) -> StoreResult<Option<AgentWithHash>> {
-                let sql = format!("SELECT {AGENT_COLUMNS}, password_hash FROM support_agents WHERE email = $1");
+                let sql = format!("{}, a.password_hash FROM support_agents a WHERE a.email = $1",
+                    agent_select(routing_queries::status_sql()).trim_end_matches(" FROM support_agents a"));
                 let row = sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await?;
                 let Some(row) = row else { return Ok(None) };
                 use sqlx::{FromRow, Row};
@@ -817,13 +865,13 @@ macro_rules! impl_store {
             }
 
             async fn agent_by_id(&self, id: i64) -> StoreResult<Option<Agent>> {
-                let sql = format!("SELECT {AGENT_COLUMNS} FROM support_agents WHERE id = $1");
+                let sql = format!("{} WHERE a.id = $1", agent_select(routing_queries::status_sql()));
                 let row: Option<AgentRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.map(Agent::try_from).transpose()
             }
 
             async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
-                let sql = format!("SELECT {AGENT_COLUMNS} FROM support_agents ORDER BY id");
+                let sql = format!("{} ORDER BY a.id", agent_select(routing_queries::status_sql()));
                 let rows: Vec<AgentRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
                 convert(rows)
             }
@@ -833,21 +881,23 @@ macro_rules! impl_store {
             }
 
             async fn update_agent(&self, id: i64, update: &AgentUpdate) -> StoreResult<Agent> {
-                let sql = format!(
+                let updated: Option<i64> = sqlx::query_scalar(
                     "UPDATE support_agents SET name = COALESCE($2, name), role = COALESCE($3, role), \
                      disabled = COALESCE($4, disabled), password_hash = COALESCE($5, password_hash), \
-                     token_generation = token_generation + $6 WHERE id = $1 RETURNING {AGENT_COLUMNS}"
-                );
-                let row: Option<AgentRow> = sqlx::query_as(&sql)
-                    .bind(id)
-                    .bind(update.name.as_deref())
-                    .bind(update.role.map(|r| r.as_str()))
-                    .bind(update.disabled)
-                    .bind(update.password_hash.as_deref())
-                    .bind(i64::from(update.revokes_tokens()))
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.ok_or(StoreError::NotFound)?.try_into()
+                     token_generation = token_generation + $6, max_chats = COALESCE($7, max_chats) \
+                     WHERE id = $1 RETURNING id",
+                )
+                .bind(id)
+                .bind(update.name.as_deref())
+                .bind(update.role.map(|r| r.as_str()))
+                .bind(update.disabled)
+                .bind(update.password_hash.as_deref())
+                .bind(i64::from(update.revokes_tokens()))
+                .bind(update.max_chats.map(|m| m as i32))
+                .fetch_optional(&self.pool)
+                .await?;
+                updated.ok_or(StoreError::NotFound)?;
+                self.agent_by_id(id).await?.ok_or(StoreError::NotFound)
             }
 
             async fn agent_standings(&self, agent_ids: &[i64]) -> StoreResult<Vec<AgentStanding>> {
@@ -986,7 +1036,8 @@ macro_rules! impl_store {
                     .bind(retention.as_secs() as i64)
                     .execute(&self.pool)
                     .await?;
-                Ok(done.rows_affected())
+                let dashboards = routing_queries::prune_agent_sockets(&self.pool, retention).await?;
+                Ok(done.rows_affected() + dashboards)
             }
 
             async fn presence(&self, ticket_id: i64) -> StoreResult<Presence> {
@@ -1093,6 +1144,52 @@ macro_rules! impl_store {
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows.into_iter().map(|(name, count)| LabelCount { name, count }).collect())
+            }
+
+            // Presence, capacity and routing: the SQL is in `routing_sql.rs`.
+            async fn open_agent_socket(&self, agent_id: i64, node_id: &str) -> StoreResult<i64> {
+                routing_queries::open_agent_socket(&self.pool, agent_id, node_id).await
+            }
+
+            async fn close_agent_socket(&self, id: i64, grace: std::time::Duration) -> StoreResult<()> {
+                routing_queries::close_agent_socket(&self.pool, id, grace).await
+            }
+
+            async fn revive_agent_sockets(&self, ids: &[i64]) -> StoreResult<u64> {
+                routing_queries::revive_agent_sockets(&self.pool, ids).await
+            }
+
+            async fn record_activity(&self, agent_id: i64) -> StoreResult<()> {
+                routing_queries::record_activity(&self.pool, agent_id).await
+            }
+
+            async fn set_away(&self, agent_id: i64, away: bool) -> StoreResult<Agent> {
+                routing_queries::set_away(&self.pool, agent_id, away).await?;
+                self.agent_by_id(agent_id).await?.ok_or(StoreError::NotFound)
+            }
+
+            async fn settings(&self) -> StoreResult<crate::domain::Settings> {
+                routing_queries::settings(&self.pool).await
+            }
+
+            async fn save_settings(&self, settings: &crate::domain::Settings) -> StoreResult<()> {
+                routing_queries::save_settings(&self.pool, settings).await
+            }
+
+            async fn assign_next(&self) -> StoreResult<Option<Changed>> {
+                routing_queries::assign_next(&self.pool).await
+            }
+
+            async fn requeue_abandoned(&self) -> StoreResult<Vec<Changed>> {
+                routing_queries::requeue_abandoned(&self.pool).await
+            }
+
+            async fn transfer_ticket(&self, ticket_id: i64, to: (i64, &str), by: (i64, &str)) -> StoreResult<Changed> {
+                routing_queries::transfer_ticket(&self.pool, ticket_id, to, by).await
+            }
+
+            async fn queue_snapshot(&self, ticket_ids: &[i64]) -> StoreResult<crate::store::QueueSnapshot> {
+                routing_queries::queue_snapshot(&self.pool, ticket_ids).await
             }
 
             // Visitor context: the SQL is in `visitor_sql.rs`.

@@ -65,6 +65,31 @@ fn db_seconds_ago(param: &str) -> String {
     format!("strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-' || {param} || ' seconds')")
 }
 
+/// The database's clock plus the seconds bound at `param`, in SQL.
+fn db_seconds_ahead(param: &str) -> String {
+    format!("strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '+' || {param} || ' seconds')")
+}
+
+/// The `away_after_minutes` setting, read from the settings row in SQL.
+fn db_away_minutes() -> String {
+    format!(
+        "COALESCE((SELECT json_extract(body, '$.away_after_minutes') FROM support_settings WHERE id = 1), {})",
+        crate::domain::settings::DEFAULT_AWAY_AFTER_MINUTES
+    )
+}
+
+/// SQLite has one writer (taken first, see [`write_lock_sql`]): no row locks.
+fn skip_locked_sql(_table: &str) -> String {
+    String::new()
+}
+
+/// A write that takes SQLite's write lock at the start of a transaction that
+/// reads before it writes, so the read is never upgraded (SQLITE_BUSY).
+fn write_lock_sql() -> Option<&'static str> {
+    Some("UPDATE support_settings SET id = id WHERE id = 1")
+}
+
 // Also brings the domain and row types used above into scope.
 super::sql::impl_store!(SqliteStore, Sqlite);
+super::routing_sql::routing_sql!(sqlx::Sqlite);
 super::visitor_sql::visitor_sql!(sqlx::Sqlite);

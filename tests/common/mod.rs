@@ -25,6 +25,7 @@ pub use faults::{FaultyCluster, NodeLinks, PrivateRedis, spawn_faulty_cluster};
 
 pub use faultproxy::FaultProxy;
 use livesupport::config::Secret;
+use livesupport::domain::{AssignmentMode, Settings};
 use livesupport::{Application, Config};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -230,6 +231,7 @@ pub async fn spawn_app_with(
         runtime: None,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    app.set_assignment(AssignmentMode::Manual).await;
     Some(app)
 }
 
@@ -318,6 +320,7 @@ async fn spawn_nodes(
     let token = cluster[0].login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     for node in &mut cluster {
         node.admin_token = token.clone();
+        node.set_assignment(AssignmentMode::Manual).await;
     }
     cluster
 }
@@ -380,6 +383,22 @@ impl TestApp {
             .await
             .expect("the node stops within 30 s")
             .expect("the node's task ends cleanly");
+    }
+
+    /// Stores the assignment setting through this node, which uses it at once
+    /// (other nodes within a routing round). Tests written before issue 16
+    /// expect tickets to wait until an agent takes them, so every app and
+    /// cluster starts `manual`; routing tests turn `auto` on with this.
+    pub async fn set_assignment(&self, mode: AssignmentMode) {
+        let settings = self.state.store.settings().await.expect("settings read");
+        self.state
+            .chat
+            .save_settings(Settings {
+                assignment: mode,
+                ..settings
+            })
+            .await
+            .expect("settings stored");
     }
 
     pub fn url(&self, path: &str) -> String {

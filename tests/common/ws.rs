@@ -22,6 +22,10 @@ pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 /// loaded test machine.
 pub const RECOVERY_DEADLINE: Duration = Duration::from_secs(10);
 
+/// Frames of issue 16 that arrive on their own schedule (a node's routing
+/// round): `agent_updated` on the feed, `queue` on a waiting visitor's socket.
+pub const ROUTING_FRAMES: [&str; 2] = ["agent_updated", "queue"];
+
 pub struct WsClient {
     pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
@@ -126,8 +130,25 @@ impl WsClient {
         }
     }
 
-    /// The next JSON frame within `wait`, or `None`.
+    /// The next JSON frame within `wait`, or `None`; the routing frames of
+    /// issue 16 ([`ROUTING_FRAMES`]) are skipped, as the tests written before
+    /// them expect (use [`WsClient::try_next_any`], `next_of` or `collect_of`
+    /// to see them).
     pub async fn try_next(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let frame = self
+                .try_next_any(deadline.saturating_duration_since(tokio::time::Instant::now()))
+                .await?;
+            let kind = frame["type"].as_str().unwrap_or_default();
+            if !ROUTING_FRAMES.contains(&kind) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// The next JSON frame of any type within `wait`, or `None`.
+    pub async fn try_next_any(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let message = tokio::time::timeout_at(deadline, self.stream.next())
@@ -180,10 +201,14 @@ impl WsClient {
         if met { Ok(messages) } else { Err(messages) }
     }
 
-    /// Skips frames until one of `kind` arrives.
+    /// Skips frames until one of `kind` arrives (routing frames included).
     pub async fn next_of(&mut self, kind: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + FRAME_TIMEOUT;
         loop {
-            let frame = self.next().await;
+            let frame = self
+                .try_next_any(deadline.saturating_duration_since(tokio::time::Instant::now()))
+                .await
+                .unwrap_or_else(|| panic!("no {kind} frame within {FRAME_TIMEOUT:?}"));
             if frame["type"] == kind {
                 return frame;
             }
@@ -205,7 +230,7 @@ impl WsClient {
         let deadline = tokio::time::Instant::now() + wait;
         let mut found = Vec::new();
         while let Some(frame) = self
-            .try_next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .try_next_any(deadline.saturating_duration_since(tokio::time::Instant::now()))
             .await
         {
             if frame["type"] == kind {

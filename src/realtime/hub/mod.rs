@@ -28,7 +28,7 @@ use super::credentials::Credentials;
 use super::frame::{Frame, SocketHandle, ticket_version};
 use crate::broker::{AGENTS_CHANNEL, Broker, CONTROL_CHANNEL, Delivery, InboxReceiver, Received};
 use crate::chat::events::{Decoded, Event};
-use crate::domain::{Message, Ticket};
+use crate::domain::{Message, SenderType, Ticket};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use feed::Feed;
@@ -109,6 +109,19 @@ enum Command {
     /// The tickets the feed missed, read from the store.
     FeedRecovered {
         tickets: Option<Vec<Ticket>>,
+    },
+    /// Frames for every dashboard here (the router's `agent_updated`).
+    FeedFrames {
+        frames: Vec<Arc<Frame>>,
+    },
+    /// A frame for the visitor sockets of one ticket only (the router's `queue`).
+    VisitorFrame {
+        ticket_id: i64,
+        frame: Arc<Frame>,
+    },
+    /// Answered with the tickets that have visitor sockets here.
+    VisitorTickets {
+        reply: oneshot::Sender<Vec<i64>>,
     },
 }
 
@@ -204,6 +217,26 @@ impl Hub {
 
     pub fn leave_feed(&self, socket_id: u64) {
         let _ = self.commands.send(Command::LeaveFeed { socket_id });
+    }
+
+    /// Sends frames to every dashboard (feed socket) of this node.
+    pub fn send_to_dashboards(&self, frames: Vec<Arc<Frame>>) {
+        let _ = self.commands.send(Command::FeedFrames { frames });
+    }
+
+    /// Sends a frame to the visitor sockets of `ticket_id` on this node only
+    /// (not through the broker: every node sends its own visitors theirs).
+    pub fn send_to_visitors(&self, ticket_id: i64, frame: Arc<Frame>) {
+        let _ = self
+            .commands
+            .send(Command::VisitorFrame { ticket_id, frame });
+    }
+
+    /// The tickets with visitor sockets on this node; `None` when the hub stopped.
+    pub async fn visitor_tickets(&self) -> Option<Vec<i64>> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::VisitorTickets { reply }).ok()?;
+        answer.await.ok()
     }
 }
 
@@ -315,6 +348,27 @@ impl HubState {
             Command::CheckBehind { tickets } => self.check_behind(tickets),
             Command::FeedChanged { until, changes } => self.feed_changed(until, changes),
             Command::FeedRecovered { tickets } => self.feed_recovered(tickets),
+            Command::FeedFrames { frames } => {
+                for frame in frames {
+                    self.feed.send(frame);
+                }
+            }
+            Command::VisitorFrame { ticket_id, frame } => {
+                if let Some(fanout) = self.tickets.get_mut(&ticket_id) {
+                    fanout
+                        .sockets
+                        .retain(|_, s| s.role != SenderType::User || s.push(frame.clone()));
+                }
+            }
+            Command::VisitorTickets { reply } => {
+                let tickets = self
+                    .tickets
+                    .iter()
+                    .filter(|(_, f)| f.sockets.values().any(|s| s.role == SenderType::User))
+                    .map(|(id, _)| *id)
+                    .collect();
+                let _ = reply.send(tickets);
+            }
         }
     }
 

@@ -1,0 +1,135 @@
+//! Presence, capacity and routing (issue 16): an agent's chosen status, the
+//! service's settings (admins), and the transfer of a ticket to a teammate.
+//! `max_chats` is changed with the other account fields (`agents.rs`).
+
+use super::AppState;
+use super::extract::{AdminAgent, CurrentAgent, JsonBody, PathKey};
+use super::tickets::load;
+use crate::domain::settings::MAX_AWAY_AFTER_MINUTES;
+use crate::domain::{Agent, AssignmentMode, Settings, Ticket};
+use crate::error::ApiError;
+use axum::extract::State;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/support/agents/me/status", put(set_status))
+        .route("/api/support/settings", get(get_settings).put(put_settings))
+        .route("/api/support/tickets/{ticket_id}/transfer", post(transfer))
+}
+
+#[derive(Deserialize)]
+struct StatusRequest {
+    status: Option<String>,
+}
+
+/// The agent chooses `away` (kept until they choose `online`, across reloads)
+/// or `online` (which is activity too).
+async fn set_status(
+    State(state): State<AppState>,
+    CurrentAgent(agent): CurrentAgent,
+    JsonBody(request): JsonBody<StatusRequest>,
+) -> Result<Json<Agent>, ApiError> {
+    let away = match request.status.as_deref() {
+        Some("online") => false,
+        Some("away") => true,
+        _ => {
+            return Err(ApiError::validation(
+                "status",
+                "status must be online or away",
+            ));
+        }
+    };
+    let agent = state.chat.set_away(agent.id, away).await?;
+    tracing::info!(agent_id = agent.id, away, "agent chose a status");
+    Ok(Json(agent))
+}
+
+async fn get_settings(
+    State(state): State<AppState>,
+    _: AdminAgent,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(state.store.settings().await?.public()))
+}
+
+/// Applies any subset of the settings' fields to the stored ones; every field
+/// is checked before anything is stored.
+async fn put_settings(
+    State(state): State<AppState>,
+    AdminAgent(admin): AdminAgent,
+    JsonBody(request): JsonBody<Map<String, Value>>,
+) -> Result<Json<Settings>, ApiError> {
+    let mut settings = state.store.settings().await?;
+    for (field, value) in &request {
+        match field.as_str() {
+            "assignment" => {
+                settings.assignment = match value.as_str() {
+                    Some("auto") => AssignmentMode::Auto,
+                    Some("manual") => AssignmentMode::Manual,
+                    _ => {
+                        return Err(ApiError::validation(
+                            "assignment",
+                            "assignment must be auto or manual",
+                        ));
+                    }
+                }
+            }
+            "away_after_minutes" => {
+                settings.away_after_minutes = value
+                    .as_i64()
+                    .filter(|m| (0..=MAX_AWAY_AFTER_MINUTES).contains(m))
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            "away_after_minutes",
+                            format!(
+                                "away_after_minutes must be a whole number from 0 to {MAX_AWAY_AFTER_MINUTES}"
+                            ),
+                        )
+                    })?
+            }
+            other => {
+                return Err(ApiError::validation(
+                    other,
+                    format!("{other} is not a setting"),
+                ));
+            }
+        }
+    }
+    let settings = state.chat.save_settings(settings).await?;
+    tracing::info!(
+        admin_id = admin.id,
+        assignment = ?settings.assignment,
+        away_after_minutes = settings.away_after_minutes,
+        "settings changed"
+    );
+    Ok(Json(settings.public()))
+}
+
+#[derive(Deserialize)]
+struct TransferRequest {
+    supporter_id: Option<i64>,
+}
+
+/// Any agent gives a ticket that is not closed to an enabled teammate.
+async fn transfer(
+    State(state): State<AppState>,
+    CurrentAgent(caller): CurrentAgent,
+    PathKey(raw_id): PathKey,
+    JsonBody(request): JsonBody<TransferRequest>,
+) -> Result<Json<Ticket>, ApiError> {
+    let ticket = load(&state, &raw_id).await?;
+    let to = match request.supporter_id {
+        Some(id) => state.store.agent_by_id(id).await?,
+        None => None,
+    };
+    let Some(to) = to.filter(|agent| !agent.disabled) else {
+        return Err(ApiError::validation(
+            "supporter_id",
+            "supporter_id must be an enabled agent",
+        ));
+    };
+    Ok(Json(state.chat.transfer(ticket.id, &to, &caller).await?))
+}

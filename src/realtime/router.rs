@@ -1,0 +1,173 @@
+//! The per-node router (issue 16): a task that, every round, reads the
+//! settings, returns abandoned tickets to the queue and auto-assigns waiting
+//! tickets (both only with `"assignment": "auto"`), then tells this node's
+//! sockets what changed: `agent_updated` to its dashboards, `queue` to the
+//! visitor sockets of waiting tickets.
+//!
+//! A round runs every routing interval (the reconciliation interval, 2 s) and
+//! whenever something wakes it ([`crate::chat::routing::Routing::wake`]: a
+//! ticket opened, room was freed, an agent came online…), at most once per
+//! [`MIN_ROUND_SPACING`]. Every node runs rounds: the database settles their
+//! races (`Store::assign_next`), and the timer covers events of a node that
+//! died. Dashboards and visitors are told by the node they are connected to,
+//! from what it last told them, so no frame goes through the broker.
+
+use super::Realtime;
+use super::frame::Frame;
+use super::protocol::{QueueData, ServerFrame};
+use crate::chat::routing::MAX_ASSIGNMENTS_PER_ROUND;
+use crate::domain::{Agent, AgentRole, AgentStatus};
+use crate::metrics::metrics;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The least time between two rounds: a burst of wake-ups (a hundred tickets
+/// opening at once) makes a round every this, not one per wake-up.
+pub const MIN_ROUND_SPACING: Duration = Duration::from_millis(100);
+
+/// What an agent's `agent_updated` frame shows that can change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AgentView {
+    status: AgentStatus,
+    max_chats: i64,
+    open_chats: i64,
+    name: String,
+    role: AgentRole,
+    disabled: bool,
+}
+
+impl From<&Agent> for AgentView {
+    fn from(agent: &Agent) -> Self {
+        AgentView {
+            status: agent.status,
+            max_chats: agent.max_chats,
+            open_chats: agent.open_chats,
+            name: agent.name.clone(),
+            role: agent.role,
+            disabled: agent.disabled,
+        }
+    }
+}
+
+/// Runs rounds until `stop`.
+pub async fn run(realtime: Realtime, stop: CancellationToken) {
+    let routing = realtime.chat.routing.clone();
+    let mut tick = tokio::time::interval(routing.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut told: HashMap<i64, AgentView> = HashMap::new();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+            _ = routing.woken() => {}
+        }
+        round(&realtime, &mut told).await;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(MIN_ROUND_SPACING) => {}
+        }
+    }
+}
+
+/// One round; every step logs its own failure and the next round tries again.
+async fn round(realtime: &Realtime, told: &mut HashMap<i64, AgentView>) {
+    let chat = &realtime.chat;
+    match chat.store.settings().await {
+        Ok(settings) => chat.routing.cache_settings(settings),
+        Err(err) => tracing::warn!(cause = %err, "cannot read the settings; using the last ones"),
+    }
+    if chat.routing.settings().auto_assigns() {
+        if let Err(err) = chat.requeue_abandoned().await {
+            tracing::warn!(cause = %err, "cannot return abandoned tickets to the queue");
+        }
+        for _ in 0..MAX_ASSIGNMENTS_PER_ROUND {
+            match chat.assign_next().await {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(err) => {
+                    tracing::warn!(cause = %err, "auto-assignment failed");
+                    break;
+                }
+            }
+        }
+    }
+    tell_dashboards(realtime, told).await;
+    tell_visitors(realtime).await;
+}
+
+/// Sends this node's dashboards `agent_updated` for every agent that changed
+/// since the last round (all of them the first time), and counts agents by status.
+async fn tell_dashboards(realtime: &Realtime, told: &mut HashMap<i64, AgentView>) {
+    let agents = match realtime.chat.store.list_agents().await {
+        Ok(agents) => agents,
+        Err(err) => {
+            tracing::warn!(cause = %err, "cannot read the agents for presence");
+            return;
+        }
+    };
+    let m = metrics();
+    for status in AgentStatus::ALL {
+        let n = agents.iter().filter(|a| a.status == status).count();
+        m.agents.with_label_values(&[status.as_str()]).set(n as i64);
+    }
+    let mut frames = Vec::new();
+    for agent in &agents {
+        let view = AgentView::from(agent);
+        if told.get(&agent.id) != Some(&view) {
+            frames.push(Arc::new(Frame::new(&ServerFrame::AgentUpdated { agent })));
+            told.insert(agent.id, view);
+        }
+    }
+    if !frames.is_empty() {
+        realtime.hub.send_to_dashboards(frames);
+    }
+}
+
+/// Sends the visitor sockets of waiting tickets here their `queue` frame when
+/// their position or the agents online changed, and once `position: null`
+/// when their ticket left the queue.
+async fn tell_visitors(realtime: &Realtime) {
+    let Some(tickets) = realtime.hub.visitor_tickets().await else {
+        return;
+    };
+    let snapshot = match realtime.chat.store.queue_snapshot(&tickets).await {
+        Ok(snapshot) => snapshot,
+        Err(err) => {
+            tracing::warn!(cause = %err, "cannot read the queue positions");
+            return;
+        }
+    };
+    metrics().queue_waiting.set(snapshot.waiting);
+    let positions: HashMap<i64, i64> = snapshot.positions.iter().copied().collect();
+    let agents_online = snapshot.agents_online;
+    let mut sent = realtime
+        .chat
+        .routing
+        .queue_sent
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Tickets without visitor sockets here are forgotten.
+    sent.retain(|id, _| tickets.contains(id));
+    for ticket_id in tickets {
+        let position = positions.get(&ticket_id).copied();
+        let before = sent.get(&ticket_id).copied();
+        let tell = match (position, before) {
+            (Some(_), before) => before != Some((position, agents_online)),
+            // Left the queue: told once, if it was told it waits.
+            (None, Some((Some(_), _))) => true,
+            (None, _) => false,
+        };
+        if tell {
+            sent.insert(ticket_id, (position, agents_online));
+            let frame = Frame::new(&ServerFrame::Queue {
+                data: QueueData {
+                    position,
+                    agents_online,
+                },
+            });
+            realtime.hub.send_to_visitors(ticket_id, Arc::new(frame));
+        }
+    }
+}
