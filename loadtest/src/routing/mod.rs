@@ -220,7 +220,10 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
             "{total} visitors at {}/s ({:?}) for {} s, agents holding chats {} s on average…",
             options.visitor_rate, options.arrivals, options.duration, options.hold
         );
-        background.push(tokio::spawn(progress_loop(shared.clone())));
+        background.push(tokio::spawn(progress_loop(
+            shared.clone(),
+            shared.stop.subscribe(),
+        )));
     }
     let start_ns = shared.now_ns() + LEAD_IN.as_nanos() as u64;
     let visitors: Vec<JoinHandle<()>> = schedule
@@ -503,13 +506,16 @@ async fn cleanup(shared: &Shared, admin: &str, restore_manual: bool) {
     }
 }
 
-/// One line a second on stderr.
-async fn progress_loop(shared: Arc<Shared>) {
+/// One line a second on stderr, until the run stops.
+async fn progress_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     let started = Instant::now();
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = until_stopped(&mut stop) => return,
+        }
         let arrived = shared.arrived.load(Ordering::Relaxed);
         let assigned = (0..shared.visitors.len())
             .filter(|&k| shared.is_assigned(k))
