@@ -3,7 +3,7 @@
 
 use crate::accounting::{Latency, micros_histogram};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// What one visitor saw, in nanoseconds since the run's epoch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,8 +17,12 @@ pub struct VisitorRecord {
     /// The agent the `ready` frame already named (assigned before the socket
     /// was up: the visitor's clock cannot tell when, the feed's can).
     pub assigned_before_ready: Option<i64>,
-    /// Every agent a `supporter_joined` named (more than one: double assignment).
-    pub joined_agents: BTreeSet<i64>,
+    /// The agent holding the ticket by the socket's frames (`ready`,
+    /// `supporter_joined`, `ticket_updated`), `None` while it waits.
+    pub current_agent: Option<i64>,
+    /// `supporter_joined` frames that named another agent while the socket's
+    /// frames still showed the ticket held (no return to the queue between).
+    pub joined_while_held: u64,
     /// The first feed frame showing the ticket with an agent, and that agent.
     pub feed: Option<(u64, i64)>,
     /// `queue` frames received.
@@ -82,7 +86,7 @@ pub struct RoutingReport {
     /// Agents that held more than `max_chats` at once by either measure.
     pub over_capacity: u64,
     /// Tickets given to two agents (moved between agents without the queue,
-    /// or two different agents announced to the visitor).
+    /// or a second agent announced to the visitor while the first held it).
     pub double_assigned: u64,
     /// Visitors whose socket and feed named different agents.
     pub agent_mismatch: u64,
@@ -136,13 +140,11 @@ pub fn summarize_visitors(
         if v.assigned_before_ready.is_some() {
             report.assigned_before_ready += 1;
         }
-        let mut named: BTreeSet<i64> = v.joined_agents.clone();
-        named.extend(v.assigned_before_ready);
-        if named.len() > 1 {
+        if v.joined_while_held > 0 {
             report.double_assigned += 1;
         }
         if let (Some(agent), Some((_, by_feed))) = (v.agent(), v.feed)
-            && named.len() <= 1
+            && v.joined_while_held == 0
             && agent != by_feed
         {
             report.agent_mismatch += 1;
@@ -239,7 +241,7 @@ mod tests {
             ticket_id: Some(asked_s as i64),
             asked_ns: asked_s * S,
             joined: Some((at, agent)),
-            joined_agents: BTreeSet::from([agent]),
+            current_agent: Some(agent),
             feed: Some((at - 1_000_000, agent)),
             ..VisitorRecord::default()
         }
@@ -307,9 +309,9 @@ mod tests {
     }
 
     #[test]
-    fn two_agents_announced_to_one_visitor_is_a_double_assignment() {
+    fn a_second_agent_announced_while_the_first_held_it_is_a_double_assignment() {
         let mut v = assigned(1, 5, 1);
-        v.joined_agents.insert(2);
+        v.joined_while_held = 1;
         let r = summarize_visitors(&[v], 10 * S, None, 5 * S);
         assert_eq!(r.double_assigned, 1);
         assert!(!r.is_clean());

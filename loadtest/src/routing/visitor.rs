@@ -47,6 +47,7 @@ pub async fn visit(shared: Arc<Shared>, k: usize, total: usize, due_ns: u64, nod
     {
         let mut record = lock(&shared.visitors[k]);
         record.assigned_before_ready = ready.supporter_id;
+        record.current_agent = ready.supporter_id;
         record.max_position = ready.queue_position;
     }
 
@@ -101,7 +102,12 @@ fn on_frame(shared: &Shared, k: usize, text: &str) -> bool {
                 shared.error("supporter_joined without supporter_id");
                 return false;
             };
-            record.joined_agents.insert(agent);
+            // A ticket goes to another agent only through the queue (the run
+            // never transfers): a `ticket_updated` back to `open` comes first.
+            if record.current_agent.is_some_and(|held| held != agent) {
+                record.joined_while_held += 1;
+            }
+            record.current_agent = Some(agent);
             // A join replayed after `ready` named the agent happened earlier:
             // the visitor's clock cannot time it.
             if record.joined.is_none() && record.assigned_before_ready.is_none() {
@@ -109,10 +115,13 @@ fn on_frame(shared: &Shared, k: usize, text: &str) -> bool {
             }
         }
         Some("ticket_updated") => {
-            return matches!(
-                frame["ticket"]["status"].as_str(),
-                Some("resolved" | "closed")
-            );
+            let ticket = &frame["ticket"];
+            let status = ticket["status"].as_str();
+            record.current_agent = match status {
+                Some("assigned" | "in_progress") => ticket["supporter_id"].as_i64(),
+                _ => None,
+            };
+            return matches!(status, Some("resolved" | "closed"));
         }
         Some("error") => {
             drop(record);
