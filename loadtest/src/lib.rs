@@ -145,7 +145,7 @@ pub struct Options {
     /// (exponentially distributed; 0 resolves at once after the reply).
     #[arg(long, env = "LOADTEST_HOLD", default_value_t = 5.0)]
     pub hold: f64,
-    /// Routing run: seed of the Poisson arrivals and the hold times.
+    /// Routing run: seed of the Poisson arrivals and of each visitor's hold time.
     #[arg(long, env = "LOADTEST_SEED", default_value_t = 1)]
     pub seed: u64,
     /// Print only the report as one JSON line (no progress, no table).

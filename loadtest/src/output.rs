@@ -331,6 +331,14 @@ fn routing_rows(outcome: &Outcome, row: &mut impl FnMut(&str, String, &str)) {
         ),
     );
     row(
+        "refill p50",
+        format!("{:.3}", g.refill_ms.p50),
+        &format!(
+            "ms (p99 {:.3}, max {:.3} ms): a place freed while a visitor waited → given again ({}×)",
+            g.refill_ms.p99, g.refill_ms.max, g.refills
+        ),
+    );
+    row(
         "queue frames",
         g.queue_frames.to_string(),
         &format!(

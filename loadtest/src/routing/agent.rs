@@ -23,6 +23,9 @@ pub const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 /// most once a minute: a run longer than `away_after_minutes` keeps its agents
 /// `online`.
 const ACTIVITY_EVERY: Duration = Duration::from_secs(60);
+/// How long a handler waits for the visitor's POST to answer (and name the
+/// visitor of a ticket) before treating the ticket as not the run's.
+const VISITOR_REGISTRATION: Duration = Duration::from_secs(2);
 /// How long an agent's reply may take to come back as its own copy.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -148,8 +151,6 @@ async fn handle_chat(
     let agent = &shared.agents[index];
     let node = &shared.nodes[agent.node];
     let mut stop = shared.stop.subscribe();
-    let mut rng = Rng::new(shared.seed ^ (ticket_id as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
-    let hold = Duration::from_secs_f64(rng.exponential(shared.hold_mean_s));
 
     let session_id = session_id.or_else(|| lock(&shared.sessions).get(&ticket_id).cloned());
     if let Some(session_id) = session_id {
@@ -174,6 +175,7 @@ async fn handle_chat(
         }
     }
 
+    let hold = Duration::from_secs_f64(hold_s(&shared, ticket_id).await);
     let until = shared.epoch + Duration::from_nanos(given_ns) + hold;
     tokio::select! {
         _ = tokio::time::sleep_until(until.into()) => {}
@@ -190,6 +192,25 @@ async fn handle_chat(
                 shared.error("resolve failed");
             }
         }
+    }
+}
+
+/// How long the chat of `ticket_id` is held: its visitor's draw, or for a
+/// ticket that is not the run's (left in the queue before it), one seeded by
+/// its id. The assignment may come before the visitor's POST has answered, so
+/// the visitor gets a moment to register its ticket.
+async fn hold_s(shared: &Shared, ticket_id: i64) -> f64 {
+    let deadline = tokio::time::Instant::now() + VISITOR_REGISTRATION;
+    loop {
+        if let Some(&k) = lock(&shared.visitor_of).get(&ticket_id) {
+            return shared.holds[k];
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let mut rng =
+                Rng::new(shared.seed ^ (ticket_id as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+            return rng.exponential(shared.hold_mean_s);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

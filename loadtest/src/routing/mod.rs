@@ -71,6 +71,11 @@ pub(crate) struct Shared {
     feed_assigned: Mutex<HashMap<i64, (u64, i64)>>,
     /// The run's visitors' session ids by ticket id, for a feed frame without one.
     sessions: Mutex<HashMap<i64, String>>,
+    /// The run's visitors' numbers by ticket id: visitor `k`'s chat is held
+    /// `holds[k]`, so that one seed gives every run the same work.
+    visitor_of: Mutex<HashMap<i64, usize>>,
+    /// Each visitor's hold time in seconds, drawn from `--seed` up front.
+    holds: Vec<f64>,
     /// (agent, ticket) pairs whose handling started: each is handled once,
     /// however many frames show the assignment.
     handling: Mutex<HashSet<(i64, i64)>>,
@@ -184,6 +189,11 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         tracker: Mutex::new(HoldTracker::new(capacity)),
         feed_assigned: Mutex::new(HashMap::new()),
         sessions: Mutex::new(HashMap::new()),
+        visitor_of: Mutex::new(HashMap::new()),
+        holds: {
+            let mut rng = Rng::new(options.seed.rotate_left(32) ^ 0x686f_6c64);
+            (0..total).map(|_| rng.exponential(options.hold)).collect()
+        },
         handling: Mutex::new(HashSet::new()),
         handlers: Mutex::new(Vec::new()),
         visitors: (0..total)
@@ -214,6 +224,17 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         shared.stop.subscribe(),
     )));
     let setup_s = setup_started.elapsed().as_secs_f64();
+    // Ctrl-C ends the run early but still reports and cleans up: a killed run
+    // would leave its agents online for the presence grace, taking tickets.
+    let interrupt = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shared.error("interrupted");
+                shared.stop.send_replace(true);
+            }
+        }
+    });
 
     if progress {
         eprintln!(
@@ -252,11 +273,12 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
                 shared.is_assigned(k)
                     || lock(&shared.visitors[k]).ticket_id.is_none() && visitors[k].is_finished()
             });
-        if all_settled || Instant::now() >= deadline {
+        if all_settled || Instant::now() >= deadline || shared.stopped() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    interrupt.abort();
     let end_ns = shared.now_ns();
     let free_since = *lock(&shared.free_since);
     // `send_replace`: the value must change even if no task listens any more.
@@ -289,6 +311,8 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     routing.max_open_chats = verdict.max_open_chats.clone();
     routing.over_capacity = verdict.over_capacity.len() as u64;
     routing.double_assigned += verdict.reassigned.len() as u64;
+    routing.refills = verdict.refill_ns.len() as u64;
+    routing.refill_ms = report::latency_of_ns(&verdict.refill_ns);
 
     cleanup(&shared, &admin, restore_manual).await;
 

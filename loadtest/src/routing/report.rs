@@ -90,6 +90,12 @@ pub struct RoutingReport {
     pub double_assigned: u64,
     /// Visitors whose socket and feed named different agents.
     pub agent_mismatch: u64,
+    /// Places a run's agent freed while some ticket waited.
+    pub refills: u64,
+    /// For those: freed → a waiting ticket given to a run's agent, in ms, by
+    /// the tickets' `updated_at` (the database's clock). How fast freed
+    /// capacity is used while there is a queue.
+    pub refill_ms: Latency,
 }
 
 impl RoutingReport {
@@ -158,6 +164,15 @@ pub fn summarize_visitors(
     report.time_to_assignment_ms = Latency::from_micros(&primary);
     report.feed_time_to_assignment_ms = Latency::from_micros(&feed);
     report
+}
+
+/// Percentiles of durations given in nanoseconds, in milliseconds.
+pub fn latency_of_ns(durations: &[u64]) -> Latency {
+    let mut h = micros_histogram();
+    for ns in durations {
+        h.saturating_record((ns / 1000).max(1));
+    }
+    Latency::from_micros(&h)
 }
 
 /// A small deterministic generator (SplitMix64): the run's arrivals and hold

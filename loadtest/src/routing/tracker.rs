@@ -59,6 +59,34 @@ impl Stamp {
     }
 }
 
+impl Stamp {
+    /// Nanoseconds since 1970-01-01T00:00:00Z (a normalised stamp always
+    /// parses; the run's instants are far from the ends of `i128`).
+    pub fn nanos(&self) -> i128 {
+        let b = self.0.as_bytes();
+        let num = |from: usize, to: usize| -> i128 {
+            b[from..to]
+                .iter()
+                .fold(0, |n, d| n * 10 + i128::from(d.wrapping_sub(b'0')))
+        };
+        let days = days_from_civil(num(0, 4), num(5, 7), num(8, 10));
+        let seconds = days * 86_400 + num(11, 13) * 3600 + num(14, 16) * 60 + num(17, 19);
+        seconds * 1_000_000_000 + num(20, 29)
+    }
+}
+
+/// Days from 1970-01-01 to the proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// One ticket frame of the feed (`ticket_created` or `ticket_updated`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
@@ -98,6 +126,10 @@ pub struct Verdict {
     /// Tickets handed from one agent to another without going back to the
     /// queue between (a run does no transfer, so each is a double assignment).
     pub reassigned: Vec<Reassignment>,
+    /// For each place a run's agent freed while some ticket was waiting: the
+    /// nanoseconds (database clock) until a waiting ticket was given to a run's
+    /// agent. How fast freed capacity is used when there is a queue.
+    pub refill_ns: Vec<u64>,
 }
 
 impl Verdict {
@@ -199,10 +231,12 @@ impl HoldTracker {
             }
         }
         reassigned.sort_by(|a, b| (&a.at, a.ticket_id).cmp(&(&b.at, b.ticket_id)));
+        let refill_ns = self.refills(&events);
 
         let mut verdict = Verdict {
             max_open_chats: self.max_open_chats.clone(),
             reassigned,
+            refill_ns,
             ..Verdict::default()
         };
         for (&agent, &max_chats) in &self.capacity {
@@ -224,6 +258,50 @@ impl HoldTracker {
             }
         }
         verdict
+    }
+}
+
+impl HoldTracker {
+    /// Walks every change in `updated_at` order with the number of tickets
+    /// waiting (`open` without an agent): each release by a run's agent while
+    /// one waited is answered by the next take by a run's agent.
+    fn refills(&self, events: &BTreeMap<i64, Vec<(Stamp, i32)>>) -> Vec<u64> {
+        // (instant, change of the waiting count, take by a run's agent,
+        // release by a run's agent)
+        let mut timeline: Vec<(&Stamp, i32, bool, bool)> = Vec::new();
+        for states in self.history.values() {
+            let mut waiting = false;
+            for (at, &(status, supporter_id)) in states {
+                let now = status == Status::Open && supporter_id.is_none();
+                if now != waiting {
+                    timeline.push((at, if now { 1 } else { -1 }, false, false));
+                    waiting = now;
+                }
+            }
+        }
+        for (agent, agent_events) in events {
+            if self.capacity.contains_key(agent) {
+                for (at, step) in agent_events {
+                    timeline.push((at, 0, *step > 0, *step < 0));
+                }
+            }
+        }
+        // Releases before takes at one instant, as in the sweep; a ticket
+        // leaving the queue at the instant of its take counts as still waiting
+        // for the release just before.
+        timeline.sort_by(|a, b| a.0.cmp(b.0).then(b.3.cmp(&a.3)).then(a.1.cmp(&b.1)));
+        let (mut waiting, mut pending, mut refills) = (0i64, Vec::<&Stamp>::new(), Vec::new());
+        for (at, change, take, release) in timeline {
+            if release && waiting > 0 {
+                pending.push(at);
+            }
+            if take && !pending.is_empty() {
+                let freed = pending.remove(0);
+                refills.push((at.nanos() - freed.nanos()).max(0) as u64);
+            }
+            waiting += i64::from(change);
+        }
+        refills
     }
 }
 
@@ -362,6 +440,35 @@ mod tests {
         let v = t.verdict();
         assert_eq!(v.max_open_chats, BTreeMap::from([(1, 3), (2, 4)]));
         assert_eq!(v.over_capacity, BTreeSet::from([2]));
+    }
+
+    #[test]
+    fn stamps_give_nanoseconds_since_the_epoch() {
+        let at = |text: &str| Stamp::parse(text).unwrap().nanos();
+        assert_eq!(at("1970-01-01T00:00:00Z"), 0);
+        assert_eq!(at("1970-01-02T00:00:01.5Z"), 86_401_500_000_000);
+        // 2026-12-06T22:00:00Z is 1,796,594,400 s after the epoch.
+        assert_eq!(at("2026-12-06T22:00:00Z"), 1_796_594_400_000_000_000);
+        assert_eq!(
+            at("2024-02-29T23:59:59.000000001Z") + 999_999_999,
+            at("2024-03-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_freed_place_is_timed_until_the_next_waiting_ticket_takes_it() {
+        let mut t = tracker(&[(1, 1)]);
+        t.observe(seen(10, "assigned", Some(1), stamp(1, 0)));
+        // Ticket 11 waits from second 2; the place frees at 3 and 11 gets it
+        // 40 ms later.
+        t.observe(seen(11, "open", None, stamp(2, 0)));
+        t.observe(seen(10, "resolved", Some(1), stamp(3, 0)));
+        t.observe(seen(11, "assigned", Some(1), stamp(3, 40_000)));
+        // Freed with nobody waiting: nothing to time.
+        t.observe(seen(11, "resolved", Some(1), stamp(5, 0)));
+        t.observe(seen(12, "open", None, stamp(6, 0)));
+        t.observe(seen(12, "assigned", Some(1), stamp(6, 5_000)));
+        assert_eq!(t.verdict().refill_ns, vec![40_000_000]);
     }
 
     #[test]

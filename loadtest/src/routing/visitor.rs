@@ -32,6 +32,7 @@ pub async fn visit(shared: Arc<Shared>, k: usize, total: usize, due_ns: u64, nod
         }
     };
     lock(&shared.sessions).insert(ticket.id, ticket.session_id.clone());
+    lock(&shared.visitor_of).insert(ticket.id, k);
     lock(&shared.visitors[k]).ticket_id = Some(ticket.id);
 
     let path = format!("/ws/support/user/{}?since=0", ticket.session_id);
