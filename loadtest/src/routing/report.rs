@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 /// What one visitor saw, in nanoseconds since the run's epoch.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VisitorRecord {
+    /// Whether the visitor's arrival came before the run ended (a run stopped
+    /// early by Ctrl-C leaves the later ones out of the figures).
+    pub arrived: bool,
     /// The ticket, once `POST /api/support/ticket` answered.
     pub ticket_id: Option<i64>,
     /// When the visitor asked (the ticket's POST was sent): the clock's start.
@@ -118,12 +121,10 @@ pub fn summarize_visitors(
     free_since_ns: Option<u64>,
     grace_ns: u64,
 ) -> RoutingReport {
-    let mut report = RoutingReport {
-        visitors: visitors.len() as u64,
-        ..RoutingReport::default()
-    };
+    let mut report = RoutingReport::default();
     let (mut primary, mut feed) = (micros_histogram(), micros_histogram());
-    for v in visitors {
+    for v in visitors.iter().filter(|v| v.arrived) {
+        report.visitors += 1;
         match v.time_to_assignment_ns() {
             Some(ns) => {
                 report.assigned += 1;
@@ -253,6 +254,7 @@ mod tests {
     fn assigned(asked_s: u64, after_ms: u64, agent: i64) -> VisitorRecord {
         let at = asked_s * S + after_ms * 1_000_000;
         VisitorRecord {
+            arrived: true,
             ticket_id: Some(asked_s as i64),
             asked_ns: asked_s * S,
             joined: Some((at, agent)),
@@ -280,6 +282,7 @@ mod tests {
     #[test]
     fn an_assignment_before_the_socket_was_up_is_timed_by_the_feed() {
         let v = VisitorRecord {
+            arrived: true,
             ticket_id: Some(1),
             asked_ns: S,
             assigned_before_ready: Some(3),
@@ -299,6 +302,7 @@ mod tests {
     #[test]
     fn waiting_while_capacity_was_free_through_the_grace_is_starving() {
         let waiting = |asked_s: u64| VisitorRecord {
+            arrived: true,
             ticket_id: Some(asked_s as i64),
             asked_ns: asked_s * S,
             ..VisitorRecord::default()
@@ -349,6 +353,16 @@ mod tests {
         assert_eq!(
             (r.queue_frames, r.queued_visitors, r.max_queue_position),
             (4, 2, 4)
+        );
+    }
+
+    #[test]
+    fn visitors_due_after_an_early_stop_are_left_out() {
+        let due_later = VisitorRecord::default();
+        let r = summarize_visitors(&[assigned(1, 5, 1), due_later], 10 * S, Some(0), 5 * S);
+        assert_eq!(
+            (r.visitors, r.assigned, r.unassigned, r.starved),
+            (1, 1, 0, 0)
         );
     }
 

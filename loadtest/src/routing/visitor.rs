@@ -21,7 +21,11 @@ pub async fn visit(shared: Arc<Shared>, k: usize, total: usize, due_ns: u64, nod
     }
     let node = &shared.nodes[node];
     let asked_ns = shared.now_ns();
-    lock(&shared.visitors[k]).asked_ns = asked_ns;
+    {
+        let mut record = lock(&shared.visitors[k]);
+        record.arrived = true;
+        record.asked_ns = asked_ns;
+    }
     shared.arrived.fetch_add(1, Ordering::Relaxed);
     let ticket = match client::create_ticket(&shared.http, node, k, total).await {
         Ok(ticket) => ticket,
