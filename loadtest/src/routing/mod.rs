@@ -12,11 +12,13 @@
 //!
 //! - [`tracker`]: who held what when, and the verdict (pure).
 //! - [`report`]: visitors' clocks, arrivals, hold times, the report (pure).
-//! - `api`: the REST calls; `agent`: feeds, handling, sampler; `visitor`.
+//! - `api`: the REST calls; `setup`: agents, feeds, clean-up; `agent`: feeds,
+//!   handling, sampler; `visitor`.
 
 mod agent;
 mod api;
 pub mod report;
+mod setup;
 pub mod tracker;
 mod visitor;
 
@@ -27,13 +29,12 @@ use crate::client::{self, Node};
 use crate::lock;
 use crate::{Details, LoadError, Mode, Options, Outcome, RoutingDetails, output, system};
 use agent::Agent;
-use futures_util::{StreamExt, stream};
 use report::{Rng, VisitorRecord};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracker::HoldTracker;
@@ -137,12 +138,6 @@ async fn until_stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
-/// A fresh password for a run's agent (never printed: it is thrown away with
-/// the run, and the agent is disabled at the end).
-fn throwaway_password(rng: &mut Rng) -> String {
-    format!("lt-{:016x}{:016x}", rng.next_u64(), rng.next_u64())
-}
-
 pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, LoadError> {
     let setup_started = Instant::now();
     let progress = options.progress();
@@ -159,10 +154,10 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     let restore_manual = before["assignment"].as_str() == Some("manual");
 
     let mut created = Vec::new();
-    let agents = match create_agents(options, &http, nodes, &admin, &mut created).await {
+    let agents = match setup::create_agents(options, &http, nodes, &admin, &mut created).await {
         Ok(agents) => agents,
         Err(err) => {
-            abandon(&http, &nodes[0], &admin, &created, restore_manual).await;
+            setup::abandon(&http, &nodes[0], &admin, &created, restore_manual).await;
             return Err(err);
         }
     };
@@ -213,9 +208,9 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
 
     // The feeds bring the agents online; ticket frames start flowing at once.
     let mut background = Vec::new();
-    if let Err(err) = open_feeds(&shared, options, &admin, &mut background).await {
+    if let Err(err) = setup::open_feeds(&shared, options, &admin, &mut background).await {
         shared.stop.send_replace(true);
-        abandon(&http, &nodes[0], &admin, &created, restore_manual).await;
+        setup::abandon(&http, &nodes[0], &admin, &created, restore_manual).await;
         return Err(err);
     }
     background.push(tokio::spawn(agent::sample_loop(
@@ -314,7 +309,7 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     routing.refills = verdict.refill_ns.len() as u64;
     routing.refill_ms = report::latency_of_ns(&verdict.refill_ns);
 
-    cleanup(&shared, &admin, restore_manual).await;
+    setup::cleanup(&shared, &admin, restore_manual).await;
 
     let elapsed_s = end_ns.saturating_sub(start_ns) as f64 / 1e9;
     let report = crate::Report {
@@ -355,111 +350,6 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     Ok(Outcome { report, details })
 }
 
-/// Creates the run's agents with their `max_chats` and logs each in; `created`
-/// gets each id as soon as it exists, for [`abandon`].
-async fn create_agents(
-    options: &Options,
-    http: &reqwest::Client,
-    nodes: &[Node],
-    admin: &str,
-    created: &mut Vec<i64>,
-) -> Result<Vec<Agent>, LoadError> {
-    let started = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or_default();
-    let tag = format!("{:x}", started ^ u64::from(std::process::id()));
-    let mut secrets = Rng::new(started.rotate_left(17) ^ u64::from(std::process::id()));
-    if options.progress() {
-        eprintln!(
-            "creating {} agents with max_chats {}…",
-            options.agents, options.max_chats
-        );
-    }
-    let mut agents = Vec::with_capacity(options.agents);
-    for i in 0..options.agents {
-        let node = i % nodes.len();
-        let email = format!("lt-routing-{tag}-{i}@example.com");
-        let password = throwaway_password(&mut secrets);
-        let name = format!("Routing {}", i + 1);
-        let id = api::create_agent(http, &nodes[node], admin, &email, &name, &password).await?;
-        created.push(id);
-        api::patch_agent(
-            http,
-            &nodes[node],
-            admin,
-            id,
-            json!({ "max_chats": options.max_chats }),
-        )
-        .await
-        .map_err(|e| LoadError::new(format!("{e} (does the node know max_chats, issue 16?)")))?;
-        let token = client::login(http, &nodes[node], &email, &password).await?;
-        agents.push(Agent { id, token, node });
-    }
-    Ok(agents)
-}
-
-/// Opens every agent's feed and waits until all of them show `online`.
-async fn open_feeds(
-    shared: &Arc<Shared>,
-    options: &Options,
-    admin: &str,
-    background: &mut Vec<JoinHandle<()>>,
-) -> Result<(), LoadError> {
-    for (index, agent) in shared.agents.iter().enumerate() {
-        let node = &shared.nodes[agent.node];
-        let ws = client::open_feed(node, &agent.token, options.source_ip(index)).await?;
-        shared.connections.fetch_add(1, Ordering::Relaxed);
-        background.push(tokio::spawn(agent::feed_loop(
-            shared.clone(),
-            index,
-            ws,
-            shared.stop.subscribe(),
-        )));
-    }
-    wait_until_online(shared, admin).await
-}
-
-/// A run that could not start: its agents disabled, the setting put back.
-async fn abandon(
-    http: &reqwest::Client,
-    node: &Node,
-    admin: &str,
-    created: &[i64],
-    restore_manual: bool,
-) {
-    for &id in created {
-        let _ = api::patch_agent(http, node, admin, id, json!({ "disabled": true })).await;
-    }
-    if restore_manual {
-        let _ = api::put_settings(http, node, admin, json!({ "assignment": "manual" })).await;
-    }
-}
-
-/// Waits until the agents list shows every run agent `online`.
-async fn wait_until_online(shared: &Shared, admin: &str) -> Result<(), LoadError> {
-    let deadline = Instant::now() + ONLINE_TIMEOUT;
-    loop {
-        let rows = api::list_agents(&shared.http, &shared.nodes[0], admin).await?;
-        let online = rows
-            .iter()
-            .filter(|r| shared.is_run_agent(r.id) && r.status.as_deref() == Some("online"))
-            .count();
-        if online == shared.agents.len() {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(LoadError::new(format!(
-                "only {online} of the run's {} agents showed \"status\":\"online\" within {} s of \
-                 opening their feeds: does the node have issue 16's presence?",
-                shared.agents.len(),
-                ONLINE_TIMEOUT.as_secs()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// Lets the visitors close their sockets and the handlers see the stop, then
 /// ends whatever is still running.
 async fn finish(visitors: Vec<JoinHandle<()>>, shared: &Shared) {
@@ -471,62 +361,6 @@ async fn finish(visitors: Vec<JoinHandle<()>>, shared: &Shared) {
     }
     for task in tasks {
         task.abort();
-    }
-}
-
-/// Leaves the nodes as they were: the run's tickets closed (by their
-/// visitors), its agents disabled, and `assignment` back to `manual` if it was.
-/// Failures here are warnings: the figures are already taken.
-async fn cleanup(shared: &Shared, admin: &str, restore_manual: bool) {
-    let tickets: Vec<(i64, String)> = lock(&shared.sessions)
-        .iter()
-        .map(|(id, sid)| (*id, sid.clone()))
-        .collect();
-    let failed: usize = stream::iter(tickets.iter().enumerate())
-        .map(|(k, (_, session_id))| {
-            let node = &shared.nodes[k % shared.nodes.len()];
-            async move {
-                api::close_as_visitor(&shared.http, node, session_id)
-                    .await
-                    .is_err()
-            }
-        })
-        .buffer_unordered(16)
-        .filter(|failed| std::future::ready(*failed))
-        .count()
-        .await;
-    let mut warnings = Vec::new();
-    if failed > 0 {
-        warnings.push(format!("{failed} of the run's tickets could not be closed"));
-    }
-    for agent in &shared.agents {
-        if let Err(e) = api::patch_agent(
-            &shared.http,
-            &shared.nodes[0],
-            admin,
-            agent.id,
-            json!({ "disabled": true }),
-        )
-        .await
-        {
-            warnings.push(format!("disabling agent {}: {e}", agent.id));
-        }
-    }
-    if restore_manual
-        && let Err(e) = api::put_settings(
-            &shared.http,
-            &shared.nodes[0],
-            admin,
-            json!({ "assignment": "manual" }),
-        )
-        .await
-    {
-        warnings.push(format!("putting assignment back to manual: {e}"));
-    }
-    if shared.progress {
-        for warning in warnings {
-            eprintln!("warning: {warning}");
-        }
     }
 }
 
