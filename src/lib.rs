@@ -21,11 +21,15 @@
 //! - [`broker`]: the [`broker::Broker`] trait; in-process or Redis pub/sub.
 //! - [`chat`]: the operations REST and WebSocket share; each validates, stores,
 //!   then publishes a [`chat::events::Event`] (the broker carries events in a
-//!   versioned envelope, never WebSocket frames); sessions and presence.
+//!   versioned envelope, never WebSocket frames); sessions and presence, and
+//!   routing (issue 16): agents' presence from their dashboards, auto-assignment,
+//!   going back to the queue, transfer.
 //! - [`realtime`]: the socket engine on its own context: frames, the hub of
 //!   local sockets (ordering, reconciliation with the store), one socket's loop,
 //!   and the registry of agent sockets that closes them when their token is
-//!   revoked (pushed on the broker's `control` channel) or expires.
+//!   revoked (pushed on the broker's `control` channel) or expires; the
+//!   per-node router round (`realtime::router`) that assigns waiting tickets and
+//!   tells local dashboards and waiting visitors what changed.
 //! - [`http`]: the REST API, health, `/metrics` (on the main port or its own
 //!   listener) and static assets.
 //! - [`auth`]: argon2 passwords, agent tokens, identity verification.

@@ -239,17 +239,28 @@ async fn presence_follows_sockets_coming_and_going() {
         joined["data"],
         json!({"user_connected": true, "supporter_connected": true})
     );
-    // The agents list's `online` comes from dashboards (issue 16).
+    // The agents list's `online` comes from dashboards (issue 16); the
+    // dashboard's row is written just after its upgrade.
     let _dashboard = app.feed_socket(&token).await;
-    let (_, agents) = app.get("/api/support/agents", Some(&token)).await;
-    let alice = agents["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == agent_id)
-        .unwrap()
-        .clone();
-    assert_eq!(alice["online"], true);
+    let deadline = tokio::time::Instant::now() + common::ws::FRAME_TIMEOUT;
+    loop {
+        let (_, agents) = app.get("/api/support/agents", Some(&token)).await;
+        let alice = agents["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == agent_id)
+            .unwrap()
+            .clone();
+        if alice["online"] == true {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice is listed online with her dashboard open: {alice}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     user.close().await;
     let left = supporter.next_of("presence").await;

@@ -128,6 +128,7 @@ store_contract!(
     a_transfer_notes_who_moved_it_and_announces_the_new_agent,
     queue_positions_follow_the_assignment_order_and_count_online_agents,
     settings_read_as_defaults_until_saved_and_keep_unknown_fields,
+    racing_assignments_never_exceed_max_chats_nor_assign_a_ticket_twice,
 );
 
 // ---------------------------------------------------------------------------
@@ -4257,4 +4258,84 @@ async fn settings_read_as_defaults_until_saved_and_keep_unknown_fields(store: Ar
     // store's SQL reads the stored minutes (the agent's activity is fresh here).
     let alice = online_agent(&store, "alice@example.com", "Alice", 3).await;
     assert_eq!(status_of(&store, alice).await, AgentStatus::Online);
+}
+
+async fn racing_assignments_never_exceed_max_chats_nor_assign_a_ticket_twice(
+    store: Arc<dyn Store>,
+) {
+    let capacities = [1, 2, 3];
+    let mut agents = Vec::new();
+    for (i, max_chats) in capacities.iter().enumerate() {
+        let id = online_agent(
+            &store,
+            &format!("a{i}@example.com"),
+            &format!("Agent {i}"),
+            *max_chats,
+        )
+        .await;
+        agents.push((id, *max_chats));
+    }
+    let mut tickets = Vec::new();
+    for i in 0..10 {
+        tickets.push(
+            waiting_ticket(&store, &format!("Race {i}"), Priority::Medium)
+                .await
+                .id,
+        );
+    }
+    // Eight callers race, as eight nodes' routers would.
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    match store.assign_next().await {
+                        Ok(Some(changed)) => mine.push(changed.ticket.id),
+                        Ok(None) => return mine,
+                        Err(err) if err.to_string().contains("locked") => continue,
+                        Err(err) => panic!("assign_next failed: {err}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut assigned = Vec::new();
+    for racer in racers {
+        assigned.extend(racer.await.unwrap());
+    }
+    // A racer that found every candidate locked by the others stops early (the
+    // router's next round goes on): one more pass fills what may be left.
+    assigned.extend(
+        assign_all(&store)
+            .await
+            .into_iter()
+            .map(|(ticket, _)| ticket),
+    );
+    let distinct: HashSet<i64> = assigned.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        assigned.len(),
+        "no ticket assigned twice: {assigned:?}"
+    );
+    assert_eq!(assigned.len(), 6, "every place filled, no more");
+    for (id, max_chats) in agents {
+        let agent = store.agent_by_id(id).await.unwrap().unwrap();
+        assert_eq!(agent.open_chats, max_chats, "agent {id} is full, not above");
+    }
+    let mut waiting = 0;
+    for id in tickets {
+        let ticket = store.ticket_by_id(id, SenderType::Supporter).await.unwrap();
+        let notes = all_messages(&store, id).await;
+        let joins = notes
+            .iter()
+            .filter(|m| m.message.ends_with("joined the chat"))
+            .count();
+        match ticket.status {
+            TicketStatus::Open => waiting += 1,
+            TicketStatus::Assigned => assert_eq!(joins, 1, "one join note on ticket {id}"),
+            other => panic!("ticket {id} is {other}"),
+        }
+    }
+    assert_eq!(waiting, 4);
 }

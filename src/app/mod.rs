@@ -15,6 +15,7 @@ use crate::broker::{self, Broker, INBOX_CAPACITY, LocalBroker, RedisBroker};
 use crate::chat::Chat;
 use crate::chat::limits::MessageRates;
 use crate::chat::publisher::Publisher;
+use crate::chat::routing::Routing;
 use crate::chat::sessions;
 use crate::config::{Config, origin_of};
 use crate::domain::AgentRole;
@@ -168,8 +169,10 @@ impl Application {
             },
             config.identity_secret.clone(),
             &node_id,
-            Duration::from_secs(config.presence_grace_seconds),
-            config.reconcile_interval(),
+            Routing::new(
+                Duration::from_secs(config.presence_grace_seconds),
+                config.reconcile_interval(),
+            ),
         );
         let auth = Authenticator::new(tokens, store.clone());
         let realtime = Realtime {

@@ -75,8 +75,7 @@ impl Chat {
         message_rates: MessageRates,
         identity_secret: Option<Secret>,
         node_id: &str,
-        presence_grace: std::time::Duration,
-        round_interval: std::time::Duration,
+        routing: Routing,
     ) -> Self {
         Chat {
             store,
@@ -86,7 +85,7 @@ impl Chat {
             identity_secret,
             node_id: node_id.into(),
             sessions: Arc::new(LiveSessions::default()),
-            routing: Arc::new(Routing::new(presence_grace, round_interval)),
+            routing: Arc::new(routing),
         }
     }
 

@@ -49,6 +49,23 @@ pub struct Routing {
     dirty: AtomicBool,
     /// Per ticket with visitor sockets here: what they were told last.
     pub queue_sent: Mutex<HashMap<i64, QueueState>>,
+    /// Set while this node's heartbeat fails, and until it has been healthy
+    /// long enough after: when it may take other nodes' agents for offline.
+    judging: Mutex<Judging>,
+}
+
+/// Whether this node may judge other nodes' agents offline (and return their
+/// tickets to the queue). After an outage the other nodes' heartbeats are as
+/// stale as this one's was: it waits until every live node has written one
+/// again, as the pruning of sessions does (`sessions::keep_alive`).
+#[derive(Debug, Default, Clone, Copy)]
+enum Judging {
+    #[default]
+    Yes,
+    /// The heartbeat fails.
+    Outage,
+    /// Back since then; judges from that instant on.
+    After(tokio::time::Instant),
 }
 
 #[derive(Debug)]
@@ -83,6 +100,36 @@ impl Routing {
             next_key: AtomicU64::new(1),
             dirty: AtomicBool::new(false),
             queue_sent: Mutex::new(HashMap::new()),
+            judging: Mutex::new(Judging::Yes),
+        }
+    }
+
+    /// The node's heartbeat failed (the database is away from this node).
+    pub(super) fn heartbeat_failed(&self) {
+        *lock(&self.judging) = Judging::Outage;
+    }
+
+    /// The node's heartbeat was written; after an outage, other nodes are
+    /// judged once they all had the time to write theirs again.
+    pub(super) fn heartbeat_written(&self) {
+        let mut judging = lock(&self.judging);
+        if matches!(*judging, Judging::Outage) {
+            let settle = crate::store::NODE_STALE_AFTER + super::sessions::HEARTBEAT_INTERVAL;
+            *judging = Judging::After(tokio::time::Instant::now() + settle);
+        }
+    }
+
+    /// Whether agents may be taken for offline now (see [`Judging`]).
+    pub fn may_judge_presence(&self) -> bool {
+        let mut judging = lock(&self.judging);
+        match *judging {
+            Judging::Yes => true,
+            Judging::Outage => false,
+            Judging::After(at) if tokio::time::Instant::now() >= at => {
+                *judging = Judging::Yes;
+                true
+            }
+            Judging::After(_) => false,
         }
     }
 
@@ -331,5 +378,32 @@ pub(super) fn count_assignment(how: &str, changed: &Changed) {
             .to_std()
             .unwrap_or_default();
         m.assignment_wait.observe(waited.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Routing;
+    use std::time::Duration;
+
+    #[test]
+    fn after_an_outage_other_nodes_agents_are_not_judged_at_once() {
+        let routing = Routing::new(Duration::from_secs(30), Duration::from_secs(2));
+        assert!(
+            routing.may_judge_presence(),
+            "a node that just started judges"
+        );
+        routing.heartbeat_written();
+        assert!(
+            routing.may_judge_presence(),
+            "heartbeats alone change nothing"
+        );
+        routing.heartbeat_failed();
+        assert!(!routing.may_judge_presence(), "not during its own outage");
+        routing.heartbeat_written();
+        assert!(
+            !routing.may_judge_presence(),
+            "nor until every live node could write a heartbeat again"
+        );
     }
 }

@@ -199,11 +199,13 @@ pub async fn keep_alive(chat: Chat, stop: CancellationToken) {
                 metrics().heartbeat_failures.inc();
                 chat.sessions.dirty.store(true, Ordering::Relaxed);
                 chat.mark_dashboards_dirty();
+                chat.routing.heartbeat_failed();
                 healthy_since = None;
                 false
             }
         };
         if ok {
+            chat.routing.heartbeat_written();
             let since = *healthy_since.get_or_insert_with(Instant::now);
             let must_write = chat.sessions.dirty.load(Ordering::Relaxed)
                 || !lock(&chat.sessions.unended).is_empty();

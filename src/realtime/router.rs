@@ -15,10 +15,10 @@
 use super::Realtime;
 use super::frame::Frame;
 use super::protocol::{QueueData, ServerFrame};
-use crate::chat::routing::MAX_ASSIGNMENTS_PER_ROUND;
+use crate::chat::routing::{MAX_ASSIGNMENTS_PER_ROUND, QueueState};
 use crate::domain::{Agent, AgentRole, AgentStatus};
 use crate::metrics::metrics;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -79,7 +79,9 @@ async fn round(realtime: &Realtime, told: &mut HashMap<i64, AgentView>) {
         Err(err) => tracing::warn!(cause = %err, "cannot read the settings; using the last ones"),
     }
     if chat.routing.settings().auto_assigns() {
-        if let Err(err) = chat.requeue_abandoned().await {
+        if chat.routing.may_judge_presence()
+            && let Err(err) = chat.requeue_abandoned().await
+        {
             tracing::warn!(cause = %err, "cannot return abandoned tickets to the queue");
         }
         for _ in 0..MAX_ASSIGNMENTS_PER_ROUND {
@@ -125,6 +127,17 @@ async fn tell_dashboards(realtime: &Realtime, told: &mut HashMap<i64, AgentView>
     }
 }
 
+/// Whether a ticket's visitor sockets need a `queue` frame: while it waits,
+/// whenever the position or the agents online differ from what they were told;
+/// once it left the queue, one `position: null` if they were told it waits.
+fn queue_frame_due(told: Option<QueueState>, now: QueueState) -> bool {
+    match (now.0, told) {
+        (Some(_), told) => told != Some(now),
+        (None, Some((Some(_), _))) => true,
+        (None, _) => false,
+    }
+}
+
 /// Sends the visitor sockets of waiting tickets here their `queue` frame when
 /// their position or the agents online changed, and once `position: null`
 /// when their ticket left the queue.
@@ -149,17 +162,12 @@ async fn tell_visitors(realtime: &Realtime) {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     // Tickets without visitor sockets here are forgotten.
-    sent.retain(|id, _| tickets.contains(id));
+    let here: HashSet<i64> = tickets.iter().copied().collect();
+    sent.retain(|id, _| here.contains(id));
     for ticket_id in tickets {
-        let position = positions.get(&ticket_id).copied();
-        let before = sent.get(&ticket_id).copied();
-        let tell = match (position, before) {
-            (Some(_), before) => before != Some((position, agents_online)),
-            // Left the queue: told once, if it was told it waits.
-            (None, Some((Some(_), _))) => true,
-            (None, _) => false,
-        };
-        if tell {
+        let now = (positions.get(&ticket_id).copied(), agents_online);
+        if queue_frame_due(sent.get(&ticket_id).copied(), now) {
+            let position = now.0;
             sent.insert(ticket_id, (position, agents_online));
             let frame = Frame::new(&ServerFrame::Queue {
                 data: QueueData {
@@ -169,5 +177,40 @@ async fn tell_visitors(realtime: &Realtime) {
             });
             realtime.hub.send_to_visitors(ticket_id, Arc::new(frame));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::queue_frame_due;
+
+    #[test]
+    fn a_waiting_visitor_is_told_only_what_changed_and_leaving_the_queue_once() {
+        assert!(
+            queue_frame_due(None, (Some(3), 0)),
+            "first sight while waiting"
+        );
+        assert!(
+            !queue_frame_due(Some((Some(3), 0)), (Some(3), 0)),
+            "nothing changed"
+        );
+        assert!(
+            queue_frame_due(Some((Some(3), 0)), (Some(2), 0)),
+            "moved up"
+        );
+        assert!(
+            queue_frame_due(Some((Some(2), 0)), (Some(2), 1)),
+            "an agent came online"
+        );
+        assert!(
+            queue_frame_due(Some((Some(1), 1)), (None, 1)),
+            "left the queue"
+        );
+        assert!(!queue_frame_due(Some((None, 1)), (None, 2)), "told once");
+        assert!(!queue_frame_due(None, (None, 1)), "never waited here");
+        assert!(
+            queue_frame_due(Some((None, 1)), (Some(4), 1)),
+            "back in the queue"
+        );
     }
 }

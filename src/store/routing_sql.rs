@@ -220,10 +220,12 @@ macro_rules! routing_sql {
 
             pub async fn requeue_abandoned(pool: &Pool<$db>) -> StoreResult<Vec<Changed>> {
                 // A ticket still `assigned` has had no public message of its agent:
-                // their first one moves it to `in_progress`.
+                // their first one moves it to `in_progress`. The status is judged
+                // once per agent (the `IN` list), not once per assigned ticket.
                 let sql = format!(
-                    "SELECT t.id, a.id, a.name FROM support_tickets t JOIN support_agents a ON a.id = t.supporter_id \
-                     WHERE t.status = 'assigned' AND {} = 'offline' ORDER BY t.id LIMIT $1",
+                    "SELECT t.id, h.id, h.name FROM support_tickets t JOIN support_agents h ON h.id = t.supporter_id \
+                     WHERE t.status = 'assigned' AND h.id IN (SELECT a.id FROM support_agents a WHERE {} = 'offline') \
+                     ORDER BY t.id LIMIT $1",
                     status_sql()
                 );
                 let abandoned: Vec<(i64, i64, String)> = sqlx::query_as(&sql)
