@@ -520,6 +520,9 @@ pub struct Report {
     /// Chaos runs only (the key is absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chaos: Option<ChaosReport>,
+    /// Routing runs only (the key is absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<crate::routing::RoutingReport>,
 }
 
 /// The product's promise: an acknowledged message reaches every connected
@@ -556,9 +559,14 @@ pub struct ChaosReport {
 }
 
 impl Report {
-    /// Nothing lost, duplicated, reordered, and no error: the exit status is 0.
+    /// Nothing lost, duplicated, reordered, no error, and in a routing run the
+    /// bound held: the exit status is 0.
     pub fn is_clean(&self) -> bool {
-        self.lost == 0 && self.duplicated == 0 && self.out_of_order == 0 && self.errors == 0
+        self.lost == 0
+            && self.duplicated == 0
+            && self.out_of_order == 0
+            && self.errors == 0
+            && self.routing.as_ref().is_none_or(|r| r.is_clean())
     }
 
     pub fn to_json(&self) -> String {

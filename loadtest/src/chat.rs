@@ -283,6 +283,7 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         throughput_per_s: (delivered as f64 / elapsed_s * 10.0).round() / 10.0,
         latency_ms: ledger.latency(),
         chaos: chaos.as_ref().map(|(_, done)| chaos_report(ledger, done)),
+        routing: None,
     };
     let details = Details {
         mode: Mode::Chat,
@@ -305,6 +306,7 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
             every_s: options.chaos_every,
             cuts: done.performed.into_iter().zip(done.seen).collect(),
         }),
+        routing: None,
     };
     Ok(Outcome { report, details })
 }

@@ -77,7 +77,7 @@ pub struct TicketRef {
     pub session_id: String,
 }
 
-fn body_error(body: &str) -> String {
+pub(crate) fn body_error(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
@@ -191,6 +191,10 @@ pub async fn last_seq(
 #[derive(Debug, Clone, Copy)]
 pub struct Ready {
     pub last_seq: i64,
+    /// The ticket's agent already (`ready.data.ticket.supporter_id`).
+    pub supporter_id: Option<i64>,
+    /// The ticket's place in the queue (`ready.data.queue_position`; issue 16).
+    pub queue_position: Option<i64>,
 }
 
 /// Opens `path` (e.g. `/ws/support/user/{sid}?since=0`) on `node`, from `source`
@@ -212,12 +216,40 @@ pub async fn open_socket(
         })?
 }
 
+/// Opens the agent feed (`/ws/support/agent`) of the agent whose token this
+/// is. The feed sends no `ready` frame: it is live once upgraded.
+pub async fn open_feed(node: &Node, bearer: &str, source: Option<IpAddr>) -> Result<Ws, LoadError> {
+    tokio::time::timeout(
+        OPEN_TIMEOUT,
+        upgrade(node, "/ws/support/agent", Some(bearer), source),
+    )
+    .await
+    .map_err(|_| {
+        LoadError::new(format!(
+            "opening the feed on {} took over {} s",
+            node.base,
+            OPEN_TIMEOUT.as_secs()
+        ))
+    })?
+}
+
 async fn open_socket_inner(
     node: &Node,
     path: &str,
     bearer: Option<&str>,
     source: Option<IpAddr>,
 ) -> Result<(Ws, Ready), LoadError> {
+    let ws = upgrade(node, path, bearer, source).await?;
+    wait_for_ready(ws).await
+}
+
+/// TCP connect (from `source` when given) and the WebSocket upgrade.
+async fn upgrade(
+    node: &Node,
+    path: &str,
+    bearer: Option<&str>,
+    source: Option<IpAddr>,
+) -> Result<Ws, LoadError> {
     let socket = if node.addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -254,7 +286,7 @@ async fn open_socket_inner(
             .map_err(|_| LoadError::new("the agent token is not a valid header value"))?;
         request.headers_mut().insert("authorization", value);
     }
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(request, stream, None)
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, None)
         .await
         .map_err(|e| match e {
             WsError::Http(response) => {
@@ -287,14 +319,24 @@ async fn open_socket_inner(
                 node.base
             )),
         })?;
+    Ok(ws)
+}
+
+/// Reads frames up to `ready` (or the error that refused the socket).
+async fn wait_for_ready(mut ws: Ws) -> Result<(Ws, Ready), LoadError> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => {
                 let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                 match frame["type"].as_str() {
                     Some("ready") => {
-                        let last_seq = frame["data"]["last_seq"].as_i64().unwrap_or(0);
-                        return Ok((ws, Ready { last_seq }));
+                        let data = &frame["data"];
+                        let ready = Ready {
+                            last_seq: data["last_seq"].as_i64().unwrap_or(0),
+                            supporter_id: data["ticket"]["supporter_id"].as_i64(),
+                            queue_position: data["queue_position"].as_i64(),
+                        };
+                        return Ok((ws, ready));
                     }
                     Some("error") => {
                         return Err(LoadError::new(format!(

@@ -127,6 +127,7 @@ pub(crate) async fn run(
         setup_s,
         drain_s: options.drain,
         chaos: None,
+        routing: None,
     };
     Ok(Outcome { report, details })
 }

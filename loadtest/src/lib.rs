@@ -7,7 +7,9 @@
 //! schedule for `--duration` seconds, and checks every delivery by seq. An idle
 //! run (`--idle N`) opens N visitor sockets and holds them. A chaos run
 //! (`--chaos-redis`) is a chat run during which one node's link to Redis is cut
-//! and restored on a schedule.
+//! and restored on a schedule. A routing run (`--routing`) creates agents with
+//! a capacity, brings them online, lets visitors arrive, and measures automatic
+//! assignment and proves its bound (issue 16).
 //!
 //! - [`accounting`]: seq checks, the per-message ledger, latency histograms and
 //!   the [`Report`] (pure, unit-tested).
@@ -15,6 +17,7 @@
 //! - `chat` and `idle`: the two kinds of run.
 //! - [`chaos`]: the cut schedule, the Redis proxy and the health watch of a
 //!   chaos run.
+//! - [`routing`]: the routing run, its held-ticket tracker and its report.
 //! - [`output`]: the human table, the progress line and the JSON line.
 //!
 //! [`run`] is what the binary calls and what tests call in-process.
@@ -25,6 +28,7 @@ mod chat;
 pub mod client;
 mod idle;
 pub mod output;
+pub mod routing;
 mod system;
 
 pub use accounting::{ChaosReport, Latency, Report};
@@ -45,6 +49,10 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
 
 /// Most messages one run schedules (the ledger keeps 16 bytes for each).
 const MAX_MESSAGES: f64 = 50_000_000.0;
+
+/// Most agents a routing run creates (each logs in once: see
+/// `LOGIN_IP_RATE_PER_MINUTE` in docs/LOADTEST.md).
+const MAX_ROUTING_AGENTS: usize = 500;
 
 /// livesupport load generator: opens tickets, chats on both sides at a fixed
 /// rate, and checks every delivery by seq.
@@ -115,6 +123,31 @@ pub struct Options {
     /// followed by more than the 5 s in which every message is promised.
     #[arg(long, env = "LOADTEST_CHAOS_DRAIN", default_value_t = 10.0)]
     pub chaos_drain: f64,
+    /// Routing run (issue 16): create --agents agents with --max-chats each,
+    /// bring them online, let visitors arrive at --visitor-rate a second for
+    /// --duration seconds, and check automatic assignment. --agent-email must
+    /// be an admin.
+    #[arg(long, env = "LOADTEST_ROUTING")]
+    pub routing: bool,
+    /// Routing run: agents to create, each with a dashboard feed open.
+    #[arg(long, env = "LOADTEST_AGENTS", default_value_t = 5)]
+    pub agents: usize,
+    /// Routing run: each agent's max_chats (1 to 50).
+    #[arg(long, env = "LOADTEST_MAX_CHATS", default_value_t = 3)]
+    pub max_chats: u32,
+    /// Routing run: visitors arriving a second (each opens a ticket).
+    #[arg(long, env = "LOADTEST_VISITOR_RATE", default_value_t = 2.0)]
+    pub visitor_rate: f64,
+    /// Routing run: how visitors arrive, `fixed` (every 1/rate s) or `poisson`.
+    #[arg(long, env = "LOADTEST_ARRIVALS", value_enum, default_value_t = routing::Arrivals::Fixed)]
+    pub arrivals: routing::Arrivals,
+    /// Routing run: mean seconds an agent holds a chat before resolving it
+    /// (exponentially distributed; 0 resolves at once after the reply).
+    #[arg(long, env = "LOADTEST_HOLD", default_value_t = 5.0)]
+    pub hold: f64,
+    /// Routing run: seed of the Poisson arrivals and of each visitor's hold time.
+    #[arg(long, env = "LOADTEST_SEED", default_value_t = 1)]
+    pub seed: u64,
     /// Print only the report as one JSON line (no progress, no table).
     #[arg(long)]
     pub json: bool,
@@ -135,6 +168,9 @@ impl Options {
         }
         if self.concurrency == 0 {
             return Err(LoadError::new("--concurrency must be at least 1"));
+        }
+        if self.routing {
+            return self.validate_routing();
         }
         if self.chaos_redis.is_some() {
             if self.idle.is_some() {
@@ -180,6 +216,42 @@ impl Options {
                 Ok(())
             }
         }
+    }
+
+    fn validate_routing(&self) -> Result<(), LoadError> {
+        if self.idle.is_some() || self.chaos_redis.is_some() {
+            return Err(LoadError::new(
+                "--routing is a run of its own: drop --idle and --chaos-redis",
+            ));
+        }
+        if !(1..=MAX_ROUTING_AGENTS).contains(&self.agents) {
+            return Err(LoadError::new(format!(
+                "--agents must be 1 to {MAX_ROUTING_AGENTS}"
+            )));
+        }
+        if !(1..=50).contains(&self.max_chats) {
+            return Err(LoadError::new(
+                "--max-chats must be 1 to 50 (0 would never auto-assign)",
+            ));
+        }
+        if !(self.visitor_rate.is_finite() && self.visitor_rate > 0.0) {
+            return Err(LoadError::new("--visitor-rate must be a positive number"));
+        }
+        if self.visitor_rate * self.duration > routing::MAX_VISITORS as f64 {
+            return Err(LoadError::new(format!(
+                "--visitor-rate × --duration is over {} visitors: split the run",
+                routing::MAX_VISITORS
+            )));
+        }
+        if !(self.hold.is_finite() && self.hold >= 0.0) {
+            return Err(LoadError::new("--hold must be zero or more seconds"));
+        }
+        if self.agent_email.is_none() || self.agent_password.is_none() {
+            return Err(LoadError::new(
+                "a routing run needs an admin's --agent-email and --agent-password (it creates the agents)",
+            ));
+        }
+        Ok(())
     }
 
     /// The cut schedule of a chaos run (`None` for other runs).
@@ -243,6 +315,7 @@ impl std::error::Error for LoadError {}
 pub enum Mode {
     Chat,
     Idle,
+    Routing,
 }
 
 /// What the report's fixed keys leave out; shown in the human table (and on
@@ -275,6 +348,22 @@ pub struct Details {
     pub drain_s: f64,
     /// Chaos runs: what was cut, how, and what the nodes' health said.
     pub chaos: Option<ChaosDetails>,
+    /// Routing runs: what the report's routing section leaves out.
+    pub routing: Option<RoutingDetails>,
+}
+
+/// The routing run's figures that the report's routing section leaves out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingDetails {
+    /// Mean hold time, seconds.
+    pub hold_s: f64,
+    pub arrivals: routing::Arrivals,
+    /// REST samples of the agents list taken.
+    pub samples: u64,
+    /// Tickets moved between agents without the queue: (ticket, from, to).
+    pub reassigned: Vec<(i64, i64, i64)>,
+    /// Agents above their max_chats.
+    pub over_capacity: Vec<i64>,
 }
 
 /// The chaos run's figures that the report's chaos section leaves out.
@@ -301,6 +390,9 @@ pub async fn run(options: &Options) -> Result<Outcome, LoadError> {
     let mut nodes = Vec::new();
     for url in options.url.iter().filter(|u| !u.trim().is_empty()) {
         nodes.push(client::Node::resolve(url).await?);
+    }
+    if options.routing {
+        return routing::run(options, &nodes).await;
     }
     match options.idle {
         Some(sockets) => idle::run(options, &nodes, sockets).await,

@@ -24,6 +24,22 @@ pub fn idle_progress_line(seconds: f64, open: u64, opened: u64, errors: u64) {
     eprintln!("[{seconds:>6.1} s] open {open:>7}/{opened}  errors {errors:>5}");
 }
 
+/// The routing run's progress line.
+pub fn routing_progress_line(
+    seconds: f64,
+    arrived: u64,
+    assigned: u64,
+    held: u32,
+    max_held: u32,
+    handled: u64,
+    errors: u64,
+) {
+    eprintln!(
+        "[{seconds:>6.1} s] visitors {arrived:>6}  assigned {assigned:>6}  waiting {:>5}  held {held:>4} (max per agent {max_held})  resolved {handled:>6}  errors {errors:>5}",
+        arrived.saturating_sub(assigned)
+    );
+}
+
 /// Advice for the errors seen, if any is known.
 pub fn hints(outcome: &Outcome) -> Vec<String> {
     let (report, details) = (&outcome.report, &outcome.details);
@@ -78,6 +94,23 @@ pub fn hints(outcome: &Outcome) -> Vec<String> {
             crate::accounting::PROMISED_DELIVERY_MS / 1000,
             chaos.latency_max_ms
         ));
+    }
+    if let Some(routing) = &report.routing
+        && routing.starved > 0
+    {
+        hints.push(format!(
+            "{} visitors waited through the last {} s without an agent while some agent of \
+             the run was online below max_chats: automatic assignment left capacity unused",
+            routing.starved,
+            crate::routing::STARVATION_GRACE.as_secs()
+        ));
+    }
+    if details.error_kinds.contains_key("ticket creation failed") {
+        hints.push(
+            "ticket creation failed: start the node with TICKET_RATE_PER_MINUTE=1000000 \
+             (all visitors come from one IP)"
+                .to_owned(),
+        );
     }
     if details.lag_ms.max > 100.0 {
         hints.push(format!(
@@ -205,6 +238,7 @@ pub fn table(outcome: &Outcome) -> String {
                 );
             }
         }
+        Mode::Routing => routing_rows(outcome, &mut row),
         Mode::Idle => {
             row("opened", d.opened.to_string(), "visitor sockets opened");
             row(
@@ -224,9 +258,25 @@ pub fn table(outcome: &Outcome) -> String {
             "loadtest: {} idle sockets on {} node(s) for {} s (setup {:.1} s)",
             d.opened, d.nodes, d.duration_s, d.setup_s
         ),
+        Mode::Routing => {
+            let routing = r.routing.clone().unwrap_or_default();
+            let (hold, arrivals) = d
+                .routing
+                .as_ref()
+                .map_or((0.0, "fixed"), |rd| (rd.hold_s, arrivals_name(rd)));
+            format!(
+                "loadtest: routing, {} agents × max_chats {}, {} visitors/s ({arrivals}) for {} s, \
+                 mean hold {hold} s, on {} node(s) (setup {:.1} s)",
+                routing.agents, routing.max_chats, d.rate, d.duration_s, d.nodes, d.setup_s
+            )
+        }
     };
     let verdict = if r.is_clean() {
         "result: OK".to_owned()
+    } else if d.mode == Mode::Routing {
+        "result: FAILED (an agent above max_chats, a ticket with two agents, a starved visitor, \
+         an agent mismatch or errors)"
+            .to_owned()
     } else {
         "result: FAILED (lost, duplicated, out_of_order or errors is not zero)".to_owned()
     };
@@ -235,6 +285,121 @@ pub fn table(outcome: &Outcome) -> String {
         let _ = writeln!(text, "hint: {hint}");
     }
     text
+}
+
+fn arrivals_name(details: &crate::RoutingDetails) -> &'static str {
+    match details.arrivals {
+        crate::routing::Arrivals::Fixed => "fixed interval",
+        crate::routing::Arrivals::Poisson => "Poisson",
+    }
+}
+
+/// The routing run's rows of the table.
+fn routing_rows(outcome: &Outcome, row: &mut impl FnMut(&str, String, &str)) {
+    let (r, d) = (&outcome.report, &outcome.details);
+    let Some(g) = &r.routing else { return };
+    row("visitors", g.visitors.to_string(), "tickets asked for");
+    row(
+        "assigned",
+        g.assigned.to_string(),
+        &format!(
+            "given an agent ({} before their socket was ready)",
+            g.assigned_before_ready
+        ),
+    );
+    row(
+        "unassigned",
+        g.unassigned.to_string(),
+        &format!("waiting at the end; {} of them starved", g.starved),
+    );
+    let l = &g.time_to_assignment_ms;
+    row(
+        "assignment p50",
+        format!("{:.3}", l.p50),
+        "ms, ticket POST → supporter_joined on the visitor's socket",
+    );
+    row("assignment p90", format!("{:.3}", l.p90), "ms");
+    row("assignment p99", format!("{:.3}", l.p99), "ms");
+    row("assignment max", format!("{:.3}", l.max), "ms");
+    let f = &g.feed_time_to_assignment_ms;
+    row(
+        "by the feed p50",
+        format!("{:.3}", f.p50),
+        &format!(
+            "ms (p99 {:.3} ms): ticket POST → first feed frame with the agent",
+            f.p99
+        ),
+    );
+    row(
+        "refill p50",
+        format!("{:.3}", g.refill_ms.p50),
+        &format!(
+            "ms (p99 {:.3}, max {:.3} ms): a place freed while a visitor waited → given again ({}×)",
+            g.refill_ms.p99, g.refill_ms.max, g.refills
+        ),
+    );
+    row(
+        "queue frames",
+        g.queue_frames.to_string(),
+        &format!(
+            "{} visitors were given a position, the highest {}",
+            g.queued_visitors, g.max_queue_position
+        ),
+    );
+    row(
+        "resolved",
+        g.handled.to_string(),
+        &format!(
+            "answered ({} replies) and resolved by the agents",
+            d.acknowledged
+        ),
+    );
+    let per_agent = |m: &std::collections::BTreeMap<i64, u32>| {
+        m.iter()
+            .map(|(agent, n)| format!("#{agent}:{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    row(
+        "max concurrent",
+        g.max_concurrent
+            .values()
+            .max()
+            .copied()
+            .unwrap_or(0)
+            .to_string(),
+        &format!("per agent by the feed: {}", per_agent(&g.max_concurrent)),
+    );
+    row(
+        "max open_chats",
+        g.max_open_chats
+            .values()
+            .max()
+            .copied()
+            .unwrap_or(0)
+            .to_string(),
+        &format!(
+            "per agent by the server: {} ({} REST samples)",
+            per_agent(&g.max_open_chats),
+            d.routing.as_ref().map_or(0, |rd| rd.samples)
+        ),
+    );
+    row(
+        "over capacity",
+        g.over_capacity.to_string(),
+        &format!("agents above max_chats {}", g.max_chats),
+    );
+    row(
+        "double assigned",
+        g.double_assigned.to_string(),
+        "tickets given to two agents",
+    );
+    row(
+        "agent mismatch",
+        g.agent_mismatch.to_string(),
+        "visitor's socket and feed named different agents",
+    );
+    row("errors", r.errors.to_string(), &error_note(d));
 }
 
 /// Per cut, the nodes (numbered as in `--url`, from 1) that noticed it.
@@ -283,6 +448,16 @@ pub fn json_side_note(outcome: &Outcome) -> String {
             "loadtest: opened {}, held {}",
             d.opened, outcome.report.connections
         ),
+        Mode::Routing => {
+            let rd = d.routing.as_ref();
+            format!(
+                "loadtest: routing, {} REST samples, {} replies, reassigned {:?}, over capacity {:?}",
+                rd.map_or(0, |rd| rd.samples),
+                d.acknowledged,
+                rd.map(|rd| rd.reassigned.clone()).unwrap_or_default(),
+                rd.map(|rd| rd.over_capacity.clone()).unwrap_or_default()
+            )
+        }
     };
     if let Some(chaos) = &d.chaos {
         let _ = write!(note, "; chaos: {}", noticed_note(chaos));
@@ -324,6 +499,7 @@ mod tests {
                 setup_s: 0.5,
                 drain_s: 5.0,
                 chaos: None,
+                routing: None,
             },
         }
     }
@@ -423,6 +599,81 @@ mod tests {
         assert!(table.contains("result: OK"), "{table}");
         assert!(json_side_note(&chaotic).contains("chaos: cut 1 node 2"));
         assert!(!table_has(&outcome(Report::default(), &[]), "chaos"));
+    }
+
+    #[test]
+    fn a_routing_run_shows_assignment_and_fails_on_an_agent_over_capacity() {
+        use crate::routing::{Arrivals, RoutingReport};
+        let mut routed = outcome(
+            Report {
+                tickets: 120,
+                routing: Some(RoutingReport {
+                    agents: 2,
+                    max_chats: 3,
+                    visitors: 120,
+                    assigned: 120,
+                    time_to_assignment_ms: Latency {
+                        p50: 12.5,
+                        p90: 20.0,
+                        p99: 2100.0,
+                        max: 2400.0,
+                    },
+                    queue_frames: 40,
+                    queued_visitors: 12,
+                    max_queue_position: 4,
+                    max_concurrent: BTreeMap::from([(5, 3), (6, 3)]),
+                    max_open_chats: BTreeMap::from([(5, 3), (6, 3)]),
+                    ..RoutingReport::default()
+                }),
+                ..Report::default()
+            },
+            &[],
+        );
+        routed.details.mode = Mode::Routing;
+        routed.details.routing = Some(crate::RoutingDetails {
+            hold_s: 5.0,
+            arrivals: Arrivals::Poisson,
+            samples: 300,
+            reassigned: vec![],
+            over_capacity: vec![],
+        });
+        let text = table(&routed);
+        assert!(text.contains("routing, 2 agents × max_chats 3"), "{text}");
+        assert!(text.contains("(Poisson)"), "{text}");
+        assert!(text.contains("2100.000"), "{text}");
+        assert!(text.contains("#5:3 #6:3"), "{text}");
+        assert!(
+            text.contains("12 visitors were given a position, the highest 4"),
+            "{text}"
+        );
+        assert!(text.contains("result: OK"), "{text}");
+        assert!(
+            text.lines().all(|l| l == l.trim_end()),
+            "no trailing spaces"
+        );
+
+        let mut over = routed.clone();
+        if let Some(r) = over.report.routing.as_mut() {
+            r.max_open_chats.insert(6, 4);
+            r.over_capacity = 1;
+        }
+        let text = table(&over);
+        assert!(text.contains("FAILED (an agent above max_chats"), "{text}");
+        let json: serde_json::Value = serde_json::from_str(&over.report.to_json()).unwrap();
+        assert_eq!(json["routing"]["over_capacity"], 1);
+        assert_eq!(json["routing"]["max_open_chats"]["6"], 4);
+        assert_eq!(json["routing"]["time_to_assignment_ms"]["p99"], 2100.0);
+
+        let mut starved = routed;
+        if let Some(r) = starved.report.routing.as_mut() {
+            r.unassigned = 2;
+            r.starved = 2;
+        }
+        assert!(!starved.report.is_clean());
+        assert!(table_has(
+            &starved,
+            "automatic assignment left capacity unused"
+        ));
     }
 
     fn table_has(outcome: &Outcome, text: &str) -> bool {

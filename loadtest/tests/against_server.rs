@@ -95,3 +95,49 @@ async fn an_idle_run_holds_its_sockets() {
     assert_eq!(outcome.report.sent, 0);
     assert!(outcome.report.is_clean());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_routing_run_keeps_every_agent_within_max_chats() {
+    let node = start_node().await;
+    // 3 agents × 2 chats; 4 visitors a second held 1 s on average: about 4 at
+    // once against 6 places, so everyone gets an agent.
+    let options = Options::parse_from([
+        "loadtest",
+        "--url",
+        &node.url,
+        "--agent-email",
+        AGENT_EMAIL,
+        "--agent-password",
+        AGENT_PASSWORD,
+        "--routing",
+        "--agents",
+        "3",
+        "--max-chats",
+        "2",
+        "--visitor-rate",
+        "4",
+        "--hold",
+        "1",
+        "--duration",
+        "4",
+        "--json",
+    ]);
+    let outcome = loadtest::run(&options).await.expect("the run completes");
+    eprintln!("{}", outcome.report.to_json());
+    let routing = outcome.report.routing.as_ref().expect("a routing section");
+    assert_eq!(routing.visitors, 16, "4 a second for 4 s");
+    assert_eq!(routing.assigned, 16, "{outcome:?}");
+    assert_eq!(routing.agents, 3);
+    assert!(
+        routing.max_concurrent.values().all(|&n| n <= 2),
+        "{outcome:?}"
+    );
+    assert!(
+        routing.max_open_chats.values().all(|&n| n <= 2),
+        "{outcome:?}"
+    );
+    assert_eq!(routing.double_assigned, 0, "{outcome:?}");
+    assert!(routing.time_to_assignment_ms.p50 > 0.0, "{outcome:?}");
+    assert_eq!(outcome.report.errors, 0, "{outcome:?}");
+    assert!(outcome.report.is_clean(), "{outcome:?}");
+}
