@@ -39,6 +39,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     an_agents_status_follows_their_dashboards_and_their_choice,
     an_idle_agent_is_away_until_their_next_activity,
+    a_disabled_agent_is_offline_at_once,
     max_chats_is_checked_and_shown_on_the_agent,
     settings_are_checked_field_by_field_and_only_admins_see_them,
     waiting_tickets_go_by_priority_then_age_to_agents_with_room,
@@ -257,6 +258,31 @@ async fn an_agents_status_follows_their_dashboards_and_their_choice(backend: Bac
         )
         .await;
     assert_eq!(away_offline["status"], "offline", "no dashboard open");
+}
+
+/// Disabling closes the agent's dashboards, but no reload grace keeps a disabled
+/// agent online: they are offline at once, whatever the grace.
+async fn a_disabled_agent_is_offline_at_once(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |config| config.presence_grace_seconds = 300).await
+    else {
+        return;
+    };
+    let (alice, token) = agent(&app, "alice@example.com", "Alice", 3).await;
+    let _dashboard = app.feed_socket(&token).await;
+    eventually("Alice is online", || status_is(&app, &token, "online")).await;
+    let (status, disabled) = app
+        .send_json(
+            "PATCH",
+            &format!("/api/support/agents/{alice}"),
+            Some(&app.admin_token),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(
+        (status, disabled["status"].clone()),
+        (200, json!("offline")),
+        "{disabled}"
+    );
 }
 
 async fn an_idle_agent_is_away_until_their_next_activity(backend: Backend) {

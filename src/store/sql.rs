@@ -69,8 +69,8 @@ pub(super) fn has_sender_key(
          AND COALESCE({table}sender_id, 0) = COALESCE({sender_id}, 0) AND {table}client_msg_id = {key}"
     )
 }
-/// An agent's status in SQL, for the agent row `a`: `offline` unless one of
-/// their dashboard sockets counts (on a node whose heartbeat is fresh, and open
+/// An agent's status in SQL, for the agent row `a`: `offline` when disabled or
+/// unless one of their dashboard sockets counts (on a node whose heartbeat is fresh, and open
 /// or closed less than its grace ago), `away` when chosen or inactive for the
 /// setting's minutes, else `online`. Every clock here is the database's.
 /// `stale_cutoff` and `now` are the backend's SQL for the node cutoff and the
@@ -82,7 +82,7 @@ pub(super) fn agent_status_sql(
     inactive_cutoff: &str,
 ) -> String {
     format!(
-        "(CASE WHEN NOT EXISTS (SELECT 1 FROM support_agent_sockets ds JOIN support_nodes dn ON dn.node_id = ds.node_id \
+        "(CASE WHEN a.disabled OR NOT EXISTS (SELECT 1 FROM support_agent_sockets ds JOIN support_nodes dn ON dn.node_id = ds.node_id \
          WHERE ds.agent_id = a.id AND dn.heartbeat_at > {stale_cutoff} AND (ds.counts_until IS NULL OR ds.counts_until > {now})) \
          THEN 'offline' WHEN a.away_chosen THEN 'away' \
          WHEN {away_minutes} > 0 AND (a.last_activity_at IS NULL OR a.last_activity_at < {inactive_cutoff}) THEN 'away' \
