@@ -110,6 +110,19 @@ pub struct Metrics {
     pub queue_waiting: IntGauge,
     /// From a ticket's creation to its assignment out of the queue.
     pub assignment_wait: Histogram,
+    /// Uploads by `result`: `stored` (a message carries the file), `rejected`
+    /// (the client's fault: type, size, dimensions, form), `failed` (the storage).
+    pub uploads: IntCounterVec,
+    /// Bytes of the files stored by uploads.
+    pub upload_bytes: IntCounter,
+    /// Attachment storage calls by operation: `put` (a whole upload), `get`
+    /// (until the download's first byte), `delete`.
+    pub storage_duration: HistogramVec,
+    /// Attachment storage calls that failed, by operation.
+    pub storage_errors: IntCounterVec,
+    /// Stored files deleted by the sweep, by `reason`: `orphan` (an upload that
+    /// never became a message), `retention` (`ATTACHMENT_RETENTION_DAYS`).
+    pub attachments_swept: IntCounterVec,
 }
 
 impl Metrics {
@@ -199,6 +212,30 @@ impl Metrics {
                 "Tickets waiting in the queue (open, without an agent).",
             )?,
             assignment_wait,
+            uploads: counters(
+                "livesupport_uploads_total",
+                "Uploads by result (stored, rejected, failed).",
+                &["result"],
+            )?,
+            upload_bytes: counter(
+                "livesupport_upload_bytes_total",
+                "Bytes of the files stored by uploads.",
+            )?,
+            storage_duration: histogram(
+                "livesupport_storage_operation_duration_seconds",
+                "Attachment storage latency, by operation (put, get, delete).",
+                &["operation"],
+            )?,
+            storage_errors: counters(
+                "livesupport_storage_errors_total",
+                "Attachment storage calls that failed, by operation.",
+                &["operation"],
+            )?,
+            attachments_swept: counters(
+                "livesupport_attachments_swept_total",
+                "Stored files deleted by the sweep, by reason (orphan, retention).",
+                &["reason"],
+            )?,
             connections_open: gauges(
                 "livesupport_connections_open",
                 "Open WebSocket connections by role.",
