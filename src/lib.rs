@@ -35,6 +35,7 @@
 //! - [`auth`]: argon2 passwords, agent tokens, identity verification.
 //! - [`error`]: one [`error::ApiError`] for every error body and error frame.
 //! - [`metrics`]: every Prometheus metric, in one registry.
+//! - [`storage`]: attachment files on the local filesystem or any S3-compatible store.
 //!
 //! A message's path: a socket's reader parses the frame → [`chat::Chat`] appends
 //! it (the seq is allocated in the same transaction: the acknowledgement point) →
@@ -54,6 +55,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod realtime;
+pub mod storage;
 pub mod store;
 pub mod telemetry;
 
