@@ -167,6 +167,7 @@ fn from_user(text: &str) -> MessageDraft {
         text: text.into(),
         client_msg_id: None,
         visibility: Default::default(),
+        attachments: Vec::new(),
     }
 }
 
@@ -178,6 +179,7 @@ fn from_agent(agent_id: i64, text: &str) -> MessageDraft {
         text: text.into(),
         client_msg_id: None,
         visibility: Default::default(),
+        attachments: Vec::new(),
     }
 }
 
@@ -959,6 +961,7 @@ async fn every_note_is_stored_with_its_visibility(store: Arc<dyn Store>) {
 fn note(agent_id: i64, text: &str) -> MessageDraft {
     MessageDraft {
         visibility: Visibility::Internal,
+        attachments: Vec::new(),
         ..from_agent(agent_id, text)
     }
 }
