@@ -407,6 +407,25 @@ mod tests {
         assert!(matches!(error, StorageError::Config(_)), "{error:?}");
     }
 
+    /// Axum handlers need `Send` futures: what they hold across an await must be.
+    #[test]
+    fn handlers_can_hold_storage_uploads_and_downloads_across_awaits() {
+        fn send<T: Send>(_: &T) {}
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Storage>();
+        send_sync::<StorageError>();
+        // Never called: only the types of the futures are checked.
+        fn futures(storage: &Storage, mut upload: Upload, other: Upload) {
+            send(&storage.writer("k"));
+            send(&storage.get("k"));
+            send(&storage.delete("k"));
+            send(&upload.write(Bytes::new()));
+            send(&other.finish());
+            send(&upload.abort());
+        }
+        let _ = futures;
+    }
+
     #[test]
     fn error_texts_never_show_a_credential() {
         let credentials = ["AKIDEXAMPLE".to_owned(), "VERYSECRET".to_owned()];
