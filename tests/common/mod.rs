@@ -14,9 +14,13 @@
 //! [`spawn_faulty_cluster`] puts a [`FaultProxy`] between each node and each of
 //! its dependencies, so that one node's link can be cut, frozen or slowed;
 //! [`PrivateRedis`] is a `redis-server` of the test's own, to kill or freeze.
+//!
+//! [`s3::MotoServer`] is an S3 API of the test's own (`moto_server`); without it
+//! the S3 cases skip with a notice, unless `LIVESUPPORT_REQUIRE_S3=1`.
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod s3;
 pub mod ws;
 
 // Each suite compiles the harness on its own and uses a part of it.
