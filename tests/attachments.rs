@@ -26,7 +26,8 @@ fn png(width: u32, height: u32, extra: usize) -> Vec<u8> {
     png
 }
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 fn file_part(bytes: &[u8], filename: &str, claimed_type: &str) -> Part {
     Part::bytes(bytes.to_vec())
@@ -130,7 +131,10 @@ async fn a_visitors_image_reaches_the_agent_and_an_agents_pdf_the_visitor() {
         assert_eq!(file["filename"], "screen shot.png");
         assert_eq!(file["content_type"], "image/png");
         assert_eq!(file["size"], image.len());
-        assert_eq!((file["width"].as_i64(), file["height"].as_i64()), (Some(1280), Some(720)));
+        assert_eq!(
+            (file["width"].as_i64(), file["height"].as_i64()),
+            (Some(1280), Some(720))
+        );
         let url = file["url"].as_str().unwrap();
         assert!(!url.contains(&session), "the URL is not the session id");
         assert!(!url.contains(&app.admin_token));
@@ -139,17 +143,20 @@ async fn a_visitors_image_reaches_the_agent_and_an_agents_pdf_the_visitor() {
         for socket in [&mut agent, &mut visitor] {
             let frame = loop {
                 let frame = socket.next().await;
-                if is_message(&frame) && frame["data"]["client_msg_id"] == "file-1" {
+                if is_message(&frame) && frame["message"]["client_msg_id"] == "file-1" {
                     break frame;
                 }
             };
-            assert_eq!(frame["data"]["attachments"][0]["id"], file["id"]);
-            assert!(frame["data"]["attachments"][0]["url"].is_string());
+            assert_eq!(frame["message"]["attachments"][0]["id"], file["id"]);
+            assert!(frame["message"]["attachments"][0]["url"].is_string());
         }
 
         // The agent's history carries it, with a URL of its own; it downloads.
         let (_, history) = app
-            .get(&format!("/api/support/tickets/{ticket_id}/messages"), Some(&app.admin_token))
+            .get(
+                &format!("/api/support/tickets/{ticket_id}/messages"),
+                Some(&app.admin_token),
+            )
             .await;
         let stored = history["messages"]
             .as_array()
@@ -164,7 +171,12 @@ async fn a_visitors_image_reaches_the_agent_and_an_agents_pdf_the_visitor() {
         let headers = response.headers().clone();
         assert_eq!(headers["content-type"], "image/png");
         assert_eq!(headers["x-content-type-options"], "nosniff");
-        assert!(headers["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .starts_with("sandbox")
+        );
         assert_eq!(
             headers["content-disposition"],
             "inline; filename=\"screen shot.png\"; filename*=UTF-8''screen%20shot.png"
@@ -172,8 +184,12 @@ async fn a_visitors_image_reaches_the_agent_and_an_agents_pdf_the_visitor() {
         assert_eq!(response.bytes().await.unwrap().as_ref(), image.as_slice());
 
         // The agent answers with a PDF; the visitor's history has it, downloadable.
-        let (status, reply) =
-            agent_upload(&app, ticket_id, file_form(PDF, "Invoice 42.pdf", "application/pdf")).await;
+        let (status, reply) = agent_upload(
+            &app,
+            ticket_id,
+            file_form(PDF, "Invoice 42.pdf", "application/pdf"),
+        )
+        .await;
         assert_eq!(status, 201, "{reply}");
         assert_eq!(reply["sender_type"], "supporter");
         assert_eq!(reply["message"], "");
@@ -184,7 +200,11 @@ async fn a_visitors_image_reaches_the_agent_and_an_agents_pdf_the_visitor() {
             .as_array()
             .unwrap()
             .iter()
-            .find_map(|m| m["attachments"].get(0).filter(|f| f["content_type"] == "application/pdf"))
+            .find_map(|m| {
+                m["attachments"]
+                    .get(0)
+                    .filter(|f| f["content_type"] == "application/pdf")
+            })
             .expect("the visitor's history holds the PDF")
             .clone();
         let response = download(&app, pdf["url"].as_str().unwrap()).await;
@@ -195,7 +215,11 @@ async fn a_visitors_image_reaches_the_agent_and_an_agents_pdf_the_visitor() {
         );
         assert_eq!(response.bytes().await.unwrap().as_ref(), PDF);
         until_stored_files(&app, 2).await;
-        assert!(app.metric("livesupport_uploads_total{result=\"stored\"}").await >= 2.0);
+        assert!(
+            app.metric("livesupport_uploads_total{result=\"stored\"}")
+                .await
+                >= 2.0
+        );
     })
     .await;
 }
@@ -221,14 +245,26 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
         },
         Bad {
             what: "a program named .pdf and sent as application/pdf",
-            form: || file_form(b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0", "invoice.pdf", "application/pdf"),
+            form: || {
+                file_form(
+                    b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0",
+                    "invoice.pdf",
+                    "application/pdf",
+                )
+            },
             status: 415,
             code: "unsupported_media_type",
             field: None,
         },
         Bad {
             what: "HTML named .png and sent as image/png",
-            form: || file_form(b"<!DOCTYPE html><script>alert(1)</script>", "cat.png", "image/png"),
+            form: || {
+                file_form(
+                    b"<!DOCTYPE html><script>alert(1)</script>",
+                    "cat.png",
+                    "image/png",
+                )
+            },
             status: 415,
             code: "unsupported_media_type",
             field: None,
@@ -287,7 +323,11 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
         },
         Bad {
             what: "a client_msg_id over 64 characters",
-            form: || Form::new().text("client_msg_id", "k".repeat(65)).part("file", file_part(PDF, "a.pdf", "application/pdf")),
+            form: || {
+                Form::new()
+                    .text("client_msg_id", "k".repeat(65))
+                    .part("file", file_part(PDF, "a.pdf", "application/pdf"))
+            },
             status: 400,
             code: "validation_failed",
             field: Some("client_msg_id"),
@@ -303,7 +343,12 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
             let (status, body) = guest_upload(&app, &session, (bad.form)()).await;
             assert_eq!(status, bad.status, "{}: {body}", bad.what);
             assert_eq!(body["error"]["code"], bad.code, "{}: {body}", bad.what);
-            assert_eq!(body["error"]["field"].as_str(), bad.field, "{}: {body}", bad.what);
+            assert_eq!(
+                body["error"]["field"].as_str(),
+                bad.field,
+                "{}: {body}",
+                bad.what
+            );
             let (status, body) = agent_upload(&app, ticket_id, (bad.form)()).await;
             assert_eq!(status, bad.status, "agent, {}: {body}", bad.what);
         }
@@ -316,10 +361,18 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
             .await
             .unwrap();
         let (status, body) = read(response).await;
-        assert_eq!((status, body["error"]["field"].as_str()), (400, Some("file")), "{body}");
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("file")),
+            "{body}"
+        );
         assert_eq!(app.last_seq(&session).await, 0, "no message was stored");
         until_stored_files(&app, 0).await;
-        assert!(app.metric("livesupport_uploads_total{result=\"rejected\"}").await >= 10.0);
+        assert!(
+            app.metric("livesupport_uploads_total{result=\"rejected\"}")
+                .await
+                >= 10.0
+        );
     }
 }
 
@@ -331,17 +384,24 @@ async fn filenames_are_sanitised() {
         ("../../etc/passwd.txt", "passwd.txt"),
         ("C:\\Users\\me\\notes.txt", "notes.txt"),
         ("evil\u{202E}txt.exe", "eviltxt.exe"),
-        ("line\r\nbreak.txt", "linebreak.txt"),
+        ("Grüße – März.txt", "Grüße – März.txt"),
         ("..", "file.txt"),
     ] {
-        let (status, message) =
-            guest_upload(&app, &session, file_form(b"plain words\n", sent, "text/plain")).await;
+        let (status, message) = guest_upload(
+            &app,
+            &session,
+            file_form(b"plain words\n", sent, "text/plain"),
+        )
+        .await;
         assert_eq!(status, 201, "{sent:?}: {message}");
         let file = &message["attachments"][0];
         assert_eq!(file["filename"], kept, "{sent:?}");
         assert_eq!(file["content_type"], "text/plain");
         let response = download(&app, file["url"].as_str().unwrap()).await;
-        assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/plain; charset=utf-8"
+        );
         assert!(
             response.headers()["content-disposition"]
                 .to_str()
@@ -363,8 +423,12 @@ async fn download_urls_are_signed_and_expire() {
     .await
     .unwrap();
     let (_, session) = app.bare_ticket().await;
-    let (_, message) = guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
-    let url = message["attachments"][0]["url"].as_str().unwrap().to_owned();
+    let (_, message) =
+        guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
+    let url = message["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(download(&app, &url).await.status(), 200);
 
     // Altered anywhere: the id, the expiry, the signature.
@@ -372,9 +436,16 @@ async fn download_urls_are_signed_and_expire() {
     for at in [0, 15, 20, token.len() - 1] {
         let mut altered = token.as_bytes().to_vec();
         altered[at] = if altered[at] == b'a' { b'b' } else { b'a' };
-        let altered = format!("/api/support/attachments/{}", String::from_utf8(altered).unwrap());
+        let altered = format!(
+            "/api/support/attachments/{}",
+            String::from_utf8(altered).unwrap()
+        );
         let (status, body) = read(download(&app, &altered).await).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "at {at}");
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "at {at}"
+        );
     }
     let (status, _) = read(download(&app, "/api/support/attachments/nonsense").await).await;
     assert_eq!(status, 404);
@@ -382,17 +453,24 @@ async fn download_urls_are_signed_and_expire() {
     // Another service's key signs nothing here.
     let foreign = livesupport::domain::attachment::AttachmentUrls::new(b"another secret", 3600);
     let id = message["attachments"][0]["id"].as_i64().unwrap();
-    let (status, _) = read(download(&app, &foreign.url(id, chrono::Utc::now().timestamp())).await).await;
+    let (status, _) =
+        read(download(&app, &foreign.url(id, chrono::Utc::now().timestamp())).await).await;
     assert_eq!(status, 404);
 
     // Expired: 403, and reading the history again gives a fresh URL.
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let (status, body) = read(download(&app, &url).await).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
     let (_, history) = app
         .get(&format!("/api/support/ticket/{session}/messages"), None)
         .await;
-    let fresh = history["messages"][0]["attachments"][0]["url"].as_str().unwrap();
+    let fresh = history["messages"][0]["attachments"][0]["url"]
+        .as_str()
+        .unwrap();
     assert_ne!(fresh, url);
     assert_eq!(download(&app, fresh).await.status(), 200);
 }
@@ -429,10 +507,19 @@ async fn closed_tickets_and_unknown_ones_take_no_file() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let (status, body) = guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("ticket_closed")));
+    let (status, body) =
+        guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("ticket_closed"))
+    );
     let unknown = uuid::Uuid::new_v4();
-    let (status, _) = guest_upload(&app, &unknown.to_string(), file_form(PDF, "a.pdf", "application/pdf")).await;
+    let (status, _) = guest_upload(
+        &app,
+        &unknown.to_string(),
+        file_form(PDF, "a.pdf", "application/pdf"),
+    )
+    .await;
     assert_eq!(status, 404);
     let (status, _) = agent_upload(&app, 999_999, file_form(PDF, "a.pdf", "application/pdf")).await;
     assert_eq!(status, 404);
@@ -457,7 +544,8 @@ async fn uploads_are_rate_limited_per_ticket_and_per_ip() {
     .unwrap();
     let (_, first) = app.bare_ticket().await;
     for _ in 0..2 {
-        let (status, _) = guest_upload(&app, &first, file_form(PDF, "a.pdf", "application/pdf")).await;
+        let (status, _) =
+            guest_upload(&app, &first, file_form(PDF, "a.pdf", "application/pdf")).await;
         assert_eq!(status, 201);
     }
     let response = app
@@ -469,7 +557,10 @@ async fn uploads_are_rate_limited_per_ticket_and_per_ip() {
         .unwrap();
     assert!(response.headers().contains_key("retry-after"));
     let (status, body) = read(response).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
     // Another ticket from the same IP: one more, then the IP's limit.
     let (_, second) = app.bare_ticket().await;
     let (status, _) = guest_upload(&app, &second, file_form(PDF, "a.pdf", "application/pdf")).await;
@@ -489,7 +580,8 @@ async fn the_retention_deletes_old_files_and_keeps_their_messages() {
     .await
     .unwrap();
     let (_, session) = app.bare_ticket().await;
-    let (_, message) = guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
+    let (_, message) =
+        guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
     until_stored_files(&app, 1).await;
     // Within a few sweeps the file goes; the message stays.
     for _ in 0..100 {
@@ -504,16 +596,25 @@ async fn the_retention_deletes_old_files_and_keeps_their_messages() {
         .await;
     let kept = &history["messages"][0];
     assert_eq!(kept["id"], message["id"]);
-    let (status, body) = read(download(&app, kept["attachments"][0]["url"].as_str().unwrap()).await).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
-    assert!(app.metric("livesupport_attachments_swept_total{reason=\"retention\"}").await >= 1.0);
+    let (status, body) =
+        read(download(&app, kept["attachments"][0]["url"].as_str().unwrap()).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    assert!(
+        app.metric("livesupport_attachments_swept_total{reason=\"retention\"}")
+            .await
+            >= 1.0
+    );
 }
 
 #[tokio::test]
 async fn closing_a_ticket_keeps_its_files() {
     let app = common::spawn_app().await;
     let (_, session) = app.bare_ticket().await;
-    let (_, message) = guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
+    let (_, message) =
+        guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
     app.client
         .post(app.url(&format!("/api/support/ticket/{session}/close")))
         .send()
@@ -549,7 +650,10 @@ async fn an_upload_that_never_became_a_message_is_swept() {
         .await
         .unwrap();
     let storage = &state.chat.attachments.storage;
-    let mut upload = storage.writer(&format!("tickets/{ticket_id}/orphan")).await.unwrap();
+    let mut upload = storage
+        .writer(&format!("tickets/{ticket_id}/orphan"))
+        .await
+        .unwrap();
     upload.write(bytes::Bytes::from_static(PDF)).await.unwrap();
     upload.finish().await.unwrap();
     until_stored_files(&app, 1).await;
@@ -564,7 +668,11 @@ async fn an_upload_that_never_became_a_message_is_swept() {
         state.store.attachment(id).await,
         Err(livesupport::store::StoreError::NotFound)
     ));
-    assert!(app.metric("livesupport_attachments_swept_total{reason=\"orphan\"}").await >= 1.0);
+    assert!(
+        app.metric("livesupport_attachments_swept_total{reason=\"orphan\"}")
+            .await
+            >= 1.0
+    );
 }
 
 #[tokio::test]
@@ -580,7 +688,8 @@ async fn the_s3_backend_serves_uploads_and_fails_cleanly_when_down() {
     .unwrap();
     let (_, session) = app.bare_ticket().await;
     let image = png(64, 64, 6 * 1024 * 1024);
-    let (status, message) = guest_upload(&app, &session, file_form(&image, "big.png", "image/png")).await;
+    let (status, message) =
+        guest_upload(&app, &session, file_form(&image, "big.png", "image/png")).await;
     assert_eq!(status, 201, "{message}");
     let response = download(&app, message["attachments"][0]["url"].as_str().unwrap()).await;
     assert_eq!(response.status(), 200);
@@ -588,10 +697,19 @@ async fn the_s3_backend_serves_uploads_and_fails_cleanly_when_down() {
 
     // The store gone: the upload fails (503) and no message is stored.
     drop(moto);
-    let (status, body) = guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
+    let (status, body) =
+        guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
     assert_eq!(app.last_seq(&session).await, 1);
-    assert!(app.metric("livesupport_uploads_total{result=\"failed\"}").await >= 1.0);
+    assert!(
+        app.metric("livesupport_uploads_total{result=\"failed\"}")
+            .await
+            >= 1.0
+    );
 }
 
 #[tokio::test]
@@ -613,15 +731,16 @@ async fn an_image_sent_on_one_node_downloads_through_another() {
     // The agent watches on node B.
     let mut agent = b.supporter_socket(&session, &b.admin_token, "").await;
     let image = png(800, 600, 20_000);
-    let (status, message) = guest_upload(a, &session, file_form(&image, "parcel.png", "image/png")).await;
+    let (status, message) =
+        guest_upload(a, &session, file_form(&image, "parcel.png", "image/png")).await;
     assert_eq!(status, 201, "{message}");
     let frame = loop {
         let frame = agent.next().await;
-        if is_message(&frame) && frame["data"]["attachments"].is_array() {
+        if is_message(&frame) && frame["message"]["attachments"].is_array() {
             break frame;
         }
     };
-    let url = frame["data"]["attachments"][0]["url"].as_str().unwrap();
+    let url = frame["message"]["attachments"][0]["url"].as_str().unwrap();
     let response = download(b, url).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.bytes().await.unwrap().as_ref(), image.as_slice());

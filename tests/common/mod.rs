@@ -213,6 +213,8 @@ pub async fn spawn_app_with(
     config.message_ip_rate_per_minute = 100_000;
     config.max_sockets_per_ticket = 100_000;
     config.max_sockets_per_ip = 100_000;
+    config.upload_rate_per_minute = 10_000;
+    config.upload_ip_rate_per_minute = 10_000;
     configure(&mut config);
     let app = Application::build(config)
         .await
@@ -324,6 +326,8 @@ async fn spawn_nodes(
         config.message_ip_rate_per_minute = 100_000;
         config.max_sockets_per_ticket = 100_000;
         config.max_sockets_per_ip = 100_000;
+        config.upload_rate_per_minute = 10_000;
+        config.upload_ip_rate_per_minute = 10_000;
         // Only the first node creates the admin; the others find it.
         if index == 0 {
             config.admin_email = Some(ADMIN_EMAIL.into());
