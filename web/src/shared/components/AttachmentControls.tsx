@@ -6,6 +6,7 @@ import { useRef } from 'react';
 import { useI18n } from '../i18n/context';
 import type { AttachmentDraftState } from '../attachments/draft';
 import { problemText } from '../attachments/problemText';
+import { formatSize } from '../attachments/format';
 import { FileCard } from './MessageAttachments';
 
 export function AttachButton({ onFile, disabled = false }: { onFile: (file: File) => void; disabled?: boolean }) {
@@ -72,7 +73,12 @@ export function AttachmentTray({ state, onCancel, onRetry, onDismiss }: Attachme
     <div className="ls-tray" role="group" aria-label={t('attach.pendingLabel')}>
       <div className="ls-tray-file">
         {state.previewUrl ? (
-          <img className="ls-tray-thumb" src={state.previewUrl} alt={name} />
+          <span className="ls-tray-image">
+            <img className="ls-tray-thumb" src={state.previewUrl} alt={name} />
+            <span className="ls-tray-name" dir="auto">
+              {name} · {formatSize(file.size, tag)}
+            </span>
+          </span>
         ) : (
           <FileCard attachment={{ filename: name, content_type: file.type || 'application/octet-stream', size: file.size }} />
         )}

@@ -63,9 +63,10 @@ export function FileCard({ attachment, href }: { attachment: Pick<Attachment, 'f
   const { t, tag } = useI18n();
   return (
     <div className="ls-file">
-      <span className="ls-file-icon" aria-hidden="true">
-        📄
-      </span>
+      <svg className="ls-file-icon" aria-hidden="true" focusable="false" viewBox="0 0 24 24" width="28" height="28">
+        <path fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinejoin="round" d="M14 3H6.5A1.5 1.5 0 005 4.5v15A1.5 1.5 0 006.5 21h11a1.5 1.5 0 001.5-1.5V8z" />
+        <path fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinejoin="round" d="M14 3v5h5M8.5 13h7M8.5 16.5h7" />
+      </svg>
       <span className="ls-file-body">
         <span className="ls-file-name" dir="auto">
           {attachment.filename}
