@@ -125,6 +125,18 @@ describe('ChatApp attachments', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('a file dropped on the chat waits to be sent, with a hint while dragging', async () => {
+    renderApp();
+    await screen.findByText('Hello');
+    const chat = document.querySelector('.ls-chat') as HTMLElement;
+    const data = { files: [new File(['a,b'], 'orders.csv', { type: 'text/csv' })], types: ['Files'], dropEffect: 'none' };
+    fireEvent.dragEnter(chat, { dataTransfer: data });
+    expect(screen.getByText('Drop the file here to attach it')).toBeTruthy();
+    fireEvent.drop(chat, { dataTransfer: data });
+    expect(screen.queryByText('Drop the file here to attach it')).toBeNull();
+    expect(within(screen.getByRole('group', { name: 'File to send' })).getByText('orders.csv')).toBeTruthy();
+  });
+
   it('speaks the visitor\'s language, and a file too large for the pre-check is refused in it', async () => {
     renderApp('de');
     await screen.findByText('Hello');
