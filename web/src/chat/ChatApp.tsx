@@ -22,7 +22,7 @@ import { PREVIEW_MAX } from '../shared/embed';
 import type { ChatMessage } from '../shared/protocol';
 import { messageSummary } from '../shared/attachments/format';
 import { uploadAttachment } from '../shared/attachments/upload';
-import { useAttachmentDraft } from '../shared/attachments/useAttachmentDraft';
+import { composerAttachment, useAttachmentDraft } from '../shared/attachments/useAttachmentDraft';
 import { useFileDrop } from '../shared/attachments/useFileDrop';
 
 /** A touch screen without a fine pointer: focusing a field there opens the keyboard. */
@@ -413,20 +413,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
           onDismissNotice={() => controller.dismissNotice()}
           onSeen={attentive ? onSeen : undefined}
           resolveUrl={(path) => api.url(path)}
-          attachment={
-            canAttach
-              ? {
-                  state: attachment,
-                  onFile: (file) => attachmentDraft.pick(file),
-                  onCancel: () => {
-                    const caption = attachmentDraft.cancel();
-                    if (caption && !draft) setDraft(caption);
-                  },
-                  onRetry: () => attachmentDraft.retry(),
-                  onDismiss: () => attachmentDraft.dismiss(),
-                }
-              : undefined
-          }
+          attachment={canAttach ? composerAttachment(attachment, attachmentDraft, (caption) => setDraft((d) => d || caption)) : undefined}
         />
       )}
     </div>

@@ -19,7 +19,7 @@ import { StatusDot } from './PresenceViews';
 import { TransferPicker } from './TransferPicker';
 import { VisitorContextPanel } from './VisitorContextPanel';
 import { AttachButton, AttachmentTray, type AttachmentProps } from '../shared/components/AttachmentControls';
-import { useAttachmentDraft } from '../shared/attachments/useAttachmentDraft';
+import { composerAttachment, useAttachmentDraft } from '../shared/attachments/useAttachmentDraft';
 import { useFileDrop } from '../shared/attachments/useFileDrop';
 import type { UploadFn } from '../shared/attachments/upload';
 import { validateMessageText } from '../shared/validation';
@@ -121,20 +121,7 @@ export function ChatPanel({ controller, visitorContext, upload, ...rest }: ChatP
         setDraftError(error);
         if (!error) setDraft('');
       }}
-      attachment={
-        upload
-          ? {
-              state: attachment,
-              onFile: (file) => attachmentDraft.pick(file),
-              onCancel: () => {
-                const caption = attachmentDraft.cancel();
-                if (caption && !draft) setDraft(caption);
-              },
-              onRetry: () => attachmentDraft.retry(),
-              onDismiss: () => attachmentDraft.dismiss(),
-            }
-          : undefined
-      }
+      attachment={upload ? composerAttachment(attachment, attachmentDraft, (caption) => setDraft((d) => d || caption)) : undefined}
       onRetry={(id) => controller.retry(id)}
       onDiscard={(id) => controller.discard(id)}
       onLoadOlder={() => void controller.loadOlder()}

@@ -4,6 +4,7 @@
 import { useRef, useState, useSyncExternalStore } from 'react';
 import { ApiError } from '../api';
 import type { ChatMessage } from '../protocol';
+import type { AttachmentProps } from '../components/AttachmentControls';
 import { AttachmentDraft, type AttachmentDraftState } from './draft';
 import type { UploadFn } from './upload';
 
@@ -29,4 +30,19 @@ export function useAttachmentDraft(binding: AttachmentDraftBinding): [Attachment
   );
   const state = useSyncExternalStore(draft.store.subscribe, draft.store.get);
   return [state, draft];
+}
+
+/** What a chat view draws the file from, and its actions. Cancel gives the caption of
+ *  an upload that was on its way back to the message box, through `giveBack`. */
+export function composerAttachment(state: AttachmentDraftState, draft: AttachmentDraft, giveBack: (caption: string) => void): AttachmentProps {
+  return {
+    state,
+    onFile: (file) => draft.pick(file),
+    onCancel: () => {
+      const caption = draft.cancel();
+      if (caption) giveBack(caption);
+    },
+    onRetry: () => draft.retry(),
+    onDismiss: () => draft.dismiss(),
+  };
 }
