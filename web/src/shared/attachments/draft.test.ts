@@ -127,6 +127,7 @@ describe('problemOf + problemText: the server\'s errors in plain words', () => {
   const say = (err: ApiError) => problemText(problemOf(err), english);
   it.each([
     [new ApiError(413, { code: 'payload_too_large', message: 'x' }), 'This file is too large: the limit is 10 MB.'],
+    [new ApiError(413, { code: 'payload_too_large', message: 'the file is larger than the limit of 5242880 bytes' }), 'This file is too large: the limit is 5 MB.'],
     [new ApiError(415, { code: 'unsupported_media_type', message: 'refused' }), 'This type of file cannot be sent.'],
     [new ApiError(429, { code: 'rate_limited', message: 'x' }, 30), 'Too many files at once. Please wait 30 seconds, then try again.'],
     [new ApiError(429, { code: 'rate_limited', message: 'x' }), 'Too many files at once. Please wait a moment, then try again.'],

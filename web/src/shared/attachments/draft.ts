@@ -37,6 +37,13 @@ export interface AttachmentDraftState {
 
 const EMPTY: AttachmentDraftState = { file: null, previewUrl: null, phase: 'idle', progress: 0, problem: null, retryable: false };
 
+/** The limit the server named in its 413 message ("… the limit of 10485760 bytes"),
+ *  else the default: the server's configuration wins over ours. */
+function limitIn(message: string): number {
+  const bytes = Number(/(\d+) bytes/.exec(message)?.[1]);
+  return Number.isFinite(bytes) && bytes > 0 ? bytes : MAX_UPLOAD_BYTES;
+}
+
 /** A MIME type the server named in its 415 message ("… image/svg+xml …"). */
 function typeIn(message: string): string | null {
   return /\b[a-z]+\/[a-z0-9.+-]+/i.exec(message)?.[0] ?? null;
@@ -48,7 +55,7 @@ export function problemOf(err: unknown): UploadProblem {
   if (err.code === 'network_error') return { kind: 'network' };
   switch (err.status) {
     case 413:
-      return { kind: 'too_large', limit: MAX_UPLOAD_BYTES };
+      return { kind: 'too_large', limit: limitIn(err.message) };
     case 415:
       return { kind: 'type', type: typeIn(err.message) };
     case 429:
