@@ -89,6 +89,7 @@ fn stored_message(ticket_id: i64, seq: i64, text: &str) -> Message {
         client_msg_id: Some(format!("lt-{ticket_id}-u-{seq}")),
         visibility: Default::default(),
         public_seq: Some(seq),
+        attachments: Vec::new(),
     }
 }
 

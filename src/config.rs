@@ -2,6 +2,7 @@
 //! variable named beside it; flags win. Secrets are wrapped in [`Secret`] so that
 //! no `Debug` print or log line ever shows them.
 
+use crate::domain::attachment::DEFAULT_UPLOAD_TYPES;
 use crate::domain::validation::Limits;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::fmt;
@@ -218,6 +219,56 @@ pub struct Config {
     /// visitor context); off by default, as they may hold personal data or tokens.
     #[arg(long, env = "TRACK_QUERY_STRINGS", default_value_t = false, action = clap::ArgAction::Set)]
     pub track_query_strings: bool,
+    /// Where attachments are kept: `file://PATH` (default `file://./data/attachments`)
+    /// or `s3://BUCKET?endpoint=…&region=…` (credentials from AWS_* variables).
+    #[arg(long, env = "STORAGE_URL", hide_env_values = true)]
+    pub storage_url: Option<Secret>,
+    /// Largest file a message may carry, in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+    /// The file types (sniffed from their bytes) a message may carry.
+    #[arg(long, env = "UPLOAD_TYPES", value_delimiter = ',', default_values_t = DEFAULT_UPLOAD_TYPES.iter().map(|t| t.to_string()))]
+    pub upload_types: Vec<String>,
+    /// Largest image, in pixels (width × height), read from its header.
+    #[arg(long, env = "MAX_IMAGE_PIXELS", default_value_t = 40_000_000)]
+    pub max_image_pixels: u64,
+    /// How long a download URL lasts: seconds, or a number with s, m, h or d.
+    #[arg(long, env = "ATTACHMENT_URL_TTL", default_value = "7d")]
+    pub attachment_url_ttl: String,
+    /// Delete files older than this many days (their messages stay); unset: keep.
+    #[arg(long, env = "ATTACHMENT_RETENTION_DAYS")]
+    pub attachment_retention_days: Option<u64>,
+    /// The retention in seconds, over ATTACHMENT_RETENTION_DAYS (tests).
+    #[arg(long, env = "ATTACHMENT_RETENTION_SECONDS", hide = true)]
+    pub attachment_retention_seconds: Option<u64>,
+    /// Seconds between two sweeps of stored files (orphans, retention).
+    #[arg(
+        long,
+        env = "ATTACHMENT_SWEEP_SECONDS",
+        default_value_t = 3600,
+        hide = true
+    )]
+    pub attachment_sweep_seconds: u64,
+    /// Seconds after which an upload that did not become a message is an orphan.
+    #[arg(
+        long,
+        env = "ATTACHMENT_ORPHAN_SECONDS",
+        default_value_t = 3600,
+        hide = true
+    )]
+    pub attachment_orphan_seconds: u64,
+    /// Uploads a minute on one ticket (visitors' and agents' together).
+    #[arg(long, env = "UPLOAD_RATE_PER_MINUTE", default_value_t = 10)]
+    pub upload_rate_per_minute: u32,
+    /// Visitor uploads a minute from one client IP, on every ticket together.
+    #[arg(long, env = "UPLOAD_IP_RATE_PER_MINUTE", default_value_t = 30)]
+    pub upload_ip_rate_per_minute: u32,
+    /// Uploads in progress at once on a node; beyond, 503 with Retry-After.
+    #[arg(long, env = "MAX_UPLOADS_IN_PROGRESS", default_value_t = 32)]
+    pub max_uploads_in_progress: u32,
+    /// Seconds an upload request may take (the body streams in that time).
+    #[arg(long, env = "UPLOAD_TIMEOUT_SECONDS", default_value_t = 600)]
+    pub upload_timeout_seconds: u64,
     /// `pretty` or `json` (default: pretty on a terminal, json otherwise).
     #[arg(long, env = "LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -228,6 +279,8 @@ pub struct Config {
 
 /// The embedded default store.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/livesupport.db";
+/// The embedded default's attachment storage.
+pub const DEFAULT_STORAGE_URL: &str = "file://./data/attachments";
 pub const DEFAULT_PORT: u16 = 5000;
 /// The shortest reconciliation interval a node accepts.
 pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_millis(100);
@@ -252,6 +305,7 @@ impl Config {
         blank_is_none(&mut self.identity_secret, Secret::expose);
         blank_is_none(&mut self.admin_password, Secret::expose);
         blank_is_none(&mut self.metrics_token, Secret::expose);
+        blank_is_none(&mut self.storage_url, Secret::expose);
         blank_is_none(&mut self.metrics_bind, |v| v);
         self.allowed_origins.retain(|o| !o.trim().is_empty());
         if self.port.is_none() {
@@ -289,6 +343,34 @@ impl Config {
             message_chars: self.max_message_chars,
             ..Limits::default()
         }
+    }
+
+    pub fn storage_url(&self) -> &str {
+        self.storage_url
+            .as_ref()
+            .map_or(DEFAULT_STORAGE_URL, Secret::expose)
+    }
+
+    /// `ATTACHMENT_URL_TTL` in seconds.
+    pub fn attachment_url_ttl(&self) -> Result<u64, String> {
+        parse_duration(&self.attachment_url_ttl)
+            .filter(|seconds| *seconds > 0)
+            .ok_or_else(|| {
+                format!(
+                    "ATTACHMENT_URL_TTL must be a positive number of seconds, or a number with s, m, h or d such as 7d (got {:?})",
+                    self.attachment_url_ttl
+                )
+            })
+    }
+
+    /// How old a file may grow before the sweep deletes it; `None`: kept forever.
+    pub fn attachment_retention(&self) -> Option<Duration> {
+        self.attachment_retention_seconds
+            .map(Duration::from_secs)
+            .or_else(|| {
+                self.attachment_retention_days
+                    .map(|days| Duration::from_secs(days.saturating_mul(86_400)))
+            })
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -408,6 +490,25 @@ impl Config {
                 "METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters"
             ));
         }
+        self.attachment_url_ttl()?;
+        if self.attachment_orphan_seconds <= self.upload_timeout_seconds {
+            return Err(format!(
+                "ATTACHMENT_ORPHAN_SECONDS ({}) must be above UPLOAD_TIMEOUT_SECONDS ({}): an upload still running is no orphan",
+                self.attachment_orphan_seconds, self.upload_timeout_seconds
+            ));
+        }
+        if let Some(bad) = self
+            .upload_types
+            .iter()
+            .find(|t| t.parse::<mime::Mime>().is_err())
+        {
+            return Err(format!(
+                "UPLOAD_TYPES must be a comma list of types such as image/png,application/pdf (got {bad:?})"
+            ));
+        }
+        if self.max_upload_bytes == 0 {
+            return Err("MAX_UPLOAD_BYTES must be at least 1".into());
+        }
         if self.max_body_bytes < 1024 || self.max_frame_bytes < 1024 {
             return Err("MAX_BODY_BYTES and MAX_FRAME_BYTES must be at least 1024".into());
         }
@@ -440,6 +541,23 @@ pub fn origin_of(url: &str) -> Option<String> {
     let plain = url.username().is_empty() && url.password().is_none();
     let web = matches!(url.scheme(), "http" | "https") && url.host().is_some();
     (plain && web).then(|| url.origin().ascii_serialization())
+}
+
+/// Seconds from `90`, `90s`, `15m`, `12h` or `7d`.
+fn parse_duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
+        _ => (text, 's'),
+    };
+    let factor = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    number.trim().parse::<u64>().ok()?.checked_mul(factor)
 }
 
 /// A value that must never be printed: `Debug` and `Display` show `[redacted]`.

@@ -41,6 +41,12 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the request body must be JSON, sent with Content-Type: application/json")]
     UnsupportedMediaType,
+    /// An upload over `MAX_UPLOAD_BYTES`.
+    #[error("the file is larger than the limit of {0} bytes")]
+    FileTooLarge(u64),
+    /// An upload whose sniffed type is not allowed; the message names it.
+    #[error("{0}")]
+    FileTypeNotAllowed(String),
     #[error("too many requests; retry in {} s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
     #[error("the service is unavailable; retry shortly")]
@@ -65,8 +71,12 @@ impl ApiError {
             | ApiError::InvalidTransition(_)
             | ApiError::TicketClosed
             | ApiError::ClientMsgIdReused => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge(_) | ApiError::FileTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::UnsupportedMediaType | ApiError::FileTypeNotAllowed(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -87,8 +97,10 @@ impl ApiError {
             ApiError::InvalidTransition(_) => "invalid_transition",
             ApiError::TicketClosed => "ticket_closed",
             ApiError::ClientMsgIdReused => "client_msg_id_reused",
-            ApiError::PayloadTooLarge(_) => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge(_) | ApiError::FileTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType | ApiError::FileTypeNotAllowed(_) => {
+                "unsupported_media_type"
+            }
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",

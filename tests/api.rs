@@ -91,6 +91,7 @@ fn from_user(text: &str) -> MessageDraft {
         text: text.into(),
         client_msg_id: None,
         visibility: Default::default(),
+        attachments: Vec::new(),
     }
 }
 
@@ -102,6 +103,7 @@ fn from_agent(agent_id: i64, text: &str) -> MessageDraft {
         text: text.into(),
         client_msg_id: None,
         visibility: Default::default(),
+        attachments: Vec::new(),
     }
 }
 

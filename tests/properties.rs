@@ -95,6 +95,7 @@ proptest! {
                 text: validation::message_text("message", Some(&text), &Limits::default()).unwrap(),
                 client_msg_id: None,
                 visibility: Default::default(),
+                attachments: Vec::new(),
             };
             let appended = store.append_message(ticket.id, &draft).await.unwrap();
             let read = store

@@ -898,6 +898,7 @@ async fn a_message_stored_without_being_published_reaches_the_sockets_by_itself(
         text: "your parcel left today".into(),
         client_msg_id: Some("lost-publish".into()),
         visibility: Default::default(),
+        attachments: Vec::new(),
     };
     app.state
         .store

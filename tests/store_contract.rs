@@ -130,6 +130,9 @@ store_contract!(
     queue_positions_follow_the_assignment_order_and_count_online_agents,
     settings_read_as_defaults_until_saved_and_keep_unknown_fields,
     racing_assignments_never_exceed_max_chats_nor_assign_a_ticket_twice,
+    a_message_takes_its_pending_upload_and_history_shows_the_file,
+    an_abandoned_upload_can_be_taken_by_no_message,
+    the_sweep_finds_orphans_and_files_past_the_retention,
 );
 
 // ---------------------------------------------------------------------------
@@ -167,6 +170,7 @@ fn from_user(text: &str) -> MessageDraft {
         text: text.into(),
         client_msg_id: None,
         visibility: Default::default(),
+        attachments: Vec::new(),
     }
 }
 
@@ -178,6 +182,7 @@ fn from_agent(agent_id: i64, text: &str) -> MessageDraft {
         text: text.into(),
         client_msg_id: None,
         visibility: Default::default(),
+        attachments: Vec::new(),
     }
 }
 
@@ -959,6 +964,7 @@ async fn every_note_is_stored_with_its_visibility(store: Arc<dyn Store>) {
 fn note(agent_id: i64, text: &str) -> MessageDraft {
     MessageDraft {
         visibility: Visibility::Internal,
+        attachments: Vec::new(),
         ..from_agent(agent_id, text)
     }
 }
@@ -4372,4 +4378,195 @@ async fn racing_assignments_never_exceed_max_chats_nor_assign_a_ticket_twice(
         }
     }
     assert_eq!(waiting, 4);
+}
+
+// ---------- attachments (issue 17) ----------
+
+fn new_upload(ticket_id: i64, key: &str, at: DateTime<Utc>) -> store::NewAttachment {
+    store::NewAttachment {
+        ticket_id,
+        storage_key: key.to_owned(),
+        filename: "screen.png".into(),
+        content_type: "image/png".into(),
+        width: Some(640),
+        height: Some(480),
+        created_at: at,
+    }
+}
+
+fn range_all() -> MessageRange {
+    MessageRange {
+        after_seq: 0,
+        before_seq: None,
+        limit: 10_000,
+    }
+}
+
+fn with_file(mut draft: MessageDraft, id: i64, size: i64) -> MessageDraft {
+    draft.attachments = vec![livesupport::domain::Attachment {
+        id,
+        filename: "screen.png".into(),
+        content_type: "image/png".into(),
+        size,
+        width: Some(640),
+        height: Some(480),
+        url: None,
+    }];
+    draft
+}
+
+async fn a_message_takes_its_pending_upload_and_history_shows_the_file(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Broken parcel").await;
+    let missing = store
+        .create_attachment(&new_upload(999_999, "k/none", Utc::now()))
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+    let id = store
+        .create_attachment(&new_upload(ticket.id, "tickets/1/a", Utc::now()))
+        .await
+        .unwrap();
+    let pending = store.attachment(id).await.unwrap();
+    assert_eq!((pending.message_id, pending.deleted), (None, false));
+
+    let appended = store
+        .append_message(ticket.id, &with_file(from_user(""), id, 4_096))
+        .await
+        .unwrap();
+    let file = &appended.message.attachments[0];
+    assert_eq!((file.id, file.size, file.width), (id, 4_096, Some(640)));
+    assert_eq!(file.url, None, "URLs are signed when read, never stored");
+    let taken = store.attachment(id).await.unwrap();
+    assert_eq!(taken.message_id, Some(appended.message.id));
+    assert_eq!(taken.size, 4_096);
+    assert_eq!(taken.storage_key, "tickets/1/a");
+
+    for slice in [
+        store.messages(ticket.id, range_all()).await.unwrap(),
+        store.public_messages(ticket.id, range_all()).await.unwrap(),
+    ] {
+        assert_eq!(slice.messages[0].attachments, appended.message.attachments);
+    }
+    // Taken once: no other message can take it, and it cannot be given up.
+    let again = store
+        .append_message(ticket.id, &with_file(from_user("again"), id, 1))
+        .await;
+    assert!(again.is_err());
+    assert!(!store.abandon_attachment(id).await.unwrap());
+    // A message without files stores none.
+    let plain = store
+        .append_message(ticket.id, &from_user("hi"))
+        .await
+        .unwrap();
+    assert!(plain.message.attachments.is_empty());
+}
+
+async fn an_abandoned_upload_can_be_taken_by_no_message(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Invoice").await;
+    let other = open_ticket(&store, "Another").await;
+    let id = store
+        .create_attachment(&new_upload(ticket.id, "tickets/2/a", Utc::now()))
+        .await
+        .unwrap();
+    // Another ticket's message cannot take it.
+    assert!(
+        store
+            .append_message(other.id, &with_file(from_user(""), id, 10))
+            .await
+            .is_err()
+    );
+    assert!(store.abandon_attachment(id).await.unwrap());
+    assert!(!store.abandon_attachment(id).await.unwrap(), "once");
+    assert!(
+        store
+            .append_message(ticket.id, &with_file(from_user(""), id, 10))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .messages(ticket.id, range_all())
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        0
+    );
+    store.forget_attachment(id).await.unwrap();
+    assert!(matches!(
+        store.attachment(id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn the_sweep_finds_orphans_and_files_past_the_retention(store: Arc<dyn Store>) {
+    let ticket = open_ticket(&store, "Sweep").await;
+    let now = Utc::now().trunc_subsecs(6);
+    let hours = |h: i64| now - chrono::Duration::hours(h);
+    let old_orphan = store
+        .create_attachment(&new_upload(ticket.id, "o/old", hours(3)))
+        .await
+        .unwrap();
+    let young_orphan = store
+        .create_attachment(&new_upload(ticket.id, "o/young", now))
+        .await
+        .unwrap();
+    let old_file = store
+        .create_attachment(&new_upload(ticket.id, "f/old", hours(50)))
+        .await
+        .unwrap();
+    let young_file = store
+        .create_attachment(&new_upload(ticket.id, "f/young", hours(2)))
+        .await
+        .unwrap();
+    for id in [old_file, young_file] {
+        store
+            .append_message(ticket.id, &with_file(from_user(""), id, 1))
+            .await
+            .unwrap();
+    }
+    let keys = |items: Vec<store::SweepItem>| -> Vec<(String, store::SweepReason)> {
+        items
+            .into_iter()
+            .map(|i| (i.storage_key, i.reason))
+            .collect()
+    };
+    // No retention: the orphans older than an hour only.
+    let due = store
+        .attachments_to_sweep(hours(1), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(due),
+        vec![("o/old".to_owned(), store::SweepReason::Orphan)]
+    );
+    // A retention of a day: the old message's file too, oldest first.
+    let due = store
+        .attachments_to_sweep(hours(1), Some(hours(24)), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(due),
+        vec![
+            ("f/old".to_owned(), store::SweepReason::Retention),
+            ("o/old".to_owned(), store::SweepReason::Orphan)
+        ]
+    );
+    let due = store
+        .attachments_to_sweep(hours(1), Some(hours(24)), 1)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1, "the limit holds");
+    // Deleted files are not found again; the message keeps its copy.
+    store.mark_attachment_deleted(old_file).await.unwrap();
+    assert!(store.attachment(old_file).await.unwrap().deleted);
+    store.abandon_attachment(old_orphan).await.unwrap();
+    store.forget_attachment(old_orphan).await.unwrap();
+    let due = store
+        .attachments_to_sweep(hours(1), Some(hours(24)), 100)
+        .await
+        .unwrap();
+    assert!(due.is_empty(), "{due:?}");
+    let history = store.messages(ticket.id, range_all()).await.unwrap();
+    assert_eq!(history.messages[0].attachments[0].id, old_file);
+    let _ = (young_orphan, young_file);
 }

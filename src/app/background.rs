@@ -1,7 +1,9 @@
 //! A node's periodic upkeep besides the hub's reconciliation and the session
-//! heartbeat (`chat::sessions`): gauges and rate-limiter sweeps.
+//! heartbeat (`chat::sessions`): gauges, rate-limiter sweeps, and the sweep of
+//! stored files (orphaned uploads, the retention).
 
 use super::AppState;
+use crate::chat;
 use crate::domain::TicketStatus;
 use crate::http::health;
 use crate::metrics::metrics;
@@ -60,6 +62,35 @@ pub(super) async fn sweep_limiters(state: AppState, stop: CancellationToken) {
                 state.limiters.forget_idle();
                 state.chat.message_limits.forget_idle();
             }
+        }
+    }
+}
+
+/// Deletes orphaned uploads and, with a retention, old files, every
+/// `attachment_sweep.interval` (the first round a minute after start, or at
+/// once when the interval is shorter).
+pub(super) async fn sweep_attachments(state: AppState, stop: CancellationToken) {
+    let sweep = state.settings.attachment_sweep;
+    let first = sweep.interval.min(Duration::from_secs(60));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, sweep.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let attachments = &state.chat.attachments;
+        match chat::attachments::sweep(
+            state.store.as_ref(),
+            &attachments.storage,
+            sweep.orphan_after,
+            sweep.retention,
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "attachment sweep deleted files"),
+            Err(err) => tracing::warn!(cause = %err, "attachment sweep failed; retried next round"),
         }
     }
 }

@@ -8,17 +8,19 @@ mod background;
 pub mod server;
 mod state;
 
-pub use state::{AppState, Settings};
+pub use state::{AppState, AttachmentSweep, Settings};
 
 use crate::auth::{self, Authenticator, TokenKeys};
 use crate::broker::{self, Broker, INBOX_CAPACITY, LocalBroker, RedisBroker};
-use crate::chat::Chat;
+use crate::chat::attachments::Attachments;
 use crate::chat::limits::MessageRates;
 use crate::chat::publisher::Publisher;
 use crate::chat::routing::Routing;
 use crate::chat::sessions;
+use crate::chat::{Chat, ChatParts};
 use crate::config::{Config, origin_of};
 use crate::domain::AgentRole;
+use crate::domain::attachment::{AttachmentUrls, UploadRules};
 use crate::http::limits::PerMinute;
 use crate::http::scrape::MetricsServer;
 use crate::http::socket_caps::SocketCaps;
@@ -27,6 +29,7 @@ use crate::metrics::metrics;
 use crate::realtime::credentials::Credentials;
 use crate::realtime::hub::{Hub, HubConfig};
 use crate::realtime::{Realtime, SocketSettings, router};
+use crate::storage::Storage;
 use crate::store::{self, NewAgent, Store, StoreError};
 use server::ServerSettings;
 use server::caps::{self, ConnectionCaps};
@@ -84,7 +87,24 @@ impl Application {
     /// when needed, and binds the port. Nothing is served until `run_until_stopped`.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         config.validate().map_err(StartError::Config)?;
-        let store = store::connect(config.database_url(), DATABASE_POOL_SIZE).await?;
+        let token_secret = config.token_secret.clone().unwrap_or_else(|| {
+            tracing::warn!(
+                "TOKEN_SECRET is not set: a random one is used, so agents are logged out on restart"
+            );
+            auth::random_secret()
+        });
+        let ttl = config.attachment_url_ttl().map_err(StartError::Config)?;
+        let urls = AttachmentUrls::new(token_secret.expose().as_bytes(), ttl as i64);
+        let store = store::connect_signing(
+            config.database_url(),
+            DATABASE_POOL_SIZE,
+            Some(urls.clone()),
+        )
+        .await?;
+        let storage = Storage::from_url(config.storage_url())
+            .await
+            .map_err(|err| StartError::Config(err.to_string()))?;
+        tracing::info!(storage = %storage.describe(), "attachment storage");
         let (inbox, inbox_rx) = broker::inbox(INBOX_CAPACITY);
         let broker: Arc<dyn Broker> = match &config.redis_url {
             Some(url) => Arc::new(
@@ -119,12 +139,6 @@ impl Application {
         }
         let node_id = config.node_id.clone().unwrap_or_else(default_node_id);
 
-        let token_secret = config.token_secret.clone().unwrap_or_else(|| {
-            tracing::warn!(
-                "TOKEN_SECRET is not set: a random one is used, so agents are logged out on restart"
-            );
-            auth::random_secret()
-        });
         let tokens = TokenKeys::new(
             &token_secret,
             Duration::from_secs(config.token_ttl_minutes * 60),
@@ -159,21 +173,31 @@ impl Application {
             .await;
         let (publisher, publisher_task) = Publisher::start(broker.clone(), core_stop.clone());
         let limits = config.limits();
-        let chat = Chat::new(
-            store.clone(),
+        let chat = Chat::new(ChatParts {
+            store: store.clone(),
             publisher,
             limits,
-            MessageRates {
+            message_rates: MessageRates {
                 per_ticket: config.message_ticket_rate_per_minute,
                 per_ip: config.message_ip_rate_per_minute,
             },
-            config.identity_secret.clone(),
-            &node_id,
-            Routing::new(
+            identity_secret: config.identity_secret.clone(),
+            node_id: node_id.clone(),
+            routing: Routing::new(
                 Duration::from_secs(config.presence_grace_seconds),
                 config.reconcile_interval(),
             ),
-        );
+            attachments: Attachments::new(
+                storage,
+                UploadRules {
+                    allowed_types: config.upload_types.clone(),
+                    max_image_pixels: config.max_image_pixels,
+                },
+                urls,
+                config.max_upload_bytes,
+                config.max_uploads_in_progress,
+            ),
+        });
         let auth = Authenticator::new(tokens, store.clone());
         let realtime = Realtime {
             chat: chat.clone(),
@@ -207,6 +231,12 @@ impl Application {
             request_timeout: config.request_timeout(),
             metrics_on_main_port: metrics_listener.is_none(),
             metrics_token: config.metrics_token.clone(),
+            upload_timeout: Duration::from_secs(config.upload_timeout_seconds),
+            attachment_sweep: AttachmentSweep {
+                interval: Duration::from_secs(config.attachment_sweep_seconds.max(1)),
+                orphan_after: Duration::from_secs(config.attachment_orphan_seconds),
+                retention: config.attachment_retention(),
+            },
         };
         let caps = connection_caps(&config, settings.trusted_proxies.clone());
         let server = ServerSettings {
@@ -224,6 +254,8 @@ impl Application {
                 logins: config.login_rate_per_minute,
                 login_ips: config.login_ip_rate_per_minute,
                 sockets: config.socket_rate_per_minute,
+                uploads: config.upload_rate_per_minute,
+                upload_ips: config.upload_ip_rate_per_minute,
             })),
             socket_caps: Arc::new(SocketCaps::new(
                 config.max_sockets_per_ticket,
@@ -286,6 +318,10 @@ impl Application {
                 background.clone(),
             )),
             tokio::spawn(background::refresh_health_gauges(
+                state.clone(),
+                background.clone(),
+            )),
+            tokio::spawn(background::sweep_attachments(
                 state.clone(),
                 background.clone(),
             )),

@@ -33,6 +33,18 @@ pub struct Settings {
     pub metrics_on_main_port: bool,
     /// The token `/metrics` requires, if any.
     pub metrics_token: Option<Secret>,
+    /// How long an upload request may take (its body streams meanwhile).
+    pub upload_timeout: Duration,
+    /// The attachment sweep: its interval, when an upload that did not become
+    /// a message is an orphan, and the retention (`None`: files are kept).
+    pub attachment_sweep: AttachmentSweep,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AttachmentSweep {
+    pub interval: Duration,
+    pub orphan_after: Duration,
+    pub retention: Option<Duration>,
 }
 
 /// Everything a handler needs; cheap to clone.

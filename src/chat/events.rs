@@ -241,6 +241,7 @@ mod tests {
             client_msg_id: Some("k1".into()),
             visibility: Default::default(),
             public_seq: Some(seq),
+            attachments: Vec::new(),
         }
     }
 

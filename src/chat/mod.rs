@@ -9,7 +9,10 @@
 //! - [`sessions`]: this node's socket sessions, presence and its heartbeat.
 //! - [`routing`]: agents' presence from their dashboards, auto-assignment,
 //!   going back to the queue, transfer (issue 16).
+//! - [`attachments`]: files streamed to the storage before their message is
+//!   appended, and the sweep of orphans and old files (issue 17).
 
+pub mod attachments;
 pub mod control;
 pub mod events;
 pub mod limits;
@@ -28,6 +31,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::store::{AgentUpdate, Appended, Changed, Store, StoreResult};
+use attachments::{Attachments, UploadedFile};
 use control::ControlEvent;
 use events::Event;
 use limits::{MessageLimits, MessageRates};
@@ -65,27 +69,34 @@ pub struct Chat {
     sessions: Arc<LiveSessions>,
     /// Dashboard presence, the settings cache and the router's wake-up.
     pub routing: Arc<Routing>,
+    /// The storage of files and the rules of uploads.
+    pub attachments: Arc<Attachments>,
+}
+
+/// What a [`Chat`] is made of, named.
+pub struct ChatParts {
+    pub store: Arc<dyn Store>,
+    pub publisher: Publisher,
+    pub limits: Limits,
+    pub message_rates: MessageRates,
+    pub identity_secret: Option<Secret>,
+    pub node_id: String,
+    pub routing: Routing,
+    pub attachments: Attachments,
 }
 
 impl Chat {
-    pub fn new(
-        store: Arc<dyn Store>,
-        publisher: Publisher,
-        limits: Limits,
-        message_rates: MessageRates,
-        identity_secret: Option<Secret>,
-        node_id: &str,
-        routing: Routing,
-    ) -> Self {
+    pub fn new(parts: ChatParts) -> Self {
         Chat {
-            store,
-            publisher,
-            limits,
-            message_limits: Arc::new(MessageLimits::new(message_rates)),
-            identity_secret,
-            node_id: node_id.into(),
+            store: parts.store,
+            publisher: parts.publisher,
+            limits: parts.limits,
+            message_limits: Arc::new(MessageLimits::new(parts.message_rates)),
+            identity_secret: parts.identity_secret,
+            node_id: parts.node_id.into(),
             sessions: Arc::new(LiveSessions::default()),
-            routing: Arc::new(routing),
+            routing: Arc::new(parts.routing),
+            attachments: Arc::new(parts.attachments),
         }
     }
 
@@ -228,6 +239,26 @@ impl Chat {
         Ok(appended)
     }
 
+    /// Appends a message that carries an uploaded file (`draft.text` is its
+    /// caption, maybe empty): the message takes the file in its transaction,
+    /// then goes the ordinary way. A resend of a stored `client_msg_id` answers
+    /// the first message, and the new file, like any file no message took, is
+    /// deleted.
+    pub async fn append_file(
+        &self,
+        ticket_id: i64,
+        mut draft: MessageDraft,
+        file: UploadedFile,
+    ) -> Result<Appended, ApiError> {
+        draft.attachments = vec![file.attachment.clone()];
+        let appended = self.append_message(ticket_id, draft).await?;
+        if !appended.duplicate {
+            attachments::count_stored(&file);
+            file.keep();
+        }
+        Ok(appended)
+    }
+
     /// Appends an agent's private note: validated as a chat message, stored
     /// `internal` (no status rule applies), published to the agents only.
     pub async fn append_note(
@@ -246,6 +277,7 @@ impl Chat {
             text,
             client_msg_id,
             visibility: Visibility::Internal,
+            attachments: Vec::new(),
         };
         self.append_message(ticket_id, draft).await
     }

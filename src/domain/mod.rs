@@ -2,6 +2,7 @@
 //! the store persists these types, the chat layer applies the rules.
 
 mod agent;
+pub mod attachment;
 pub mod desk;
 pub mod settings;
 mod status;
@@ -11,6 +12,7 @@ pub mod validation;
 pub mod visitor;
 
 pub use agent::{Agent, AgentRole, AgentStatus, AgentWithHash, DEFAULT_MAX_CHATS, MAX_CHATS_LIMIT};
+pub use attachment::Attachment;
 pub use desk::{CannedResponse, CannedUpdate, LabelCount, NewCanned};
 pub use settings::{AssignmentMode, Settings};
 pub use status::{Priority, SenderType, TicketStatus, Visibility};

@@ -1,4 +1,4 @@
-use super::{Priority, SenderType, TicketStatus, Visibility};
+use super::{Attachment, Priority, SenderType, TicketStatus, Visibility};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +80,9 @@ pub struct Message {
     /// `seq` here, agents-only notes included: see [`Message::for_visitor`].)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_seq: Option<i64>,
+    /// The file the message carries (issue 17); absent on the wire when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Message {
@@ -145,6 +148,9 @@ pub struct MessageDraft {
     pub text: String,
     pub client_msg_id: Option<String>,
     pub visibility: Visibility,
+    /// Files already in the storage, registered by `Store::create_attachment`;
+    /// the message takes them in its transaction.
+    pub attachments: Vec<Attachment>,
 }
 
 impl MessageDraft {
@@ -156,6 +162,7 @@ impl MessageDraft {
             text: note.text.clone(),
             client_msg_id: None,
             visibility: note.visibility,
+            attachments: Vec::new(),
         }
     }
 }

@@ -183,6 +183,16 @@ fn looks_like_email(value: &str) -> bool {
 }
 
 /// The sender's idempotency key: 1 to `limits.client_msg_id_chars` printable characters.
+/// A file's caption: like a message's text, but optional (blank is `""`), and
+/// stored trimmed.
+pub fn caption_text(field: &str, raw: &str, limits: &Limits) -> Checked<String> {
+    if is_blank(raw) {
+        return Ok(String::new());
+    }
+    let text = message_text(field, Some(raw), limits)?;
+    Ok(text.trim().to_owned())
+}
+
 pub fn client_msg_id(value: Option<&str>, limits: &Limits) -> Checked<Option<String>> {
     let Some(value) = value else { return Ok(None) };
     let chars = value.chars().count();

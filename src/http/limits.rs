@@ -12,6 +12,10 @@ pub struct RateLimiters {
     /// Logins per IP, whatever the email: a flood of password hashes.
     pub login_ips: DefaultKeyedRateLimiter<IpAddr>,
     pub sockets: DefaultKeyedRateLimiter<IpAddr>,
+    /// Uploads per ticket, visitors' and agents' together.
+    pub uploads: DefaultKeyedRateLimiter<i64>,
+    /// Visitor uploads per client IP.
+    pub upload_ips: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 /// Each limit a minute, as configured.
@@ -21,6 +25,8 @@ pub struct PerMinute {
     pub logins: u32,
     pub login_ips: u32,
     pub sockets: u32,
+    pub uploads: u32,
+    pub upload_ips: u32,
 }
 
 impl RateLimiters {
@@ -30,6 +36,8 @@ impl RateLimiters {
             logins: RateLimiter::keyed(per_minute(limits.logins)),
             login_ips: RateLimiter::keyed(per_minute(limits.login_ips)),
             sockets: RateLimiter::keyed(per_minute(limits.sockets)),
+            uploads: RateLimiter::keyed(per_minute(limits.uploads)),
+            upload_ips: RateLimiter::keyed(per_minute(limits.upload_ips)),
         }
     }
 
@@ -39,5 +47,7 @@ impl RateLimiters {
         self.logins.retain_recent();
         self.login_ips.retain_recent();
         self.sockets.retain_recent();
+        self.uploads.retain_recent();
+        self.upload_ips.retain_recent();
     }
 }

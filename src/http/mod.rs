@@ -4,6 +4,7 @@
 
 mod agents;
 mod assets;
+mod attachments;
 mod context;
 pub mod csrf;
 mod desk;
@@ -68,7 +69,9 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
     };
-    Router::new()
+    // Every route but the uploads is answered within the request time-out;
+    // uploads, whose bodies take longer to arrive, have their own.
+    let timed = Router::new()
         .merge(scrape)
         .merge(guest::router())
         .merge(tickets::router())
@@ -80,6 +83,15 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())
+        .merge(attachments::router())
+        .layer(timeout_layer(timeout));
+    let uploads = attachments::upload_router(
+        state.chat.attachments.max_bytes,
+        state.settings.upload_timeout,
+    );
+    Router::new()
+        .merge(timed)
+        .merge(uploads)
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(cors(&state.settings))
@@ -109,14 +121,46 @@ pub fn router(state: AppState) -> Router {
                     state.clone(),
                     csrf::same_origin_guard,
                 ))
-                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                    ApiError::Unavailable
-                }))
-                .timeout(timeout)
                 .layer(DefaultBodyLimit::max(limit))
                 .layer(axum::Extension(BodyLimit(limit))),
         )
         .with_state(state)
+}
+
+/// Answers 503 `unavailable` for a request not answered within `timeout`.
+fn timeout_layer<S>(
+    timeout: Duration,
+) -> impl tower::Layer<
+    S,
+    Service = impl tower::Service<
+        Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future = impl Send,
+    > + Clone
+              + Send
+              + Sync
+              + 'static,
+> + Clone
++ Send
++ Sync
++ 'static
+where
+    S: tower::Service<
+            Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            ApiError::Unavailable
+        }))
+        .timeout(timeout)
 }
 
 /// A request's span names the route template (`/api/support/ticket/{key}`), never

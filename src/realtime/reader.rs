@@ -192,6 +192,7 @@ impl TicketReader {
             text,
             client_msg_id: key.clone(),
             visibility,
+            attachments: Vec::new(),
         };
         match self
             .realtime

@@ -1,31 +1,57 @@
-//! A [`Store`] that times every call of the store it wraps into
-//! `livesupport_store_operation_duration_seconds{operation}`, and bounds it by
-//! [`STORE_CALL_TIMEOUT`]: a database that stops answering (a network that drops
-//! packets, a failover in progress) fails calls instead of hanging them.
+//! The store as the rest of the service sees it. It times every call of the
+//! store it wraps into `livesupport_store_operation_duration_seconds{operation}`,
+//! and bounds it by [`STORE_CALL_TIMEOUT`]: a database that stops answering (a
+//! network that drops packets, a failover in progress) fails calls instead of
+//! hanging them. And it gives every file of every message it returns a download
+//! URL signed at that moment (issue 17): history, resume, refills and live
+//! messages alike, so no reader of messages can forget to.
 
 use super::*;
+use crate::domain::attachment::AttachmentUrls;
 use crate::metrics::{metrics, timed};
 
 pub struct MeteredStore {
     inner: Arc<dyn Store>,
+    urls: Option<AttachmentUrls>,
 }
 
 impl MeteredStore {
-    pub fn new(inner: Arc<dyn Store>) -> Self {
-        MeteredStore { inner }
+    /// `urls`: how download URLs are signed; `None` leaves them out (tools that
+    /// serve no files: `migrate`, tests of the store).
+    pub fn new(inner: Arc<dyn Store>, urls: Option<AttachmentUrls>) -> Self {
+        MeteredStore { inner, urls }
+    }
+
+    fn sign(&self, messages: &mut [Message]) {
+        if let Some(urls) = &self.urls
+            && messages.iter().any(|m| !m.attachments.is_empty())
+        {
+            urls.sign(messages, Utc::now().timestamp());
+        }
+    }
+
+    fn sign_slice(&self, mut slice: MessageSlice) -> MessageSlice {
+        self.sign(&mut slice.messages);
+        slice
+    }
+
+    fn sign_appended(&self, mut appended: Appended) -> Appended {
+        self.sign(std::slice::from_mut(&mut appended.message));
+        appended
     }
 }
 
-/// Writes the delegating methods: each is timed under its own name.
+/// Writes the delegating methods: each is timed under its own name; those
+/// marked `=> f` pass their answer through `self.f`.
 macro_rules! metered {
-    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $(=> $post:ident)?;)*) => {
         #[async_trait]
         impl Store for MeteredStore {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> $ret {
                     let call = timed(&metrics().store_duration, stringify!($name), self.inner.$name($($arg),*));
                     match tokio::time::timeout(STORE_CALL_TIMEOUT, call).await {
-                        Ok(answer) => answer,
+                        Ok(answer) => answer$(.map(|value| self.$post(value)))?,
                         Err(_) => {
                             metrics().store_timeouts.with_label_values(&[stringify!($name)]).inc();
                             Err(StoreError::Timeout)
@@ -46,10 +72,10 @@ metered! {
     fn tickets_of_user(user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     fn list_tickets(query: &TicketQuery) -> StoreResult<TicketPage>;
     fn ticket_counts_by_status() -> StoreResult<Vec<(TicketStatus, i64)>>;
-    fn messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
-    fn public_messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
+    fn messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> => sign_slice;
+    fn public_messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> => sign_slice;
     fn seq_of_public(ticket_id: i64, public_seq: i64) -> StoreResult<i64>;
-    fn append_message(ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended>;
+    fn append_message(ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended> => sign_appended;
     fn change_ticket(ticket_id: i64, change: &TicketChange) -> StoreResult<Changed>;
     fn mark_read(ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<ReadUpTo>;
     fn create_agent(agent: &NewAgent) -> StoreResult<Agent>;
@@ -91,4 +117,10 @@ metered! {
     fn visitor_pages(ticket_id: i64, limit: u32) -> StoreResult<Vec<VisitedPage>>;
     fn visitor_info(ticket_id: i64) -> StoreResult<VisitorInfo>;
     fn previous_tickets(ticket_id: i64, user_id: Option<&str>, user_email: Option<&str>, limit: u32) -> StoreResult<Vec<Ticket>>;
+    fn create_attachment(new: &NewAttachment) -> StoreResult<i64>;
+    fn attachment(id: i64) -> StoreResult<StoredAttachment>;
+    fn abandon_attachment(id: i64) -> StoreResult<bool>;
+    fn forget_attachment(id: i64) -> StoreResult<()>;
+    fn attachments_to_sweep(orphaned_before: DateTime<Utc>, retained_after: Option<DateTime<Utc>>, limit: u32) -> StoreResult<Vec<SweepItem>>;
+    fn mark_attachment_deleted(id: i64) -> StoreResult<()>;
 }

@@ -3,6 +3,7 @@
 //! and PostgreSQL. Both share their SQL (see `sql.rs`) and pass one contract suite
 //! (`tests/store_contract.rs`).
 
+mod attachment_sql;
 mod metered;
 mod postgres;
 mod routing_sql;
@@ -455,16 +456,102 @@ pub trait Store: Send + Sync + 'static {
         user_email: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Ticket>>;
+
+    /// Registers an upload whose type is known, before its file is written to
+    /// `storage_key`: a pending attachment of the ticket, which a message takes
+    /// in `append_message` (its draft's `attachments`, by id, with the size).
+    /// `NotFound` for an unknown ticket.
+    async fn create_attachment(&self, new: &NewAttachment) -> StoreResult<i64>;
+    /// An attachment by id, whatever its state; `NotFound` when there is none.
+    async fn attachment(&self, id: i64) -> StoreResult<StoredAttachment>;
+    /// Gives up a pending upload: no message can take it from here on (it is
+    /// marked deleted). `false` when a message took it already (or it was given
+    /// up before): then its file must stay.
+    async fn abandon_attachment(&self, id: i64) -> StoreResult<bool>;
+    /// Deletes the row of an upload no message took, once its file is gone.
+    async fn forget_attachment(&self, id: i64) -> StoreResult<()>;
+    /// Up to `limit` files to delete, oldest first: uploads no message took,
+    /// registered before `orphaned_before`, and, when given, the messages'
+    /// files registered before `retained_after` (the retention).
+    async fn attachments_to_sweep(
+        &self,
+        orphaned_before: DateTime<Utc>,
+        retained_after: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> StoreResult<Vec<SweepItem>>;
+    /// Marks a file deleted by the retention (its message stays).
+    async fn mark_attachment_deleted(&self, id: i64) -> StoreResult<()>;
+}
+
+/// An upload to register before its file is written (see [`Store::create_attachment`]).
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub ticket_id: i64,
+    pub storage_key: String,
+    pub filename: String,
+    pub content_type: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An attachment as the download and the sweeps need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAttachment {
+    pub id: i64,
+    pub ticket_id: i64,
+    /// `None` while the upload has not become a message.
+    pub message_id: Option<i64>,
+    pub storage_key: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Its file was deleted by the retention.
+    pub deleted: bool,
+}
+
+/// A file the sweep deletes, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepItem {
+    pub id: i64,
+    pub storage_key: String,
+    pub reason: SweepReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepReason {
+    /// An upload that never became a message.
+    Orphan,
+    /// A message's file older than the retention.
+    Retention,
+}
+
+impl SweepReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweepReason::Orphan => "orphan",
+            SweepReason::Retention => "retention",
+        }
+    }
 }
 
 /// Connects to the store the URL names and brings its schema up to date.
 pub async fn connect(database_url: &str, pool_size: u32) -> StoreResult<Arc<dyn Store>> {
+    connect_signing(database_url, pool_size, None).await
+}
+
+/// [`connect`], with messages' files given download URLs signed by `urls`.
+pub async fn connect_signing(
+    database_url: &str,
+    pool_size: u32,
+    urls: Option<crate::domain::attachment::AttachmentUrls>,
+) -> StoreResult<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
         Arc::new(SqliteStore::connect(database_url, pool_size).await?)
     } else {
         Arc::new(PostgresStore::connect(database_url, pool_size).await?)
     };
-    Ok(Arc::new(MeteredStore::new(store)))
+    Ok(Arc::new(MeteredStore::new(store, urls)))
 }
 
 /// Runs pending migrations only (the `migrate` command).

@@ -50,8 +50,9 @@ impl PostgresStore {
         at: DateTime<Utc>,
     ) -> StoreResult<Option<Message>> {
         // The batches number public messages only; a private note takes the
-        // transaction of `append_message`.
-        if draft.visibility.is_internal() {
+        // transaction of `append_message`, and so does a message with files,
+        // which it gives to the message.
+        if draft.visibility.is_internal() || !draft.attachments.is_empty() {
             return Ok(None);
         }
         self.appender.append(ticket_id, draft, at).await
@@ -96,3 +97,4 @@ fn write_lock_sql() -> Option<&'static str> {
 super::sql::impl_store!(PostgresStore, Postgres);
 super::routing_sql::routing_sql!(sqlx::Postgres);
 super::visitor_sql::visitor_sql!(sqlx::Postgres);
+super::attachment_sql::attachment_sql!(sqlx::Postgres);

@@ -47,7 +47,7 @@ macro_rules! ticket_select {
 }
 pub(super) use ticket_select;
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience, public_seq";
+pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience, public_seq, attachments";
 
 /// The unique index a message's `client_msg_id` belongs to: its sender's
 /// (ticket, sender type, sender id). Visitors and system notes have no sender id,
@@ -166,6 +166,8 @@ pub(super) struct MessageRow {
     client_msg_id: Option<String>,
     audience: String,
     public_seq: Option<i64>,
+    /// JSON array of the message's files; NULL when it has none.
+    attachments: Option<String>,
 }
 
 impl TryFrom<MessageRow> for Message {
@@ -184,6 +186,11 @@ impl TryFrom<MessageRow> for Message {
             client_msg_id: r.client_msg_id,
             visibility: parse_column("audience", &r.audience)?,
             public_seq: r.public_seq,
+            attachments: match r.attachments {
+                None => Vec::new(),
+                Some(json) => serde_json::from_str(&json)
+                    .map_err(|err| StoreError::Corrupt(format!("message attachments: {err}")))?,
+            },
         })
     }
 }
@@ -282,6 +289,26 @@ fn parse_column<T: std::str::FromStr>(column: &str, value: &str) -> StoreResult<
         .map_err(|_| StoreError::Corrupt(format!("unknown {column} {value:?}")))
 }
 
+/// The `attachments` column of a message: NULL without files, else their JSON
+/// (without URLs, which are signed when read).
+pub(super) fn attachments_json(
+    attachments: &[crate::domain::Attachment],
+) -> StoreResult<Option<String>> {
+    if attachments.is_empty() {
+        return Ok(None);
+    }
+    let stored: Vec<_> = attachments
+        .iter()
+        .map(|a| crate::domain::Attachment {
+            url: None,
+            ..a.clone()
+        })
+        .collect();
+    serde_json::to_string(&stored)
+        .map(Some)
+        .map_err(|err| StoreError::Corrupt(format!("message attachments: {err}")))
+}
+
 pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
     rows.into_iter().map(T::try_from).collect()
 }
@@ -315,7 +342,7 @@ macro_rules! impl_store {
         };
         use crate::store::sql::{
             AgentRow, agent_select, agent_status_sql, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK,
-            SENDER_KEY, TicketRow, canned_write_error, contains_pattern, convert, has_sender_key, ticket_select,
+            SENDER_KEY, TicketRow, attachments_json, canned_write_error, contains_pattern, convert, has_sender_key, ticket_select,
         };
         use crate::store::{
             AgentStanding, AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
@@ -432,8 +459,8 @@ macro_rules! impl_store {
         ) -> StoreResult<Option<Message>> {
             // `None`: the sender's client_msg_id is taken, this is a resend.
             let sql = format!(
-                "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience, public_seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9, $10) \
+                "INSERT INTO support_messages (ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience, public_seq, attachments) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9, $10, $11) \
                  ON CONFLICT {SENDER_KEY} DO NOTHING RETURNING {MESSAGE_COLUMNS}"
             );
             let row: Option<MessageRow> = sqlx::query_as(&sql)
@@ -447,9 +474,35 @@ macro_rules! impl_store {
                 .bind(draft.client_msg_id.as_deref())
                 .bind(draft.visibility.as_db_str())
                 .bind(place.public_seq)
+                .bind(attachments_json(&draft.attachments)?)
                 .fetch_optional(&mut **tx)
                 .await?;
-            row.map(Message::try_from).transpose()
+            let Some(message) = row.map(Message::try_from).transpose()? else {
+                return Ok(None);
+            };
+            link_attachments(tx, ticket_id, message.id, &draft.attachments).await?;
+            Ok(Some(message))
+        }
+
+        /// Gives the draft's uploaded files to their message: each must be a
+        /// pending upload of the same ticket.
+        async fn link_attachments(tx: &mut Tx, ticket_id: i64, message_id: i64, attachments: &[crate::domain::Attachment]) -> StoreResult<()> {
+            for attachment in attachments {
+                let linked = sqlx::query(
+                    "UPDATE support_attachments SET message_id = $1, size = $2 \
+                     WHERE id = $3 AND ticket_id = $4 AND message_id IS NULL AND deleted_at IS NULL",
+                )
+                .bind(message_id)
+                .bind(attachment.size)
+                .bind(attachment.id)
+                .bind(ticket_id)
+                .execute(&mut **tx)
+                .await?;
+                if linked.rows_affected() != 1 {
+                    return Err(StoreError::Corrupt(format!("attachment {} is not a pending upload of the ticket", attachment.id)));
+                }
+            }
+            Ok(())
         }
 
         /// A message without a client_msg_id cannot conflict: it is always inserted.
@@ -638,6 +691,7 @@ macro_rules! impl_store {
                             text: text.clone(),
                             client_msg_id: None,
                             visibility: Visibility::Public,
+                            attachments: Vec::new(),
                         };
                         let place = next_place(&mut tx, ticket_id, draft.visibility, at).await?;
                         Some(expect_inserted(insert_message(&mut tx, ticket_id, place, &draft, at).await?)?)
@@ -1228,6 +1282,35 @@ macro_rules! impl_store {
                 limit: u32,
             ) -> StoreResult<Vec<Ticket>> {
                 visitor_queries::previous_tickets(&self.pool, ticket_id, user_id, user_email, limit).await
+            }
+
+            async fn create_attachment(&self, new: &crate::store::NewAttachment) -> StoreResult<i64> {
+                attachment_queries::create_attachment(&self.pool, new).await
+            }
+
+            async fn attachment(&self, id: i64) -> StoreResult<crate::store::StoredAttachment> {
+                attachment_queries::attachment(&self.pool, id).await
+            }
+
+            async fn abandon_attachment(&self, id: i64) -> StoreResult<bool> {
+                attachment_queries::abandon_attachment(&self.pool, id, now()).await
+            }
+
+            async fn forget_attachment(&self, id: i64) -> StoreResult<()> {
+                attachment_queries::forget_attachment(&self.pool, id).await
+            }
+
+            async fn attachments_to_sweep(
+                &self,
+                orphaned_before: DateTime<Utc>,
+                retained_after: Option<DateTime<Utc>>,
+                limit: u32,
+            ) -> StoreResult<Vec<crate::store::SweepItem>> {
+                attachment_queries::attachments_to_sweep(&self.pool, orphaned_before, retained_after, limit).await
+            }
+
+            async fn mark_attachment_deleted(&self, id: i64) -> StoreResult<()> {
+                attachment_queries::mark_attachment_deleted(&self.pool, id, now()).await
             }
         }
     };

@@ -93,3 +93,4 @@ fn write_lock_sql() -> Option<&'static str> {
 super::sql::impl_store!(SqliteStore, Sqlite);
 super::routing_sql::routing_sql!(sqlx::Sqlite);
 super::visitor_sql::visitor_sql!(sqlx::Sqlite);
+super::attachment_sql::attachment_sql!(sqlx::Sqlite);

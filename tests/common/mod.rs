@@ -14,9 +14,13 @@
 //! [`spawn_faulty_cluster`] puts a [`FaultProxy`] between each node and each of
 //! its dependencies, so that one node's link can be cut, frozen or slowed;
 //! [`PrivateRedis`] is a `redis-server` of the test's own, to kill or freeze.
+//!
+//! [`s3::MotoServer`] is an S3 API of the test's own (`moto_server`); without it
+//! the S3 cases skip with a notice, unless `LIVESUPPORT_REQUIRE_S3=1`.
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod s3;
 pub mod ws;
 
 // Each suite compiles the harness on its own and uses a part of it.
@@ -30,7 +34,7 @@ use livesupport::{Application, Config};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
@@ -69,6 +73,8 @@ pub struct TestApp {
     server: JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<TempDir>,
+    /// The folder of the node's attachment storage (shared by a cluster's nodes).
+    pub files: Arc<TempDir>,
     /// The node's own runtime (cluster nodes): shutting it down kills the node.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -96,6 +102,11 @@ pub fn init_logging() {
             );
         }
     });
+}
+
+/// The `STORAGE_URL` of a folder: a test's attachments never land in the repository.
+pub fn storage_url_of(dir: &TempDir) -> String {
+    format!("file://{}", dir.path().display())
 }
 
 /// A fresh SQLite file in a temp directory.
@@ -186,6 +197,8 @@ pub async fn spawn_app_with(
     let (database_url, dir) = database(backend).await?;
     let mut config = Config::for_database(&database_url);
     config.bind = "127.0.0.1".parse().unwrap();
+    let files = Arc::new(tempfile::tempdir().expect("temp dir"));
+    config.storage_url = Some(Secret::new(storage_url_of(&files)));
     config.admin_email = Some(ADMIN_EMAIL.into());
     config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config.token_secret = Some(Secret::new(TOKEN_SECRET));
@@ -200,6 +213,8 @@ pub async fn spawn_app_with(
     config.message_ip_rate_per_minute = 100_000;
     config.max_sockets_per_ticket = 100_000;
     config.max_sockets_per_ip = 100_000;
+    config.upload_rate_per_minute = 10_000;
+    config.upload_ip_rate_per_minute = 10_000;
     configure(&mut config);
     let app = Application::build(config)
         .await
@@ -228,6 +243,7 @@ pub async fn spawn_app_with(
         server,
         shutdown: Some(tx),
         _dir: dir,
+        files,
         runtime: None,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -291,6 +307,7 @@ async fn spawn_nodes(
     configure: impl Fn(usize, &mut Config),
 ) -> Vec<TestApp> {
     let prefix = format!("t{}:", uuid::Uuid::new_v4().simple());
+    let files = Arc::new(tempfile::tempdir().expect("temp dir"));
     let mut cluster = Vec::with_capacity(links.len());
     for (index, (database_url, redis_url)) in links.into_iter().enumerate() {
         let mut config = Config::for_database(&database_url);
@@ -299,6 +316,7 @@ async fn spawn_nodes(
         config.redis_channel_prefix = prefix.clone();
         config.node_id = Some(format!("node-{index}"));
         config.token_secret = Some(Secret::new(TOKEN_SECRET));
+        config.storage_url = Some(Secret::new(storage_url_of(&files)));
         config.ticket_rate_per_minute = 10_000;
         config.login_rate_per_minute = 10_000;
         config.login_ip_rate_per_minute = 10_000;
@@ -308,13 +326,15 @@ async fn spawn_nodes(
         config.message_ip_rate_per_minute = 100_000;
         config.max_sockets_per_ticket = 100_000;
         config.max_sockets_per_ip = 100_000;
+        config.upload_rate_per_minute = 10_000;
+        config.upload_ip_rate_per_minute = 10_000;
         // Only the first node creates the admin; the others find it.
         if index == 0 {
             config.admin_email = Some(ADMIN_EMAIL.into());
             config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         }
         configure(index, &mut config);
-        cluster.push(spawn_node(config, direct_database_url.to_owned()).await);
+        cluster.push(spawn_node(config, direct_database_url.to_owned(), files.clone()).await);
     }
     // One login serves every node: they share the token secret.
     let token = cluster[0].login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -326,7 +346,7 @@ async fn spawn_nodes(
 }
 
 /// Builds and serves one node on a runtime of its own.
-async fn spawn_node(config: Config, database_url: String) -> TestApp {
+async fn spawn_node(config: Config, database_url: String, files: Arc<TempDir>) -> TestApp {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("node")
@@ -358,6 +378,7 @@ async fn spawn_node(config: Config, database_url: String) -> TestApp {
         server,
         shutdown: Some(tx),
         _dir: None,
+        files,
         runtime: Some(runtime),
     }
 }

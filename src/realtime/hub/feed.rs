@@ -247,6 +247,7 @@ mod tests {
             client_msg_id: None,
             visibility: Default::default(),
             public_seq: Some(seq),
+            attachments: Vec::new(),
         }
     }
 

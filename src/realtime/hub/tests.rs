@@ -78,6 +78,7 @@ async fn append(store: &dyn Store, ticket_id: i64, text: &str) -> Message {
         text: text.into(),
         client_msg_id: None,
         visibility: Default::default(),
+        attachments: Vec::new(),
     };
     store
         .append_message(ticket_id, &draft)
