@@ -144,6 +144,8 @@ export async function startServer(host = 'localhost', { assignment = 'manual' } 
       ADMIN_PASSWORD,
       PUBLIC_URL: base,
       LOG_FORMAT: 'json',
+      // Attachments (issue 17) go to the temp dir, never into the repository.
+      STORAGE_URL: `file://${join(dir, 'attachments')}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -20,6 +20,10 @@ import { PageReporter } from './pageReporter';
 import { textColorOn } from '../shared/contrast';
 import { PREVIEW_MAX } from '../shared/embed';
 import type { ChatMessage } from '../shared/protocol';
+import { messageSummary } from '../shared/attachments/format';
+import { uploadAttachment } from '../shared/attachments/upload';
+import { composerAttachment, useAttachmentDraft } from '../shared/attachments/useAttachmentDraft';
+import { useFileDrop } from '../shared/attachments/useFileDrop';
 
 /** A touch screen without a fine pointer: focusing a field there opens the keyboard. */
 export function isTouchDevice(): boolean {
@@ -81,6 +85,15 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     controller ? controller.store.subscribe : noopSubscribe,
     controller ? controller.store.get : () => EMPTY_STATE,
   );
+
+  // Issue 17: a file to send (attach button, paste, drop), uploaded to the ticket.
+  const sessionId = state.ticket?.session_id;
+  const [attachment, attachmentDraft] = useAttachmentDraft({
+    upload: sessionId ? (req) => uploadAttachment({ ...req, url: api.guestAttachmentUrl(sessionId) }) : null,
+    onSent: (message) => controller?.acceptStored(message),
+  });
+  const canAttach = phase === 'chat' && state.ticket !== null && state.endedReason === null;
+  const drop = useFileDrop((file) => attachmentDraft.pick(file), canAttach);
 
   // The host page, sent on the ticket's socket (throttled; nothing before a ticket exists).
   const controllerRef = useRef<ConversationController | null>(null);
@@ -218,7 +231,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
       bridge.post({ type: 'livesupport:preview', preview: null });
       return;
     }
-    bridge.post({ type: 'livesupport:preview', preview: { name: preview.sender_name, text: preview.message.slice(0, PREVIEW_MAX) } });
+    bridge.post({ type: 'livesupport:preview', preview: { name: preview.sender_name, text: messageSummary(preview).slice(0, PREVIEW_MAX) } });
   }, [bridge, previewSeq]); // one post per new message, not per render
 
   // "Start chat" leads straight into typing.
@@ -278,6 +291,19 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
 
   const send = (): void => {
     if (!controller) return;
+    if (attachment.phase === 'ready') {
+      // The text is the file's caption: it may be empty, not too long.
+      const invalid = validateMessageText(draft, true, t);
+      if (invalid) {
+        setDraftError(invalid);
+        return;
+      }
+      if (attachmentDraft.send(draft)) {
+        setDraft('');
+        controller.draftChanged('');
+      }
+      return;
+    }
     // The same rules as the controller's, worded in the visitor's language; past them
     // the controller refuses only a chat that has ended.
     const invalid = validateMessageText(draft, false, t);
@@ -311,6 +337,7 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
   };
 
   const newChat = (): void => {
+    attachmentDraft.cancel();
     controller?.dispose();
     sessions.clear();
     setController(null);
@@ -322,7 +349,16 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
   const agentName = phase === 'chat' ? state.ticket?.supporter_name : undefined;
 
   return (
-    <div className="ls-chat" style={{ ['--ls-color' as string]: config.color, ['--ls-on-color' as string]: textColorOn(config.color) }}>
+    <div
+      className={`ls-chat${drop.dragging ? ' ls-dropping' : ''}`}
+      style={{ ['--ls-color' as string]: config.color, ['--ls-on-color' as string]: textColorOn(config.color) }}
+      {...drop.handlers}
+    >
+      {drop.dragging && (
+        <div className="ls-drop-hint" aria-hidden="true">
+          {t('attach.dropHint')}
+        </div>
+      )}
       <header className="ls-header">
         {agentName ? (
           <div className="ls-agent-head">
@@ -376,6 +412,8 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
           onNewChat={newChat}
           onDismissNotice={() => controller.dismissNotice()}
           onSeen={attentive ? onSeen : undefined}
+          resolveUrl={(path) => api.url(path)}
+          attachment={canAttach ? composerAttachment(attachment, attachmentDraft, (caption) => setDraft((d) => d || caption)) : undefined}
         />
       )}
     </div>

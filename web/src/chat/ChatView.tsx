@@ -6,6 +6,7 @@ import { isVisibleToVisitor } from '../shared/protocol';
 import { MessageList } from '../shared/components/MessageList';
 import { Composer } from '../shared/components/Composer';
 import { ConnectionBanner } from '../shared/components/ConnectionBanner';
+import { AttachButton, AttachmentTray, type AttachmentProps } from '../shared/components/AttachmentControls';
 import { useI18n } from '../shared/i18n/context';
 import { queueText } from './queueStatus';
 
@@ -27,6 +28,10 @@ export interface ChatViewProps {
   onDismissNotice: () => void;
   /** Read on sight, while the panel is open (see MessageList). */
   onSeen?: (seq: number) => void;
+  /** The file waiting to be sent, and what the visitor can do with it (issue 17). */
+  attachment?: AttachmentProps;
+  /** The service's origin before an attachment's path. */
+  resolveUrl?: (path: string) => string;
 }
 
 export function ChatView(props: ChatViewProps) {
@@ -72,6 +77,7 @@ export function ChatView(props: ChatViewProps) {
         onRetry={props.onRetry}
         onDiscard={props.onDiscard}
         onSeen={props.onSeen}
+        resolveUrl={props.resolveUrl}
       />
       <div className="ls-typing" role="status" aria-live="polite">
         {state.peerTyping ? t('chat.typing', { name: state.peerTyping === 'Someone' ? t('chat.someone') : state.peerTyping }) : ''}
@@ -102,8 +108,11 @@ export function ChatView(props: ChatViewProps) {
             onChange={props.onDraftChange}
             onSubmit={props.onSend}
             error={props.draftError}
-            placeholder={t('composer.placeholder')}
+            placeholder={props.attachment?.state.phase === 'ready' ? t('attach.captionPlaceholder') : t('composer.placeholder')}
             inputRef={props.inputRef}
+            attachment={props.attachment && <AttachmentTray {...props.attachment} />}
+            tools={props.attachment && <AttachButton onFile={props.attachment.onFile} disabled={props.attachment.state.phase === 'uploading'} />}
+            onPasteFile={props.attachment?.onFile}
           />
           <div className="ls-end">
             {confirmingEnd ? (

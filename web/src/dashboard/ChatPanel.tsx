@@ -18,6 +18,11 @@ import { statusOf } from './presence';
 import { StatusDot } from './PresenceViews';
 import { TransferPicker } from './TransferPicker';
 import { VisitorContextPanel } from './VisitorContextPanel';
+import { AttachButton, AttachmentTray, type AttachmentProps } from '../shared/components/AttachmentControls';
+import { composerAttachment, useAttachmentDraft } from '../shared/attachments/useAttachmentDraft';
+import { useFileDrop } from '../shared/attachments/useFileDrop';
+import type { UploadFn } from '../shared/attachments/upload';
+import { validateMessageText } from '../shared/validation';
 import type { VisitorContextController, VisitorContextState } from './visitorContext';
 
 export interface ChatPanelProps {
@@ -52,12 +57,16 @@ export interface ChatPanelProps {
   visitorContext?: VisitorContextController;
   /** Opens a previous conversation of the visitor as a chat tab. */
   onOpenTicket?: (ticketId: number) => void;
+  /** Uploads a file to this ticket as the agent (issue 17); no attach button without it. */
+  upload?: UploadFn;
+  /** The service's origin before an attachment's path. */
+  resolveUrl?: (path: string) => string;
 }
 
 const NO_CONTEXT: VisitorContextState = { context: null, loading: false, error: null };
 const noopSubscribe = () => () => undefined;
 
-export function ChatPanel({ controller, visitorContext, ...rest }: ChatPanelProps) {
+export function ChatPanel({ controller, visitorContext, upload, ...rest }: ChatPanelProps) {
   const state = useSyncExternalStore(controller.store.subscribe, controller.store.get);
   const visitor = useSyncExternalStore(visitorContext?.store.subscribe ?? noopSubscribe, visitorContext?.store.get ?? (() => NO_CONTEXT));
   const [draft, setDraft] = useState('');
@@ -65,6 +74,7 @@ export function ChatPanel({ controller, visitorContext, ...rest }: ChatPanelProp
   const [mode, setMode] = useState<ComposeMode>('reply');
   const [note, setNote] = useState<NoteDraft>(() => ({ ...EMPTY_NOTE, key: newClientMsgId() }));
   const { onNote } = rest;
+  const [attachment, attachmentDraft] = useAttachmentDraft({ upload: upload ?? null, onSent: (m) => controller.acceptStored(m) });
   const sendNote = (): void => {
     const text = note.text.trim();
     if (!onNote || note.sending) return;
@@ -97,10 +107,21 @@ export function ChatPanel({ controller, visitorContext, ...rest }: ChatPanelProp
         controller.draftChanged(v);
       }}
       onSend={() => {
+        if (attachment.phase === 'ready') {
+          // The reply is the file's caption: it may be empty.
+          const error = validateMessageText(draft, true);
+          setDraftError(error);
+          if (!error && attachmentDraft.send(draft)) {
+            setDraft('');
+            controller.draftChanged('');
+          }
+          return;
+        }
         const error = controller.send(draft);
         setDraftError(error);
         if (!error) setDraft('');
       }}
+      attachment={upload ? composerAttachment(attachment, attachmentDraft, (caption) => setDraft((d) => d || caption)) : undefined}
       onRetry={(id) => controller.retry(id)}
       onDiscard={(id) => controller.discard(id)}
       onLoadOlder={() => void controller.loadOlder()}
@@ -123,7 +144,9 @@ export interface NoteDraft {
 
 const EMPTY_NOTE: NoteDraft = { text: '', key: '', sending: false };
 
-export interface TicketChatViewProps extends Omit<ChatPanelProps, 'controller' | 'visitorContext'> {
+export interface TicketChatViewProps extends Omit<ChatPanelProps, 'controller' | 'visitorContext' | 'upload'> {
+  /** The file waiting in the reply box (issue 17); no attach button without it. */
+  attachment?: AttachmentProps;
   state: ConversationState;
   /** The visitor context panel's state; no panel without it. */
   visitor?: VisitorContextState;
@@ -168,6 +191,9 @@ export function TicketChatView(props: TicketChatViewProps) {
   };
   const holder = t?.supporter_id == null ? undefined : props.agents?.find((a) => a.id === t.supporter_id);
   const panelRef = useRef<HTMLElement>(null);
+  const replying = !closed && props.mode !== 'note' && action === null;
+  const attachment = replying ? props.attachment : undefined;
+  const drop = useFileDrop((file) => attachment?.onFile(file), attachment !== undefined);
   const focusAt = props.focusAt ?? 0;
   const ticketLoaded = t !== null;
   useEffect(() => {
@@ -274,7 +300,12 @@ export function TicketChatView(props: TicketChatViewProps) {
       )}
       <div className="db-chat-body">
         {props.visitor && <VisitorContextPanel state={props.visitor} idPrefix={props.panelId} onOpenTicket={(id) => props.onOpenTicket?.(id)} />}
-        <div className="db-chat-main">
+        <div className={`db-chat-main${drop.dragging ? ' ls-dropping' : ''}`} {...drop.handlers}>
+          {drop.dragging && (
+            <div className="ls-drop-hint" aria-hidden="true">
+              Drop the file here to attach it
+            </div>
+          )}
           <ConnectionBanner connection={closed ? 'online' : state.connection} retryInMs={state.retryInMs} onReconnectNow={props.onReconnectNow} />
           <MessageList
             messages={state.messages}
@@ -286,6 +317,7 @@ export function TicketChatView(props: TicketChatViewProps) {
             onRetry={props.onRetry}
             onDiscard={props.onDiscard}
             label={t ? `Messages of ${t.subject}` : 'Messages'}
+            resolveUrl={props.resolveUrl}
           />
           <div className="ls-typing" role="status" aria-live="polite">
             {state.peerTyping ? `${state.peerTyping} is typing…` : ''}
@@ -337,11 +369,14 @@ export function TicketChatView(props: TicketChatViewProps) {
               onChange={props.onDraftChange}
               onSubmit={props.onSend}
               error={props.draftError}
-              placeholder="Write a reply… (/ for canned responses)"
+              placeholder={attachment?.state.phase === 'ready' ? 'Add a caption (optional)…' : 'Write a reply… (/ for canned responses)'}
               canned={props.canned ?? null}
               context={{ ticket: t, agent }}
               onNeedCanned={() => props.onNeedCanned?.()}
               onInserted={(id) => props.onCannedUsed?.(id)}
+              attachment={attachment && <AttachmentTray {...attachment} />}
+              tools={attachment && <AttachButton onFile={attachment.onFile} disabled={attachment.state.phase === 'uploading'} />}
+              onPasteFile={attachment?.onFile}
             />
           )}
         </div>

@@ -300,6 +300,8 @@ export function Dashboard({ controller }: DashboardProps) {
                     knownLabels={tools.labels}
                     onLabels={(labels) => void controller.setLabels(id, labels)}
                     onLoadLabels={loadLabels}
+                    upload={controller.uploadTo(id)}
+                    resolveUrl={(path) => controller.serviceUrl(path)}
                   />
                 ) : null,
               )}

@@ -132,6 +132,9 @@ export function TicketQueue(props: TicketQueueProps) {
                   <span className="db-ticket-preview" dir="auto">
                     {t.last_message_preview}
                   </span>
+                ) : t.last_message_preview === '' ? (
+                  // The newest line was a file sent without a caption (issue 17).
+                  <span className="db-ticket-preview">📎 file</span>
                 ) : null}
                 <span className="db-badges">
                   <span className={`db-badge db-status-${t.status}`}>{STATUS_LABELS[t.status]}</span>{' '}

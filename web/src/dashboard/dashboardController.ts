@@ -10,6 +10,8 @@
 // upsert, and a copy older than the newest one seen (by `updated_at`) is ignored.
 
 import { ApiClient, ApiError } from '../shared/api';
+import { messageSummary } from '../shared/attachments/format';
+import { uploadAttachment, type UploadFn } from '../shared/attachments/upload';
 import { ConversationController } from '../shared/conversation';
 import type { Agent, ChatMessage, ChosenStatus, ServerFrame, Ticket, TicketPriority, TicketStatus } from '../shared/protocol';
 import {
@@ -514,7 +516,7 @@ export class DashboardController {
     if (message.sender_type !== 'user') return;
     if (this.isWatching(message.ticket_id)) return;
     this.store.update({ unread: { ...this.state.unread, [message.ticket_id]: (this.state.unread[message.ticket_id] ?? 0) + 1 } });
-    this.alerts.notify(`${message.sender_name || 'Visitor'}${ticket ? ` (${ticket.subject})` : ''}`, message.message, `ticket-${message.ticket_id}`, () =>
+    this.alerts.notify(`${message.sender_name || 'Visitor'}${ticket ? ` (${ticket.subject})` : ''}`, messageSummary(message), `ticket-${message.ticket_id}`, () =>
       this.openChat(message.ticket_id),
     );
   }
@@ -602,6 +604,16 @@ export class DashboardController {
    *  socket (a `note` frame). Rejects with the server's error, for the composer. */
   async writeNote(ticketId: number, text: string, clientMsgId: string): Promise<void> {
     await this.api.createNote(ticketId, text, clientMsgId);
+  }
+
+  /** Uploads a file to a ticket as this agent (issue 17); the login cookie goes along. */
+  uploadTo(ticketId: number): UploadFn {
+    return (req) => uploadAttachment({ ...req, url: this.api.ticketAttachmentUrl(ticketId) });
+  }
+
+  /** A path on the service (an attachment's `url`) as a URL. */
+  serviceUrl(path: string): string {
+    return this.api.url(path);
   }
 
   async assignToMe(ticketId: number): Promise<void> {

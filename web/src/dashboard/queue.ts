@@ -1,6 +1,7 @@
 // Pure rules of the ticket queue: which tickets the current filters show, in the
 // server's order (priority, urgent first, then oldest first).
 
+import { messageSummary } from '../shared/attachments/format';
 import { PREVIEW_CHARS, type Agent, type ChatMessage, type Ticket, type TicketPriority, type TicketStatus } from '../shared/protocol';
 
 export const ACTIVE_STATUSES: readonly TicketStatus[] = ['open', 'assigned', 'in_progress'];
@@ -60,7 +61,7 @@ export function upsertTicket(list: readonly Ticket[], ticket: Ticket, keep: bool
 export function withMessage(ticket: Ticket, message: ChatMessage): Ticket {
   const next = { ...ticket, last_seq: Math.max(ticket.last_seq, message.seq) };
   if (message.visibility === 'internal' || message.sender_type === 'system') return next;
-  next.last_message_preview = Array.from(message.message).slice(0, PREVIEW_CHARS).join('');
+  next.last_message_preview = Array.from(messageSummary(message)).slice(0, PREVIEW_CHARS).join('');
   if (message.sender_type === 'user') next.waiting_since = ticket.waiting_since ?? message.created_at;
   else next.waiting_since = null;
   return next;

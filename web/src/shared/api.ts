@@ -106,6 +106,25 @@ function isErrorEnvelope(v: unknown): v is { error: ErrorBody } {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string';
 }
 
+/** Parses a response body as JSON; undefined when empty or not JSON. */
+export function parseJsonBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ApiError of a non-2xx answer: the server's error body when it sent one. */
+export function errorFromResponse(status: number, parsed: unknown, retryAfterHeader: string | null): ApiError {
+  const retry = Number(retryAfterHeader);
+  const body: ErrorBody = isErrorEnvelope(parsed)
+    ? parsed.error
+    : { code: status === 401 ? 'unauthorized' : 'internal', message: `Request failed (${status})` };
+  return new ApiError(status, body, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+}
+
 export class ApiClient {
   private readonly baseUrl: string;
   private readonly fetchImpl: FetchLike;
@@ -128,23 +147,14 @@ export class ApiClient {
       throw new ApiError(0, { code: 'network_error', message: 'The service cannot be reached. Check your connection.' });
     }
     if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    let parsed: unknown = undefined;
-    if (text) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-    }
-    if (!res.ok) {
-      const retry = Number(res.headers.get('Retry-After'));
-      const body: ErrorBody = isErrorEnvelope(parsed)
-        ? parsed.error
-        : { code: res.status === 401 ? 'unauthorized' : 'internal', message: `Request failed (${res.status})` };
-      throw new ApiError(res.status, body, Number.isFinite(retry) && retry > 0 ? retry : undefined);
-    }
+    const parsed = parseJsonBody(await res.text());
+    if (!res.ok) throw errorFromResponse(res.status, parsed, res.headers.get('Retry-After'));
     return parsed as T;
+  }
+
+  /** A path on the service as a URL to fetch or link to (e.g. an attachment's `url`). */
+  url(path: string): string {
+    return `${this.baseUrl}${path}`;
   }
 
   // ---- guest (the session id is the capability) ----
@@ -162,6 +172,10 @@ export class ApiClient {
   }
   closeSession(sessionId: string): Promise<Ticket> {
     return this.request('POST', `/api/support/ticket/${encodeURIComponent(sessionId)}/close`);
+  }
+  /** Where the visitor uploads a file (multipart, see attachments/upload.ts). */
+  guestAttachmentUrl(sessionId: string): string {
+    return this.url(`/api/support/ticket/${encodeURIComponent(sessionId)}/attachments`);
   }
 
   // ---- agents ----
@@ -235,6 +249,10 @@ export class ApiClient {
   /** A private note (API.md "Private notes"); a resend with the same key stores nothing new. */
   createNote(ticketId: number, message: string, clientMsgId: string): Promise<ChatMessage> {
     return this.request('POST', `/api/support/tickets/${ticketId}/notes`, { message, client_msg_id: clientMsgId });
+  }
+  /** Where an agent uploads a file to a ticket (multipart; the login cookie goes along). */
+  ticketAttachmentUrl(ticketId: number): string {
+    return this.url(`/api/support/tickets/${ticketId}/attachments`);
   }
   /** Every label in use, most used first. */
   listLabels(): Promise<{ labels: LabelCount[] }> {

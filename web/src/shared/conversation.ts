@@ -205,6 +205,16 @@ export class ConversationController {
     this.channel?.retry(clientMsgId);
   }
 
+  /**
+   * A message of ours stored through REST (an upload's 201): shown at once. Its copy
+   * on the socket has the same seq, so merging it again changes nothing (the channel
+   * still delivers every seq in order; this only draws one early).
+   */
+  acceptStored(message: ChatMessage): void {
+    if (this.disposed || message.ticket_id !== (this.state.ticket?.id ?? message.ticket_id)) return;
+    this.setMessages(mergeMessages(this.state.messages, [message]), {});
+  }
+
   discard(clientMsgId: string): void {
     this.channel?.discard(clientMsgId);
   }

@@ -88,6 +88,22 @@ export interface ChatMessage {
   visibility?: MessageVisibility;
   /** Agents' view only: the message's number in the visitor's stream (absent for internal ones). */
   public_seq?: number | null;
+  /** The file the message carries (API.md "Attachments"); absent on other messages.
+   *  `message` is then the caption, "" when there is none. */
+  attachments?: Attachment[];
+}
+
+/** A stored file (API.md "Attachments (issue 17)"). */
+export interface Attachment {
+  id: number;
+  filename: string;
+  content_type: string;
+  size: number;
+  /** Pixels, images only. */
+  width?: number;
+  height?: number;
+  /** A path on the service, signed and expiring (7 days by default): prefix the service's origin. */
+  url: string;
 }
 
 /** `internal`: an agent's private note, or an agents-only system note (assignment,
@@ -294,8 +310,34 @@ function normaliseTicket(t: Ticket): Ticket {
   return { ...t, last_message_preview: t.last_message_preview ?? null, waiting_since: t.waiting_since ?? null, labels };
 }
 
+export function isAttachment(v: unknown): v is Attachment {
+  return (
+    isObject(v) &&
+    isNum(v.id) &&
+    isStr(v.filename) &&
+    isStr(v.content_type) &&
+    isNum(v.size) &&
+    isStr(v.url) &&
+    (v.width === undefined || v.width === null || isNum(v.width)) &&
+    (v.height === undefined || v.height === null || isNum(v.height))
+  );
+}
+
+/** A message's well-formed attachments (a malformed one is left out, never drawn). */
+export function attachmentsOf(m: Pick<ChatMessage, 'attachments'>): Attachment[] {
+  return Array.isArray(m.attachments) ? m.attachments.filter(isAttachment) : [];
+}
+
 function normaliseMessage(m: ChatMessage): ChatMessage {
-  return { ...m, sender_name: m.sender_name ?? '', is_read: m.is_read === true };
+  const out: ChatMessage = { ...m, sender_name: m.sender_name ?? '', is_read: m.is_read === true };
+  if (m.attachments !== undefined) out.attachments = attachmentsOf(m);
+  return out;
+}
+
+/** A message that arrived through REST (history, an upload's answer): the same guard
+ *  and defaults as a live frame's. */
+export function parseChatMessage(v: unknown): ChatMessage | null {
+  return isChatMessage(v) ? normaliseMessage(v) : null;
 }
 
 /** Parses one text frame; returns null for anything that is not a known, well-formed frame. */

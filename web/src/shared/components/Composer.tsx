@@ -1,9 +1,13 @@
 // Presenter: the message box. Enter sends, Shift+Enter makes a new line.
 // The dashboard adds its canned-response list through the optional `assist` props
 // (CannedComposer); the visitor's chat app passes none and gets the plain box.
+// Files (issue 17): `attachment` is drawn above the box (the file waiting to be
+// sent), `tools` beside it (the attach button), and a file pasted into the box goes
+// to `onPasteFile` instead of becoming text.
 
-import { useId, type FormEvent, type KeyboardEvent, type ReactNode, type Ref } from 'react';
+import { useId, type ClipboardEvent, type FormEvent, type KeyboardEvent, type ReactNode, type Ref } from 'react';
 import { LIMITS } from '../protocol';
+import { fileFromClipboard } from '../attachments/clipboard';
 import { useI18n } from '../i18n/context';
 
 /** A suggestion list attached to the box (ARIA combobox while it is open). */
@@ -29,9 +33,15 @@ export interface ComposerProps {
   placeholder?: string;
   inputRef?: Ref<HTMLTextAreaElement>;
   assist?: ComposerAssist;
+  /** The file waiting to be sent (preview, progress, problem), above the box. */
+  attachment?: ReactNode;
+  /** Controls beside the box (the attach button). */
+  tools?: ReactNode;
+  /** A file pasted into the box (a screenshot): it is attached, not pasted as text. */
+  onPasteFile?: (file: File) => void;
 }
 
-export function Composer({ label, value, onChange, onSubmit, disabled = false, error, placeholder, inputRef, assist }: ComposerProps) {
+export function Composer({ label, value, onChange, onSubmit, disabled = false, error, placeholder, inputRef, assist, attachment, tools, onPasteFile }: ComposerProps) {
   const errorId = useId();
   const { t } = useI18n();
   const submit = (e: FormEvent): void => {
@@ -45,10 +55,19 @@ export function Composer({ label, value, onChange, onSubmit, disabled = false, e
       onSubmit();
     }
   };
+  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>): void => {
+    if (!onPasteFile) return;
+    const file = fileFromClipboard(e.clipboardData);
+    if (!file) return;
+    e.preventDefault();
+    onPasteFile(file);
+  };
   const open = assist?.listboxId != null;
   return (
     <form className="ls-composer" onSubmit={submit}>
       {assist?.popup}
+      {attachment}
+      {tools}
       <textarea
         ref={inputRef}
         aria-label={label}
@@ -66,6 +85,7 @@ export function Composer({ label, value, onChange, onSubmit, disabled = false, e
         aria-activedescendant={open ? assist?.activeOptionId : undefined}
         onChange={(e) => onChange(e.target.value)}
         onKeyDown={onKeyDown}
+        onPaste={onPaste}
         onBlur={assist?.onBlur}
       />
       <button type="submit" disabled={disabled}>

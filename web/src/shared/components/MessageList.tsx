@@ -2,11 +2,12 @@
 // HTML, so "<b>hi</b>" shows as those characters.
 
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { isNote, type ChatMessage, type SenderType } from '../protocol';
+import { attachmentsOf, isNote, type ChatMessage, type SenderType } from '../protocol';
 import type { PendingMessage } from '../ticketChannel';
 import { formatTime } from '../format';
 import { isAtBottom, SeenTracker } from '../readOnSight';
 import { MessageText } from './MessageText';
+import { MessageAttachments } from './MessageAttachments';
 import { useI18n } from '../i18n/context';
 import { localiseSystemNote } from '../i18n/systemNotes';
 
@@ -28,6 +29,8 @@ export interface MessageListProps {
    * highest seq of a message that has been on screen. Without it nothing is reported.
    */
   onSeen?: (seq: number) => void;
+  /** Puts the service's origin before an attachment's `url` (default: the page's own). */
+  resolveUrl?: (path: string) => string;
 }
 
 export function MessageList({
@@ -42,6 +45,7 @@ export function MessageList({
   onDiscard,
   label,
   onSeen,
+  resolveUrl,
 }: MessageListProps) {
   const { t, tag } = useI18n();
   const ref = useRef<HTMLDivElement>(null);
@@ -166,6 +170,9 @@ export function MessageList({
         const kind = m.sender_type === 'system' ? 'system' : m.sender_type === self ? 'own' : 'peer';
         // A private note (only agents ever receive one): marked, and not a reply.
         const note = isNote(m);
+        const files = attachmentsOf(m);
+        // A file's caption is the message text, "" when there is none: then no bubble.
+        const showText = files.length === 0 || m.message.trim() !== '';
         return (
           <div key={m.seq} className={`ls-msg ls-msg-${kind}${note ? ' ls-msg-note' : ''}`} data-seq={m.seq}>
             {kind !== 'system' && (
@@ -175,7 +182,8 @@ export function MessageList({
                 {note && <span className="ls-note-label"> · {t('messages.note')}</span>}
               </div>
             )}
-            <MessageText text={kind === 'system' ? localiseSystemNote(m.message, t) : m.message} />
+            <MessageAttachments attachments={files} resolveUrl={resolveUrl} />
+            {showText && <MessageText text={kind === 'system' ? localiseSystemNote(m.message, t) : m.message} />}
             {kind === 'own' && !note && <div className="ls-receipt">{m.is_read ? t('messages.read') : t('messages.sent')}</div>}
           </div>
         );

@@ -3,6 +3,7 @@
 // each translation uses exactly the `{placeholders}` of the English text.
 // Keys are grouped by where the string shows: app (ChatApp), prechat, validation,
 // chat (ChatView), queue (ChatView, while waiting for an agent), composer, connection, messages (MessageList), text (MessageText),
+// attach (files: the composer's attach, preview and upload, and the files in messages),
 // system (the server's visitor-facing notes, see systemNotes.ts).
 
 export const en = {
@@ -83,6 +84,26 @@ export const en = {
 
   'text.showMore': 'Show more',
   'text.showLess': 'Show less',
+
+  'attach.button': 'Attach a file',
+  'attach.dropHint': 'Drop the file here to attach it',
+  'attach.pendingLabel': 'File to send',
+  'attach.captionPlaceholder': 'Add a caption (optional)…',
+  'attach.uploading': 'Uploading {name}…',
+  'attach.cancelUpload': 'Cancel upload',
+  'attach.download': 'Download',
+  'attach.downloadNamed': 'Download {name}',
+  'attach.close': 'Close',
+  'attach.tooLarge': 'This file is too large: the limit is {limit}.',
+  'attach.empty': 'This file is empty.',
+  'attach.typeNotAllowed': 'This type of file cannot be sent.',
+  'attach.typeNotAllowedNamed': 'Files of type {type} cannot be sent.',
+  'attach.rateLimitedIn': 'Too many files at once. Please wait {seconds} seconds, then try again.',
+  'attach.rateLimited': 'Too many files at once. Please wait a moment, then try again.',
+  'attach.busy': 'The service is busy. Please try again in a moment.',
+  'attach.network': 'The upload failed: check your connection, then try again.',
+  'attach.refused': 'The file could not be sent: {reason}',
+  'attach.failed': 'The file could not be sent. Please try again.',
 
   'system.joined': '{name} joined the chat',
   'system.visitorEnded': '{name} ended the chat',
