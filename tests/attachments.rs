@@ -80,10 +80,10 @@ fn stored_files(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// Waits (bounded) until the storage folder holds `n` files: a refused upload's
-/// file is deleted in the background.
+/// Waits (up to 10 s) until the storage folder holds `n` files: a refused
+/// upload's file is deleted in the background, a swept one by the next sweep.
 async fn until_stored_files(app: &TestApp, n: usize) {
-    for _ in 0..100 {
+    for _ in 0..200 {
         if stored_files(app.files.path()).len() == n {
             return;
         }
@@ -584,12 +584,6 @@ async fn the_retention_deletes_old_files_and_keeps_their_messages() {
         guest_upload(&app, &session, file_form(PDF, "a.pdf", "application/pdf")).await;
     until_stored_files(&app, 1).await;
     // Within a few sweeps the file goes; the message stays.
-    for _ in 0..100 {
-        if stored_files(app.files.path()).is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     until_stored_files(&app, 0).await;
     let (_, history) = app
         .get(&format!("/api/support/ticket/{session}/messages"), None)
@@ -657,12 +651,6 @@ async fn an_upload_that_never_became_a_message_is_swept() {
     upload.write(bytes::Bytes::from_static(PDF)).await.unwrap();
     upload.finish().await.unwrap();
     until_stored_files(&app, 1).await;
-    for _ in 0..100 {
-        if stored_files(app.files.path()).is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     until_stored_files(&app, 0).await;
     assert!(matches!(
         state.store.attachment(id).await,
@@ -677,10 +665,9 @@ async fn an_upload_that_never_became_a_message_is_swept() {
 
 #[tokio::test]
 async fn the_s3_backend_serves_uploads_and_fails_cleanly_when_down() {
-    let Some(moto) = common::s3::MotoServer::start().await else {
+    let Some((moto, url)) = common::s3::s3_storage_url().await else {
         return;
     };
-    let url = moto.bucket_url("attachments-single").await;
     let app = spawn_app_with(Backend::Sqlite, |config| {
         config.storage_url = Some(Secret::new(&url));
     })
@@ -714,10 +701,9 @@ async fn the_s3_backend_serves_uploads_and_fails_cleanly_when_down() {
 
 #[tokio::test]
 async fn an_image_sent_on_one_node_downloads_through_another() {
-    let Some(moto) = common::s3::MotoServer::start().await else {
+    let Some((_moto, url)) = common::s3::s3_storage_url().await else {
         return;
     };
-    let url = moto.bucket_url("attachments-cluster").await;
     let Some(nodes) = common::spawn_cluster(2, |_, config: &mut Config| {
         config.storage_url = Some(Secret::new(&url));
     })
