@@ -9,10 +9,13 @@
 //! - [`sessions`]: this node's socket sessions, presence and its heartbeat.
 //! - [`routing`]: agents' presence from their dashboards, auto-assignment,
 //!   going back to the queue, transfer (issue 16).
+//! - [`availability`]: business hours, agents online, and how fast they reply
+//!   (issue 18).
 //! - [`attachments`]: files streamed to the storage before their message is
 //!   appended, and the sweep of orphans and old files (issue 17).
 
 pub mod attachments;
+pub mod availability;
 pub mod control;
 pub mod events;
 pub mod limits;
@@ -71,6 +74,8 @@ pub struct Chat {
     pub routing: Arc<Routing>,
     /// The storage of files and the rules of uploads.
     pub attachments: Arc<Attachments>,
+    /// The median first reply, measured at most once a minute.
+    reply_time: Arc<availability::ReplyTime>,
 }
 
 /// What a [`Chat`] is made of, named.
@@ -97,6 +102,7 @@ impl Chat {
             sessions: Arc::new(LiveSessions::default()),
             routing: Arc::new(parts.routing),
             attachments: Arc::new(parts.attachments),
+            reply_time: Arc::default(),
         }
     }
 
@@ -120,6 +126,12 @@ impl Chat {
         )?;
         let user_email =
             validation::optional_email("user_email", request.user_email.as_deref(), limits)?;
+        if user_email.is_none() && self.outside_hours(chrono::Utc::now()) {
+            return Err(ApiError::validation(
+                "user_email",
+                "user_email is required outside business hours, so that an agent can answer",
+            ));
+        }
         let subject =
             validation::required_text("subject", request.subject.as_deref(), limits.subject_chars)?;
         let priority = match request.priority.as_deref() {

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::metrics::metrics;
 use crate::store::{Changed, StoreError};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -51,6 +51,8 @@ pub struct Routing {
     /// Set while this node's heartbeat fails, and until it has been healthy
     /// long enough after: when it may take other nodes' agents for offline.
     judging: Mutex<Judging>,
+    /// Agents `online` at the router's last round; -1 before the first.
+    agents_online: AtomicI64,
 }
 
 /// Whether this node may judge other nodes' agents offline (and return their
@@ -100,7 +102,18 @@ impl Routing {
             dirty: AtomicBool::new(false),
             queue_sent: Mutex::new(HashMap::new()),
             judging: Mutex::new(Judging::Yes),
+            agents_online: AtomicI64::new(-1),
         }
+    }
+
+    /// Records how many agents were `online` at a round.
+    pub fn note_agents_online(&self, n: usize) {
+        self.agents_online.store(n as i64, Ordering::Relaxed);
+    }
+
+    /// Agents `online` at the last round; `None` before the first.
+    pub fn agents_online(&self) -> Option<usize> {
+        usize::try_from(self.agents_online.load(Ordering::Relaxed)).ok()
     }
 
     /// The node's heartbeat failed (the database is away from this node).

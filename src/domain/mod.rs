@@ -4,6 +4,7 @@
 mod agent;
 pub mod attachment;
 pub mod desk;
+pub mod hours;
 pub mod settings;
 mod status;
 mod ticket;

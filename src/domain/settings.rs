@@ -4,6 +4,7 @@
 //! release (or none at all) reads as a whole, and fields this release does not
 //! know (written by a newer one) are kept as they are.
 
+use super::hours::BusinessHours;
 use serde::{Deserialize, Serialize};
 
 /// Whether waiting tickets are given to agents by the service.
@@ -26,6 +27,21 @@ fn default_away_after_minutes() -> i64 {
     DEFAULT_AWAY_AFTER_MINUTES
 }
 
+/// `email_after_minutes` when no setting is stored (issue 18).
+pub const DEFAULT_EMAIL_AFTER_MINUTES: i64 = 5;
+/// The longest `email_after_minutes` (a week).
+pub const MAX_EMAIL_AFTER_MINUTES: i64 = 10_080;
+/// The longest greeting and offline message, in characters.
+pub const MAX_NOTICE_CHARS: usize = 1000;
+
+fn default_email_after_minutes() -> i64 {
+    DEFAULT_EMAIL_AFTER_MINUTES
+}
+
+fn default_true() -> bool {
+    true
+}
+
 /// The stored settings document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -35,6 +51,23 @@ pub struct Settings {
     /// Minutes without activity before a connected agent counts as away; 0 never.
     #[serde(default = "default_away_after_minutes")]
     pub away_after_minutes: i64,
+    /// When the desk is open (issue 18); `None`: always.
+    #[serde(default)]
+    pub business_hours: Option<BusinessHours>,
+    /// What the widget says above the chat while the desk is open; `""`: its own.
+    #[serde(default)]
+    pub greeting: String,
+    /// What the widget says above the leave-a-message form while the desk is
+    /// closed; `""`: its own.
+    #[serde(default)]
+    pub offline_message: String,
+    /// Minutes without a visitor socket after which an agent's replies are
+    /// emailed to the visitor (one email gathers them).
+    #[serde(default = "default_email_after_minutes")]
+    pub email_after_minutes: i64,
+    /// Ask visitors to rate a conversation once it is resolved or closed.
+    #[serde(default = "default_true")]
+    pub csat: bool,
     /// Fields of a newer release, kept through this one's writes (never shown).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
     pub unknown: serde_json::Map<String, serde_json::Value>,
@@ -45,6 +78,11 @@ impl Default for Settings {
         Settings {
             assignment: AssignmentMode::Auto,
             away_after_minutes: DEFAULT_AWAY_AFTER_MINUTES,
+            business_hours: None,
+            greeting: String::new(),
+            offline_message: String::new(),
+            email_after_minutes: DEFAULT_EMAIL_AFTER_MINUTES,
+            csat: true,
             unknown: serde_json::Map::new(),
         }
     }
@@ -88,12 +126,12 @@ mod tests {
     #[test]
     fn fields_of_a_newer_release_survive_a_write() {
         let mut settings =
-            Settings::from_stored(r#"{"assignment":"manual","greeting":"Hi"}"#).unwrap();
+            Settings::from_stored(r#"{"assignment":"manual","canned_signature":"Hi"}"#).unwrap();
         assert_eq!(settings.assignment, AssignmentMode::Manual);
         settings.away_after_minutes = 5;
         let again = Settings::from_stored(&settings.to_stored()).unwrap();
         assert_eq!(
-            again.unknown.get("greeting"),
+            again.unknown.get("canned_signature"),
             Some(&serde_json::json!("Hi"))
         );
         assert_eq!(again.away_after_minutes, 5);

@@ -27,6 +27,14 @@ pub fn router() -> Router<AppState> {
         // The original design's assign path: here `{key}` is a numeric ticket id.
         .route("/api/support/ticket/{key}/assign", post(assign_ticket))
         .route("/api/support/user/tickets", get(user_tickets))
+        .route("/api/support/availability", get(availability))
+}
+
+/// Whether the desk answers now, for the widget (issue 18).
+async fn availability(
+    State(state): State<AppState>,
+) -> Result<Json<crate::chat::availability::Availability>, ApiError> {
+    Ok(Json(state.chat.availability(chrono::Utc::now()).await?))
 }
 
 async fn create_ticket(

@@ -5,7 +5,8 @@
 use super::AppState;
 use super::extract::{AdminAgent, CurrentAgent, JsonBody, PathKey};
 use super::tickets::load;
-use crate::domain::settings::MAX_AWAY_AFTER_MINUTES;
+use crate::domain::hours::BusinessHours;
+use crate::domain::settings::{MAX_AWAY_AFTER_MINUTES, MAX_EMAIL_AFTER_MINUTES, MAX_NOTICE_CHARS};
 use crate::domain::{Agent, AssignmentMode, Settings, Ticket};
 use crate::error::ApiError;
 use axum::extract::State;
@@ -89,6 +90,58 @@ async fn put_settings(
                             ),
                         )
                     })?
+            }
+            "business_hours" => {
+                settings.business_hours = match value {
+                    Value::Null => None,
+                    _ => {
+                        let hours: BusinessHours = serde_json::from_value(value.clone())
+                            .map_err(|err| {
+                                ApiError::validation(
+                                    "business_hours",
+                                    format!("business_hours must be {{\"timezone\", \"weekly\", \"holidays\"}} or null: {err}"),
+                                )
+                            })?;
+                        hours.schedule()?;
+                        Some(hours)
+                    }
+                }
+            }
+            "greeting" | "offline_message" => {
+                let text = value
+                    .as_str()
+                    .filter(|t| t.chars().count() <= MAX_NOTICE_CHARS)
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            field,
+                            format!("{field} must be a text of at most {MAX_NOTICE_CHARS} characters"),
+                        )
+                    })?
+                    .trim()
+                    .to_owned();
+                if field == "greeting" {
+                    settings.greeting = text;
+                } else {
+                    settings.offline_message = text;
+                }
+            }
+            "email_after_minutes" => {
+                settings.email_after_minutes = value
+                    .as_i64()
+                    .filter(|m| (1..=MAX_EMAIL_AFTER_MINUTES).contains(m))
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            "email_after_minutes",
+                            format!(
+                                "email_after_minutes must be a whole number from 1 to {MAX_EMAIL_AFTER_MINUTES}"
+                            ),
+                        )
+                    })?
+            }
+            "csat" => {
+                settings.csat = value.as_bool().ok_or_else(|| {
+                    ApiError::validation("csat", "csat must be true or false")
+                })?
             }
             other => {
                 return Err(ApiError::validation(

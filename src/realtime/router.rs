@@ -113,6 +113,9 @@ async fn tell_dashboards(realtime: &Realtime, told: &mut HashMap<i64, AgentView>
     for status in AgentStatus::ALL {
         let n = agents.iter().filter(|a| a.status == status).count();
         m.agents.with_label_values(&[status.as_str()]).set(n as i64);
+        if status == AgentStatus::Online {
+            realtime.chat.routing.note_agents_online(n);
+        }
     }
     let mut frames = Vec::new();
     for agent in &agents {

@@ -457,6 +457,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Ticket>>;
 
+    /// For the tickets opened since `since` (the newest `limit`) that an agent
+    /// answered: when the visitor first wrote, and when an agent first answered
+    /// in public after that (issue 18: "usually replies in").
+    async fn first_replies(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>;
+
     /// Registers an upload whose type is known, before its file is written to
     /// `storage_key`: a pending attachment of the ticket, which a message takes
     /// in `append_message` (its draft's `attachments`, by id, with the size).

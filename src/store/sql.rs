@@ -1284,6 +1284,26 @@ macro_rules! impl_store {
                 visitor_queries::previous_tickets(&self.pool, ticket_id, user_id, user_email, limit).await
             }
 
+            async fn first_replies(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+                // Per ticket opened since `since` (the newest `limit`): the
+                // visitor's first message, and the first public agent message
+                // at or after it.
+                let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+                    "SELECT u.first_at, (SELECT MIN(a.created_at) FROM support_messages a \
+                       WHERE a.ticket_id = u.ticket_id AND a.sender_type = 'supporter' AND a.audience = 'all' \
+                         AND a.created_at >= u.first_at) \
+                     FROM (SELECT m.ticket_id, MIN(m.created_at) AS first_at \
+                           FROM support_tickets t JOIN support_messages m ON m.ticket_id = t.id \
+                           WHERE t.created_at >= $1 AND m.sender_type = 'user' \
+                           GROUP BY m.ticket_id ORDER BY m.ticket_id DESC LIMIT $2) u",
+                )
+                .bind(since)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().filter_map(|(asked, answered)| Some((asked, answered?))).collect())
+            }
+
             async fn create_attachment(&self, new: &crate::store::NewAttachment) -> StoreResult<i64> {
                 attachment_queries::create_attachment(&self.pool, new).await
             }
