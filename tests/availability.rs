@@ -187,3 +187,106 @@ async fn the_typical_reply_is_the_median_first_answer() {
         assert!(matches!(seconds, Some(0..=60)), "{seconds:?}");
     }
 }
+
+async fn rate(app: &TestApp, session: &str, body: Value) -> (u16, Value) {
+    app.send_json(
+        "POST",
+        &format!("/api/support/ticket/{session}/rating"),
+        None,
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_resolved_or_closed_conversation_is_rated_once() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |_| {}).await else {
+            continue;
+        };
+        let (ticket_id, session) = app.bare_ticket().await;
+        let mut feed = app.feed_socket(&app.admin_token).await;
+        let (status, body) = rate(&app, &session, json!({"score": 5})).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (409, Some("invalid_transition")),
+            "{body}"
+        );
+        let (status, _) = app
+            .send_json(
+                "POST",
+                &format!("/api/support/ticket/{session}/close"),
+                None,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        for (body, field) in [
+            (json!({"score": 6}), "score"),
+            (json!({"score": 0}), "score"),
+            (json!({}), "score"),
+            (json!({"score": 4, "comment": "x".repeat(1001)}), "comment"),
+        ] {
+            let (status, answer) = rate(&app, &session, body.clone()).await;
+            assert_eq!(
+                (status, answer["error"]["field"].as_str()),
+                (400, Some(field)),
+                "{body}"
+            );
+        }
+        let (status, rated) = rate(
+            &app,
+            &session,
+            json!({"score": 5, "comment": "  Quick and kind  "}),
+        )
+        .await;
+        assert_eq!(status, 201, "{rated}");
+        assert_eq!(rated["rating"]["score"], 5);
+        assert_eq!(rated["rating"]["comment"], "Quick and kind");
+        let (status, again) = rate(&app, &session, json!({"score": 1})).await;
+        assert_eq!(
+            (status, again["error"]["code"].as_str()),
+            (409, Some("conflict"))
+        );
+        // The agents see it: on the ticket, and pushed to the dashboards.
+        let (_, ticket) = app
+            .get(
+                &format!("/api/support/tickets/{ticket_id}"),
+                Some(&app.admin_token),
+            )
+            .await;
+        assert_eq!(ticket["rating"]["score"], 5);
+        loop {
+            let frame = feed.next().await;
+            if frame["type"] == "ticket_updated" && frame["ticket"]["rating"]["score"] == 5 {
+                break;
+            }
+        }
+        let (_, visitor) = app
+            .get(&format!("/api/support/ticket/{session}"), None)
+            .await;
+        assert_eq!(visitor["rating"]["score"], 5);
+    }
+}
+
+#[tokio::test]
+async fn ratings_can_be_turned_off() {
+    let app = common::spawn_app().await;
+    let (status, _) = put_settings(&app, json!({"csat": false})).await;
+    assert_eq!(status, 200);
+    let (_, session) = app.bare_ticket().await;
+    app.send_json(
+        "POST",
+        &format!("/api/support/ticket/{session}/close"),
+        None,
+        json!({}),
+    )
+    .await;
+    let (status, body) = rate(&app, &session, json!({"score": 3})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    assert_eq!(availability(&app).await["csat"], false);
+}

@@ -3,6 +3,8 @@
 //! form, with the texts admins set and how fast agents usually reply.
 
 use super::Chat;
+use super::events::Event;
+use crate::domain::{SenderType, Ticket};
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -106,6 +108,53 @@ impl Chat {
         *self.reply_time.0.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((Instant::now(), value));
         value
+    }
+}
+
+/// The longest rating comment, in characters.
+pub const MAX_RATING_COMMENT_CHARS: usize = 1000;
+
+impl Chat {
+    /// The visitor rates their conversation once it is resolved or closed
+    /// (issue 18); the ticket, with its rating, goes to the dashboards and the
+    /// visitor's sockets. Returns the visitor's view.
+    pub async fn rate(
+        &self,
+        ticket: &Ticket,
+        score: Option<i64>,
+        comment: Option<&str>,
+    ) -> Result<Ticket, ApiError> {
+        if !self.routing.settings().csat {
+            return Err(ApiError::Forbidden("ratings are turned off for this desk"));
+        }
+        let score = score.filter(|s| (1..=5).contains(s)).ok_or_else(|| {
+            ApiError::validation("score", "score must be a whole number from 1 to 5")
+        })?;
+        let comment = match comment.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) if c.chars().count() > MAX_RATING_COMMENT_CHARS => {
+                return Err(ApiError::validation(
+                    "comment",
+                    format!("comment must be at most {MAX_RATING_COMMENT_CHARS} characters"),
+                ));
+            }
+            other => other,
+        };
+        let Some(rated) = self.store.rate_ticket(ticket.id, score, comment).await? else {
+            let now = self.store.ticket_by_id(ticket.id, SenderType::User).await?;
+            return Err(if now.rating.is_some() {
+                ApiError::Conflict("this conversation was rated already".into())
+            } else {
+                ApiError::InvalidTransition(
+                    "a conversation can be rated once it is resolved or closed".into(),
+                )
+            });
+        };
+        self.publisher
+            .publish(Event::TicketUpdated {
+                ticket: rated.clone(),
+            })
+            .await;
+        Ok(self.store.ticket_by_id(ticket.id, SenderType::User).await?)
     }
 }
 

@@ -18,6 +18,6 @@ pub use desk::{CannedResponse, CannedUpdate, LabelCount, NewCanned};
 pub use settings::{AssignmentMode, Settings};
 pub use status::{Priority, SenderType, TicketStatus, Visibility};
 pub use ticket::{
-    Message, MessageDraft, NewTicket, Note, PREVIEW_CHARS, Presence, StatusEffect, Ticket,
+    Message, MessageDraft, NewTicket, Note, PREVIEW_CHARS, Presence, Rating, StatusEffect, Ticket,
     TicketChange, TicketChangePlan, TransitionError, plan_change, status_after_message,
 };

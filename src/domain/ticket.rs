@@ -41,6 +41,17 @@ pub struct Ticket {
     /// the agents' words about the conversation).
     #[serde(default)]
     pub labels: Vec<String>,
+    /// The visitor's rating of the conversation (issue 18), once given.
+    #[serde(default)]
+    pub rating: Option<Rating>,
+}
+
+/// How the visitor found a conversation: 1 (bad) to 5 (great), with a comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub score: i64,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 impl Ticket {

@@ -28,6 +28,27 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/ticket/{key}/assign", post(assign_ticket))
         .route("/api/support/user/tickets", get(user_tickets))
         .route("/api/support/availability", get(availability))
+        .route("/api/support/ticket/{key}/rating", post(rate_ticket))
+}
+
+#[derive(serde::Deserialize)]
+struct RatingRequest {
+    score: Option<i64>,
+    comment: Option<String>,
+}
+
+/// The visitor rates the conversation (issue 18): `201` with their ticket.
+async fn rate_ticket(
+    State(state): State<AppState>,
+    PathKey(key): PathKey,
+    JsonBody(request): JsonBody<RatingRequest>,
+) -> Result<(StatusCode, Json<Ticket>), ApiError> {
+    let ticket = ticket_of_session(&state, &key).await?;
+    let rated = state
+        .chat
+        .rate(&ticket, request.score, request.comment.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(rated)))
 }
 
 /// Whether the desk answers now, for the widget (issue 18).

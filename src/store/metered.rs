@@ -117,6 +117,7 @@ metered! {
     fn visitor_pages(ticket_id: i64, limit: u32) -> StoreResult<Vec<VisitedPage>>;
     fn visitor_info(ticket_id: i64) -> StoreResult<VisitorInfo>;
     fn previous_tickets(ticket_id: i64, user_id: Option<&str>, user_email: Option<&str>, limit: u32) -> StoreResult<Vec<Ticket>>;
+    fn rate_ticket(ticket_id: i64, score: i64, comment: Option<&str>) -> StoreResult<Option<Ticket>>;
     fn first_replies(since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>>;
     fn create_attachment(new: &NewAttachment) -> StoreResult<i64>;
     fn attachment(id: i64) -> StoreResult<StoredAttachment>;

@@ -457,6 +457,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Ticket>>;
 
+    /// Stores the visitor's rating of a `resolved` or `closed` ticket that has
+    /// none, moving `updated_at`; returns the ticket as agents see it. `None`:
+    /// nothing stored (rated already, not resolved or closed, or no such ticket).
+    async fn rate_ticket(
+        &self,
+        ticket_id: i64,
+        score: i64,
+        comment: Option<&str>,
+    ) -> StoreResult<Option<Ticket>>;
     /// For the tickets opened since `since` (the newest `limit`) that an agent
     /// answered: when the visitor first wrote, and when an agent first answered
     /// in public after that (issue 18: "usually replies in").

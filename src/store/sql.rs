@@ -30,6 +30,7 @@ macro_rules! ticket_select {
             "SELECT t.id, t.session_id, t.user_id, t.supporter_id, a.name AS supporter_name, ",
             "t.subject, t.status, t.priority, t.user_email, t.user_name, t.created_at, ",
             "t.updated_at, t.closed_at, t.last_seq, t.last_public_seq, ",
+            "CAST(t.rating_score AS BIGINT) AS rating_score, t.rating_comment, t.rating_at, ",
             "(SELECT COUNT(*) FROM support_messages m WHERE m.ticket_id = t.id ",
             "AND m.sender_type = '",
             $counterpart,
@@ -123,6 +124,9 @@ pub(super) struct TicketRow {
     unread_count: i64,
     last_message_preview: Option<String>,
     waiting_since: Option<DateTime<Utc>>,
+    rating_score: Option<i64>,
+    rating_comment: Option<String>,
+    rating_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -148,6 +152,14 @@ impl TryFrom<TicketRow> for Ticket {
             last_message_preview: r.last_message_preview,
             waiting_since: r.waiting_since,
             labels: Vec::new(),
+            rating: match (r.rating_score, r.rating_at) {
+                (Some(score), Some(created_at)) => Some(crate::domain::Rating {
+                    score,
+                    comment: r.rating_comment,
+                    created_at,
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -1282,6 +1294,24 @@ macro_rules! impl_store {
                 limit: u32,
             ) -> StoreResult<Vec<Ticket>> {
                 visitor_queries::previous_tickets(&self.pool, ticket_id, user_id, user_email, limit).await
+            }
+
+            async fn rate_ticket(&self, ticket_id: i64, score: i64, comment: Option<&str>) -> StoreResult<Option<Ticket>> {
+                let at = now();
+                let rated = sqlx::query(
+                    "UPDATE support_tickets SET rating_score = $2, rating_comment = $3, rating_at = $4, updated_at = $4 \
+                     WHERE id = $1 AND rating_score IS NULL AND status IN ('resolved', 'closed')",
+                )
+                .bind(ticket_id)
+                .bind(score)
+                .bind(comment)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                if rated.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                self.ticket_by_id(ticket_id, SenderType::Supporter).await.map(Some)
             }
 
             async fn first_replies(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {

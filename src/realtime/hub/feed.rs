@@ -230,6 +230,7 @@ mod tests {
             last_message_preview: None,
             waiting_since: None,
             labels: Vec::new(),
+            rating: None,
         }
     }
 
