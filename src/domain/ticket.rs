@@ -439,6 +439,7 @@ mod tests {
             last_message_preview: None,
             waiting_since: None,
             labels: Vec::new(),
+            rating: None,
         }
     }
 
