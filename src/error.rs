@@ -51,6 +51,9 @@ pub enum ApiError {
     RateLimited { retry_after: Duration },
     #[error("the service is unavailable; retry shortly")]
     Unavailable,
+    /// The node is at a cap of work in progress (uploads): 503 with `Retry-After`.
+    #[error("too much is in progress on this node; retry in {} s", .0.as_secs().max(1))]
+    Busy(Duration),
     #[error("internal error")]
     Internal,
 }
@@ -78,7 +81,7 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,7 +105,7 @@ impl ApiError {
                 "unsupported_media_type"
             }
             ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Unavailable => "unavailable",
+            ApiError::Unavailable | ApiError::Busy(_) => "unavailable",
             ApiError::Internal => "internal",
         }
     }
@@ -153,7 +156,7 @@ impl IntoResponse for ApiError {
             axum::Json(ErrorEnvelope { error: self.body() }),
         )
             .into_response();
-        if let ApiError::RateLimited { retry_after } = &self {
+        if let ApiError::RateLimited { retry_after } | ApiError::Busy(retry_after) = &self {
             let seconds = retry_after_secs(*retry_after);
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

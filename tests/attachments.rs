@@ -8,6 +8,7 @@ mod common;
 
 use common::ws::is_message;
 use common::{Backend, TestApp, read, spawn_app_with};
+use futures_util::StreamExt;
 use livesupport::Config;
 use livesupport::config::Secret;
 use reqwest::multipart::{Form, Part};
@@ -730,4 +731,66 @@ async fn an_image_sent_on_one_node_downloads_through_another() {
     let response = download(b, url).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.bytes().await.unwrap().as_ref(), image.as_slice());
+}
+
+#[tokio::test]
+async fn uploads_beyond_the_nodes_cap_are_told_to_retry() {
+    let app = spawn_app_with(Backend::Sqlite, |config| config.max_uploads_in_progress = 1)
+        .await
+        .unwrap();
+    let (_, session) = app.bare_ticket().await;
+    // A slow upload holds the node's one slot: its first part, then a pause.
+    let (more, rest) = tokio::sync::oneshot::channel::<()>();
+    let first = png(32, 32, 300 * 1024);
+    let (head, tail) = first.split_at(300 * 1024);
+    let (head, tail) = (head.to_vec(), tail.to_vec());
+    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(
+        futures_util::stream::once(async move {
+            let _ = rest.await;
+            Ok(tail)
+        }),
+    );
+    let part = Part::stream(reqwest::Body::wrap_stream(body))
+        .file_name("slow.png")
+        .mime_str("image/png")
+        .unwrap();
+    let slow = tokio::spawn({
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/api/support/ticket/{session}/attachments")),
+        );
+        async move {
+            let form = Form::new().part("file", part);
+            client
+                .post(url)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    // The slow upload holds the slot once its first part is in the storage.
+    until_stored_files(&app, 1).await;
+    let mut refused = None;
+    for _ in 0..100 {
+        let response = app
+            .client
+            .post(app.url(&format!("/api/support/ticket/{session}/attachments")))
+            .multipart(file_form(PDF, "a.pdf", "application/pdf"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 503 {
+            refused = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = refused.expect("a second upload is refused while the first holds the slot");
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let (_, body) = read(refused).await;
+    assert_eq!(body["error"]["code"], "unavailable");
+    let _ = more.send(());
+    assert_eq!(slow.await.unwrap(), 201);
 }

@@ -58,8 +58,12 @@ impl Drop for UploadedFile {
         let id = self.attachment.id;
         // Given up first, so that a message whose transaction is still in
         // flight (a store call that timed out) cannot take it afterwards; when
-        // one took it, the file stays. What fails here, the sweep finishes.
-        tokio::spawn(async move {
+        // one took it, the file stays. What fails here (or a runtime already
+        // gone), the sweep finishes.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
             if matches!(store.abandon_attachment(id).await, Ok(true))
                 && storage.delete(&key).await.is_ok()
             {
@@ -105,7 +109,7 @@ impl Attachments {
                 .rate_limited
                 .with_label_values(&["uploads_in_progress"])
                 .inc();
-            ApiError::Unavailable
+            ApiError::Busy(Duration::from_secs(1))
         })?;
         let result = self
             .stream(store, ticket_id, client_filename, &mut chunks)
