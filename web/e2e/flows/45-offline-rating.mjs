@@ -138,7 +138,7 @@ export default async function offlineRatingFlow({ browser }) {
     await queue.getByRole('button', { name: /Rate me please/ }).click();
     const panel = admin.getByRole('tabpanel');
     await visible(panel.getByRole('heading', { name: 'Rate me please' }), 'the chat open');
-    await panel.getByRole('button', { name: 'Assign to me', exact: true }).click();
+    await panel.getByRole('button', { name: 'Join', exact: true }).click();
     await until('assigned', async () => (await panel.getByRole('combobox', { name: 'Status' }).inputValue()) !== 'open');
     await panel.getByRole('textbox', { name: 'Reply' }).fill('Your refund went out today.');
     await panel.getByRole('button', { name: 'Send' }).click();

@@ -1,5 +1,6 @@
 // The satisfaction rating (issue 18): once the visitor's ticket is resolved or closed,
-// the desk asks for it (`csat`) and it has none yet, five faces, an optional comment,
+// the desk asks for it (`csat`) and it has none yet, five stars (named "Very bad" …
+// "Great"), an optional comment,
 // Send. A 409 means it was rated already (another tab): the visitor just sees the thanks.
 
 import { useId, useState, type FormEvent } from 'react';
@@ -8,7 +9,8 @@ import { RATING_COMMENT_MAX, RATING_SCORES, type Ticket } from '../shared/protoc
 import type { MessageKey } from '../shared/i18n/en';
 import { useI18n } from '../shared/i18n/context';
 
-const FACES = ['😞', '🙁', '😐', '🙂', '😀'] as const;
+// Stars, not faces: an emoji face can be missing from the visitor's fonts (a box).
+const STAR = '★';
 
 /** Whether to ask: a finished conversation, not rated, on a desk that wants ratings. */
 export function shouldAskRating(ticket: Ticket | null, csat: boolean): boolean {
@@ -60,17 +62,17 @@ export function RatingPrompt({ onRate }: RatingPromptProps) {
   return (
     <form className="ls-rating" aria-labelledby={titleId} onSubmit={(e) => void send(e)} noValidate>
       <h2 id={titleId}>{t('rating.title')}</h2>
-      <div className="ls-rating-faces" role="group" aria-labelledby={titleId}>
-        {RATING_SCORES.map((s, i) => (
+      <div className="ls-rating-stars" role="group" aria-labelledby={titleId}>
+        {RATING_SCORES.map((s) => (
           <button
             key={s}
             type="button"
-            className="ls-rating-face"
+            className={`ls-rating-star${score !== null && s <= score ? ' ls-rating-lit' : ''}`}
             aria-label={t(`rating.score${s}` as MessageKey)}
             aria-pressed={score === s}
             onClick={() => setScore(s)}
           >
-            <span aria-hidden="true">{FACES[i]}</span>
+            <span aria-hidden="true">{STAR}</span>
           </button>
         ))}
       </div>
