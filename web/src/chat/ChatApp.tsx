@@ -19,7 +19,10 @@ import { initials } from './avatar';
 import { PageReporter } from './pageReporter';
 import { textColorOn } from '../shared/contrast';
 import { PREVIEW_MAX } from '../shared/embed';
-import type { ChatMessage } from '../shared/protocol';
+import type { Availability, ChatMessage } from '../shared/protocol';
+import { awayText, entryFor, replyTimeText, subjectOf } from './availability';
+import { LeaveMessageForm, MessageLeft, type LeftMessage, type LeftMessageErrors } from './LeaveMessageForm';
+import { RatingPrompt, shouldAskRating } from './RatingPrompt';
 import { messageSummary } from '../shared/attachments/format';
 import { uploadAttachment } from '../shared/attachments/upload';
 import { composerAttachment, useAttachmentDraft } from '../shared/attachments/useAttachmentDraft';
@@ -59,17 +62,24 @@ export interface ChatAppProps {
   createSocket?: WebSocketFactory;
 }
 
-type Phase = 'loading' | 'prechat' | 'chat';
+/** Outside the business hours the visitor leaves a message (then sees `message-left`). */
+type Phase = 'loading' | 'prechat' | 'leave-message' | 'message-left' | 'chat';
 
 const EMPTY_STATE = initialConversationState();
 const noopSubscribe = () => () => undefined;
 
 export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatAppProps) {
-  const { t } = useI18n();
+  const { t, tag } = useI18n();
+  // Issue 18: fetched on start and for each new chat; null until known (or unknown).
+  const [availability, setAvailability] = useState<Availability | null>(null);
+  const [leftAt, setLeftAt] = useState<string | null>(null);
+  // Once asked for a rating, the prompt stays (for its thanks) until a new chat.
+  const [ratingOpen, setRatingOpen] = useState(false);
   const [phase, setPhase] = useState<Phase>('loading');
   const [controller, setController] = useState<ConversationController | null>(null);
   const [formErrors, setFormErrors] = useState<PreChatErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
+  const [leftErrors, setLeftErrors] = useState<LeftMessageErrors>({});
   const [submitting, setSubmitting] = useState(false);
   const [ending, setEnding] = useState(false);
   const [draft, setDraft] = useState('');
@@ -141,15 +151,35 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     [api, sessions, createSocket, t, pages],
   );
 
-  // Resume a stored session, or ask for the pre-chat form (once, even under StrictMode).
+  /** Fetches the availability; without a chat, opens the form it calls for. */
+  const checkAvailability = useCallback(
+    (chooseEntry: boolean) => {
+      const done = (a: Availability | null): void => {
+        setAvailability(a);
+        if (chooseEntry) setPhase(entryFor(a) === 'leave-message' ? 'leave-message' : 'prechat');
+      };
+      // Unknown (an older server, a network error): the pre-chat form as before.
+      api.getAvailability().then(done, () => done(null));
+    },
+    [api],
+  );
+
+  // Resume a stored session whatever the availability, or ask for the form it calls
+  // for (once, even under StrictMode).
   const resumed = useRef(false);
   useEffect(() => {
     if (resumed.current) return;
     resumed.current = true;
     const stored = sessions.load();
+    checkAvailability(!stored);
     if (stored) startConversation(stored.session_id);
-    else setPhase('prechat');
-  }, [sessions, startConversation]);
+  }, [sessions, startConversation, checkAvailability]);
+
+  const csat = availability?.csat ?? false;
+  const askRating = phase === 'chat' && shouldAskRating(state.ticket, csat);
+  useEffect(() => {
+    if (askRating) setRatingOpen(true);
+  }, [askRating]);
 
   useEffect(
     () => () => {
@@ -289,6 +319,38 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     }
   };
 
+  const leaveMessage = async (input: LeftMessage): Promise<void> => {
+    setSubmitting(true);
+    setLeftErrors({});
+    setFormError(null);
+    const email = input.user_email.trim();
+    try {
+      await api.createTicket({ user_name: input.user_name.trim(), user_email: email, subject: subjectOf(input.message), message: input.message.trim() });
+      sessions.saveVisitor({ user_name: input.user_name.trim(), user_email: email });
+      setLeftAt(email);
+      setPhase('message-left');
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'validation_failed' && err.field) {
+        // The subject is made from the message: its error belongs there.
+        const field = err.field === 'subject' ? 'message' : err.field;
+        if (field === 'user_name' || field === 'user_email' || field === 'message') setLeftErrors({ [field]: err.message });
+        else setFormError(err.message);
+      } else if (err instanceof ApiError && err.code === 'rate_limited') {
+        setFormError(err.retryAfter ? t('app.tooManyChatsIn', { seconds: err.retryAfter }) : t('app.tooManyChats'));
+      } else {
+        setFormError(err instanceof ApiError ? err.message : t('offline.failed'));
+      }
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  const rate = async (body: { score: number; comment?: string }): Promise<void> => {
+    const sessionId = controller?.state.ticket?.session_id;
+    if (!controller || !sessionId) return;
+    controller.applyTicket(await api.rateTicket(sessionId, body));
+  };
+
   const send = (): void => {
     if (!controller) return;
     if (attachment.phase === 'ready') {
@@ -343,10 +405,21 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     setController(null);
     setDraft('');
     setFormError(null);
-    setPhase('prechat');
+    setRatingOpen(false);
+    setPhase('loading');
+    checkAvailability(true);
   };
 
   const agentName = phase === 'chat' ? state.ticket?.supporter_name : undefined;
+  // The desk's greeting, else the site's (the loader's data-greeting), else our own words.
+  const greeting = availability?.greeting || config.greeting;
+  const replyTime = replyTimeText(availability, t);
+  const availabilityNotes = (
+    <>
+      {replyTime && <p className="ls-reply-time">{replyTime}</p>}
+      {availability?.reason === 'no_agents' && <p className="ls-away">{t('queue.nobodyOnline')}</p>}
+    </>
+  );
 
   return (
     <div
@@ -387,17 +460,31 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
       {phase === 'prechat' && (
         <PreChatForm
           initial={sessions.loadVisitor()}
-          greeting={config.greeting}
+          greeting={greeting}
+          notes={availabilityNotes}
           submitting={submitting}
           serverErrors={formErrors}
           formError={formError}
           onSubmit={(input) => void createTicket(input)}
         />
       )}
+      {phase === 'leave-message' && (
+        <LeaveMessageForm
+          awayText={awayText(availability?.next_open_at ?? null, t, { locale: tag })}
+          offlineMessage={availability?.offline_message ?? ''}
+          initial={sessions.loadVisitor()}
+          submitting={submitting}
+          serverErrors={leftErrors}
+          formError={formError}
+          onSubmit={(input) => void leaveMessage(input)}
+        />
+      )}
+      {phase === 'message-left' && leftAt !== null && <MessageLeft email={leftAt} />}
       {phase === 'chat' && controller && (
         <ChatView
           state={state}
-          greeting={config.greeting}
+          greeting={greeting}
+          rating={ratingOpen && state.ticket && (state.ticket.status === 'resolved' || state.ticket.status === 'closed') ? <RatingPrompt onRate={rate} /> : undefined}
           draft={draft}
           draftError={draftError}
           ending={ending}

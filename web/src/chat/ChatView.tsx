@@ -1,6 +1,6 @@
 // Presenter: the live chat (header, messages, typing, composer, end-of-chat).
 
-import { useEffect, useRef, useState, type Ref } from 'react';
+import { useEffect, useRef, useState, type ReactNode, type Ref } from 'react';
 import type { ConversationState } from '../shared/conversation';
 import { isVisibleToVisitor } from '../shared/protocol';
 import { MessageList } from '../shared/components/MessageList';
@@ -32,6 +32,8 @@ export interface ChatViewProps {
   attachment?: AttachmentProps;
   /** The service's origin before an attachment's path. */
   resolveUrl?: (path: string) => string;
+  /** The satisfaction rating, once the conversation is resolved or closed (issue 18). */
+  rating?: ReactNode;
 }
 
 export function ChatView(props: ChatViewProps) {
@@ -90,6 +92,7 @@ export function ChatView(props: ChatViewProps) {
           </button>
         </div>
       )}
+      {props.rating}
       {ended ? (
         <section className="ls-ended" role="status" aria-labelledby="ls-ended-title">
           <h2 id="ls-ended-title">{state.endedReason === 'gone' ? t('chat.goneTitle') : t('chat.endedTitle')}</h2>

@@ -2,7 +2,7 @@
 // state; the rules are the shared validation (the server's limits), and errors the
 // server returns for a field are shown on that field.
 
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { LIMITS } from '../shared/protocol';
 import {
   hasErrors,
@@ -14,6 +14,8 @@ import { useI18n } from '../shared/i18n/context';
 
 export interface PreChatFormProps {
   greeting: string;
+  /** Below the greeting: how soon agents reply, or that nobody is in (issue 18). */
+  notes?: ReactNode;
   submitting: boolean;
   serverErrors: PreChatErrors;
   formError: string | null;
@@ -24,7 +26,7 @@ export interface PreChatFormProps {
 
 const EMPTY: PreChatInput = { user_name: '', user_email: '', subject: '', message: '' };
 
-export function PreChatForm({ greeting, submitting, serverErrors, formError, onSubmit, initial }: PreChatFormProps) {
+export function PreChatForm({ greeting, notes, submitting, serverErrors, formError, onSubmit, initial }: PreChatFormProps) {
   const { t } = useI18n();
   const [input, setInput] = useState<PreChatInput>(() => ({ ...EMPTY, ...(initial ?? {}) }));
   // Errors show from the first submit on, never on blur: an error appearing on blur
@@ -96,6 +98,7 @@ export function PreChatForm({ greeting, submitting, serverErrors, formError, onS
       <p className="ls-greeting" dir="auto">
         {greeting || t('prechat.greeting')}
       </p>
+      {notes}
       {field('user_name', ids.name, t('prechat.name'), { required: true, max: LIMITS.nameMax, autoComplete: 'name' })}
       {field('user_email', ids.email, t('prechat.email'), { type: 'email', max: LIMITS.emailMax, autoComplete: 'email' })}
       {field('subject', ids.subject, t('prechat.subject'), { required: true, max: LIMITS.subjectMax })}

@@ -24,6 +24,7 @@ import { useFileDrop } from '../shared/attachments/useFileDrop';
 import type { UploadFn } from '../shared/attachments/upload';
 import { validateMessageText } from '../shared/validation';
 import type { VisitorContextController, VisitorContextState } from './visitorContext';
+import { RatingSummary } from './TicketRating';
 
 export interface ChatPanelProps {
   controller: ConversationController;
@@ -226,6 +227,7 @@ export function TicketChatView(props: TicketChatViewProps) {
               )}
               {state.peerOnline === true ? ' · visitor online' : state.peerOnline === false ? ' · visitor offline' : ''}
             </p>
+            <RatingSummary ticket={t} />
           </div>
           <div className="db-chat-actions">
             {action !== null && (

@@ -1,8 +1,8 @@
 // Admins' settings page (a dialog from the top bar), in sections: Routing (how
-// waiting chats reach agents, auto-away) and Team (each agent's status, open chats
-// of max, and editing max_chats). Issue 18's sections (business hours, greeting…)
-// go next to them. Each form checks its fields before sending; the server's 400 is
-// shown under the field it names.
+// waiting chats reach agents, auto-away), Team (each agent's status, open chats of
+// max, and editing max_chats) and Hours and messages (issue 18, HoursSection.tsx).
+// Each form checks its fields before sending; the server's 400 is shown under the
+// field it names.
 
 import { useEffect, useId, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { ApiError } from '../shared/api';
@@ -10,6 +10,7 @@ import { AWAY_AFTER_MAX, MAX_CHATS_MAX, type Agent, type AssignmentMode } from '
 import { checkMaxChats, checkRouting, settingsErrors, type DeskSettings, type RoutingForm, type SettingsErrors } from './deskSettings';
 import { AGENT_STATUS_LABELS, statusOf } from './presence';
 import { StatusDot } from './PresenceViews';
+import { HoursSection } from './HoursSection';
 
 export interface SettingsPageProps {
   settings: DeskSettings;
@@ -21,6 +22,7 @@ export interface SettingsPageProps {
 const SECTIONS = [
   { id: 'routing', title: 'Routing' },
   { id: 'team', title: 'Team' },
+  { id: 'hours', title: 'Hours and messages' },
 ] as const;
 
 export function SettingsPage({ settings, agents, onSaveMaxChats, onClose }: SettingsPageProps) {
@@ -56,6 +58,7 @@ export function SettingsPage({ settings, agents, onSaveMaxChats, onClose }: Sett
       </nav>
       <RoutingSection id={`${prefix}-routing`} settings={settings} />
       <TeamSection id={`${prefix}-team`} agents={agents} onSaveMaxChats={onSaveMaxChats} />
+      <HoursSection id={`${prefix}-hours`} settings={settings} />
     </div>
   );
 }

@@ -7,6 +7,7 @@ import { TICKET_PRIORITIES, TICKET_STATUSES, type Agent, type LabelCount, type T
 import { statusOf } from './presence';
 import { StatusDot } from './PresenceViews';
 import { waitingLabel, type QueueFilters } from './queue';
+import { RatingBadge } from './TicketRating';
 
 export interface TicketQueueProps {
   tickets: readonly Ticket[];
@@ -139,6 +140,7 @@ export function TicketQueue(props: TicketQueueProps) {
                 <span className="db-badges">
                   <span className={`db-badge db-status-${t.status}`}>{STATUS_LABELS[t.status]}</span>{' '}
                   <span className={`db-badge db-priority-${t.priority}`}>{PRIORITY_LABELS[t.priority]}</span>{' '}
+                  <RatingBadge ticket={t} />{' '}
                   {n > 0 && <span className="db-badge db-unread">{n} unread</span>}{' '}
                   {waiting !== null && (
                     <span className="db-badge db-waiting" title={`Waiting for a reply since ${formatDateTime(t.waiting_since ?? '')}`}>

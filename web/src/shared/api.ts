@@ -5,6 +5,7 @@
 
 import type {
   Agent,
+  Availability,
   CannedResponse,
   ChosenStatus,
   Settings,
@@ -172,6 +173,14 @@ export class ApiClient {
   }
   closeSession(sessionId: string): Promise<Ticket> {
     return this.request('POST', `/api/support/ticket/${encodeURIComponent(sessionId)}/close`);
+  }
+  /** Whether someone can chat now, and the desk's texts (public, issue 18). */
+  getAvailability(): Promise<Availability> {
+    return this.request('GET', '/api/support/availability');
+  }
+  /** The visitor rates a resolved or closed conversation: 201 with the ticket; a second rating 409. */
+  rateTicket(sessionId: string, body: { score: number; comment?: string }): Promise<Ticket> {
+    return this.request('POST', `/api/support/ticket/${encodeURIComponent(sessionId)}/rating`, body);
   }
   /** Where the visitor uploads a file (multipart, see attachments/upload.ts). */
   guestAttachmentUrl(sessionId: string): string {

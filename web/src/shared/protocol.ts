@@ -51,7 +51,19 @@ export interface Ticket {
   waiting_since: string | null;
   /** The team's labels, sorted (API.md "Labels"); always empty in the visitor's view. */
   labels: string[];
+  /** The visitor's rating once the ticket was resolved or closed (issue 18); null before. */
+  rating?: TicketRating | null;
 }
+
+/** How the visitor found the conversation (`POST …/rating`): score 1 (bad) to 5 (great). */
+export interface TicketRating {
+  score: number;
+  comment: string | null;
+  created_at: string;
+}
+
+export const RATING_SCORES = [1, 2, 3, 4, 5] as const;
+export const RATING_COMMENT_MAX = 1000;
 
 /** A saved reply (API.md "Canned responses"); its body may hold placeholders. */
 export interface CannedResponse {
@@ -156,6 +168,46 @@ export type AssignmentMode = 'auto' | 'manual';
 export interface Settings {
   assignment: AssignmentMode;
   away_after_minutes: number;
+  /** Issue 18: null is always open. */
+  business_hours?: BusinessHours | null;
+  /** "" lets the widget use its own words. */
+  greeting?: string;
+  offline_message?: string;
+  email_after_minutes?: number;
+  /** Whether visitors are asked to rate a finished conversation. */
+  csat?: boolean;
+}
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+/** `["HH:MM", "HH:MM"]` in the desk's zone; the end may be "24:00". */
+export type HoursRange = [string, string];
+
+export interface BusinessHours {
+  /** IANA name. */
+  timezone: string;
+  /** A day left out (or with no ranges) is closed. */
+  weekly: Partial<Record<Weekday, HoursRange[]>>;
+  /** Whole days, `YYYY-MM-DD` in the desk's zone. */
+  holidays: string[];
+}
+
+export const DESK_TEXT_MAX = 1000;
+export const EMAIL_AFTER_MIN = 1;
+export const EMAIL_AFTER_MAX = 10080;
+
+/** `GET /api/support/availability` (public): whether someone can chat now, and the desk's texts. */
+export interface Availability {
+  online: boolean;
+  reason: 'outside_hours' | 'no_agents' | null;
+  /** While outside the hours, when they next begin; null otherwise. */
+  next_open_at: string | null;
+  timezone: string | null;
+  greeting: string;
+  offline_message: string;
+  csat: boolean;
+  /** Median first reply over the last 7 days; null without data. */
+  typical_reply_seconds: number | null;
 }
 
 /** Bounds of `away_after_minutes` (0 turns auto-away off). */

@@ -39,6 +39,15 @@ export function validateEmail(value: string, t: Translate = english): string | u
   return undefined;
 }
 
+/** The email of a message left outside the hours (issue 18): the only way to answer it. */
+export function validateRequiredEmail(value: string, t: Translate = english): string | undefined {
+  const v = value.trim();
+  if (v === '') return t('offline.emailRequired');
+  if (charCount(v) > LIMITS.emailMax) return t('validation.emailTooLong', { max: LIMITS.emailMax });
+  if (!EMAIL_RE.test(v)) return t('offline.emailInvalid');
+  return undefined;
+}
+
 export function validateSubject(value: string, t: Translate = english): string | undefined {
   const n = charCount(value.trim());
   if (n === 0) return t('validation.subjectRequired');

@@ -4,6 +4,7 @@
 // Keys are grouped by where the string shows: app (ChatApp), prechat, validation,
 // chat (ChatView), queue (ChatView, while waiting for an agent), composer, connection, messages (MessageList), text (MessageText),
 // attach (files: the composer's attach, preview and upload, and the files in messages),
+// avail (availability and hours), offline (the leave-a-message form), rating (CSAT),
 // system (the server's visitor-facing notes, see systemNotes.ts).
 
 export const en = {
@@ -109,6 +110,33 @@ export const en = {
   'system.visitorEnded': '{name} ended the chat',
   'system.ended': 'This chat has ended',
   'system.resolved': 'This conversation was marked as resolved — write to reopen it',
+
+  'avail.replyIn': "Usually replies in {minutes} min",
+  'avail.replyInAMinute': "Usually replies in a minute",
+  'avail.awayAt': "We're away, back at {time}",
+  'avail.awayDayAt': "We're away, back {day} at {time}",
+  'avail.away': "We're away right now",
+  'offline.label': "Leave a message",
+  'offline.intro': "Leave us a message and we'll answer by email.",
+  'offline.send': "Send message",
+  'offline.sending': "Sending…",
+  'offline.emailRequired': "Please enter your email so that we can answer you.",
+  'offline.emailInvalid': "Please enter a valid email address.",
+  'offline.messageRequired': "Please write your message.",
+  'offline.thanksTitle': "Thank you!",
+  'offline.thanksText': "We'll answer by email at {email}.",
+  'offline.failed': "Your message could not be sent. Please try again.",
+  'rating.title': "How was your conversation?",
+  'rating.score1': "Very bad",
+  'rating.score2': "Bad",
+  'rating.score3': "Okay",
+  'rating.score4': "Good",
+  'rating.score5': "Great",
+  'rating.comment': "Comment",
+  'rating.send': "Send rating",
+  'rating.sending': "Sending…",
+  'rating.thanks': "Thanks for your feedback",
+  'rating.failed': "Your rating could not be sent. Please try again.",
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;
