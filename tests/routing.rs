@@ -390,7 +390,13 @@ async fn settings_are_checked_field_by_field_and_only_admins_see_them(backend: B
         .await;
     assert_eq!(
         (status, settings.clone()),
-        (200, json!({"assignment": "auto", "away_after_minutes": 10}))
+        (
+            200,
+            json!({
+                "assignment": "auto", "away_after_minutes": 10, "business_hours": null,
+                "greeting": "", "offline_message": "", "email_after_minutes": 5, "csat": true
+            })
+        )
     );
     let cases = [
         (
