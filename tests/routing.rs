@@ -429,7 +429,7 @@ async fn settings_are_checked_field_by_field_and_only_admins_see_them(backend: B
             json!({"away_after_minutes": "5"}),
             "away_after_minutes",
         ),
-        ("an unknown field", json!({"greeting": "Hi"}), "greeting"),
+        ("an unknown field", json!({"signature": "Hi"}), "signature"),
         (
             "a good field with a bad one",
             json!({"assignment": "manual", "away": 3}),
@@ -446,20 +446,16 @@ async fn settings_are_checked_field_by_field_and_only_admins_see_them(backend: B
         .await;
     assert_eq!(unchanged, settings, "nothing of a refused PUT is stored");
     let (status, changed) = set_settings(&app, json!({"assignment": "manual"})).await;
+    assert_eq!(status, 200);
     assert_eq!(
-        (status, changed),
-        (
-            200,
-            json!({"assignment": "manual", "away_after_minutes": 10})
-        )
+        (&changed["assignment"], &changed["away_after_minutes"]),
+        (&json!("manual"), &json!(10))
     );
     let (status, changed) = set_settings(&app, json!({"away_after_minutes": 0})).await;
+    assert_eq!(status, 200);
     assert_eq!(
-        (status, changed),
-        (
-            200,
-            json!({"assignment": "manual", "away_after_minutes": 0})
-        )
+        (&changed["assignment"], &changed["away_after_minutes"]),
+        (&json!("manual"), &json!(0))
     );
 
     let (_, token) = app
