@@ -23,6 +23,7 @@ import type { Availability, ChatMessage } from '../shared/protocol';
 import { awayText, entryFor, replyTimeText, subjectOf } from './availability';
 import { LeaveMessageForm, MessageLeft, type LeftMessage, type LeftMessageErrors } from './LeaveMessageForm';
 import { RatingPrompt, shouldAskRating } from './RatingPrompt';
+import { TranscriptRequest } from './TranscriptRequest';
 import { messageSummary } from '../shared/attachments/format';
 import { uploadAttachment } from '../shared/attachments/upload';
 import { composerAttachment, useAttachmentDraft } from '../shared/attachments/useAttachmentDraft';
@@ -60,6 +61,9 @@ export interface ChatAppProps {
   sessions: SessionStore;
   bridge: HostBridge;
   createSocket?: WebSocketFactory;
+  /** The token of an email's link back into a conversation (issue 18), taken from the
+   *  address already; traded once for the session on start. Never logged or shown. */
+  resumeToken?: string | null;
 }
 
 /** Outside the business hours the visitor leaves a message (then sees `message-left`). */
@@ -68,11 +72,13 @@ type Phase = 'loading' | 'prechat' | 'leave-message' | 'message-left' | 'chat';
 const EMPTY_STATE = initialConversationState();
 const noopSubscribe = () => () => undefined;
 
-export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatAppProps) {
+export function ChatApp({ config, api, sessions, bridge, createSocket, resumeToken }: ChatAppProps) {
   const { t, tag } = useI18n();
   // Issue 18: fetched on start and for each new chat; null until known (or unknown).
   const [availability, setAvailability] = useState<Availability | null>(null);
   const [leftAt, setLeftAt] = useState<string | null>(null);
+  // Why an email's link did not open its conversation (not valid, expired).
+  const [linkNotice, setLinkNotice] = useState<string | null>(null);
   // Once asked for a rating, the prompt stays (for its thanks) until a new chat.
   const [ratingOpen, setRatingOpen] = useState(false);
   const [phase, setPhase] = useState<Phase>('loading');
@@ -165,15 +171,39 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
   );
 
   // Resume a stored session whatever the availability, or ask for the form it calls
-  // for (once, even under StrictMode).
+  // for (once, even under StrictMode). An email's link first trades its token for its
+  // conversation, kept as one the visitor started here; a link that fails says why,
+  // then the page starts as it would without it.
   const resumed = useRef(false);
   useEffect(() => {
     if (resumed.current) return;
     resumed.current = true;
-    const stored = sessions.load();
-    checkAvailability(!stored);
-    if (stored) startConversation(stored.session_id);
-  }, [sessions, startConversation, checkAvailability]);
+    const startAsStored = (): void => {
+      const stored = sessions.load();
+      checkAvailability(!stored);
+      if (stored) startConversation(stored.session_id);
+    };
+    if (!resumeToken) {
+      startAsStored();
+      return;
+    }
+    api.resumeConversation(resumeToken).then(
+      ({ session_id, ticket }) => {
+        if (sessions.load()?.session_id !== session_id) {
+          sessions.clear();
+          sessions.save({ session_id, last_seq: 0, read_up_to: 0 });
+        }
+        sessions.saveVisitor({ user_name: ticket.user_name, user_email: ticket.user_email ?? '' });
+        checkAvailability(false);
+        startConversation(session_id);
+      },
+      (err: unknown) => {
+        const status = err instanceof ApiError ? err.status : 0;
+        setLinkNotice(status === 404 ? t('app.linkInvalid') : status === 403 ? t('app.linkExpired') : t('app.linkFailed'));
+        startAsStored();
+      },
+    );
+  }, [api, sessions, startConversation, checkAvailability, resumeToken, t]);
 
   const csat = availability?.csat ?? false;
   const askRating = phase === 'chat' && shouldAskRating(state.ticket, csat);
@@ -345,6 +375,12 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
     }
   };
 
+  const emailTranscript = async (email: string): Promise<void> => {
+    const sessionId = controller?.state.ticket?.session_id;
+    if (!sessionId) return;
+    await api.emailTranscript(sessionId, email);
+  };
+
   const rate = async (body: { score: number; comment?: string }): Promise<void> => {
     const sessionId = controller?.state.ticket?.session_id;
     if (!controller || !sessionId) return;
@@ -411,6 +447,8 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
   };
 
   const agentName = phase === 'chat' ? state.ticket?.supporter_name : undefined;
+  // The end screen: the visitor ended the chat, or an agent resolved or closed it.
+  const finished = state.ticket !== null && (state.ticket.status === 'resolved' || state.ticket.status === 'closed');
   // The desk's greeting, else the site's (the loader's data-greeting), else our own words.
   const greeting = availability?.greeting || config.greeting;
   const replyTime = replyTimeText(availability, t);
@@ -452,6 +490,14 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
           </button>
         )}
       </header>
+      {linkNotice && (
+        <div className="ls-notice ls-link-notice" role="alert">
+          {linkNotice}{' '}
+          <button type="button" onClick={() => setLinkNotice(null)} aria-label={t('chat.dismissNotice')}>
+            ×
+          </button>
+        </div>
+      )}
       {phase === 'loading' && (
         <p className="ls-loading" role="status">
           {t('app.loading')}
@@ -484,7 +530,8 @@ export function ChatApp({ config, api, sessions, bridge, createSocket }: ChatApp
         <ChatView
           state={state}
           greeting={greeting}
-          rating={ratingOpen && state.ticket && (state.ticket.status === 'resolved' || state.ticket.status === 'closed') ? <RatingPrompt onRate={rate} /> : undefined}
+          rating={ratingOpen && finished ? <RatingPrompt onRate={rate} /> : undefined}
+          transcript={finished && state.ticket ? <TranscriptRequest key={state.ticket.session_id} initialEmail={state.ticket.user_email ?? ''} onSend={emailTranscript} /> : undefined}
           draft={draft}
           draftError={draftError}
           ending={ending}

@@ -34,6 +34,8 @@ export interface ChatViewProps {
   resolveUrl?: (path: string) => string;
   /** The satisfaction rating, once the conversation is resolved or closed (issue 18). */
   rating?: ReactNode;
+  /** "Email me the transcript", on the end screen (issue 18). */
+  transcript?: ReactNode;
 }
 
 export function ChatView(props: ChatViewProps) {
@@ -93,6 +95,7 @@ export function ChatView(props: ChatViewProps) {
         </div>
       )}
       {props.rating}
+      {props.transcript}
       {ended ? (
         <section className="ls-ended" role="status" aria-labelledby="ls-ended-title">
           <h2 id="ls-ended-title">{state.endedReason === 'gone' ? t('chat.goneTitle') : t('chat.endedTitle')}</h2>

@@ -13,6 +13,10 @@ import type {
   ErrorBody,
   LabelCount,
   MessagePage,
+  OutboxEmail,
+  OutboxPage,
+  OutboxStatus,
+  ResumedConversation,
   Ticket,
   TicketPriority,
   TicketStatus,
@@ -182,6 +186,14 @@ export class ApiClient {
   rateTicket(sessionId: string, body: { score: number; comment?: string }): Promise<Ticket> {
     return this.request('POST', `/api/support/ticket/${encodeURIComponent(sessionId)}/rating`, body);
   }
+  /** Emails the conversation's public history to `email` (issue 18): 202 with the outbox entry; 3 an hour (429). */
+  emailTranscript(sessionId: string, email: string): Promise<OutboxEmail> {
+    return this.request('POST', `/api/support/ticket/${encodeURIComponent(sessionId)}/transcript`, { email });
+  }
+  /** Trades an email link's token for its conversation (public): 404 not ours, 403 expired. */
+  resumeConversation(token: string): Promise<ResumedConversation> {
+    return this.request('POST', '/api/support/resume', { token });
+  }
   /** Where the visitor uploads a file (multipart, see attachments/upload.ts). */
   guestAttachmentUrl(sessionId: string): string {
     return this.url(`/api/support/ticket/${encodeURIComponent(sessionId)}/attachments`);
@@ -262,6 +274,14 @@ export class ApiClient {
   /** Where an agent uploads a file to a ticket (multipart; the login cookie goes along). */
   ticketAttachmentUrl(ticketId: number): string {
     return this.url(`/api/support/tickets/${ticketId}/attachments`);
+  }
+  /** Emails the ticket's public history to `email` as this agent (not rate limited). */
+  emailTicketTranscript(ticketId: number, email: string): Promise<OutboxEmail> {
+    return this.request('POST', `/api/support/tickets/${ticketId}/transcript`, { email });
+  }
+  /** Admins: the outbox, newest first; `before` is the previous page's `next_before`. */
+  listOutbox(query: { status?: OutboxStatus; before?: number; limit?: number } = {}): Promise<OutboxPage> {
+    return this.request('GET', `/api/support/outbox${queryString({ status: query.status, before: query.before, limit: query.limit })}`);
   }
   /** Every label in use, most used first. */
   listLabels(): Promise<{ labels: LabelCount[] }> {

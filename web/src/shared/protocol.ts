@@ -65,6 +65,40 @@ export interface TicketRating {
 export const RATING_SCORES = [1, 2, 3, 4, 5] as const;
 export const RATING_COMMENT_MAX = 1000;
 
+/** An email in the outbox (API.md "Email", issue 18): a follow-up or a transcript. */
+export interface OutboxEmail {
+  id: number;
+  kind: 'follow_up' | 'transcript';
+  ticket_id: number | null;
+  to: string;
+  subject: string;
+  /** `pending`: waiting or being sent; `failed`: see `last_error`. */
+  status: OutboxStatus;
+  attempts: number;
+  last_error: string | null;
+  /** When a pending email is tried next; null otherwise. */
+  next_attempt_at: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'failed';
+
+/** `GET /api/support/outbox` (admins), newest first. */
+export interface OutboxPage {
+  emails: OutboxEmail[];
+  /** Pass as `before` for the next page; null: no more. */
+  next_before: number | null;
+  /** Whether the node has an SMTP_URL (else emails wait, pending). */
+  smtp_configured: boolean;
+}
+
+/** `POST /api/support/resume`: a link's token traded for the conversation. */
+export interface ResumedConversation {
+  session_id: string;
+  ticket: Ticket;
+}
+
 /** A saved reply (API.md "Canned responses"); its body may hold placeholders. */
 export interface CannedResponse {
   id: number;
@@ -296,6 +330,8 @@ export type ServerFrame =
   | { type: 'agent_updated'; agent: Agent }
   | { type: 'ticket_created'; ticket: Ticket }
   | { type: 'ticket_updated'; ticket: Ticket }
+  /** The feed: a visitor rated a ticket (after the `ticket_updated` that carries it). */
+  | { type: 'rating_created'; data: { ticket_id: number; rating: TicketRating } }
   /** Ticket sockets: page from `after_seq`. The feed: `scope` "queue", reload the ticket list. */
   | { type: 'resync_required'; data: { after_seq: number } | { scope: string } }
   | { type: 'error'; error: ErrorBody; client_msg_id?: string }
@@ -474,6 +510,17 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
     case 'ticket_created':
     case 'ticket_updated':
       return isTicket(v.ticket) ? { type: v.type, ticket: normaliseTicket(v.ticket) } : null;
+    case 'rating_created': {
+      const rating = data && isObject(data.rating) ? data.rating : undefined;
+      if (!data || !isNum(data.ticket_id) || !rating || !isNum(rating.score)) return null;
+      return {
+        type: 'rating_created',
+        data: {
+          ticket_id: data.ticket_id,
+          rating: { score: rating.score, comment: isStr(rating.comment) ? rating.comment : null, created_at: isStr(rating.created_at) ? rating.created_at : '' },
+        },
+      };
+    }
     case 'resync_required':
       if (data && isNum(data.after_seq)) return { type: 'resync_required', data: { after_seq: data.after_seq } };
       if (data && isStr(data.scope)) return { type: 'resync_required', data: { scope: data.scope } };

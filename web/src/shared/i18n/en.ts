@@ -5,6 +5,7 @@
 // chat (ChatView), queue (ChatView, while waiting for an agent), composer, connection, messages (MessageList), text (MessageText),
 // attach (files: the composer's attach, preview and upload, and the files in messages),
 // avail (availability and hours), offline (the leave-a-message form), rating (CSAT),
+// transcript (the end screen's "Email me the transcript"),
 // system (the server's visitor-facing notes, see systemNotes.ts).
 
 export const en = {
@@ -137,6 +138,17 @@ export const en = {
   'rating.sending': "Sending…",
   'rating.thanks': "Thanks for your feedback",
   'rating.failed': "Your rating could not be sent. Please try again.",
+  'app.linkInvalid': "This link is not valid.",
+  'app.linkExpired': "This link has expired.",
+  'app.linkFailed': "This link could not be opened. Please try again.",
+  'transcript.open': "Email me the transcript",
+  'transcript.label': "Email the transcript",
+  'transcript.send': "Send transcript",
+  'transcript.sending': "Sending…",
+  'transcript.emailRequired': "Please enter your email address.",
+  'transcript.sent': "We'll send the transcript to {email}.",
+  'transcript.tooMany': "You asked for several transcripts already: try again later.",
+  'transcript.failed': "The transcript could not be requested. Please try again.",
 } satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;
