@@ -25,6 +25,7 @@ import type { UploadFn } from '../shared/attachments/upload';
 import { validateMessageText } from '../shared/validation';
 import type { VisitorContextController, VisitorContextState } from './visitorContext';
 import { RatingSummary } from './TicketRating';
+import { TranscriptDialog } from './TranscriptDialog';
 
 export interface ChatPanelProps {
   controller: ConversationController;
@@ -62,6 +63,8 @@ export interface ChatPanelProps {
   upload?: UploadFn;
   /** The service's origin before an attachment's path. */
   resolveUrl?: (path: string) => string;
+  /** Emails the conversation's public history (issue 18); no button without it. */
+  onEmailTranscript?: (email: string) => Promise<unknown>;
 }
 
 const NO_CONTEXT: VisitorContextState = { context: null, loading: false, error: null };
@@ -239,6 +242,7 @@ export function TicketChatView(props: TicketChatViewProps) {
             {!closed && props.onTransfer && (
               <TransferPicker agents={props.agents ?? []} holderId={t.supporter_id} onTransfer={props.onTransfer} onOpen={props.onLoadAgents} />
             )}
+            {props.onEmailTranscript && <TranscriptDialog defaultEmail={t.user_email} onSend={props.onEmailTranscript} />}
             {t.status === 'resolved' && (
               <button type="button" onClick={() => props.onStatus('in_progress')}>
                 Reopen

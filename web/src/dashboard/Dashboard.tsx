@@ -8,7 +8,8 @@ import { CannedSettings } from './CannedSettings';
 import { ChatPanel } from './ChatPanel';
 import { LoginForm } from './LoginForm';
 import { statusOf } from './presence';
-import { AssignedNotices, StatusSwitch } from './PresenceViews';
+import { AssignedNotices, StatusSwitch, Toasts } from './PresenceViews';
+import { RatingNotices } from './TicketRating';
 import { SettingsPage } from './SettingsPage';
 import { TicketQueue } from './TicketQueue';
 import type { QueueFilters } from './queue';
@@ -221,10 +222,14 @@ export function Dashboard({ controller }: DashboardProps) {
           settings={controller.settings}
           agents={agents}
           onSaveMaxChats={(agentId, n) => controller.setMaxChats(agentId, n)}
+          outbox={controller.outbox}
           onClose={() => setDeskSettingsOpen(false)}
         />
       )}
-      <AssignedNotices notices={state.assignedToMe} onShow={(id) => controller.showAssigned(id)} onDismiss={(id) => controller.dismissAssigned(id)} />
+      <Toasts>
+        <AssignedNotices notices={state.assignedToMe} onShow={(id) => controller.showAssigned(id)} onDismiss={(id) => controller.dismissAssigned(id)} />
+        <RatingNotices notices={state.ratingNotices} onShow={(id) => controller.showRating(id)} onDismiss={(id) => controller.dismissRating(id)} />
+      </Toasts>
       <div className={`db-main${state.activeChat !== null ? ' db-has-chat' : ''}`}>
         <TicketQueue
           tickets={state.tickets}
@@ -302,6 +307,7 @@ export function Dashboard({ controller }: DashboardProps) {
                     onLoadLabels={loadLabels}
                     upload={controller.uploadTo(id)}
                     resolveUrl={(path) => controller.serviceUrl(path)}
+                    onEmailTranscript={(email) => controller.emailTranscript(id, email)}
                   />
                 ) : null,
               )}

@@ -2,6 +2,7 @@
 // agent name, the agent's own status switch in the top bar, and the notices of chats
 // given to the agent without their asking.
 
+import type { ReactNode } from 'react';
 import type { AgentStatus, ChosenStatus } from '../shared/protocol';
 import type { AssignedNotice } from './dashboardController';
 import { AGENT_STATUS_LABELS } from './presence';
@@ -54,12 +55,12 @@ export interface AssignedNoticesProps {
   onDismiss: (ticketId: number) => void;
 }
 
-/** In-app notices ("toasts") of chats assigned to the agent, in a polite live region.
- *  They stay until dismissed or shown: a notice with a button must not vanish under
- *  the pointer (WCAG 2.2.1). */
+/** In-app notices ("toasts") of chats assigned to the agent, drawn in the dashboard's
+ *  toasts region (see Toasts). They stay until dismissed or shown: a notice with a
+ *  button must not vanish under the pointer (WCAG 2.2.1). */
 export function AssignedNotices({ notices, onShow, onDismiss }: AssignedNoticesProps) {
   return (
-    <div className="db-toasts" role="status" aria-live="polite">
+    <>
       {notices.map((n) => (
         <div key={n.ticketId} className="db-toast">
           <p>
@@ -73,6 +74,15 @@ export function AssignedNotices({ notices, onShow, onDismiss }: AssignedNoticesP
           </button>
         </div>
       ))}
+    </>
+  );
+}
+
+/** The dashboard's in-app notices, bottom left, in one polite live region. */
+export function Toasts({ children }: { children: ReactNode }) {
+  return (
+    <div className="db-toasts" role="status" aria-live="polite">
+      {children}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 // Admins' settings page (a dialog from the top bar), in sections: Routing (how
 // waiting chats reach agents, auto-away), Team (each agent's status, open chats of
-// max, and editing max_chats) and Hours and messages (issue 18, HoursSection.tsx).
+// max, and editing max_chats), Hours and messages (issue 18, HoursSection.tsx) and
+// the Email outbox (issue 18, OutboxSection.tsx).
 // Each form checks its fields before sending; the server's 400 is shown under the
 // field it names.
 
@@ -11,21 +12,26 @@ import { checkMaxChats, checkRouting, settingsErrors, type DeskSettings, type Ro
 import { AGENT_STATUS_LABELS, statusOf } from './presence';
 import { StatusDot } from './PresenceViews';
 import { HoursSection } from './HoursSection';
+import { OutboxSection } from './OutboxSection';
+import type { Outbox } from './outbox';
 
 export interface SettingsPageProps {
   settings: DeskSettings;
   agents: readonly Agent[];
   onSaveMaxChats: (agentId: number, maxChats: number) => Promise<void>;
   onClose: () => void;
+  /** The email outbox (issue 18); no section without it. */
+  outbox?: Outbox;
 }
 
 const SECTIONS = [
   { id: 'routing', title: 'Routing' },
   { id: 'team', title: 'Team' },
   { id: 'hours', title: 'Hours and messages' },
+  { id: 'outbox', title: 'Email outbox' },
 ] as const;
 
-export function SettingsPage({ settings, agents, onSaveMaxChats, onClose }: SettingsPageProps) {
+export function SettingsPage({ settings, agents, onSaveMaxChats, onClose, outbox }: SettingsPageProps) {
   const titleId = useId();
   const prefix = useId();
   const closeButton = useRef<HTMLButtonElement>(null);
@@ -50,7 +56,7 @@ export function SettingsPage({ settings, agents, onSaveMaxChats, onClose }: Sett
         </button>
       </div>
       <nav aria-label="Settings sections" className="db-settings-nav">
-        {SECTIONS.map((s) => (
+        {SECTIONS.filter((s) => s.id !== 'outbox' || outbox).map((s) => (
           <a key={s.id} href={`#${prefix}-${s.id}`}>
             {s.title}
           </a>
@@ -59,6 +65,7 @@ export function SettingsPage({ settings, agents, onSaveMaxChats, onClose }: Sett
       <RoutingSection id={`${prefix}-routing`} settings={settings} />
       <TeamSection id={`${prefix}-team`} agents={agents} onSaveMaxChats={onSaveMaxChats} />
       <HoursSection id={`${prefix}-hours`} settings={settings} />
+      {outbox && <OutboxSection id={`${prefix}-outbox`} outbox={outbox} />}
     </div>
   );
 }

@@ -1,12 +1,14 @@
 // The visitor's satisfaction rating of a ticket (issue 18), as the agents see it: a
 // small score in the queue row and, in the ticket's header, the stars and the comment.
-// Both follow the ticket, which `ticket_updated` keeps live.
+// Both follow the ticket, which `ticket_updated` keeps live. A new rating also shows
+// as a notice (the feed's `rating_created`) that opens the ticket.
 
 import type { Ticket } from '../shared/protocol';
 
 const MAX_SCORE = 5;
 
-function stars(score: number): string {
+/** "★★★★☆" for 4. */
+export function stars(score: number): string {
   return '★'.repeat(score) + '☆'.repeat(Math.max(0, MAX_SCORE - score));
 }
 
@@ -42,5 +44,42 @@ export function RatingSummary({ ticket }: { ticket: Ticket }) {
         </>
       )}
     </p>
+  );
+}
+
+/** A rating that just arrived (the feed's `rating_created`), until dismissed or shown. */
+export interface RatingNotice {
+  ticketId: number;
+  subject: string;
+  score: number;
+}
+
+export interface RatingNoticesProps {
+  notices: readonly RatingNotice[];
+  onShow: (ticketId: number) => void;
+  onDismiss: (ticketId: number) => void;
+}
+
+/** "★★★★☆ rating on “Where is my order?” (#45)": the text opens the ticket, × dismisses. */
+export function RatingNotices({ notices, onShow, onDismiss }: RatingNoticesProps) {
+  return (
+    <>
+      {notices.map((n) => (
+        <div key={n.ticketId} className="db-toast db-toast-rating">
+          <button type="button" className="db-toast-open" onClick={() => onShow(n.ticketId)}>
+            <span className="db-rating-stars" aria-hidden="true">
+              {stars(n.score)}
+            </span>
+            <span className="db-sr-only">
+              {n.score} of {MAX_SCORE} stars
+            </span>{' '}
+            rating on “<span dir="auto">{n.subject}</span>” (#{n.ticketId})
+          </button>
+          <button type="button" aria-label={`Dismiss the rating on ${n.subject}`} onClick={() => onDismiss(n.ticketId)}>
+            ×
+          </button>
+        </div>
+      ))}
+    </>
   );
 }

@@ -51,7 +51,8 @@ export class Alerts {
     }
   }
 
-  notify(title: string, body: string, tag: string, onClick?: () => void): void {
+  /** A desktop notification (when allowed) and, unless `sound` is false, the beep. */
+  notify(title: string, body: string, tag: string, onClick?: () => void, sound = true): void {
     const N = this.env.notification;
     if (N && N.permission === 'granted') {
       try {
@@ -67,7 +68,7 @@ export class Alerts {
         // some platforms allow notifications only from a service worker
       }
     }
-    this.beep();
+    if (sound) this.beep();
   }
 
   beep(): void {

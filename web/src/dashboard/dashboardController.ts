@@ -13,7 +13,7 @@ import { ApiClient, ApiError } from '../shared/api';
 import { messageSummary } from '../shared/attachments/format';
 import { uploadAttachment, type UploadFn } from '../shared/attachments/upload';
 import { ConversationController } from '../shared/conversation';
-import type { Agent, ChatMessage, ChosenStatus, ServerFrame, Ticket, TicketPriority, TicketStatus } from '../shared/protocol';
+import type { Agent, ChatMessage, ChosenStatus, OutboxEmail, ServerFrame, Ticket, TicketPriority, TicketRating, TicketStatus } from '../shared/protocol';
 import {
   browserScheduler,
   ReconnectingSocket,
@@ -29,6 +29,8 @@ import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
 import { Alerts, type AlertPermission } from './alerts';
 import { DeskSettings } from './deskSettings';
 import { DeskTools } from './deskTools';
+import { Outbox } from './outbox';
+import { stars, type RatingNotice } from './TicketRating';
 import { ActivityReporter, isGivenToMe } from './presence';
 import { Team } from './team';
 import { VisitorContextController } from './visitorContext';
@@ -63,6 +65,8 @@ export interface DashboardState {
   assignedToMe: AssignedNotice[];
   /** The chat whose reply box (or Join) should take focus: set when the agent opens a ticket. */
   focusRequest: { ticketId: number; at: number } | null;
+  /** Ratings that just arrived (issue 18), each shown once until dismissed or opened. */
+  ratingNotices: RatingNotice[];
 }
 
 /** A ticket someone else (the router, a teammate) gave me. */
@@ -74,6 +78,8 @@ export interface AssignedNotice {
 
 /** How many "assigned to you" notices stay on screen (the oldest go first). */
 const MAX_ASSIGNED_NOTICES = 3;
+/** How many new-rating notices stay on screen (the oldest go first). */
+const MAX_RATING_NOTICES = 3;
 
 export interface DashboardOptions {
   api: ApiClient;
@@ -129,6 +135,8 @@ export class DashboardController {
   readonly settings: DeskSettings;
   /** Every agent with status, capacity and load (issue 16). */
   readonly team: Team;
+  /** The email outbox of the settings page (admins, issue 18). */
+  readonly outbox: Outbox;
   private readonly api: ApiClient;
   private readonly alerts: Alerts;
   private readonly opts: DashboardOptions;
@@ -158,6 +166,7 @@ export class DashboardController {
     this.tools = new DeskTools(options.api);
     this.settings = new DeskSettings(options.api);
     this.team = new Team(options.api);
+    this.outbox = new Outbox(options.api);
     this.activity = new ActivityReporter(() => this.feed?.send({ type: 'activity' }) ?? false, options.scheduler ?? browserScheduler, options.now);
     this.store = new Store<DashboardState>({
       auth: 'checking',
@@ -179,6 +188,7 @@ export class DashboardController {
       savingStatus: false,
       assignedToMe: [],
       focusRequest: null,
+      ratingNotices: [],
     });
   }
 
@@ -298,6 +308,7 @@ export class DashboardController {
       activeChat: null,
       feed: 'idle',
       assignedToMe: [],
+      ratingNotices: [],
       savingStatus: false,
       loginError: message,
     });
@@ -491,6 +502,9 @@ export class DashboardController {
       case 'agent_updated':
         this.applyAgent(frame.agent);
         return;
+      case 'rating_created':
+        this.ratingArrived(frame.data.ticket_id, frame.data.rating);
+        return;
       case 'message':
       case 'system':
         this.handleFeedMessage(frame.message);
@@ -609,6 +623,12 @@ export class DashboardController {
   /** Uploads a file to a ticket as this agent (issue 17); the login cookie goes along. */
   uploadTo(ticketId: number): UploadFn {
     return (req) => uploadAttachment({ ...req, url: this.api.ticketAttachmentUrl(ticketId) });
+  }
+
+  /** Queues an email of the ticket's public history to `email` (issue 18). Rejects
+   *  with the server's error, for the dialog to show. */
+  async emailTranscript(ticketId: number, email: string): Promise<OutboxEmail> {
+    return this.api.emailTicketTranscript(ticketId, email);
   }
 
   /** A path on the service (an attachment's `url`) as a URL. */
@@ -747,6 +767,32 @@ export class DashboardController {
   /** "Show" on a notice: the chat comes to the front and the notice goes. */
   showAssigned(ticketId: number): void {
     this.dismissAssigned(ticketId);
+    this.openChat(ticketId);
+  }
+
+  // ---- new ratings ----
+
+  /** A visitor rated a ticket (the feed's `rating_created`, right after the
+   *  `ticket_updated` carrying it): a notice that opens it. A ticket this dashboard never
+   *  heard of (filtered out before it loaded) has no subject to show: ignored. */
+  private ratingArrived(ticketId: number, rating: TicketRating): void {
+    const ticket = this.latest.get(ticketId) ?? this.chats.get(ticketId)?.state.ticket ?? undefined;
+    const score = Math.round(rating.score);
+    if (!ticket || score < 1 || score > 5) return;
+    const notice: RatingNotice = { ticketId, subject: ticket.subject, score };
+    const others = this.state.ratingNotices.filter((n) => n.ticketId !== ticketId);
+    this.store.update({ ratingNotices: [...others, notice].slice(-MAX_RATING_NOTICES) });
+    // A desktop notification, without the beep that calls for an answer.
+    this.alerts.notify(`${stars(score)} rating on “${ticket.subject}” (#${ticketId})`, rating.comment ?? '', `rating-${ticketId}`, () => this.showRating(ticketId), false);
+  }
+
+  dismissRating(ticketId: number): void {
+    this.store.update({ ratingNotices: this.state.ratingNotices.filter((n) => n.ticketId !== ticketId) });
+  }
+
+  /** A click on a rating notice: the ticket's chat comes to the front and the notice goes. */
+  showRating(ticketId: number): void {
+    this.dismissRating(ticketId);
     this.openChat(ticketId);
   }
 
