@@ -1,40 +1,13 @@
 // Issue 17 in the visitor's chat app: paste a screenshot, see it pending, send it with
 // a caption (multipart, with progress), and see it once even though both the upload's
 // answer and the socket bring it.
-import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiClient } from '../shared/api';
-import { ChatApp } from './ChatApp';
-import { SessionStore } from './session';
-import { fakeFetch } from '../test/fakeFetch';
 import { FakeXhr } from '../test/fakeXhr';
-import { SocketFactory, msg, ticket } from '../test/fakes';
-import { pickLocale } from '../shared/i18n/locale';
-import { i18nFor } from '../shared/i18n/catalogues';
-import { I18nContext } from '../shared/i18n/context';
+import { msg, ticket } from '../test/fakes';
+import { renderChatApp } from '../test/renderChatApp';
 
-function renderApp(language: string | null = null) {
-  const { fetch } = fakeFetch([
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ last_seq: 1 }) } : undefined),
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: [msg(1, { message: 'Hello' })], has_more: false } } : undefined),
-  ]);
-  const sessions = new SessionStore(localStorage);
-  sessions.save({ session_id: 'sess-1', last_seq: 1, read_up_to: 0 });
-  const sockets = new SocketFactory();
-  const locale = pickLocale(language);
-  render(
-    <I18nContext value={i18nFor(locale)}>
-      <ChatApp
-        config={{ hostOrigin: null, embedded: false, color: '#2563eb', greeting: '', locale }}
-        api={new ApiClient({ fetch })}
-        sessions={sessions}
-        bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }}
-        createSocket={sockets.create}
-      />
-    </I18nContext>,
-  );
-  return { sockets };
-}
+const renderApp = (language: string | null = null) => renderChatApp({ stored: true, history: [msg(1, { message: 'Hello' })], language });
 
 const screenshot = () => new File([new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10])], 'screenshot.png', { type: 'image/png' });
 const paste = (box: HTMLElement, file: File) => fireEvent.paste(box, { clipboardData: { files: [file], items: [], types: ['Files'], getData: () => '' } });

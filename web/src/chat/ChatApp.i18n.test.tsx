@@ -1,18 +1,11 @@
 // The chat app in the visitor's language: every string from the catalogue, validation
 // included, system notes worded for the visitor, times in their locale.
-import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { ApiClient } from '../shared/api';
-import { i18nFor } from '../shared/i18n/catalogues';
-import { I18nContext } from '../shared/i18n/context';
-import { pickLocale } from '../shared/i18n/locale';
-import { ChatApp } from './ChatApp';
 import { readEmbedConfig } from './embedConfig';
-import { SessionStore } from './session';
-import { fakeFetch } from '../test/fakeFetch';
-import { SocketFactory, msg, ticket } from '../test/fakes';
-
-const bridge = { connected: false, post: () => undefined, listen: () => () => undefined };
+import type { Route } from '../test/fakeFetch';
+import { msg, ticket } from '../test/fakes';
+import { renderChatApp } from '../test/renderChatApp';
 
 function renderIn(tag: string, stored: boolean) {
   const history = [
@@ -20,21 +13,8 @@ function renderIn(tag: string, stored: boolean) {
     msg(2, { sender_type: 'system', message: 'Alice joined the chat' }),
     msg(3, { sender_type: 'supporter', sender_name: 'Alice', message: 'Wie kann ich helfen?' }),
   ];
-  const { fetch } = fakeFetch([
-    ({ method, url }) => (method === 'POST' && url.pathname === '/api/support/ticket' ? { status: 201, body: ticket({ session_id: 'sess-1' }) } : undefined),
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ session_id: 'sess-1', last_seq: 3 }) } : undefined),
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: history, has_more: false } } : undefined),
-  ]);
-  const sessions = new SessionStore(localStorage);
-  if (stored) sessions.save({ session_id: 'sess-1', last_seq: 3, read_up_to: 0 });
-  const sockets = new SocketFactory();
-  const choice = pickLocale(tag);
-  render(
-    <I18nContext value={i18nFor(choice)}>
-      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '', locale: choice }} api={new ApiClient({ fetch })} sessions={sessions} bridge={bridge} createSocket={sockets.create} />
-    </I18nContext>,
-  );
-  return { sockets };
+  const createTicket: Route = ({ method, url }) => (method === 'POST' && url.pathname === '/api/support/ticket' ? { status: 201, body: ticket({ session_id: 'sess-1' }) } : undefined);
+  return renderChatApp({ language: tag, stored, history, routes: [createTicket] });
 }
 
 describe('ChatApp in the visitor\'s language', () => {

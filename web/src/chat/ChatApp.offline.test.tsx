@@ -1,14 +1,11 @@
 // Issue 18 in the chat app: the availability on start (online with the reply time,
 // outside the hours with the next opening and the leave-a-message form, nobody in),
 // and the satisfaction rating once the ticket is resolved or closed.
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { ApiClient } from '../shared/api';
-import { ChatApp } from './ChatApp';
-import { SessionStore } from './session';
-import { fakeFetch, type Route } from '../test/fakeFetch';
-import { SocketFactory, msg, ticket } from '../test/fakes';
-import { pickLocale } from '../shared/i18n/locale';
+import type { Route } from '../test/fakeFetch';
+import { msg, ticket, type SocketFactory } from '../test/fakes';
+import { renderChatApp, socketReady } from '../test/renderChatApp';
 import type { Availability, Ticket } from '../shared/protocol';
 import { english } from '../shared/i18n/translate';
 import { awayText } from './availability';
@@ -25,35 +22,11 @@ const ONLINE: Availability = {
 };
 
 function renderApp(availability: Availability | null, opts: { stored?: boolean; routes?: Route[]; ticket?: Partial<Ticket> } = {}) {
-  const routes: Route[] = [
-    ...(opts.routes ?? []),
-    ({ url }) => (availability && url.pathname === '/api/support/availability' ? { status: 200, body: availability } : undefined),
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ session_id: 'sess-1', last_seq: 1, ...opts.ticket }) } : undefined),
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: [msg(1)], has_more: false } } : undefined),
-  ];
-  const { fetch, calls } = fakeFetch(routes);
-  const sessions = new SessionStore(localStorage);
-  if (opts.stored) sessions.save({ session_id: 'sess-1', last_seq: 1, read_up_to: 0 });
-  const sockets = new SocketFactory();
-  render(
-    <ChatApp
-      config={{ hostOrigin: null, embedded: false, color: '#2563eb', greeting: '', locale: pickLocale(null) }}
-      api={new ApiClient({ fetch })}
-      sessions={sessions}
-      bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }}
-      createSocket={sockets.create}
-    />,
-  );
-  return { calls, sockets, sessions };
+  const availabilityRoute: Route = ({ url }) => (availability && url.pathname === '/api/support/availability' ? { status: 200, body: availability } : undefined);
+  return renderChatApp({ routes: [...(opts.routes ?? []), availabilityRoute], history: [msg(1)], stored: opts.stored, ticket: opts.ticket, language: 'en' });
 }
 
-async function ready(sockets: SocketFactory, t: Partial<Ticket> = {}) {
-  await waitFor(() => expect(sockets.sockets.length).toBeGreaterThan(0));
-  act(() => {
-    sockets.last.open();
-    sockets.last.receive({ type: 'ready', data: { ticket: ticket({ session_id: 'sess-1', last_seq: 1, ...t }), last_seq: 1, replayed: 0 } });
-  });
-}
+const ready = (sockets: SocketFactory, t: Partial<Ticket> = {}) => socketReady(sockets, { last_seq: 1, ...t });
 
 const later = (t: Partial<Ticket>) => ticket({ session_id: 'sess-1', last_seq: 1, updated_at: '2025-12-26T10:05:00Z', ...t });
 

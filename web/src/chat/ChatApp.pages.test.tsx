@@ -1,25 +1,15 @@
 // The chat app sends the host page the loader reports on the visitor socket (issue 15,
 // point 4): nothing before the ticket's socket is ready, then the current page, with
 // the browser's language and time zone.
-import { act, render, waitFor } from '@testing-library/react';
+import { act, waitFor } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { ApiClient } from '../shared/api';
 import type { HostToChatEvent } from '../shared/embed';
-import { ChatApp } from './ChatApp';
 import type { HostBridge } from './hostBridge';
-import { SessionStore } from './session';
-import { fakeFetch } from '../test/fakeFetch';
-import { SocketFactory, ticket } from '../test/fakes';
-import { pickLocale } from '../shared/i18n/locale';
+import { ticket } from '../test/fakes';
+import { renderChatApp } from '../test/renderChatApp';
 
 describe('ChatApp page reports', () => {
   it('sends the host page once the ticket socket is ready, never before', async () => {
-    const { fetch } = fakeFetch([
-      ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ session_id: 'sess-1', last_seq: 0 }) } : undefined),
-      ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: [], has_more: false } } : undefined),
-    ]);
-    const sessions = new SessionStore(localStorage);
-    sessions.save({ session_id: 'sess-1', last_seq: 0, read_up_to: 0 });
     let handler: ((e: HostToChatEvent) => void) | null = null;
     const bridge: HostBridge = {
       connected: true,
@@ -29,16 +19,7 @@ describe('ChatApp page reports', () => {
         return () => (handler = null);
       },
     };
-    const sockets = new SocketFactory();
-    render(
-      <ChatApp
-        config={{ hostOrigin: 'https://shop.example.com', embedded: true, color: '#2563eb', greeting: '', locale: pickLocale(null) }}
-        api={new ApiClient({ fetch })}
-        sessions={sessions}
-        bridge={bridge}
-        createSocket={sockets.create}
-      />,
-    );
+    const { sockets } = renderChatApp({ stored: true, bridge });
     const report = (url: string, title: string) => act(() => handler?.({ type: 'livesupport:page', url, title, referrer: '' }));
     report('https://shop.example.com/', 'Home');
     await waitFor(() => expect(sockets.sockets.length).toBeGreaterThan(0));

@@ -1,51 +1,16 @@
 // Issue 16: while the visitor waits, the chat app shows their place in the queue
 // (ready.data.queue_position, then `queue` frames), or that nobody is online, in a
 // polite live region that an identical frame does not touch.
-import { act, render, screen, waitFor } from '@testing-library/react';
+import { act, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { ApiClient } from '../shared/api';
-import { ChatApp } from './ChatApp';
-import { SessionStore } from './session';
-import { fakeFetch, type Route } from '../test/fakeFetch';
-import { SocketFactory, msg, ticket } from '../test/fakes';
-import { pickLocale } from '../shared/i18n/locale';
-import { I18nContext } from '../shared/i18n/context';
-import { i18nFor } from '../shared/i18n/catalogues';
+import { msg, ticket, type SocketFactory } from '../test/fakes';
+import { renderChatApp, socketReady } from '../test/renderChatApp';
 import { queueText } from './queueStatus';
 
-function renderWaiting(locale = pickLocale('en')) {
-  const routes: Route[] = [
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ session_id: 'sess-1', last_seq: 1 }) } : undefined),
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: [msg(1)], has_more: false } } : undefined),
-  ];
-  const { fetch } = fakeFetch(routes);
-  const sessions = new SessionStore(localStorage);
-  sessions.save({ session_id: 'sess-1', last_seq: 1, read_up_to: 0 });
-  const sockets = new SocketFactory();
-  render(
-    <I18nContext value={i18nFor(locale)}>
-      <ChatApp
-        config={{ hostOrigin: null, embedded: false, color: '#2563eb', greeting: '', locale }}
-        api={new ApiClient({ fetch })}
-        sessions={sessions}
-        bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }}
-        createSocket={sockets.create}
-      />
-    </I18nContext>,
-  );
-  return { sockets };
-}
+const renderWaiting = (language = 'en') => renderChatApp({ stored: true, history: [msg(1)], language });
 
-async function ready(sockets: SocketFactory, queuePosition: number | null | undefined) {
-  await waitFor(() => expect(sockets.sockets.length).toBeGreaterThan(0));
-  act(() => {
-    sockets.last.open();
-    sockets.last.receive({
-      type: 'ready',
-      data: { ticket: ticket({ session_id: 'sess-1', last_seq: 1 }), last_seq: 1, replayed: 0, ...(queuePosition === undefined ? {} : { queue_position: queuePosition }) },
-    });
-  });
-}
+const ready = (sockets: SocketFactory, queuePosition: number | null | undefined) =>
+  socketReady(sockets, { last_seq: 1 }, queuePosition === undefined ? {} : { queue_position: queuePosition });
 
 const region = (): HTMLElement => {
   const el = document.querySelector<HTMLElement>('.ls-queue');
@@ -104,7 +69,7 @@ describe('the queue position in the chat app', () => {
   });
 
   it('speaks the visitor\'s language', async () => {
-    const { sockets } = renderWaiting(pickLocale('de'));
+    const { sockets } = renderWaiting('de');
     await ready(sockets, 3);
     expect(region().textContent).toBe('Sie sind Nummer 3 in der Warteschlange');
     act(() => sockets.last.receive({ type: 'queue', data: { position: 3, agents_online: 0 } }));

@@ -1,14 +1,12 @@
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { ApiClient } from '../shared/api';
 import type { ChatToHostEvent, HostToChatEvent } from '../shared/embed';
-import { ChatApp } from './ChatApp';
 import type { HostBridge } from './hostBridge';
 import { SessionStore } from './session';
-import { fakeFetch, type Route } from '../test/fakeFetch';
-import { SocketFactory, msg, ticket } from '../test/fakes';
+import type { Route } from '../test/fakeFetch';
+import { msg, ticket, type SocketFactory } from '../test/fakes';
+import { renderChatApp } from '../test/renderChatApp';
 import type { ChatMessage } from '../shared/protocol';
-import { pickLocale } from '../shared/i18n/locale';
 
 function fakeBridge() {
   const posted: ChatToHostEvent[] = [];
@@ -24,35 +22,15 @@ function fakeBridge() {
   return { bridge, posted, send: (e: HostToChatEvent) => act(() => handler?.(e)) };
 }
 
-function server(history: ChatMessage[]) {
-  const routes: Route[] = [
-    ({ method, url }) =>
-      method === 'POST' && url.pathname === '/api/support/ticket' ? { status: 201, body: ticket({ session_id: 'sess-1', last_seq: 1 }) } : undefined,
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ session_id: 'sess-1', last_seq: history.length }) } : undefined),
-    ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: history, has_more: false } } : undefined),
-  ];
-  return fakeFetch(routes);
-}
+const createTicketRoute: Route = ({ method, url }) =>
+  method === 'POST' && url.pathname === '/api/support/ticket' ? { status: 201, body: ticket({ session_id: 'sess-1', last_seq: 1 }) } : undefined;
 
 const agent = (seq: number, text: string) => msg(seq, { sender_type: 'supporter', sender_name: 'Alice', message: text });
 
 function renderApp(history: ChatMessage[], opts: { stored?: boolean; embedded?: boolean } = {}) {
-  const { fetch, calls } = server(history);
-  const sessions = new SessionStore(localStorage);
-  if (opts.stored) sessions.save({ session_id: 'sess-1', last_seq: history.length, read_up_to: 0 });
-  const sockets = new SocketFactory();
   const host = fakeBridge();
-  const bridge = opts.embedded ? host.bridge : { connected: false, post: () => undefined, listen: () => () => undefined };
-  render(
-    <ChatApp
-      config={{ hostOrigin: opts.embedded ? 'https://shop.example.com' : null, embedded: !!opts.embedded, color: '#2563eb', greeting: 'Hi! How can we help?', locale: pickLocale(null) }}
-      api={new ApiClient({ fetch })}
-      sessions={sessions}
-      bridge={bridge}
-      createSocket={sockets.create}
-    />,
-  );
-  return { calls, sockets, host, sessions };
+  const app = renderChatApp({ history, stored: opts.stored, bridge: opts.embedded ? host.bridge : undefined, greeting: 'Hi! How can we help?', routes: [createTicketRoute] });
+  return { ...app, host };
 }
 
 async function connected(sockets: SocketFactory, lastSeq: number) {
@@ -155,17 +133,10 @@ describe('ChatApp', () => {
 
   it('ends the chat and offers a new one', async () => {
     const closed = ticket({ session_id: 'sess-1', status: 'closed' });
-    const { fetch } = fakeFetch([
-      ({ url }) => (url.pathname === '/api/support/ticket/sess-1/close' ? { status: 200, body: closed } : undefined),
-      ({ url }) => (url.pathname === '/api/support/ticket/sess-1' ? { status: 200, body: ticket({ session_id: 'sess-1' }) } : undefined),
-      ({ url }) => (url.pathname === '/api/support/ticket/sess-1/messages' ? { status: 200, body: { messages: [], has_more: false } } : undefined),
-    ]);
-    const sessions = new SessionStore(localStorage);
-    sessions.save({ session_id: 'sess-1', last_seq: 0, read_up_to: 0 });
-    const sockets = new SocketFactory();
-    render(
-      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '', locale: pickLocale(null) }} api={new ApiClient({ fetch })} sessions={sessions} bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }} createSocket={sockets.create} />,
-    );
+    const { sessions } = renderChatApp({
+      stored: true,
+      routes: [({ url }) => (url.pathname === '/api/support/ticket/sess-1/close' ? { status: 200, body: closed } : undefined)],
+    });
     fireEvent.click(await screen.findByRole('button', { name: 'End chat' }));
     fireEvent.click(screen.getByRole('button', { name: 'Yes, end chat' }));
     expect(await screen.findByRole('heading', { name: 'This chat has ended' })).toBeTruthy();
@@ -189,12 +160,8 @@ describe('ChatApp', () => {
   });
 
   it('forgets a session the server no longer knows', async () => {
-    const { fetch } = fakeFetch([]);
-    const sessions = new SessionStore(localStorage);
-    sessions.save({ session_id: 'gone', last_seq: 3, read_up_to: 0 });
-    render(
-      <ChatApp config={{ hostOrigin: null, embedded: false, color: '#000', greeting: '', locale: pickLocale(null) }} api={new ApiClient({ fetch })} sessions={sessions} bridge={{ connected: false, post: () => undefined, listen: () => () => undefined }} createSocket={new SocketFactory().create} />,
-    );
+    new SessionStore(localStorage).save({ session_id: 'gone', last_seq: 3, read_up_to: 0 });
+    const { sessions } = renderChatApp();
     expect(await screen.findByText(/could not be found/)).toBeTruthy();
     expect(sessions.load()).toBeNull();
   });

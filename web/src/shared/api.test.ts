@@ -25,6 +25,23 @@ describe('ApiClient', () => {
     ]);
   });
 
+  it('speaks the email routes of issue 18', async () => {
+    const { fetch, calls } = fakeFetch([() => ({ status: 202, body: {} })]);
+    const api = new ApiClient({ fetch });
+    await api.emailTranscript('s 1', 'ada@example.com');
+    await api.emailTicketTranscript(45, 'ada@example.com');
+    await api.resumeConversation('tok');
+    await api.listOutbox();
+    await api.listOutbox({ status: 'failed', before: 12, limit: 50 });
+    expect(calls).toEqual([
+      { method: 'POST', path: '/api/support/ticket/s%201/transcript', body: { email: 'ada@example.com' } },
+      { method: 'POST', path: '/api/support/tickets/45/transcript', body: { email: 'ada@example.com' } },
+      { method: 'POST', path: '/api/support/resume', body: { token: 'tok' } },
+      { method: 'GET', path: '/api/support/outbox', body: undefined },
+      { method: 'GET', path: '/api/support/outbox?status=failed&before=12&limit=50', body: undefined },
+    ]);
+  });
+
   it('turns error bodies into ApiError with code, field and Retry-After', async () => {
     const { fetch } = fakeFetch([
       ({ url }) =>

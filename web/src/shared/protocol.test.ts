@@ -16,6 +16,7 @@ describe('parseServerFrame', () => {
       { type: 'ticket_created', ticket: ticket() },
       { type: 'resync_required', data: { after_seq: 12 } },
       { type: 'resync_required', data: { scope: 'queue' } },
+      { type: 'rating_created', data: { ticket_id: 45, rating: { score: 4, comment: null, created_at: '2025-12-26T10:09:00Z' } } },
       { type: 'pong' },
       { type: 'error', error: { code: 'rate_limited', message: 'slow down' }, client_msg_id: 'k1' },
     ];
@@ -24,6 +25,13 @@ describe('parseServerFrame', () => {
       expect(parsed, f.type).not.toBeNull();
       expect(parsed?.type).toBe(f.type);
     }
+  });
+
+  it('reads rating_created, and drops one without a ticket id or a score', () => {
+    const rating = { score: 5, comment: 'Great', created_at: '2025-12-26T10:09:00Z' };
+    expect(parseServerFrame(JSON.stringify({ type: 'rating_created', data: { ticket_id: 45, rating } }))).toEqual({ type: 'rating_created', data: { ticket_id: 45, rating } });
+    expect(parseServerFrame(JSON.stringify({ type: 'rating_created', data: { rating } }))).toBeNull();
+    expect(parseServerFrame(JSON.stringify({ type: 'rating_created', data: { ticket_id: 45, rating: { comment: 'x' } } }))).toBeNull();
   });
 
   it('keeps the client_msg_id of an error frame', () => {
