@@ -269,6 +269,30 @@ pub struct Config {
     /// Seconds an upload request may take (the body streams in that time).
     #[arg(long, env = "UPLOAD_TIMEOUT_SECONDS", default_value_t = 600)]
     pub upload_timeout_seconds: u64,
+    /// `smtp://[user:pass@]host[:port]` (STARTTLS when offered; `?tls=required`
+    /// or `?tls=none`) or `smtps://…`. Unset: emails wait in the outbox.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+    /// The sender of every email: an address or `Name <address>` (default
+    /// `livesupport@` and the host of PUBLIC_URL).
+    #[arg(long, env = "MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Seconds between two looks of a node for due emails and follow-ups.
+    #[arg(long, env = "EMAIL_POLL_SECONDS", default_value_t = 10)]
+    pub email_poll_seconds: u64,
+    /// The first retry's delay in seconds; each next one doubles it, up to an hour.
+    #[arg(long, env = "EMAIL_RETRY_BASE_SECONDS", default_value_t = 30)]
+    pub email_retry_base_seconds: u64,
+    /// Attempts before an email is given up as failed.
+    #[arg(long, env = "EMAIL_MAX_ATTEMPTS", default_value_t = 12)]
+    pub email_max_attempts: u32,
+    /// Seconds a node holds an email it is sending (above the SMTP time-out,
+    /// which is half of it): a node that dies mid-send leaves it to another after.
+    #[arg(long, env = "EMAIL_LEASE_SECONDS", default_value_t = 120)]
+    pub email_lease_seconds: u64,
+    /// How long the link back into a conversation works (as ATTACHMENT_URL_TTL).
+    #[arg(long, env = "RESUME_LINK_TTL", default_value = "30d")]
+    pub resume_link_ttl: String,
     /// `pretty` or `json` (default: pretty on a terminal, json otherwise).
     #[arg(long, env = "LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -298,6 +322,8 @@ impl Config {
         }
         blank_is_none(&mut self.database_url, Secret::expose);
         blank_is_none(&mut self.public_url, |v| v);
+        blank_is_none(&mut self.smtp_url, Secret::expose);
+        blank_is_none(&mut self.mail_from, |v| v);
         blank_is_none(&mut self.admin_email, |v| v);
         blank_is_none(&mut self.node_id, |v| v);
         blank_is_none(&mut self.redis_url, Secret::expose);
@@ -361,6 +387,33 @@ impl Config {
                     self.attachment_url_ttl
                 )
             })
+    }
+
+    /// `RESUME_LINK_TTL` in seconds.
+    pub fn resume_link_ttl(&self) -> Result<u64, String> {
+        parse_duration(&self.resume_link_ttl)
+            .filter(|seconds| *seconds > 0)
+            .ok_or_else(|| {
+                format!(
+                    "RESUME_LINK_TTL must be a positive number of seconds, or a number with s, m, h or d such as 30d (got {:?})",
+                    self.resume_link_ttl
+                )
+            })
+    }
+
+    /// The sender of emails: `MAIL_FROM`, or `livesupport@` the host of
+    /// `PUBLIC_URL` (`localhost` without one).
+    pub fn mail_from(&self) -> String {
+        if let Some(from) = &self.mail_from {
+            return from.trim().to_owned();
+        }
+        let host = self
+            .public_url
+            .as_deref()
+            .and_then(|url| url::Url::parse(url).ok())
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into());
+        format!("livesupport@{host}")
     }
 
     /// How old a file may grow before the sweep deletes it; `None`: kept forever.

@@ -123,6 +123,16 @@ pub struct Metrics {
     /// Stored files deleted by the sweep, by `reason`: `orphan` (an upload that
     /// never became a message), `retention` (`ATTACHMENT_RETENTION_DAYS`).
     pub attachments_swept: IntCounterVec,
+    /// Emails written to the outbox, by `kind` (follow_up, transcript).
+    pub emails_queued: IntCounterVec,
+    /// Emails an SMTP server took, by `kind`.
+    pub emails_sent: IntCounterVec,
+    /// Failed attempts to send, by `kind` and `permanent` (true: given up).
+    pub email_failures: IntCounterVec,
+    /// Emails pending in the outbox (all nodes'), read every poll.
+    pub emails_pending: IntGauge,
+    /// Age of the oldest pending email, in seconds (0 when none waits).
+    pub email_oldest_pending: IntGauge,
 }
 
 impl Metrics {
@@ -235,6 +245,29 @@ impl Metrics {
                 "livesupport_attachments_swept_total",
                 "Stored files deleted by the sweep, by reason (orphan, retention).",
                 &["reason"],
+            )?,
+            emails_queued: counters(
+                "livesupport_emails_queued_total",
+                "Emails written to the outbox, by kind.",
+                &["kind"],
+            )?,
+            emails_sent: counters(
+                "livesupport_emails_sent_total",
+                "Emails an SMTP server took, by kind.",
+                &["kind"],
+            )?,
+            email_failures: counters(
+                "livesupport_email_failures_total",
+                "Failed attempts to send an email, by kind and whether it was given up.",
+                &["kind", "permanent"],
+            )?,
+            emails_pending: gauge(
+                "livesupport_emails_pending",
+                "Emails pending in the outbox.",
+            )?,
+            email_oldest_pending: gauge(
+                "livesupport_email_oldest_pending_seconds",
+                "Age of the oldest pending email in seconds (0 when none waits).",
             )?,
             connections_open: gauges(
                 "livesupport_connections_open",

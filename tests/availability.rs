@@ -262,6 +262,11 @@ async fn a_resolved_or_closed_conversation_is_rated_once() {
                 break;
             }
         }
+        // Then the notice of the new rating (the webhooks' `rating.created`).
+        let notice = feed.next_of("rating_created").await;
+        assert_eq!(notice["data"]["ticket_id"], ticket_id);
+        assert_eq!(notice["data"]["rating"]["score"], 5);
+        assert_eq!(notice["data"]["rating"]["comment"], "Quick and kind");
         let (_, visitor) = app
             .get(&format!("/api/support/ticket/{session}"), None)
             .await;

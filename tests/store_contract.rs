@@ -133,6 +133,9 @@ store_contract!(
     a_message_takes_its_pending_upload_and_history_shows_the_file,
     an_abandoned_upload_can_be_taken_by_no_message,
     the_sweep_finds_orphans_and_files_past_the_retention,
+    claimed_emails_are_leased_to_one_node_until_sent_failed_or_the_lease_ends,
+    the_outbox_pages_newest_first_and_counts_its_backlog,
+    a_follow_up_moves_the_emailed_mark_once,
 );
 
 // ---------------------------------------------------------------------------
@@ -4569,4 +4572,306 @@ async fn the_sweep_finds_orphans_and_files_past_the_retention(store: Arc<dyn Sto
     let history = store.messages(ticket.id, range_all()).await.unwrap();
     assert_eq!(history.messages[0].attachments[0].id, old_file);
     let _ = (young_orphan, young_file);
+}
+
+// ---------------------------------------------------------------------------
+// Email (issue 18)
+
+fn email_to(to: &str, ticket_id: Option<i64>, at: DateTime<Utc>) -> store::NewEmail {
+    use livesupport::domain::email::{EmailKind, new_message_id};
+    store::NewEmail {
+        kind: EmailKind::Transcript,
+        ticket_id,
+        to: to.into(),
+        subject: format!("to {to}"),
+        body_text: "text".into(),
+        body_html: "<p>html</p>".into(),
+        message_id: new_message_id(EmailKind::Transcript, ticket_id, "shop.example"),
+        by_visitor: false,
+        created_at: at,
+    }
+}
+
+async fn claimed_emails_are_leased_to_one_node_until_sent_failed_or_the_lease_ends(
+    store: Arc<dyn Store>,
+) {
+    use livesupport::domain::email::EmailStatus;
+    let now = Utc::now().trunc_subsecs(6);
+    let later = |s: i64| now + chrono::Duration::seconds(s);
+    let a = store
+        .enqueue_email(&email_to("a@example.com", None, now))
+        .await
+        .unwrap();
+    let b = store
+        .enqueue_email(&email_to("b@example.com", None, now))
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.status, a.attempts, a.next_attempt_at),
+        (EmailStatus::Pending, 0, Some(now))
+    );
+
+    let first = store
+        .claim_emails("node-1", now, later(60), 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].id, first[0].attempts), (a.id, 1));
+    assert_eq!(first[0].body_html, "<p>html</p>");
+    let second = store
+        .claim_emails("node-2", now, later(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        second.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![b.id],
+        "a leased email is not claimed again"
+    );
+    assert!(
+        store
+            .claim_emails("node-3", later(30), later(90), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A failure makes it pending again from its retry; the last one fails it.
+    store
+        .email_failed(a.id, "421 try later", Some(later(120)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_emails("node-3", later(61), later(120), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.id != a.id)
+    );
+    store.email_sent(b.id, later(1)).await.unwrap();
+    let again = store
+        .claim_emails("node-3", later(121), later(180), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|e| (e.id, e.attempts)).collect::<Vec<_>>(),
+        vec![(a.id, 2)]
+    );
+    // A node that died with its lease: the email is claimed again after it.
+    let retaken = store
+        .claim_emails("node-4", later(181), later(240), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        retaken
+            .iter()
+            .map(|e| (e.id, e.attempts))
+            .collect::<Vec<_>>(),
+        vec![(a.id, 3)]
+    );
+    store
+        .email_failed(a.id, "550 no such user", None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_emails("node-4", later(999), later(1999), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let listed = store
+        .outbox(&store::OutboxQuery {
+            status: None,
+            limit: 10,
+            before: None,
+        })
+        .await
+        .unwrap();
+    let a = listed.iter().find(|e| e.id == a.id).unwrap();
+    assert_eq!(
+        (a.status, a.attempts, a.next_attempt_at),
+        (EmailStatus::Failed, 3, None)
+    );
+    assert_eq!(a.last_error.as_deref(), Some("550 no such user"));
+    let b = listed.iter().find(|e| e.id == b.id).unwrap();
+    assert_eq!((b.status, b.sent_at), (EmailStatus::Sent, Some(later(1))));
+    // A late failure of an email sent meanwhile (by another node) keeps it sent.
+    store
+        .email_failed(b.id, "timed out", Some(later(5)))
+        .await
+        .unwrap();
+    let listed = store
+        .outbox(&store::OutboxQuery {
+            status: Some(EmailStatus::Sent),
+            limit: 10,
+            before: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), vec![b.id]);
+}
+
+async fn the_outbox_pages_newest_first_and_counts_its_backlog(store: Arc<dyn Store>) {
+    use livesupport::domain::email::EmailKind;
+    assert_eq!(store.outbox_backlog().await.unwrap(), (0, None));
+    let ticket = open_ticket(&store, "Transcripts").await;
+    let start = Utc::now().trunc_subsecs(6) - chrono::Duration::minutes(90);
+    let mut ids = vec![];
+    for minute in 0..5 {
+        let at = start + chrono::Duration::minutes(minute * 20);
+        let mut email = email_to(&format!("{minute}@example.com"), Some(ticket.id), at);
+        email.by_visitor = minute % 2 == 0;
+        ids.push(store.enqueue_email(&email).await.unwrap().id);
+    }
+    assert_eq!(store.outbox_backlog().await.unwrap(), (5, Some(start)));
+    let page = |before| store::OutboxQuery {
+        status: None,
+        limit: 2,
+        before,
+    };
+    let first: Vec<i64> = store
+        .outbox(&page(None))
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(first, vec![ids[4], ids[3]]);
+    let next: Vec<i64> = store
+        .outbox(&page(Some(ids[3])))
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(next, vec![ids[2], ids[1]]);
+    // The visitor asked for the 1st, 3rd and 5th (90, 50 and 10 minutes ago):
+    // two in the last hour.
+    let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    assert_eq!(
+        store
+            .count_visitor_emails(ticket.id, EmailKind::Transcript, hour_ago)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .count_visitor_emails(ticket.id, EmailKind::FollowUp, hour_ago)
+            .await
+            .unwrap(),
+        0
+    );
+    let claimed = store
+        .claim_emails(
+            "n",
+            Utc::now(),
+            Utc::now() + chrono::Duration::minutes(1),
+            10,
+        )
+        .await
+        .unwrap();
+    store.email_sent(claimed[0].id, Utc::now()).await.unwrap();
+    let (pending, oldest) = store.outbox_backlog().await.unwrap();
+    assert_eq!(
+        (pending, oldest),
+        (4, Some(start + chrono::Duration::minutes(20)))
+    );
+}
+
+async fn a_follow_up_moves_the_emailed_mark_once(store: Arc<dyn Store>) {
+    let agent = new_agent(&store, "follow@example.com", "Alice").await;
+    let ticket = open_ticket(&store, "Follow me").await;
+    store
+        .change_ticket(ticket.id, &assign(agent, "Alice"))
+        .await
+        .unwrap();
+    store
+        .append_message(ticket.id, &from_agent(agent, "Reply one"))
+        .await
+        .unwrap();
+    let last = store
+        .append_message(ticket.id, &from_agent(agent, "Reply two"))
+        .await
+        .unwrap()
+        .message
+        .seq;
+    let future = Utc::now() + chrono::Duration::minutes(10);
+    let week_ago = Utc::now() - chrono::Duration::days(7);
+    // The ticket of `open_ticket` has a visitor email and no socket.
+    let due = store.follow_ups_due(future, week_ago, 10).await.unwrap();
+    assert_eq!(due, vec![(ticket.id, 0)]);
+    assert!(
+        store
+            .follow_ups_due(Utc::now() - chrono::Duration::minutes(10), week_ago, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "replies younger than the quiet time wait"
+    );
+    let email = email_to("visitor@example.com", Some(ticket.id), Utc::now());
+    assert!(
+        store
+            .enqueue_follow_up(ticket.id, 0, last, &email)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let again = email_to("visitor@example.com", Some(ticket.id), Utc::now());
+    assert!(
+        store
+            .enqueue_follow_up(ticket.id, 0, last, &again)
+            .await
+            .unwrap()
+            .is_none(),
+        "another node's copy is not written"
+    );
+    assert!(
+        store
+            .follow_ups_due(future, week_ago, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.outbox_backlog().await.unwrap().0, 1);
+    // A visitor's open socket (on a live node) holds follow-ups back.
+    store
+        .append_message(ticket.id, &from_agent(agent, "Reply three"))
+        .await
+        .unwrap();
+    store.heartbeat("node-x").await.unwrap();
+    let session = store
+        .open_session(&NewSession {
+            ticket_id: ticket.id,
+            role: SenderType::User,
+            user_id: None,
+            supporter_id: None,
+            node_id: "node-x".into(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        store
+            .follow_ups_due(future, week_ago, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let quiet_since = Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.end_session(session).await.unwrap();
+    assert!(
+        store
+            .follow_ups_due(quiet_since, week_ago, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the visitor left after the quiet time began"
+    );
+    assert_eq!(
+        store.follow_ups_due(future, week_ago, 10).await.unwrap(),
+        vec![(ticket.id, last)]
+    );
 }

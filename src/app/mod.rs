@@ -13,12 +13,13 @@ pub use state::{AppState, AttachmentSweep, Settings};
 use crate::auth::{self, Authenticator, TokenKeys};
 use crate::broker::{self, Broker, INBOX_CAPACITY, LocalBroker, RedisBroker};
 use crate::chat::attachments::Attachments;
+use crate::chat::email::{Mail, MailTiming};
 use crate::chat::limits::MessageRates;
 use crate::chat::publisher::Publisher;
 use crate::chat::routing::Routing;
 use crate::chat::sessions;
-use crate::chat::{Chat, ChatParts};
-use crate::config::{Config, origin_of};
+use crate::chat::{self, Chat, ChatParts};
+use crate::config::{Config, Secret, origin_of};
 use crate::domain::AgentRole;
 use crate::domain::attachment::{AttachmentUrls, UploadRules};
 use crate::http::limits::PerMinute;
@@ -197,6 +198,20 @@ impl Application {
                 config.max_upload_bytes,
                 config.max_uploads_in_progress,
             ),
+            mail: Mail::new(
+                config.smtp_url.as_ref().map(Secret::expose),
+                &config.mail_from(),
+                public_origin.clone(),
+                token_secret.expose().as_bytes(),
+                config.resume_link_ttl().map_err(StartError::Config)? as i64,
+                MailTiming {
+                    poll: Duration::from_secs(config.email_poll_seconds),
+                    retry_base: Duration::from_secs(config.email_retry_base_seconds),
+                    max_attempts: config.email_max_attempts,
+                    lease: Duration::from_secs(config.email_lease_seconds),
+                },
+            )
+            .map_err(StartError::Config)?,
         });
         let auth = Authenticator::new(tokens, store.clone());
         let realtime = Realtime {
@@ -325,6 +340,7 @@ impl Application {
                 state.clone(),
                 background.clone(),
             )),
+            tokio::spawn(chat::email::run(state.chat.clone(), background.clone())),
         ];
         tracing::info!(port = self.port, node_id = %state.settings.node_id, "listening");
         let metrics_server = self

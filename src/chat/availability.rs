@@ -149,11 +149,20 @@ impl Chat {
                 )
             });
         };
+        let rating = rated.rating.clone();
         self.publisher
             .publish(Event::TicketUpdated {
                 ticket: rated.clone(),
             })
             .await;
+        if let Some(rating) = rating {
+            self.publisher
+                .publish(Event::RatingCreated {
+                    ticket_id: rated.id,
+                    rating,
+                })
+                .await;
+        }
         Ok(self.store.ticket_by_id(ticket.id, SenderType::User).await?)
     }
 }

@@ -18,7 +18,7 @@
 //! releases (a header line, then the frame) is read the same way.
 
 use crate::domain::visitor::VisitedPage;
-use crate::domain::{Message, SenderType, Ticket};
+use crate::domain::{Message, Rating, SenderType, Ticket};
 use crate::store::Presence;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,13 @@ pub enum Event {
         ticket_id: i64,
         page: VisitedPage,
     },
+    /// A visitor rated the conversation (issue 18): the dashboards' notice,
+    /// after the `TicketUpdated` that carries the rating; the webhooks'
+    /// `rating.created`.
+    RatingCreated {
+        ticket_id: i64,
+        rating: Rating,
+    },
     /// An event of a newer release that this node does not know.
     #[serde(other)]
     Unknown,
@@ -94,7 +101,8 @@ impl Event {
             Event::Typing { ticket_id, .. }
             | Event::Read { ticket_id, .. }
             | Event::Presence { ticket_id, .. }
-            | Event::Page { ticket_id, .. } => Some(*ticket_id),
+            | Event::Page { ticket_id, .. }
+            | Event::RatingCreated { ticket_id, .. } => Some(*ticket_id),
             Event::Unknown => None,
         }
     }
@@ -111,7 +119,7 @@ impl Event {
 
     pub fn routes(&self) -> Routes {
         match self {
-            Event::TicketCreated { .. } => Routes {
+            Event::TicketCreated { .. } | Event::RatingCreated { .. } => Routes {
                 ticket: false,
                 feed: true,
             },

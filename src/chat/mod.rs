@@ -17,6 +17,7 @@
 pub mod attachments;
 pub mod availability;
 pub mod control;
+pub mod email;
 pub mod events;
 pub mod limits;
 pub mod publisher;
@@ -76,6 +77,8 @@ pub struct Chat {
     pub attachments: Arc<Attachments>,
     /// The median first reply, measured at most once a minute.
     reply_time: Arc<availability::ReplyTime>,
+    /// Where email goes, and the links it carries (issue 18).
+    pub mail: Arc<email::Mail>,
 }
 
 /// What a [`Chat`] is made of, named.
@@ -88,6 +91,7 @@ pub struct ChatParts {
     pub node_id: String,
     pub routing: Routing,
     pub attachments: Attachments,
+    pub mail: email::Mail,
 }
 
 impl Chat {
@@ -103,6 +107,7 @@ impl Chat {
             routing: Arc::new(parts.routing),
             attachments: Arc::new(parts.attachments),
             reply_time: Arc::default(),
+            mail: Arc::new(parts.mail),
         }
     }
 

@@ -3,9 +3,8 @@
 //! URLs it is downloaded from. No I/O here: `chat::attachments` streams uploads
 //! to the storage, `http::attachments` serves them.
 
-use hmac::{Hmac, Mac};
+use super::signed::SignedIds;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// A file a message carries, as stored with the message and sent to clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,44 +264,26 @@ pub fn content_disposition(filename: &str, inline: bool) -> String {
 /// The path prefix of download URLs.
 pub const DOWNLOAD_PATH: &str = "/api/support/attachments/";
 
-/// Signs and checks download URLs: `DOWNLOAD_PATH` + hex of the attachment id,
-/// the expiry (Unix seconds) and the first 16 bytes of their HMAC-SHA256 under a
-/// key derived from the token secret (so every node of a cluster signs alike).
+/// Signs and checks download URLs: `DOWNLOAD_PATH` + a [`SignedIds`] token of
+/// the attachment id.
 #[derive(Clone)]
 pub struct AttachmentUrls {
-    key: Hmac<Sha256>,
-    ttl_seconds: i64,
+    ids: SignedIds,
 }
 
 /// Why a download token is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UrlError {
-    /// Not a token of ours: malformed, altered, or signed under another key.
-    Invalid,
-    /// Ours, but past its expiry.
-    Expired,
-}
-
-const TOKEN_BYTES: usize = 8 + 8 + 16;
+pub use super::signed::TokenError as UrlError;
 
 impl AttachmentUrls {
     pub fn new(token_secret: &[u8], ttl_seconds: i64) -> Self {
-        let mut derive =
-            Hmac::<Sha256>::new_from_slice(token_secret).expect("HMAC takes a key of any length");
-        derive.update(b"livesupport attachment urls v1");
-        let key = Hmac::<Sha256>::new_from_slice(&derive.finalize().into_bytes())
-            .expect("HMAC takes a key of any length");
-        AttachmentUrls { key, ttl_seconds }
+        AttachmentUrls {
+            ids: SignedIds::new(token_secret, "livesupport attachment urls v1", ttl_seconds),
+        }
     }
 
     /// The download path of attachment `id`, valid for the TTL from `now` (Unix seconds).
     pub fn url(&self, id: i64, now: i64) -> String {
-        let expires = now.saturating_add(self.ttl_seconds);
-        let mut token = Vec::with_capacity(TOKEN_BYTES);
-        token.extend_from_slice(&id.to_be_bytes());
-        token.extend_from_slice(&expires.to_be_bytes());
-        token.extend_from_slice(&self.mac(&token)[..16]);
-        format!("{DOWNLOAD_PATH}{}", hex::encode(token))
+        format!("{DOWNLOAD_PATH}{}", self.ids.issue(id, now))
     }
 
     /// Fills in the URL of every attachment of `messages`, valid from `now`.
@@ -317,27 +298,7 @@ impl AttachmentUrls {
     /// The attachment a token names, when its signature holds (checked in
     /// constant time) and it has not expired at `now`.
     pub fn verify(&self, token: &str, now: i64) -> Result<i64, UrlError> {
-        let bytes = hex::decode(token).map_err(|_| UrlError::Invalid)?;
-        if bytes.len() != TOKEN_BYTES {
-            return Err(UrlError::Invalid);
-        }
-        let (signed, tag) = bytes.split_at(16);
-        let mut mac = self.key.clone();
-        mac.update(signed);
-        mac.verify_truncated_left(tag)
-            .map_err(|_| UrlError::Invalid)?;
-        let id = i64::from_be_bytes(signed[..8].try_into().expect("8 bytes"));
-        let expires = i64::from_be_bytes(signed[8..].try_into().expect("8 bytes"));
-        if now > expires {
-            return Err(UrlError::Expired);
-        }
-        Ok(id)
-    }
-
-    fn mac(&self, data: &[u8]) -> Vec<u8> {
-        let mut mac = self.key.clone();
-        mac.update(data);
-        mac.finalize().into_bytes().to_vec()
+        self.ids.verify(token, now)
     }
 }
 

@@ -4,8 +4,10 @@
 mod agent;
 pub mod attachment;
 pub mod desk;
+pub mod email;
 pub mod hours;
 pub mod settings;
+pub mod signed;
 mod status;
 mod ticket;
 pub mod user_agent;

@@ -8,6 +8,7 @@ mod attachments;
 mod context;
 pub mod csrf;
 mod desk;
+mod email;
 pub mod extract;
 mod guest;
 pub mod health;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::router())
         .merge(routing::router())
         .merge(desk::router())
+        .merge(email::router())
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())

@@ -2,7 +2,7 @@
 //! every socket they go to, and the socket's handle (its bounded queue, and a
 //! close signal that never needs room in that queue).
 
-use super::protocol::{FrameKind, JoinedData, ReadData, ServerFrame, TypingData};
+use super::protocol::{FrameKind, JoinedData, RatingData, ReadData, ServerFrame, TypingData};
 use crate::chat::events::Event;
 use crate::domain::{Message, SenderType};
 use crate::metrics::metrics;
@@ -168,7 +168,9 @@ impl Frame {
                 let frame = Frame::new(&ServerFrame::Page { data: page });
                 return Some((Audience::Supporters, frame));
             }
-            Event::TicketCreated { .. } | Event::Unknown => return None,
+            Event::TicketCreated { .. } | Event::RatingCreated { .. } | Event::Unknown => {
+                return None;
+            }
         };
         Some((Audience::All, frame))
     }
@@ -180,6 +182,12 @@ impl Frame {
         let frame = match event {
             Event::TicketCreated { ticket } => ServerFrame::TicketCreated { ticket },
             Event::TicketUpdated { ticket } => ServerFrame::TicketUpdated { ticket },
+            Event::RatingCreated { ticket_id, rating } => ServerFrame::RatingCreated {
+                data: RatingData {
+                    ticket_id: *ticket_id,
+                    rating,
+                },
+            },
             Event::Message { message } | Event::SupporterJoined { message, .. } => {
                 return Some(Frame {
                     seq: None,

@@ -3,7 +3,7 @@
 
 use crate::domain::Presence;
 use crate::domain::visitor::{RawPage, VisitedPage};
-use crate::domain::{Agent, Message, SenderType, Ticket};
+use crate::domain::{Agent, Message, Rating, SenderType, Ticket};
 use crate::error::{ApiError, ErrorBody};
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +149,7 @@ pub enum FrameKind {
     Page,
     Queue,
     AgentUpdated,
+    RatingCreated,
     TicketCreated,
     TicketUpdated,
     ResyncRequired,
@@ -170,6 +171,7 @@ impl FrameKind {
             FrameKind::Page => "page",
             FrameKind::Queue => "queue",
             FrameKind::AgentUpdated => "agent_updated",
+            FrameKind::RatingCreated => "rating_created",
             FrameKind::TicketCreated => "ticket_created",
             FrameKind::TicketUpdated => "ticket_updated",
             FrameKind::ResyncRequired => "resync_required",
@@ -227,6 +229,11 @@ pub enum ServerFrame<'a> {
     TicketUpdated {
         ticket: &'a Ticket,
     },
+    /// The feed's notice of a new rating (issue 18), after the `ticket_updated`
+    /// that carries it.
+    RatingCreated {
+        data: RatingData<'a>,
+    },
     ResyncRequired {
         data: ResyncData,
     },
@@ -269,6 +276,7 @@ impl ServerFrame<'_> {
             ServerFrame::Page { .. } => FrameKind::Page,
             ServerFrame::Queue { .. } => FrameKind::Queue,
             ServerFrame::AgentUpdated { .. } => FrameKind::AgentUpdated,
+            ServerFrame::RatingCreated { .. } => FrameKind::RatingCreated,
             ServerFrame::TicketCreated { .. } => FrameKind::TicketCreated,
             ServerFrame::TicketUpdated { .. } => FrameKind::TicketUpdated,
             ServerFrame::ResyncRequired { .. } | ServerFrame::QueueResync { .. } => {
@@ -283,6 +291,12 @@ impl ServerFrame<'_> {
         // Serialising these plain structs cannot fail: no maps with non-string keys.
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RatingData<'a> {
+    pub ticket_id: i64,
+    pub rating: &'a Rating,
 }
 
 #[derive(Debug, Serialize)]

@@ -125,4 +125,13 @@ metered! {
     fn forget_attachment(id: i64) -> StoreResult<()>;
     fn attachments_to_sweep(orphaned_before: DateTime<Utc>, retained_after: Option<DateTime<Utc>>, limit: u32) -> StoreResult<Vec<SweepItem>>;
     fn mark_attachment_deleted(id: i64) -> StoreResult<()>;
+    fn enqueue_email(email: &NewEmail) -> StoreResult<OutboxEmail>;
+    fn claim_emails(node_id: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<QueuedEmail>>;
+    fn email_sent(id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    fn email_failed(id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> StoreResult<()>;
+    fn outbox(query: &OutboxQuery) -> StoreResult<Vec<OutboxEmail>>;
+    fn outbox_backlog() -> StoreResult<(i64, Option<DateTime<Utc>>)>;
+    fn count_visitor_emails(ticket_id: i64, kind: EmailKind, since: DateTime<Utc>) -> StoreResult<i64>;
+    fn follow_ups_due(quiet_since: DateTime<Utc>, active_after: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(i64, i64)>>;
+    fn enqueue_follow_up(ticket_id: i64, from_seq: i64, to_seq: i64, email: &NewEmail) -> StoreResult<Option<OutboxEmail>>;
 }

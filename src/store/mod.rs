@@ -4,6 +4,7 @@
 //! (`tests/store_contract.rs`).
 
 mod attachment_sql;
+mod email_sql;
 mod metered;
 mod postgres;
 mod routing_sql;
@@ -11,6 +12,7 @@ mod sql;
 mod sqlite;
 mod visitor_sql;
 
+use crate::domain::email::{EmailKind, EmailStatus, OutboxEmail};
 use crate::domain::visitor::{PageReport, VisitedPage, VisitorInfo};
 use crate::domain::{
     Agent, AgentRole, AgentWithHash, CannedResponse, CannedUpdate, LabelCount, Message,
@@ -88,6 +90,10 @@ pub const STORE_CALL_TIMEOUT: Duration = Duration::from_secs(15);
 /// A node's socket sessions count as live while its heartbeat row is younger
 /// than this, by the database's clock (nodes write it every few seconds).
 pub const NODE_STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// How many of a conversation's newest messages the follow-up scan looks at
+/// for replies the visitor has not seen (issue 18).
+pub const FOLLOW_UP_LOOKBACK: i64 = 200;
 
 /// Most ids bound into one `IN (…)` list (SQLite's limit on variables is far above).
 pub const MAX_IDS_PER_QUERY: usize = 1000;
@@ -499,6 +505,106 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<SweepItem>>;
     /// Marks a file deleted by the retention (its message stays).
     async fn mark_attachment_deleted(&self, id: i64) -> StoreResult<()>;
+
+    // Email (issue 18): the outbox, and the tickets' follow-up mark. The SQL
+    // is in `email_sql.rs`.
+
+    /// Writes an email to the outbox, due at once.
+    async fn enqueue_email(&self, email: &NewEmail) -> StoreResult<OutboxEmail>;
+    /// Claims up to `limit` due emails for `node_id` until `lease_until`, oldest
+    /// due first, counting an attempt on each: pending, due at `now`, and not
+    /// held by a lease still running. Racing nodes never claim one email both
+    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: its write lock).
+    async fn claim_emails(
+        &self,
+        node_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<QueuedEmail>>;
+    /// Marks an email sent (whoever held it).
+    async fn email_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failed attempt: pending again from `retry_at`, or `failed`
+    /// for good when `None`; the lease ends.
+    async fn email_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// The outbox, newest first.
+    async fn outbox(&self, query: &OutboxQuery) -> StoreResult<Vec<OutboxEmail>>;
+    /// How many emails are pending, and since when the oldest is.
+    async fn outbox_backlog(&self) -> StoreResult<(i64, Option<DateTime<Utc>>)>;
+    /// A ticket's emails of `kind` its visitor asked for since `since`.
+    async fn count_visitor_emails(
+        &self,
+        ticket_id: i64,
+        kind: EmailKind,
+        since: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Tickets (at most `limit`, updated after `active_after`, with a visitor
+    /// email) holding a public agent message above their emailed mark, among
+    /// their newest [`FOLLOW_UP_LOOKBACK`], that the visitor has not read,
+    /// written at or before `quiet_since`, whose visitor
+    /// has no socket on a live node and closed none after `quiet_since`: as
+    /// `(ticket_id, emailed_seq)`.
+    async fn follow_ups_due(
+        &self,
+        quiet_since: DateTime<Utc>,
+        active_after: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, i64)>>;
+    /// Moves the ticket's emailed mark from `from_seq` to `to_seq` and writes
+    /// the follow-up, in one transaction; `None` (nothing written) when the
+    /// mark is no longer `from_seq`: another node wrote this follow-up.
+    async fn enqueue_follow_up(
+        &self,
+        ticket_id: i64,
+        from_seq: i64,
+        to_seq: i64,
+        email: &NewEmail,
+    ) -> StoreResult<Option<OutboxEmail>>;
+}
+
+/// An email to write to the outbox (see [`Store::enqueue_email`]).
+#[derive(Debug, Clone)]
+pub struct NewEmail {
+    pub kind: EmailKind,
+    pub ticket_id: Option<i64>,
+    pub to: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    /// The `Message-ID` header, angle brackets included.
+    pub message_id: String,
+    /// The ticket's visitor asked for it.
+    pub by_visitor: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A claimed email, as the worker sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedEmail {
+    pub id: i64,
+    pub kind: EmailKind,
+    pub ticket_id: Option<i64>,
+    pub to: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub message_id: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// A page of the outbox.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxQuery {
+    pub status: Option<EmailStatus>,
+    pub limit: u32,
+    /// Only emails with a smaller id (the page after the one that ended there).
+    pub before: Option<i64>,
 }
 
 /// An upload to register before its file is written (see [`Store::create_attachment`]).

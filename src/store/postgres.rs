@@ -98,3 +98,4 @@ super::sql::impl_store!(PostgresStore, Postgres);
 super::routing_sql::routing_sql!(sqlx::Postgres);
 super::visitor_sql::visitor_sql!(sqlx::Postgres);
 super::attachment_sql::attachment_sql!(sqlx::Postgres);
+super::email_sql::email_sql!(sqlx::Postgres);

@@ -1362,6 +1362,65 @@ macro_rules! impl_store {
             async fn mark_attachment_deleted(&self, id: i64) -> StoreResult<()> {
                 attachment_queries::mark_attachment_deleted(&self.pool, id, now()).await
             }
+
+            // Email: the SQL is in `email_sql.rs`.
+            async fn enqueue_email(&self, email: &crate::store::NewEmail) -> StoreResult<crate::domain::email::OutboxEmail> {
+                email_queries::enqueue_email(&self.pool, email).await
+            }
+
+            async fn claim_emails(
+                &self,
+                node_id: &str,
+                now: DateTime<Utc>,
+                lease_until: DateTime<Utc>,
+                limit: u32,
+            ) -> StoreResult<Vec<crate::store::QueuedEmail>> {
+                email_queries::claim_emails(&self.pool, node_id, now, lease_until, limit).await
+            }
+
+            async fn email_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+                email_queries::email_sent(&self.pool, id, at).await
+            }
+
+            async fn email_failed(&self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> StoreResult<()> {
+                email_queries::email_failed(&self.pool, id, error, retry_at).await
+            }
+
+            async fn outbox(&self, query: &crate::store::OutboxQuery) -> StoreResult<Vec<crate::domain::email::OutboxEmail>> {
+                email_queries::outbox(&self.pool, query).await
+            }
+
+            async fn outbox_backlog(&self) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
+                email_queries::outbox_backlog(&self.pool).await
+            }
+
+            async fn count_visitor_emails(
+                &self,
+                ticket_id: i64,
+                kind: crate::domain::email::EmailKind,
+                since: DateTime<Utc>,
+            ) -> StoreResult<i64> {
+                email_queries::count_visitor_emails(&self.pool, ticket_id, kind, since).await
+            }
+
+            async fn follow_ups_due(
+                &self,
+                quiet_since: DateTime<Utc>,
+                active_after: DateTime<Utc>,
+                limit: u32,
+            ) -> StoreResult<Vec<(i64, i64)>> {
+                email_queries::follow_ups_due(&self.pool, quiet_since, active_after, limit).await
+            }
+
+            async fn enqueue_follow_up(
+                &self,
+                ticket_id: i64,
+                from_seq: i64,
+                to_seq: i64,
+                email: &crate::store::NewEmail,
+            ) -> StoreResult<Option<crate::domain::email::OutboxEmail>> {
+                email_queries::enqueue_follow_up(&self.pool, ticket_id, from_seq, to_seq, email).await
+            }
         }
     };
 }

@@ -94,3 +94,4 @@ super::sql::impl_store!(SqliteStore, Sqlite);
 super::routing_sql::routing_sql!(sqlx::Sqlite);
 super::visitor_sql::visitor_sql!(sqlx::Sqlite);
 super::attachment_sql::attachment_sql!(sqlx::Sqlite);
+super::email_sql::email_sql!(sqlx::Sqlite);

@@ -21,6 +21,7 @@
 
 pub mod faults;
 pub mod s3;
+pub mod smtp;
 pub mod ws;
 
 // Each suite compiles the harness on its own and uses a part of it.

@@ -95,6 +95,9 @@ impl Feed {
             Event::Message { message } | Event::SupporterJoined { message, .. } => {
                 self.mark(message.ticket_id, message.created_at, Some(message.seq))
             }
+            // A notice of the moment, stored as the ticket's rating (which its
+            // `ticket_updated` carries): nothing to order or catch up on.
+            Event::RatingCreated { .. } => true,
             _ => false,
         }
     }
