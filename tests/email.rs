@@ -140,6 +140,25 @@ async fn transcript(app: &TestApp, path: &str, token: Option<&str>, body: Value)
     app.send_json("POST", path, token, body).await
 }
 
+/// A visitor asks for the transcript, to the ticket's email: the status.
+async fn visitor_asks_for_transcript(app: &TestApp, session: &str) -> u16 {
+    let path = format!("/api/support/ticket/{session}/transcript");
+    transcript(app, &path, None, json!({})).await.0
+}
+
+/// The admin sends the transcript to `email`: the status.
+async fn agent_sends_transcript(app: &TestApp, ticket_id: i64, email: &str) -> u16 {
+    let path = format!("/api/support/tickets/{ticket_id}/transcript");
+    transcript(
+        app,
+        &path,
+        Some(&app.admin_token),
+        json!({ "email": email }),
+    )
+    .await
+    .0
+}
+
 /// The resume token of an email's link.
 fn resume_token(email: &Received) -> String {
     let (_, rest) = email
@@ -410,13 +429,7 @@ async fn transcripts_hold_the_public_history_and_visitors_may_ask_three_times_an
             "{err}"
         );
         let unknown = uuid::Uuid::new_v4();
-        let (status, _) = transcript(
-            &app,
-            &format!("/api/support/ticket/{unknown}/transcript"),
-            None,
-            json!({}),
-        )
-        .await;
+        let status = visitor_asks_for_transcript(&app, &unknown.to_string()).await;
         assert_eq!(status, 404);
         let (status, _) = transcript(
             &app,
@@ -508,13 +521,7 @@ async fn resume_links_open_the_conversation_until_they_expire() {
     .unwrap();
     let ticket = app.simple_ticket().await;
     let session = ticket["session_id"].as_str().unwrap();
-    let (status, _) = transcript(
-        &app,
-        &format!("/api/support/ticket/{session}/transcript"),
-        None,
-        json!({}),
-    )
-    .await;
+    let status = visitor_asks_for_transcript(&app, session).await;
     assert_eq!(status, 202);
     let email = sink.wait_for(1, Duration::from_secs(10)).await.remove(0);
     let token = resume_token(&email);
@@ -556,13 +563,7 @@ async fn without_smtp_emails_wait_in_the_outbox() {
         .unwrap();
     let ticket = app.simple_ticket().await;
     let session = ticket["session_id"].as_str().unwrap();
-    let (status, _) = transcript(
-        &app,
-        &format!("/api/support/ticket/{session}/transcript"),
-        None,
-        json!({}),
-    )
-    .await;
+    let status = visitor_asks_for_transcript(&app, session).await;
     assert_eq!(status, 202);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let body = outbox(&app, "").await;
@@ -581,13 +582,7 @@ async fn an_smtp_outage_keeps_the_email_pending_and_it_is_delivered_once_when_th
     sink.stop();
     let ticket = app.simple_ticket().await;
     let session = ticket["session_id"].as_str().unwrap();
-    let (status, _) = transcript(
-        &app,
-        &format!("/api/support/ticket/{session}/transcript"),
-        None,
-        json!({}),
-    )
-    .await;
+    let status = visitor_asks_for_transcript(&app, session).await;
     assert_eq!(status, 202);
     let failing = outbox_until(&app, "two failed attempts", |b| {
         b["emails"][0]["attempts"].as_i64() >= Some(2)
@@ -624,13 +619,7 @@ async fn a_refused_recipient_fails_the_email_at_once() {
     };
     let app = app_with_sink(Backend::Sqlite, &sink).await.unwrap();
     let (ticket_id, _) = app.bare_ticket().await;
-    let (status, _) = transcript(
-        &app,
-        &format!("/api/support/tickets/{ticket_id}/transcript"),
-        Some(&app.admin_token),
-        json!({"email": "reject@example.com"}),
-    )
-    .await;
+    let status = agent_sends_transcript(&app, ticket_id, "reject@example.com").await;
     assert_eq!(status, 202);
     let failed = outbox_until(&app, "the email failed", |b| {
         b["emails"][0]["status"] == "failed"
@@ -671,13 +660,7 @@ async fn a_node_killed_mid_send_leaves_the_email_to_another_node_with_the_same_m
     let a = nodes.pop().unwrap();
     let (first, _) = a.bare_ticket().await;
     sink.set_reply_delay(30.0);
-    let (status, _) = transcript(
-        &a,
-        &format!("/api/support/tickets/{first}/transcript"),
-        Some(&a.admin_token),
-        json!({"email": "ada@example.com"}),
-    )
-    .await;
+    let status = agent_sends_transcript(&a, first, "ada@example.com").await;
     assert_eq!(status, 202);
     // The server has the email; node A never hears so.
     let copy = sink.wait_for(1, Duration::from_secs(10)).await.remove(0);
@@ -687,13 +670,7 @@ async fn a_node_killed_mid_send_leaves_the_email_to_another_node_with_the_same_m
     // After the lease, B sends it again (woken by an email of its own).
     tokio::time::sleep(Duration::from_millis(LEASE_SECONDS * 1000 + 500)).await;
     let (second, _) = b.bare_ticket().await;
-    let (status, _) = transcript(
-        &b,
-        &format!("/api/support/tickets/{second}/transcript"),
-        Some(&b.admin_token),
-        json!({"email": "bob@example.com"}),
-    )
-    .await;
+    let status = agent_sends_transcript(&b, second, "bob@example.com").await;
     assert_eq!(status, 202);
     let received = sink.wait_for(3, Duration::from_secs(15)).await;
     let resent: Vec<_> = received.iter().filter(|e| e.to.contains("ada@")).collect();
