@@ -37,11 +37,11 @@ pub fn upload_router(max_upload_bytes: u64, timeout: Duration) -> Router<AppStat
     let body_limit = usize::try_from(max_upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(FORM_OVERHEAD_BYTES);
-    Router::new()
+    let routes = Router::new()
         .route("/api/support/ticket/{key}/attachments", post(guest_upload))
         .route("/api/support/tickets/{key}/attachments", post(agent_upload))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(super::timeout_layer(timeout))
+        .layer(DefaultBodyLimit::max(body_limit));
+    super::with_timeout(routes, timeout)
 }
 
 /// The download route (its response is quick; the body streams after).

@@ -72,7 +72,7 @@ pub fn router(state: AppState) -> Router {
     };
     // Every route but the uploads is answered within the request time-out;
     // uploads, whose bodies take longer to arrive, have their own.
-    let timed = Router::new()
+    let routes = Router::new()
         .merge(scrape)
         .merge(guest::router())
         .merge(tickets::router())
@@ -85,8 +85,8 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())
-        .merge(attachments::router())
-        .layer(timeout_layer(timeout));
+        .merge(attachments::router());
+    let timed = with_timeout(routes, timeout);
     let uploads = attachments::upload_router(
         state.chat.attachments.max_bytes,
         state.settings.upload_timeout,
@@ -129,40 +129,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Answers 503 `unavailable` for a request not answered within `timeout`.
-fn timeout_layer<S>(
+/// `router` answering 503 `unavailable` for a request not answered within `timeout`.
+fn with_timeout<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
     timeout: Duration,
-) -> impl tower::Layer<
-    S,
-    Service = impl tower::Service<
-        Request,
-        Response = axum::response::Response,
-        Error = std::convert::Infallible,
-        Future = impl Send,
-    > + Clone
-              + Send
-              + Sync
-              + 'static,
-> + Clone
-+ Send
-+ Sync
-+ 'static
-where
-    S: tower::Service<
-            Request,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
-    ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-            ApiError::Unavailable
-        }))
-        .timeout(timeout)
+) -> Router<S> {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                ApiError::Unavailable
+            }))
+            .timeout(timeout),
+    )
 }
 
 /// A request's span names the route template (`/api/support/ticket/{key}`), never
