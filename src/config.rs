@@ -273,6 +273,10 @@ pub struct Config {
     /// or `?tls=none`) or `smtps://…`. Unset: emails wait in the outbox.
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<Secret>,
+    /// A PEM file of certificate authorities to trust for the SMTP server's
+    /// TLS, besides the public ones (an internal CA).
+    #[arg(long, env = "SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// The sender of every email: an address or `Name <address>` (default
     /// `livesupport@` and the host of PUBLIC_URL).
     #[arg(long, env = "MAIL_FROM")]

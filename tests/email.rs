@@ -760,3 +760,123 @@ async fn two_nodes_never_send_the_same_email() {
         "{sent}"
     );
 }
+
+/// A certificate authority and a certificate for 127.0.0.1 it signed (PEM
+/// files in `dir`: ca.pem, server.pem, server.key), made with `openssl`.
+fn certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=livesupport test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+}
+
+#[tokio::test]
+async fn starttls_and_smtps_reach_a_server_the_ca_file_vouches_for_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    for (mode, scheme) in [
+        ("starttls", "smtp://127.0.0.1:{}?tls=required"),
+        ("smtps", "smtps://127.0.0.1:{}"),
+    ] {
+        let Some(sink) = SmtpSink::start_tls(mode, &cert, &key).await else {
+            return;
+        };
+        let url = scheme.replace("{}", &sink.port.to_string());
+        for trusted in [false, true] {
+            let (url, ca) = (url.clone(), dir.path().join("ca.pem"));
+            let app = spawn_app_with(Backend::Sqlite, move |config| {
+                config.smtp_url = Some(Secret::new(&url));
+                config.smtp_ca_file = trusted.then_some(ca);
+                config.email_poll_seconds = 1;
+            })
+            .await
+            .unwrap();
+            let (ticket_id, _) = app.bare_ticket().await;
+            assert_eq!(
+                agent_sends_transcript(&app, ticket_id, "ada@example.com").await,
+                202
+            );
+            if trusted {
+                let sent = outbox_until(&app, "sent over TLS", |b| {
+                    b["emails"][0]["status"] == "sent"
+                })
+                .await;
+                assert_eq!(sent["emails"][0]["attempts"], 1, "{mode}");
+                let received = sink.wait_for(1, Duration::from_secs(10)).await;
+                assert_eq!(received.len(), 1, "{mode}");
+                assert_eq!(received[0].json["tls"], true, "{mode}");
+            } else {
+                // A certificate nobody vouches for: refused, retried later, never sent in clear.
+                let failing = outbox_until(&app, "refused", |b| {
+                    b["emails"][0]["last_error"].is_string()
+                })
+                .await;
+                let error = failing["emails"][0]["last_error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                assert!(error.contains("certificate"), "{mode}: {error}");
+                assert_eq!(failing["emails"][0]["status"], "pending");
+                assert!(sink.received().is_empty(), "{mode}");
+            }
+        }
+    }
+}

@@ -173,6 +173,12 @@ impl Application {
             )
             .await;
         let (publisher, publisher_task) = Publisher::start(broker.clone(), core_stop.clone());
+        let smtp_ca = match &config.smtp_ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|err| {
+                StartError::Config(format!("SMTP_CA_FILE {}: {err}", path.display()))
+            })?),
+            None => None,
+        };
         let limits = config.limits();
         let chat = Chat::new(ChatParts {
             store: store.clone(),
@@ -200,6 +206,7 @@ impl Application {
             ),
             mail: Mail::new(
                 config.smtp_url.as_ref().map(Secret::expose),
+                smtp_ca.as_deref(),
                 &config.mail_from(),
                 public_origin.clone(),
                 token_secret.expose().as_bytes(),

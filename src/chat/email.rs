@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -71,8 +71,10 @@ pub const CHAT_PAGE_PATH: &str = "/support/chat";
 
 impl Mail {
     /// `smtp_url` as `SMTP_URL` describes it; `from` an address or `Name <address>`.
+    /// `smtp_ca`: PEM certificates of authorities to trust besides the public ones.
     pub fn new(
         smtp_url: Option<&str>,
+        smtp_ca: Option<&[u8]>,
         from: &str,
         origin: String,
         token_secret: &[u8],
@@ -89,7 +91,7 @@ impl Mail {
             return Err("EMAIL_MAX_ATTEMPTS must be at least 1".into());
         }
         let transport = smtp_url
-            .map(|url| smtp_transport(url, timing.lease / 2))
+            .map(|url| smtp_transport(url, smtp_ca, timing.lease / 2))
             .transpose()?;
         Ok(Mail {
             transport,
@@ -200,6 +202,7 @@ impl SendError {
 /// speaks TLS from the first byte; credentials from the URL's user part.
 fn smtp_transport(
     url: &str,
+    ca: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let bad =
@@ -216,7 +219,13 @@ fn smtp_transport(
         .query_pairs()
         .find(|(key, _)| key == "tls")
         .map(|(_, value)| value.into_owned());
-    let params = TlsParameters::new(host.clone())
+    let mut tls_params = TlsParameters::builder(host.clone());
+    if let Some(pem) = ca {
+        let roots = Certificate::from_pem(pem).map_err(|err| format!("SMTP_CA_FILE: {err}"))?;
+        tls_params = tls_params.add_root_certificate(roots);
+    }
+    let params = tls_params
+        .build()
         .map_err(|err| format!("SMTP_URL: TLS for {host}: {err}"))?;
     let (tls, default_port) = match (url.scheme(), tls_choice.as_deref()) {
         ("smtps", None) => (Tls::Wrapper(params), 465),
@@ -596,6 +605,7 @@ mod tests {
     fn mail(smtp: Option<&str>) -> Result<Mail, String> {
         Mail::new(
             smtp,
+            None,
             "Shop <help@shop.example>",
             "https://support.shop.example".into(),
             b"secret",
@@ -624,6 +634,7 @@ mod tests {
             assert!(err.starts_with("SMTP_URL"), "{err}");
         }
         let err = Mail::new(
+            None,
             None,
             "not an address",
             "https://x".into(),

@@ -23,6 +23,8 @@ pub struct SmtpSink {
     child: Option<Child>,
     pub port: u16,
     folder: TempDir,
+    /// `[mode, certificate, key]` of a TLS sink (`starttls` or `smtps`).
+    tls: Vec<String>,
 }
 
 impl Drop for SmtpSink {
@@ -54,6 +56,21 @@ fn script() -> String {
 impl SmtpSink {
     /// Starts the sink on a free port; `None` (with a notice) without aiosmtpd.
     pub async fn start() -> Option<SmtpSink> {
+        Self::start_with(Vec::new()).await
+    }
+
+    /// A sink speaking TLS with the certificate and key (PEM files): `starttls`
+    /// (offered, and required before MAIL) or `smtps` (from the first byte).
+    pub async fn start_tls(
+        mode: &str,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> Option<SmtpSink> {
+        let files = [cert, key].map(|p| p.display().to_string());
+        Self::start_with(vec![mode.to_owned(), files[0].clone(), files[1].clone()]).await
+    }
+
+    async fn start_with(tls: Vec<String>) -> Option<SmtpSink> {
         let available = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .stdout(Stdio::null())
@@ -74,6 +91,7 @@ impl SmtpSink {
             child: None,
             port: super::s3::free_port(),
             folder: tempfile::tempdir().expect("temp dir"),
+            tls,
         };
         sink.restart().await;
         Some(sink)
@@ -101,6 +119,7 @@ impl SmtpSink {
                 .arg(script())
                 .arg(self.port.to_string())
                 .arg(self.folder.path())
+                .args(&self.tls)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())

@@ -2,7 +2,10 @@
 127.0.0.1:PORT that writes each email it takes to FOLDER as JSON (headers,
 the decoded text and HTML parts, the envelope's recipients), then answers.
 
-    python3 smtp_sink.py PORT FOLDER
+    python3 smtp_sink.py PORT FOLDER [starttls|smtps CERT KEY]
+
+With `starttls` the server offers STARTTLS and requires it before MAIL; with
+`smtps` it speaks TLS from the first byte; each with that certificate.
 
 Control files in FOLDER, read on every email:
 - `delay`: seconds to wait after writing the email and before answering 250
@@ -17,6 +20,7 @@ import email.policy
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -26,8 +30,10 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, folder):
+    def __init__(self, folder, implicit_tls=False):
         self.folder = folder
+        # smtps: every session is TLS (aiosmtpd sets `session.ssl` for STARTTLS only).
+        self.implicit_tls = implicit_tls
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower().startswith("reject"):
@@ -53,6 +59,7 @@ class Sink:
             "text": parts.get("text/plain"),
             "html": parts.get("text/html"),
             "multipart": parsed.get_content_type(),
+            "tls": self.implicit_tls or session.ssl is not None,
         }
         name = f"{time.time_ns()}-{uuid.uuid4().hex}.json"
         tmp = os.path.join(self.folder, "." + name)
@@ -72,7 +79,17 @@ class Sink:
 
 def main():
     port, folder = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Sink(folder), hostname="127.0.0.1", port=port)
+    options = {}
+    if len(sys.argv) > 3:
+        mode, cert, key = sys.argv[3:6]
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        if mode == "starttls":
+            options = {"tls_context": context, "require_starttls": True}
+        else:
+            options = {"ssl_context": context}
+    sink = Sink(folder, implicit_tls="ssl_context" in options)
+    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)
     done = threading.Event()
