@@ -297,6 +297,26 @@ pub struct Config {
     /// How long the link back into a conversation works (as ATTACHMENT_URL_TTL).
     #[arg(long, env = "RESUME_LINK_TTL", default_value = "30d")]
     pub resume_link_ttl: String,
+    /// Allow webhook URLs whose host is, or resolves to, a loopback, private,
+    /// link-local or otherwise non-public address.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Seconds a webhook receiver has to answer a delivery.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub webhook_timeout_seconds: u64,
+    /// Seconds between two looks of a node for due webhook deliveries.
+    #[arg(long, env = "WEBHOOK_POLL_SECONDS", default_value_t = 5)]
+    pub webhook_poll_seconds: u64,
+    /// A webhook delivery's first retry delay in seconds; each next one
+    /// doubles it, up to an hour.
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_SECONDS", default_value_t = 30)]
+    pub webhook_retry_base_seconds: u64,
+    /// Hours after an event during which its delivery is retried.
+    #[arg(long, env = "WEBHOOK_RETRY_HOURS", default_value_t = 24)]
+    pub webhook_retry_hours: u64,
+    /// The store's clock: the system's; tests set a manual one.
+    #[arg(skip)]
+    pub clock: crate::store::Clock,
     /// `pretty` or `json` (default: pretty on a terminal, json otherwise).
     #[arg(long, env = "LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,

@@ -129,6 +129,8 @@ pub struct Metrics {
     pub emails_sent: IntCounterVec,
     /// Failed attempts to send, by `kind` and `permanent` (true: given up).
     pub email_failures: IntCounterVec,
+    /// Webhook delivery attempts, by `result` (delivered, retry, failed).
+    pub webhook_attempts: IntCounterVec,
     /// Emails pending in the outbox (all nodes'), read every poll.
     pub emails_pending: IntGauge,
     /// Age of the oldest pending email, in seconds (0 when none waits).
@@ -260,6 +262,11 @@ impl Metrics {
                 "livesupport_email_failures_total",
                 "Failed attempts to send an email, by kind and whether it was given up.",
                 &["kind", "permanent"],
+            )?,
+            webhook_attempts: counters(
+                "livesupport_webhook_attempts_total",
+                "Webhook delivery attempts, by result (delivered, retry, failed).",
+                &["result"],
             )?,
             emails_pending: gauge(
                 "livesupport_emails_pending",

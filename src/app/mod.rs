@@ -18,6 +18,7 @@ use crate::chat::limits::MessageRates;
 use crate::chat::publisher::Publisher;
 use crate::chat::routing::Routing;
 use crate::chat::sessions;
+use crate::chat::webhooks::{HookTiming, Webhooks};
 use crate::chat::{self, Chat, ChatParts};
 use crate::config::{Config, Secret, origin_of};
 use crate::domain::AgentRole;
@@ -100,6 +101,7 @@ impl Application {
             config.database_url(),
             DATABASE_POOL_SIZE,
             Some(urls.clone()),
+            config.clock.clone(),
         )
         .await?;
         let storage = Storage::from_url(config.storage_url())
@@ -219,6 +221,15 @@ impl Application {
                 },
             )
             .map_err(StartError::Config)?,
+            webhooks: Webhooks::new(
+                config.webhook_allow_private,
+                HookTiming {
+                    poll: Duration::from_secs(config.webhook_poll_seconds.max(1)),
+                    timeout: Duration::from_secs(config.webhook_timeout_seconds.max(1)),
+                    retry_base: Duration::from_secs(config.webhook_retry_base_seconds.max(1)),
+                    retry_for: Duration::from_secs(config.webhook_retry_hours.saturating_mul(3600)),
+                },
+            ),
         });
         let auth = Authenticator::new(tokens, store.clone());
         let realtime = Realtime {
@@ -348,6 +359,7 @@ impl Application {
                 background.clone(),
             )),
             tokio::spawn(chat::email::run(state.chat.clone(), background.clone())),
+            tokio::spawn(chat::webhooks::run(state.chat.clone(), background.clone())),
         ];
         tracing::info!(port = self.port, node_id = %state.settings.node_id, "listening");
         let metrics_server = self

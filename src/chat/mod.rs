@@ -21,8 +21,10 @@ pub mod email;
 pub mod events;
 pub mod limits;
 pub mod publisher;
+pub mod reports;
 pub mod routing;
 pub mod sessions;
+pub mod webhooks;
 
 use crate::auth;
 use crate::config::Secret;
@@ -79,6 +81,8 @@ pub struct Chat {
     reply_time: Arc<availability::ReplyTime>,
     /// Where email goes, and the links it carries (issue 18).
     pub mail: Arc<email::Mail>,
+    /// The webhook sender's client and pace (issue 19).
+    pub webhooks: Arc<webhooks::Webhooks>,
 }
 
 /// What a [`Chat`] is made of, named.
@@ -92,6 +96,7 @@ pub struct ChatParts {
     pub routing: Routing,
     pub attachments: Attachments,
     pub mail: email::Mail,
+    pub webhooks: webhooks::Webhooks,
 }
 
 impl Chat {
@@ -108,6 +113,7 @@ impl Chat {
             attachments: Arc::new(parts.attachments),
             reply_time: Arc::default(),
             mail: Arc::new(parts.mail),
+            webhooks: Arc::new(parts.webhooks),
         }
     }
 

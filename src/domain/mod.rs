@@ -13,6 +13,7 @@ mod ticket;
 pub mod user_agent;
 pub mod validation;
 pub mod visitor;
+pub mod webhook;
 
 pub use agent::{Agent, AgentRole, AgentStatus, AgentWithHash, DEFAULT_MAX_CHATS, MAX_CHATS_LIMIT};
 pub use attachment::Attachment;

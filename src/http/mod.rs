@@ -14,11 +14,13 @@ mod guest;
 pub mod health;
 pub mod limits;
 mod notes;
+mod reports;
 mod routing;
 pub mod scrape;
 pub mod socket_caps;
 mod sockets;
 mod tickets;
+mod webhooks;
 
 pub use crate::app::{AppState, Settings};
 pub use limits::{RateLimiters, check_rate};
@@ -82,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routing::router())
         .merge(desk::router())
         .merge(email::router())
+        .merge(webhooks::router())
+        .merge(reports::router())
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())

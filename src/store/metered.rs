@@ -35,6 +35,11 @@ impl MeteredStore {
         slice
     }
 
+    fn sign_one(&self, mut message: Message) -> Message {
+        self.sign(std::slice::from_mut(&mut message));
+        message
+    }
+
     fn sign_appended(&self, mut appended: Appended) -> Appended {
         self.sign(std::slice::from_mut(&mut appended.message));
         appended
@@ -47,6 +52,10 @@ macro_rules! metered {
     ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $(=> $post:ident)?;)*) => {
         #[async_trait]
         impl Store for MeteredStore {
+            fn now(&self) -> DateTime<Utc> {
+                self.inner.now()
+            }
+
             $(
                 async fn $name(&self, $($arg: $ty),*) -> $ret {
                     let call = timed(&metrics().store_duration, stringify!($name), self.inner.$name($($arg),*));
@@ -126,6 +135,16 @@ metered! {
     fn attachments_to_sweep(orphaned_before: DateTime<Utc>, retained_after: Option<DateTime<Utc>>, limit: u32) -> StoreResult<Vec<SweepItem>>;
     fn mark_attachment_deleted(id: i64) -> StoreResult<()>;
     fn enqueue_email(email: &NewEmail) -> StoreResult<OutboxEmail>;
+    fn create_webhook(new: &NewWebhook, max: u32) -> StoreResult<Option<Webhook>>;
+    fn webhooks() -> StoreResult<Vec<Webhook>>;
+    fn delete_webhook(id: i64) -> StoreResult<bool>;
+    fn deliveries(query: &DeliveryQuery) -> StoreResult<Vec<Delivery>>;
+    fn claim_deliveries(node_id: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<ClaimedDelivery>>;
+    fn delivery_attempted(id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
+    fn prune_deliveries(before: DateTime<Utc>) -> StoreResult<u64>;
+    fn message_by_id(id: i64) -> StoreResult<Message> => sign_one;
+    fn report_tickets(from: DateTime<Utc>, to: DateTime<Utc>, after: Option<(DateTime<Utc>, i64)>, limit: u32) -> StoreResult<Vec<ReportTicket>>;
+    fn count_resolved(from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<i64>;
     fn claim_emails(node_id: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<QueuedEmail>>;
     fn email_sent(id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     fn email_failed(id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> StoreResult<()>;

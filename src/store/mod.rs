@@ -11,9 +11,11 @@ mod routing_sql;
 mod sql;
 mod sqlite;
 mod visitor_sql;
+mod webhook_sql;
 
 use crate::domain::email::{EmailKind, EmailStatus, OutboxEmail};
 use crate::domain::visitor::{PageReport, VisitedPage, VisitorInfo};
+use crate::domain::webhook::{Delivery, Webhook, WebhookEvent};
 use crate::domain::{
     Agent, AgentRole, AgentWithHash, CannedResponse, CannedUpdate, LabelCount, Message,
     MessageDraft, NewCanned, NewTicket, Priority, SenderType, Ticket, TicketChange, TicketStatus,
@@ -268,6 +270,10 @@ pub struct ReadUpTo {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
     async fn ping(&self) -> StoreResult<()>;
+    /// The time the store writes for "now" (see [`Clock`]).
+    fn now(&self) -> DateTime<Utc> {
+        now()
+    }
 
     /// Opens a ticket, with its first user message (seq 1) when the visitor wrote one.
     /// The ticket is the agents' view: the opening message counts as unread.
@@ -565,6 +571,51 @@ pub trait Store: Send + Sync + 'static {
         to_seq: i64,
         email: &NewEmail,
     ) -> StoreResult<Option<OutboxEmail>>;
+
+    // Webhooks (issue 19): the receivers and the outbox of deliveries, whose
+    // rows the writes of tickets and messages add in their own transactions.
+    // The SQL is in `webhook_sql.rs`.
+
+    /// Registers a webhook; `None` when `max` exist already.
+    async fn create_webhook(&self, new: &NewWebhook, max: u32) -> StoreResult<Option<Webhook>>;
+    /// Every webhook, oldest first.
+    async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    /// Removes a webhook and its deliveries; `false` for an unknown id.
+    async fn delete_webhook(&self, id: i64) -> StoreResult<bool>;
+    /// A webhook's deliveries, newest first.
+    async fn deliveries(&self, query: &DeliveryQuery) -> StoreResult<Vec<Delivery>>;
+    /// Claims up to `limit` due deliveries for `node_id` until `lease_until`,
+    /// counting an attempt on each: pending, due at `now`, not held by a lease
+    /// still running, and the oldest pending one of their webhook and ticket
+    /// (so each ticket's events go in order).
+    async fn claim_deliveries(
+        &self,
+        node_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records an attempt's outcome: delivered (`retry_at` unused), or pending
+    /// again from `retry_at`, or `failed` for good when `retry_at` is `None`.
+    async fn delivery_attempted(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
+    /// Deletes delivered and failed deliveries created before `before`.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// One message by id, as agents see it (a delivery's body).
+    async fn message_by_id(&self, id: i64) -> StoreResult<Message>;
+
+    // Reports (issue 19).
+
+    /// Up to `limit` tickets created in `[from, to)`, oldest first, after
+    /// `after` (the last one of the previous page).
+    async fn report_tickets(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<ReportTicket>>;
+    /// How many tickets were first resolved (or closed) in `[from, to)`.
+    async fn count_resolved(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<i64>;
 }
 
 /// An email to write to the outbox (see [`Store::enqueue_email`]).
@@ -596,6 +647,75 @@ pub struct QueuedEmail {
     pub message_id: String,
     /// Attempts so far, this one included.
     pub attempts: i64,
+}
+
+/// A webhook to register (see [`Store::create_webhook`]).
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<WebhookEvent>,
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A page of a webhook's delivery log.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryQuery {
+    pub webhook_id: i64,
+    pub limit: u32,
+    /// Only deliveries with a smaller id.
+    pub before: Option<i64>,
+}
+
+/// A claimed delivery, as the sender posts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub url: String,
+    pub secret: String,
+    pub event_id: String,
+    pub event: WebhookEvent,
+    pub ticket_id: i64,
+    /// A message's event: its body is rendered from the message.
+    pub message_id: Option<i64>,
+    /// Any other event: its `data`, as JSON.
+    pub payload: Option<String>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an attempt to deliver came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryOutcome {
+    pub at: DateTime<Utc>,
+    pub delivered: bool,
+    /// The receiver's status; `None` when none came.
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    /// Not delivered: when to try again (`None`: never, it failed).
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// A ticket's facts as the reports read them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportTicket {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub subject: String,
+    pub user_name: String,
+    pub user_email: Option<String>,
+    pub supporter_id: Option<i64>,
+    pub supporter_name: Option<String>,
+    pub labels: Vec<String>,
+    pub first_visitor_at: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub first_assigned_at: Option<DateTime<Utc>>,
+    pub first_resolved_at: Option<DateTime<Utc>>,
+    pub rating: Option<i64>,
 }
 
 /// A page of the outbox.
@@ -661,7 +781,7 @@ impl SweepReason {
 
 /// Connects to the store the URL names and brings its schema up to date.
 pub async fn connect(database_url: &str, pool_size: u32) -> StoreResult<Arc<dyn Store>> {
-    connect_signing(database_url, pool_size, None).await
+    connect_signing(database_url, pool_size, None, Clock::default()).await
 }
 
 /// [`connect`], with messages' files given download URLs signed by `urls`.
@@ -669,11 +789,20 @@ pub async fn connect_signing(
     database_url: &str,
     pool_size: u32,
     urls: Option<crate::domain::attachment::AttachmentUrls>,
+    clock: Clock,
 ) -> StoreResult<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::connect(database_url, pool_size).await?)
+        Arc::new(
+            SqliteStore::connect(database_url, pool_size)
+                .await?
+                .with_clock(clock),
+        )
     } else {
-        Arc::new(PostgresStore::connect(database_url, pool_size).await?)
+        Arc::new(
+            PostgresStore::connect(database_url, pool_size)
+                .await?
+                .with_clock(clock),
+        )
     };
     Ok(Arc::new(MeteredStore::new(store, urls)))
 }
@@ -681,6 +810,48 @@ pub async fn connect_signing(
 /// Runs pending migrations only (the `migrate` command).
 pub async fn migrate(database_url: &str) -> StoreResult<()> {
     connect(database_url, 1).await.map(|_| ())
+}
+
+/// The store's clock for the times it writes: the system's, or a clock a test
+/// sets and moves (issue 19: the reports' scripted scenario with known
+/// timings). Cloning shares it.
+#[derive(Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<std::sync::Mutex<DateTime<Utc>>>>,
+}
+
+impl Clock {
+    /// A clock that stands at `start` until moved.
+    pub fn manual(start: DateTime<Utc>) -> Clock {
+        Clock {
+            manual: Some(Arc::new(std::sync::Mutex::new(start.trunc_subsecs(6)))),
+        }
+    }
+
+    /// Moves a manual clock on by `by` (a system clock ignores it).
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Some(at) = &self.manual {
+            let mut at = at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            *at += by;
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.manual {
+            Some(at) => *at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            None => now(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.manual.is_some() {
+            "Clock(manual)"
+        } else {
+            "Clock(system)"
+        })
+    }
 }
 
 /// Timestamps are kept to the microsecond, the precision both backends store, so a

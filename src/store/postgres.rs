@@ -14,6 +14,8 @@ pub struct PostgresStore {
     pool: Pool<Postgres>,
     /// Group commit: stores the common appends several to a statement.
     appender: Appender,
+    /// The times it writes (see [`super::Clock`]).
+    clock: super::Clock,
 }
 
 /// How long a request waits for a pooled connection before the store reports
@@ -21,6 +23,12 @@ pub struct PostgresStore {
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl PostgresStore {
+    /// Writes its times by `clock` (tests: a manual one).
+    pub fn with_clock(mut self, clock: super::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Connects and migrates.
     pub async fn connect(url: &str, pool_size: u32) -> super::StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)?;
@@ -35,7 +43,11 @@ impl PostgresStore {
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let appender = Appender::start(pool.clone(), pool_size);
-        Ok(PostgresStore { pool, appender })
+        Ok(PostgresStore {
+            pool,
+            appender,
+            clock: super::Clock::default(),
+        })
     }
 
     /// Appends in one autocommitted statement, batched with the other appends
@@ -93,9 +105,15 @@ fn write_lock_sql() -> Option<&'static str> {
     None
 }
 
+/// Serialises the writers of a small table for a count-then-insert.
+fn lock_table_sql(table: &str) -> Option<String> {
+    Some(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
+}
+
 // Also brings the domain and row types used above into scope.
 super::sql::impl_store!(PostgresStore, Postgres);
 super::routing_sql::routing_sql!(sqlx::Postgres);
 super::visitor_sql::visitor_sql!(sqlx::Postgres);
 super::attachment_sql::attachment_sql!(sqlx::Postgres);
 super::email_sql::email_sql!(sqlx::Postgres);
+super::webhook_sql::webhook_sql!(sqlx::Postgres);

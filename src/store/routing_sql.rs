@@ -261,6 +261,12 @@ macro_rules! routing_sql {
                     let note = Note::agents(format!("Returned to the queue: {name} went offline"));
                     let notes = system_notes(&mut tx, ticket_id, &[note], at).await?;
                     let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                    let before = Ticket {
+                        status: TicketStatus::Assigned,
+                        supporter_id: Some(agent_id),
+                        ..ticket.clone()
+                    };
+                    super::webhook_queries::record_ticket_updated(&mut *tx, &before, &ticket, at).await?;
                     tx.commit().await?;
                     requeued.push(Changed { ticket, notes, assigned: None, relabelled: false });
                 }
@@ -291,7 +297,10 @@ macro_rules! routing_sql {
                     return Ok(Changed { ticket, notes: Vec::new(), assigned: None, relabelled: false });
                 }
                 let status = if ticket.status == TicketStatus::Open { TicketStatus::Assigned } else { ticket.status };
-                sqlx::query("UPDATE support_tickets SET supporter_id = $2, status = $3, updated_at = $4 WHERE id = $1")
+                sqlx::query(
+                    "UPDATE support_tickets SET supporter_id = $2, status = $3, updated_at = $4, \
+                     first_assigned_at = COALESCE(first_assigned_at, $4) WHERE id = $1",
+                )
                     .bind(ticket_id)
                     .bind(to.0)
                     .bind(status.as_str())
@@ -305,7 +314,9 @@ macro_rules! routing_sql {
                 };
                 let notes = [Note::agents(moved), Note::all(format!("{to_name} joined the chat"))];
                 let notes = system_notes(&mut tx, ticket_id, &notes, at).await?;
+                let before = ticket;
                 let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                super::webhook_queries::record_ticket_updated(&mut *tx, &before, &ticket, at).await?;
                 tx.commit().await?;
                 Ok(Changed { ticket, notes, assigned: Some((to.0, to_name.to_owned())), relabelled: false })
             }

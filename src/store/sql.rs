@@ -443,20 +443,27 @@ macro_rules! impl_store {
         }
 
         /// SQL: the ticket update that allocates the next place, for `$3` = 1 (a
-        /// public message) or 0 (internal); returns `last_seq, last_public_seq`.
+        /// public message) or 0 (internal) of sender type `$4`; returns
+        /// `last_seq, last_public_seq`. It also keeps the reports' facts: the
+        /// visitor's first message, and the first public agent message after it.
         const ALLOCATE_PLACE: &str = "UPDATE support_tickets SET last_seq = last_seq + 1, \
-             last_public_seq = last_public_seq + $3, updated_at = $2 WHERE id = $1";
+             last_public_seq = last_public_seq + $3, updated_at = $2, \
+             first_visitor_at = CASE WHEN $4 = 'user' THEN COALESCE(first_visitor_at, $2) ELSE first_visitor_at END, \
+             first_response_at = CASE WHEN $4 = 'supporter' AND $3 = 1 AND first_visitor_at IS NOT NULL \
+             THEN COALESCE(first_response_at, $2) ELSE first_response_at END WHERE id = $1";
 
         fn place_of((seq, last_public): (i64, i64), visibility: Visibility) -> Place {
             Place { seq, public_seq: (!visibility.is_internal()).then_some(last_public) }
         }
 
         /// Takes the ticket's write lock and allocates its next place.
-        async fn next_place(tx: &mut Tx, ticket_id: i64, visibility: Visibility, at: DateTime<Utc>) -> StoreResult<Place> {
+        async fn next_place(tx: &mut Tx, ticket_id: i64, draft: &MessageDraft, at: DateTime<Utc>) -> StoreResult<Place> {
+            let visibility = draft.visibility;
             let row: Option<(i64, i64)> = sqlx::query_as(&format!("{ALLOCATE_PLACE} RETURNING last_seq, last_public_seq"))
                 .bind(ticket_id)
                 .bind(at)
                 .bind(i64::from(!visibility.is_internal()))
+                .bind(draft.sender_type.as_str())
                 .fetch_optional(&mut **tx)
                 .await?;
             Ok(place_of(row.ok_or(StoreError::NotFound)?, visibility))
@@ -493,6 +500,7 @@ macro_rules! impl_store {
                 return Ok(None);
             };
             link_attachments(tx, ticket_id, message.id, &draft.attachments).await?;
+            webhook_queries::record_message(&mut **tx, &message).await?;
             Ok(Some(message))
         }
 
@@ -530,8 +538,9 @@ macro_rules! impl_store {
         ) -> StoreResult<Vec<Message>> {
             let mut stored = Vec::with_capacity(notes.len());
             for note in notes {
-                let place = next_place(tx, ticket_id, note.visibility, at).await?;
-                stored.push(expect_inserted(insert_message(tx, ticket_id, place, &MessageDraft::system(note), at).await?)?);
+                let draft = MessageDraft::system(note);
+                let place = next_place(tx, ticket_id, &draft, at).await?;
+                stored.push(expect_inserted(insert_message(tx, ticket_id, place, &draft, at).await?)?);
             }
             Ok(stored)
         }
@@ -587,7 +596,10 @@ macro_rules! impl_store {
         }
         sqlx::query(
             "UPDATE support_tickets SET status = $2, priority = $3, supporter_id = $4, updated_at = $5, \
-             closed_at = CASE WHEN $6 THEN $5 ELSE closed_at END WHERE id = $1",
+             closed_at = CASE WHEN $6 THEN $5 ELSE closed_at END, \
+             first_assigned_at = CASE WHEN $4 IS NULL THEN first_assigned_at ELSE COALESCE(first_assigned_at, $5) END, \
+             first_resolved_at = CASE WHEN $2 IN ('resolved', 'closed') THEN COALESCE(first_resolved_at, $5) \
+             ELSE first_resolved_at END WHERE id = $1",
         )
         .bind(ticket_id)
         .bind(plan.status.as_str())
@@ -611,7 +623,9 @@ macro_rules! impl_store {
             }
         }
         let notes = system_notes(tx, ticket_id, &plan.notes, at).await?;
+        let before = ticket;
         let ticket = fetch_ticket(&mut **tx, ticket_id, SenderType::Supporter).await?;
+        webhook_queries::record_ticket_updated(&mut **tx, &before, &ticket, at).await?;
         Ok(Changed { ticket, notes, assigned: plan.assigned, relabelled: plan.labels.is_some() })
         }
 
@@ -673,13 +687,17 @@ macro_rules! impl_store {
 
         #[async_trait::async_trait]
         impl Store for $store {
+            fn now(&self) -> DateTime<Utc> {
+                self.clock.now()
+            }
+
             async fn ping(&self) -> StoreResult<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
             }
 
             async fn create_ticket(&self, new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)> {
-                let at = now();
+                let at = self.clock.now();
                 let mut tx = self.pool.begin().await?;
                 let ticket_id: i64 = sqlx::query_scalar(
                     "INSERT INTO support_tickets (user_id, subject, status, priority, session_id, user_email, user_name, created_at, updated_at, last_seq) \
@@ -694,6 +712,12 @@ macro_rules! impl_store {
                 .bind(at)
                 .fetch_one(&mut *tx)
                 .await?;
+                // Before the first message's event: a receiver hears of the
+                // ticket first.
+                if webhook_queries::subscribed(&mut *tx, crate::domain::webhook::WebhookEvent::TicketCreated).await? {
+                    let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                    webhook_queries::record_ticket_created(&mut *tx, &ticket).await?;
+                }
                 let first = match &new.first_message {
                     Some(text) => {
                         let draft = MessageDraft {
@@ -705,7 +729,7 @@ macro_rules! impl_store {
                             visibility: Visibility::Public,
                             attachments: Vec::new(),
                         };
-                        let place = next_place(&mut tx, ticket_id, draft.visibility, at).await?;
+                        let place = next_place(&mut tx, ticket_id, &draft, at).await?;
                         Some(expect_inserted(insert_message(&mut tx, ticket_id, place, &draft, at).await?)?)
                     }
                     None => None,
@@ -803,7 +827,7 @@ macro_rules! impl_store {
             }
 
             async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended> {
-                let at = now();
+                let at = self.clock.now();
                 // The common case, where the backend can do it in one statement.
                 if let Some(message) = self.append_plain(ticket_id, draft, at).await? {
                     return Ok(Appended { message, duplicate: false, status_change: None });
@@ -816,6 +840,7 @@ macro_rules! impl_store {
                         .bind(ticket_id)
                         .bind(at)
                         .bind(i64::from(!draft.visibility.is_internal()))
+                        .bind(draft.sender_type.as_str())
                         .fetch_optional(&mut *tx)
                         .await?;
                 let (seq, last_public, status, supporter_id) = locked.ok_or(StoreError::NotFound)?;
@@ -858,6 +883,8 @@ macro_rules! impl_store {
                             .await?;
                         let mut notes = system_notes(&mut tx, ticket_id, &[effect.note], at).await?;
                         let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                        let before = Ticket { status, ..ticket.clone() };
+                        webhook_queries::record_ticket_updated(&mut *tx, &before, &ticket, at).await?;
                         notes.pop().map(|note| (note, ticket))
                     }
                     None => None,
@@ -868,7 +895,7 @@ macro_rules! impl_store {
 
             async fn change_ticket(&self, ticket_id: i64, change: &TicketChange) -> StoreResult<Changed> {
                 let mut tx = self.pool.begin().await?;
-                let changed = apply_change(&mut tx, ticket_id, change, now()).await?;
+                let changed = apply_change(&mut tx, ticket_id, change, self.clock.now()).await?;
                 if changed.changed_anything() {
                     tx.commit().await?;
                 } else {
@@ -1297,7 +1324,8 @@ macro_rules! impl_store {
             }
 
             async fn rate_ticket(&self, ticket_id: i64, score: i64, comment: Option<&str>) -> StoreResult<Option<Ticket>> {
-                let at = now();
+                let at = self.clock.now();
+                let mut tx = self.pool.begin().await?;
                 let rated = sqlx::query(
                     "UPDATE support_tickets SET rating_score = $2, rating_comment = $3, rating_at = $4, updated_at = $4 \
                      WHERE id = $1 AND rating_score IS NULL AND status IN ('resolved', 'closed')",
@@ -1306,12 +1334,16 @@ macro_rules! impl_store {
                 .bind(score)
                 .bind(comment)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
                 if rated.rows_affected() == 0 {
+                    tx.rollback().await?;
                     return Ok(None);
                 }
-                self.ticket_by_id(ticket_id, SenderType::Supporter).await.map(Some)
+                let ticket = fetch_ticket(&mut *tx, ticket_id, SenderType::Supporter).await?;
+                webhook_queries::record_rating(&mut *tx, &ticket).await?;
+                tx.commit().await?;
+                Ok(Some(ticket))
             }
 
             async fn first_replies(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
@@ -1420,6 +1452,62 @@ macro_rules! impl_store {
                 email: &crate::store::NewEmail,
             ) -> StoreResult<Option<crate::domain::email::OutboxEmail>> {
                 email_queries::enqueue_follow_up(&self.pool, ticket_id, from_seq, to_seq, email).await
+            }
+
+            // Webhooks and reports: the SQL is in `webhook_sql.rs`.
+
+            async fn create_webhook(&self, new: &crate::store::NewWebhook, max: u32) -> StoreResult<Option<crate::domain::webhook::Webhook>> {
+                webhook_queries::create_webhook(&self.pool, new, max).await
+            }
+
+            async fn webhooks(&self) -> StoreResult<Vec<crate::domain::webhook::Webhook>> {
+                webhook_queries::webhooks(&self.pool).await
+            }
+
+            async fn delete_webhook(&self, id: i64) -> StoreResult<bool> {
+                webhook_queries::delete_webhook(&self.pool, id).await
+            }
+
+            async fn deliveries(&self, query: &crate::store::DeliveryQuery) -> StoreResult<Vec<crate::domain::webhook::Delivery>> {
+                webhook_queries::deliveries(&self.pool, query).await
+            }
+
+            async fn claim_deliveries(
+                &self,
+                node_id: &str,
+                now: DateTime<Utc>,
+                lease_until: DateTime<Utc>,
+                limit: u32,
+            ) -> StoreResult<Vec<crate::store::ClaimedDelivery>> {
+                webhook_queries::claim_deliveries(&self.pool, node_id, now, lease_until, limit).await
+            }
+
+            async fn delivery_attempted(&self, id: i64, outcome: &crate::store::DeliveryOutcome) -> StoreResult<()> {
+                webhook_queries::delivery_attempted(&self.pool, id, outcome).await
+            }
+
+            async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                webhook_queries::prune_deliveries(&self.pool, before).await
+            }
+
+            async fn message_by_id(&self, id: i64) -> StoreResult<Message> {
+                let sql = format!("SELECT {MESSAGE_COLUMNS} FROM support_messages WHERE id = $1");
+                let row: Option<MessageRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.ok_or(StoreError::NotFound)?.try_into()
+            }
+
+            async fn report_tickets(
+                &self,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                after: Option<(DateTime<Utc>, i64)>,
+                limit: u32,
+            ) -> StoreResult<Vec<crate::store::ReportTicket>> {
+                webhook_queries::report_tickets(&self.pool, from, to, after, limit).await
+            }
+
+            async fn count_resolved(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<i64> {
+                webhook_queries::count_resolved(&self.pool, from, to).await
             }
         }
     };

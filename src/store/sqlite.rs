@@ -9,12 +9,20 @@ use std::time::Duration;
 pub struct SqliteStore {
     /// sqlx's pool; writers queue on SQLite's lock with a busy timeout.
     pool: Pool<Sqlite>,
+    /// The times it writes (see [`super::Clock`]).
+    clock: super::Clock,
 }
 
 /// How long a writer waits for SQLite's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl SqliteStore {
+    /// Writes its times by `clock` (tests: a manual one).
+    pub fn with_clock(mut self, clock: super::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Opens (creating the file and its directory if missing) and migrates.
     pub async fn connect(url: &str, pool_size: u32) -> super::StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -40,7 +48,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            clock: super::Clock::default(),
+        })
     }
 
     /// SQLite appends in the transaction of `append_message` (there are no
@@ -89,9 +100,15 @@ fn write_lock_sql() -> Option<&'static str> {
     Some("UPDATE support_settings SET id = id WHERE id = 1")
 }
 
+/// SQLite's writers are serialised already.
+fn lock_table_sql(_table: &str) -> Option<String> {
+    None
+}
+
 // Also brings the domain and row types used above into scope.
 super::sql::impl_store!(SqliteStore, Sqlite);
 super::routing_sql::routing_sql!(sqlx::Sqlite);
 super::visitor_sql::visitor_sql!(sqlx::Sqlite);
 super::attachment_sql::attachment_sql!(sqlx::Sqlite);
 super::email_sql::email_sql!(sqlx::Sqlite);
+super::webhook_sql::webhook_sql!(sqlx::Sqlite);

@@ -79,20 +79,41 @@ fn no_status_rule(status: &str, sender_type: &str) -> String {
     )
 }
 
+/// The webhook deliveries of the messages in the CTE `{from}`: one per webhook
+/// that asked for `message.created` (the appender stores public messages
+/// only), in the ticket's order, as `webhook_sql.rs` writes them for the other
+/// paths (the event id is [`crate::domain::webhook::message_event_id`]). No
+/// webhook: the join is empty and nothing is written.
+fn webhook_deliveries(from: &str) -> String {
+    format!(
+        "INSERT INTO support_webhook_deliveries (webhook_id, event_id, event_type, ticket_id, message_id, \
+         status, attempts, next_attempt_at, created_at) \
+         SELECT e.webhook_id, 'evt_m_' || i.id, 'message.created', i.ticket_id, i.id, 'pending', 0, i.created_at, i.created_at \
+         FROM {from} i JOIN support_webhook_events e ON e.event = 'message.created' ORDER BY i.ticket_id, i.seq, e.webhook_id"
+    )
+}
+
 /// One message in one statement (see [`append_one`]); built once, not per message.
+/// It keeps the reports' facts as `ALLOCATE_PLACE` of `sql.rs` does.
 static APPEND_ONE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH t AS (UPDATE support_tickets SET last_seq = last_seq + 1, \
-         last_public_seq = last_public_seq + 1, updated_at = $6 \
+         last_public_seq = last_public_seq + 1, updated_at = $6, \
+         first_visitor_at = CASE WHEN $2 = 'user' THEN COALESCE(first_visitor_at, $6) ELSE first_visitor_at END, \
+         first_response_at = CASE WHEN $2 = 'supporter' AND first_visitor_at IS NOT NULL \
+         THEN COALESCE(first_response_at, $6) ELSE first_response_at END \
          WHERE id = $1 AND {} \
          AND ($7::text IS NULL OR NOT EXISTS \
          (SELECT 1 FROM support_messages WHERE {})) \
-         RETURNING last_seq, last_public_seq) \
-         INSERT INTO support_messages (ticket_id, seq, public_seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
-         SELECT $1, t.last_seq, t.last_public_seq, $2, $3, $4, $5, FALSE, $6, $7 FROM t RETURNING {}",
+         RETURNING last_seq, last_public_seq), \
+         inserted AS (INSERT INTO support_messages (ticket_id, seq, public_seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
+         SELECT $1, t.last_seq, t.last_public_seq, $2, $3, $4, $5, FALSE, $6, $7 FROM t RETURNING {}), \
+         hooked AS ({}) \
+         SELECT * FROM inserted",
         no_status_rule("status", "$2"),
         has_sender_key("", "$1", "$2", "$3", "$7"),
-        MESSAGE_COLUMNS
+        MESSAGE_COLUMNS,
+        webhook_deliveries("inserted")
     )
 });
 
@@ -105,18 +126,27 @@ static APPEND_BATCH: LazyLock<String> = LazyLock::new(|| {
          locked AS MATERIALIZED (\
              SELECT id, status FROM support_tickets WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE), \
          accepted AS (\
-             SELECT b.*, row_number() OVER (PARTITION BY b.ticket_id ORDER BY b.ordinal) AS rank \
+             SELECT b.*, row_number() OVER (PARTITION BY b.ticket_id ORDER BY b.ordinal) AS rank, \
+             MIN(b.ordinal) FILTER (WHERE b.sender_type = 'user') OVER (PARTITION BY b.ticket_id) AS first_user_ordinal \
              FROM batch b JOIN locked l ON l.id = b.ticket_id \
              WHERE {} \
              AND NOT EXISTS (SELECT 1 FROM support_messages m WHERE {})), \
          bumped AS (\
-             UPDATE support_tickets t SET last_seq = t.last_seq + a.n, last_public_seq = t.last_public_seq + a.n, updated_at = a.at \
-             FROM (SELECT ticket_id, COUNT(*) AS n, MAX(created_at) AS at FROM accepted GROUP BY ticket_id) a \
+             UPDATE support_tickets t SET last_seq = t.last_seq + a.n, last_public_seq = t.last_public_seq + a.n, updated_at = a.at, \
+             first_visitor_at = COALESCE(t.first_visitor_at, a.first_user_at), \
+             first_response_at = COALESCE(t.first_response_at, \
+                 CASE WHEN t.first_visitor_at IS NOT NULL THEN a.first_reply_at ELSE a.reply_after_user_at END) \
+             FROM (SELECT ticket_id, COUNT(*) AS n, MAX(created_at) AS at, \
+                   MIN(created_at) FILTER (WHERE sender_type = 'user') AS first_user_at, \
+                   MIN(created_at) FILTER (WHERE sender_type = 'supporter') AS first_reply_at, \
+                   MIN(created_at) FILTER (WHERE sender_type = 'supporter' AND ordinal > first_user_ordinal) AS reply_after_user_at \
+                   FROM accepted GROUP BY ticket_id) a \
              WHERE t.id = a.ticket_id RETURNING t.id, t.last_seq - a.n AS seq_before, t.last_public_seq - a.n AS public_before), \
          inserted AS (\
              INSERT INTO support_messages (ticket_id, seq, public_seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id) \
              SELECT a.ticket_id, s.seq_before + a.rank, s.public_before + a.rank, a.sender_type, a.sender_id, a.sender_name, a.message, FALSE, a.created_at, a.client_msg_id \
-             FROM accepted a JOIN bumped s ON s.id = a.ticket_id RETURNING {}) \
+             FROM accepted a JOIN bumped s ON s.id = a.ticket_id RETURNING {}), \
+         hooked AS ({}) \
          SELECT i.*, a.ordinal FROM inserted i JOIN bumped s ON s.id = i.ticket_id \
          JOIN accepted a ON a.ticket_id = i.ticket_id AND a.rank = i.seq - s.seq_before",
         no_status_rule("l.status", "b.sender_type"),
@@ -127,7 +157,8 @@ static APPEND_BATCH: LazyLock<String> = LazyLock::new(|| {
             "b.sender_id",
             "b.client_msg_id"
         ),
-        MESSAGE_COLUMNS
+        MESSAGE_COLUMNS,
+        webhook_deliveries("inserted")
     )
 });
 
