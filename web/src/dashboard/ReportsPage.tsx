@@ -185,7 +185,7 @@ function ReportFigures({ id, summary }: { id: string; summary: ReportSummary }) 
           </section>
           <section aria-labelledby={`${id}-hours`} className="db-settings-section">
             <h3 id={`${id}-hours`}>Tickets by weekday and hour</h3>
-            <p className="db-muted">Hours in {summary.tz}; darker cells had more tickets.</p>
+            <p className="db-muted">Hours in {summary.tz}; the stronger the colour, the more tickets.</p>
             <HourHeatmap byHour={summary.by_hour} />
           </section>
           <section aria-labelledby={`${id}-agents`} className="db-settings-section">

@@ -121,6 +121,7 @@ export function WebhooksSection({ id, webhooks }: { id: string; webhooks: Webhoo
 function SecretNotice({ webhook, onDone }: { webhook: CreatedWebhook; onDone: () => void }) {
   const [copied, setCopied] = useState('');
   const titleId = useId();
+  const inputId = useId();
   const copyButton = useRef<HTMLButtonElement>(null);
   useEffect(() => copyButton.current?.focus(), []);
   const copy = async (): Promise<void> => {
@@ -134,10 +135,11 @@ function SecretNotice({ webhook, onDone }: { webhook: CreatedWebhook; onDone: ()
   return (
     <div className="db-webhook-secret" role="region" aria-labelledby={titleId}>
       <p id={titleId}>
-        <strong>Webhook added.</strong> Signing secret for {webhook.url}:
+        <strong>Webhook added:</strong> {webhook.url}
       </p>
       <p>
-        <input className="db-webhook-secret-value" type="text" readOnly value={webhook.secret} aria-label="Signing secret" spellCheck={false} onFocus={(e) => e.target.select()} />{' '}
+        <label htmlFor={inputId}>Signing secret</label>{' '}
+        <input id={inputId} className="db-webhook-secret-value" type="text" readOnly value={webhook.secret} spellCheck={false} onFocus={(e) => e.target.select()} />{' '}
         <button type="button" ref={copyButton} onClick={() => void copy()}>
           Copy secret
         </button>{' '}
