@@ -131,6 +131,7 @@ describe('the Reports page', () => {
     const error = await within(dialog).findByText('The last day cannot be before the first.');
     expect(within(dialog).getByLabelText('To').getAttribute('aria-describedby')).toBe(error.id);
     expect(summaries()).toHaveLength(1);
+    expect(within(dialog).queryByRole('link', { name: 'Download CSV' })).toBeNull();
   });
 
   it('says when no ticket was created, and hides the figures about them', async () => {
