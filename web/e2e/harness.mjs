@@ -146,6 +146,8 @@ export async function startServer(host = 'localhost', { assignment = 'manual' } 
       LOG_FORMAT: 'json',
       // Attachments (issue 17) go to the temp dir, never into the repository.
       STORAGE_URL: `file://${join(dir, 'attachments')}`,
+      // Webhooks (issue 19): the flows' receivers listen on 127.0.0.1, a private address.
+      WEBHOOK_ALLOW_PRIVATE: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,7 @@
 // Container of the agent dashboard: subscribes to the DashboardController and wires
 // the presenters (LoginForm, TicketQueue, the chat tabs and ChatPanels).
 
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import { SHORTCUTS, shortcutFor, stepTicket } from './shortcuts';
 import type { DashboardController } from './dashboardController';
 import { CannedSettings } from './CannedSettings';
@@ -13,6 +13,10 @@ import { RatingNotices } from './TicketRating';
 import { SettingsPage } from './SettingsPage';
 import { TicketQueue } from './TicketQueue';
 import type { QueueFilters } from './queue';
+
+// The Reports page carries the charting library (a few hundred kB): it loads when
+// first opened, so the queue and the chats never wait for it.
+const ReportsPage = lazy(() => import('./ReportsPage').then((m) => ({ default: m.ReportsPage })));
 
 export interface DashboardProps {
   controller: DashboardController;
@@ -32,6 +36,7 @@ export function Dashboard({ controller }: DashboardProps) {
   const { agents } = useSyncExternalStore(controller.team.store.subscribe, controller.team.store.get);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [deskSettingsOpen, setDeskSettingsOpen] = useState(false);
+  const [reportsOpen, setReportsOpen] = useState(false);
 
   useEffect(() => {
     void controller.start();
@@ -172,6 +177,9 @@ export function Dashboard({ controller }: DashboardProps) {
           <button type="button" onClick={() => setHelpOpen(true)} aria-keyshortcuts="?">
             Shortcuts
           </button>
+          <button type="button" aria-haspopup="dialog" onClick={() => setReportsOpen(true)}>
+            Reports
+          </button>
           {state.agent?.role === 'admin' && (
             <button type="button" aria-haspopup="dialog" onClick={() => setSettingsOpen(true)}>
               Canned responses
@@ -223,8 +231,20 @@ export function Dashboard({ controller }: DashboardProps) {
           agents={agents}
           onSaveMaxChats={(agentId, n) => controller.setMaxChats(agentId, n)}
           outbox={controller.outbox}
+          webhooks={controller.webhooks}
           onClose={() => setDeskSettingsOpen(false)}
         />
+      )}
+      {reportsOpen && (
+        <Suspense
+          fallback={
+            <p className="db-settings" role="status">
+              Loading the reports…
+            </p>
+          }
+        >
+          <ReportsPage reports={controller.reports} onClose={() => setReportsOpen(false)} />
+        </Suspense>
       )}
       <Toasts>
         <AssignedNotices notices={state.assignedToMe} onShow={(id) => controller.showAssigned(id)} onDismiss={(id) => controller.dismissAssigned(id)} />

@@ -1,7 +1,7 @@
 // Admins' settings page (a dialog from the top bar), in sections: Routing (how
 // waiting chats reach agents, auto-away), Team (each agent's status, open chats of
-// max, and editing max_chats), Hours and messages (issue 18, HoursSection.tsx) and
-// the Email outbox (issue 18, OutboxSection.tsx).
+// max, and editing max_chats), Hours and messages (issue 18, HoursSection.tsx), the
+// Email outbox (issue 18, OutboxSection.tsx) and Webhooks (issue 19, WebhooksSection.tsx).
 // Each form checks its fields before sending; the server's 400 is shown under the
 // field it names.
 
@@ -14,6 +14,8 @@ import { StatusDot } from './PresenceViews';
 import { HoursSection } from './HoursSection';
 import { OutboxSection } from './OutboxSection';
 import type { Outbox } from './outbox';
+import { WebhooksSection } from './WebhooksSection';
+import type { Webhooks } from './webhooks';
 
 export interface SettingsPageProps {
   settings: DeskSettings;
@@ -22,6 +24,8 @@ export interface SettingsPageProps {
   onClose: () => void;
   /** The email outbox (issue 18); no section without it. */
   outbox?: Outbox;
+  /** The webhooks (issue 19); no section without them. */
+  webhooks?: Webhooks;
 }
 
 const SECTIONS = [
@@ -29,9 +33,10 @@ const SECTIONS = [
   { id: 'team', title: 'Team' },
   { id: 'hours', title: 'Hours and messages' },
   { id: 'outbox', title: 'Email outbox' },
+  { id: 'webhooks', title: 'Webhooks' },
 ] as const;
 
-export function SettingsPage({ settings, agents, onSaveMaxChats, onClose, outbox }: SettingsPageProps) {
+export function SettingsPage({ settings, agents, onSaveMaxChats, onClose, outbox, webhooks }: SettingsPageProps) {
   const titleId = useId();
   const prefix = useId();
   const closeButton = useRef<HTMLButtonElement>(null);
@@ -56,7 +61,7 @@ export function SettingsPage({ settings, agents, onSaveMaxChats, onClose, outbox
         </button>
       </div>
       <nav aria-label="Settings sections" className="db-settings-nav">
-        {SECTIONS.filter((s) => s.id !== 'outbox' || outbox).map((s) => (
+        {SECTIONS.filter((s) => (s.id !== 'outbox' || outbox) && (s.id !== 'webhooks' || webhooks)).map((s) => (
           <a key={s.id} href={`#${prefix}-${s.id}`}>
             {s.title}
           </a>
@@ -66,6 +71,7 @@ export function SettingsPage({ settings, agents, onSaveMaxChats, onClose, outbox
       <TeamSection id={`${prefix}-team`} agents={agents} onSaveMaxChats={onSaveMaxChats} />
       <HoursSection id={`${prefix}-hours`} settings={settings} />
       {outbox && <OutboxSection id={`${prefix}-outbox`} outbox={outbox} />}
+      {webhooks && <WebhooksSection id={`${prefix}-webhooks`} webhooks={webhooks} />}
     </div>
   );
 }

@@ -30,6 +30,8 @@ import { Alerts, type AlertPermission } from './alerts';
 import { DeskSettings } from './deskSettings';
 import { DeskTools } from './deskTools';
 import { Outbox } from './outbox';
+import { Reports } from './reports';
+import { Webhooks } from './webhooks';
 import { stars, type RatingNotice } from './TicketRating';
 import { ActivityReporter, isGivenToMe } from './presence';
 import { Team } from './team';
@@ -137,6 +139,10 @@ export class DashboardController {
   readonly team: Team;
   /** The email outbox of the settings page (admins, issue 18). */
   readonly outbox: Outbox;
+  /** The Reports page (every agent, issue 19). */
+  readonly reports: Reports;
+  /** The webhooks of the settings page (admins, issue 19). */
+  readonly webhooks: Webhooks;
   private readonly api: ApiClient;
   private readonly alerts: Alerts;
   private readonly opts: DashboardOptions;
@@ -167,6 +173,8 @@ export class DashboardController {
     this.settings = new DeskSettings(options.api);
     this.team = new Team(options.api);
     this.outbox = new Outbox(options.api);
+    this.reports = new Reports(options.api);
+    this.webhooks = new Webhooks(options.api);
     this.activity = new ActivityReporter(() => this.feed?.send({ type: 'activity' }) ?? false, options.scheduler ?? browserScheduler, options.now);
     this.store = new Store<DashboardState>({
       auth: 'checking',

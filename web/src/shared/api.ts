@@ -22,6 +22,8 @@ import type {
   TicketStatus,
   VisitorContext,
 } from './protocol';
+import type { ReportQuery, ReportSummary } from './reportTypes';
+import type { CreatedWebhook, DeliveryPage, Webhook, WebhookBody } from './webhookTypes';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -282,6 +284,29 @@ export class ApiClient {
   /** Admins: the outbox, newest first; `before` is the previous page's `next_before`. */
   listOutbox(query: { status?: OutboxStatus; before?: number; limit?: number } = {}): Promise<OutboxPage> {
     return this.request('GET', `/api/support/outbox${queryString({ status: query.status, before: query.before, limit: query.limit })}`);
+  }
+  /** The figures of the tickets created in a range of days (issue 19). */
+  getReportSummary(query: ReportQuery): Promise<ReportSummary> {
+    return this.request('GET', `/api/support/reports/summary${queryString({ ...query })}`);
+  }
+  /** The same tickets as CSV, one row each: a link the login cookie goes along with. */
+  reportCsvUrl(query: ReportQuery): string {
+    return this.url(`/api/support/reports/tickets.csv${queryString({ ...query })}`);
+  }
+  /** Admins: the webhooks, oldest first (without their secrets). */
+  listWebhooks(): Promise<{ webhooks: Webhook[] }> {
+    return this.request('GET', '/api/support/webhooks');
+  }
+  /** Admins: a new webhook; its answer carries the signing secret, once. */
+  createWebhook(body: WebhookBody): Promise<CreatedWebhook> {
+    return this.request('POST', '/api/support/webhooks', body);
+  }
+  deleteWebhook(id: number): Promise<void> {
+    return this.request('DELETE', `/api/support/webhooks/${id}`);
+  }
+  /** Admins: a webhook's deliveries, newest first; `before` is the previous page's `next_before`. */
+  listWebhookDeliveries(id: number, query: { before?: number; limit?: number } = {}): Promise<DeliveryPage> {
+    return this.request('GET', `/api/support/webhooks/${id}/deliveries${queryString({ limit: query.limit, before: query.before })}`);
   }
   /** Every label in use, most used first. */
   listLabels(): Promise<{ labels: LabelCount[] }> {
