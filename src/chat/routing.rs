@@ -33,8 +33,10 @@ pub type QueueState = (Option<i64>, i64);
 pub struct Routing {
     /// Wakes the router task: something may be assignable now.
     wake: Notify,
-    /// The settings as last read (the router re-reads them every round).
-    settings: RwLock<Settings>,
+    /// The settings as last read (the router re-reads them every round), and
+    /// how many times this node saved them: a read that started before a save
+    /// must not put back what the save replaced.
+    settings: RwLock<(Settings, u64)>,
     /// How long a closed dashboard socket keeps its agent connected.
     pub grace: Duration,
     /// How often the router runs a round when nothing wakes it.
@@ -93,7 +95,7 @@ impl Routing {
     pub fn new(grace: Duration, interval: Duration) -> Self {
         Routing {
             wake: Notify::new(),
-            settings: RwLock::new(Settings::default()),
+            settings: RwLock::new((Settings::default(), 0)),
             grace,
             interval,
             dashboards: Mutex::new(HashMap::new()),
@@ -160,11 +162,28 @@ impl Routing {
         self.settings
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .0
             .clone()
     }
 
+    /// Uses the settings this node just saved.
     pub fn cache_settings(&self, settings: Settings) {
-        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        let mut cached = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        *cached = (settings, cached.1 + 1);
+    }
+
+    /// A mark to take before reading the settings from the store.
+    pub fn settings_saves(&self) -> u64 {
+        self.settings.read().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    /// Uses settings read from the store, unless this node saved newer ones
+    /// since `saves_before` was taken (the read may predate that save).
+    pub fn cache_read_settings(&self, settings: Settings, saves_before: u64) {
+        let mut cached = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        if cached.1 == saves_before {
+            cached.0 = settings;
+        }
     }
 
     /// Records what a visitor socket of `ticket_id` was sent on opening.
@@ -377,7 +396,30 @@ pub(super) fn count_assignment(how: &str, changed: &Changed) {
 #[cfg(test)]
 mod tests {
     use super::Routing;
+    use crate::domain::Settings;
     use std::time::Duration;
+
+    #[test]
+    fn a_read_that_started_before_a_save_does_not_undo_it() {
+        let routing = Routing::new(Duration::from_secs(30), Duration::from_secs(2));
+        let stale = routing.settings();
+        let before = routing.settings_saves();
+        let saved = Settings {
+            csat: !stale.csat,
+            ..stale.clone()
+        };
+        routing.cache_settings(saved.clone());
+        routing.cache_read_settings(stale.clone(), before);
+        assert_eq!(
+            routing.settings().csat,
+            saved.csat,
+            "the older read is dropped"
+        );
+        // A read that starts after the save is used (another node's change).
+        let after = routing.settings_saves();
+        routing.cache_read_settings(stale.clone(), after);
+        assert_eq!(routing.settings().csat, stale.csat);
+    }
 
     #[test]
     fn after_an_outage_other_nodes_agents_are_not_judged_at_once() {

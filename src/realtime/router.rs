@@ -74,8 +74,9 @@ pub async fn run(realtime: Realtime, stop: CancellationToken) {
 /// One round; every step logs its own failure and the next round tries again.
 async fn round(realtime: &Realtime, told: &mut HashMap<i64, AgentView>) {
     let chat = &realtime.chat;
+    let saves_before = chat.routing.settings_saves();
     match chat.store.settings().await {
-        Ok(settings) => chat.routing.cache_settings(settings),
+        Ok(settings) => chat.routing.cache_read_settings(settings, saves_before),
         Err(err) => tracing::warn!(cause = %err, "cannot read the settings; using the last ones"),
     }
     if chat.routing.settings().auto_assigns() {
