@@ -6,7 +6,7 @@ CARGO ?= cargo
 WEB := web
 PORT ?= 5000
 
-.PHONY: run build test web web-deps test-rust test-web test-e2e lint validate-deploy fuzz clean
+.PHONY: run build test web web-deps test-rust test-web test-e2e test-openapi lint validate-deploy fuzz clean
 
 ## Build the web assets and the server, then serve on $(PORT) with SQLite.
 run: web
@@ -18,9 +18,10 @@ build: web
 	$(CARGO) build --release --locked -p livesupport
 
 ## Every test suite: Rust (unit, integration, PostgreSQL/Redis when configured),
-## web unit tests, the browser end-to-end suite, the deploy/ + k8s/ checks, and a
-## bounded fuzzing run of the frame parser and the validation.
-test: web test-rust test-web test-e2e validate-deploy fuzz
+## web unit tests, the browser end-to-end suite, schemathesis against the API's
+## OpenAPI description, the deploy/ + k8s/ checks, and a bounded fuzzing run of
+## the frame parser and the validation.
+test: web test-rust test-web test-e2e test-openapi validate-deploy fuzz
 
 ## cargo-nextest runs every test in its own process, four at a time (the suites
 ## wait on sockets and databases more than on the CPU); doctests still need
@@ -52,6 +53,12 @@ test-e2e: web
 	@if [ -f $(WEB)/e2e/run.mjs ]; then \
 		$(CARGO) build --locked -p livesupport && cd $(WEB) && LIVESUPPORT_BIN=$(CURDIR)/target/debug/livesupport npm run e2e; \
 	else echo "no e2e suite yet: skipping"; fi
+
+## schemathesis against a node's /api/openapi.json: no 5xx, no answer the
+## description does not allow (ST_MAX_EXAMPLES cases per operation, default 100).
+## The script builds the debug binary (or takes $$LIVESUPPORT_BIN).
+test-openapi:
+	CARGO="$(CARGO)" scripts/schemathesis.sh
 
 validate-deploy:
 	@if [ -x scripts/validate-deploy.sh ]; then scripts/validate-deploy.sh; else echo "no deploy checks yet"; fi

@@ -127,10 +127,15 @@ impl ApiError {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The `error` object of every error response and WebSocket `error` frame.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// A fixed word per kind of failure (docs/API.md § Error).
+    #[schema(value_type = String, example = "validation_failed")]
     pub code: &'static str,
+    /// For people; never a driver's or the server's internals.
     pub message: String,
+    /// The field or query parameter at fault, on `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Whole seconds to wait, on `rate_limited` (the `Retry-After` header's value), so a
@@ -144,8 +149,10 @@ fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
-#[derive(Serialize)]
-struct ErrorEnvelope {
+/// Every non-2xx REST answer: `{"error": ErrorBody}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorEnvelope {
     error: ErrorBody,
 }
 

@@ -99,25 +99,25 @@ impl ReportRange {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Spread {
     pub median: Option<f64>,
     pub p90: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Csat {
     pub average: Option<f64>,
     pub count: i64,
     pub distribution: BTreeMap<String, i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Median {
     pub median: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AgentFigures {
     pub agent_id: i64,
     pub name: String,
@@ -126,9 +126,11 @@ pub struct AgentFigures {
     pub csat_average: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
+    #[schema(value_type = String, format = Date)]
     pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
     pub to: NaiveDate,
     pub tz: String,
     pub tickets_created: i64,
@@ -138,6 +140,7 @@ pub struct Summary {
     pub resolution_seconds: Spread,
     pub csat: Csat,
     /// `[weekday (0 = Monday), hour, tickets]`, cells with tickets only.
+    #[schema(value_type = Vec<Vec<i64>>)]
     pub by_hour: Vec<[i64; 3]>,
     pub by_agent: Vec<AgentFigures>,
 }

@@ -202,7 +202,7 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, ApiEr
 }
 
 /// A webhook as created: the secret is in this answer only.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct CreatedWebhook {
     #[serde(flatten)]
     pub webhook: Webhook,

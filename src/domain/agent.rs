@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 /// What an agent may do: admins also manage agents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentRole {
     Admin,
@@ -32,7 +32,7 @@ impl FromStr for AgentRole {
 
 /// Whether an agent can take chats now, computed by the store from the
 /// database's clock (the same on every node): see `docs/API.md`, "Presence".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     /// A dashboard is connected and the agent is not away: gets new tickets.
@@ -76,7 +76,7 @@ pub const MAX_CHATS_LIMIT: i64 = 50;
 pub const DEFAULT_MAX_CHATS: i64 = 3;
 
 /// A support agent as the API shows it (never with the password hash).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Agent {
     pub id: i64,
     pub email: String,

@@ -7,7 +7,7 @@ use super::signed::SignedIds;
 use serde::{Deserialize, Serialize};
 
 /// A file a message carries, as stored with the message and sent to clients.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub id: i64,
     pub filename: String,

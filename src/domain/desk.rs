@@ -17,7 +17,7 @@ pub const MAX_LABELS: usize = 20;
 
 /// A saved reply. `uses` counts insertions into the composer; lists are sorted
 /// by it (most used first), then by shortcut.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CannedResponse {
     pub id: i64,
     pub shortcut: String,
@@ -109,7 +109,7 @@ pub fn labels(values: &[String]) -> Result<Vec<String>, ValidationError> {
 }
 
 /// One label in use, and on how many tickets (of any status).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LabelCount {
     pub name: String,
     pub count: i64,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::fmt::Write;
 
 /// Why an email was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailKind {
     /// Agents' replies the visitor has not seen (see `chat::email`).
@@ -35,7 +35,7 @@ impl EmailKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailStatus {
     /// Waiting for its next attempt, or being sent.
@@ -65,7 +65,7 @@ impl EmailStatus {
 }
 
 /// An outbox row as `GET /api/support/outbox` shows it (no bodies).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OutboxEmail {
     pub id: i64,
     pub kind: EmailKind,

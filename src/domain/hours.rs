@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::validation::ValidationError;
 
 /// The business hours as stored in the settings and shown by the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BusinessHours {
     /// An IANA time zone, e.g. `Europe/Berlin`.
     pub timezone: String,

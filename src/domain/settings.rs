@@ -8,7 +8,7 @@ use super::hours::BusinessHours;
 use serde::{Deserialize, Serialize};
 
 /// Whether waiting tickets are given to agents by the service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AssignmentMode {
     /// Tickets go to the online agent with the most room (issue 16).
@@ -43,7 +43,7 @@ fn default_true() -> bool {
 }
 
 /// The stored settings document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Settings {
     /// `auto` or `manual` assignment.
     #[serde(default)]
@@ -70,6 +70,7 @@ pub struct Settings {
     pub csat: bool,
     /// Fields of a newer release, kept through this one's writes (never shown).
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(ignore)]
     pub unknown: serde_json::Map<String, serde_json::Value>,
 }
 

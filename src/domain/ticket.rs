@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A support conversation between one visitor and the support team.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ticket {
     pub id: i64,
     /// The guest's capability: whoever holds it can read and write this ticket.
@@ -47,7 +47,7 @@ pub struct Ticket {
 }
 
 /// How the visitor found a conversation: 1 (bad) to 5 (great), with a comment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rating {
     pub score: i64,
     pub comment: Option<String>,
@@ -70,7 +70,7 @@ impl Ticket {
 pub const PREVIEW_CHARS: usize = 140;
 
 /// One stored chat line, numbered gaplessly per ticket by `seq`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     pub id: i64,
     pub ticket_id: i64,

@@ -23,7 +23,7 @@ pub const PAGES_KEPT: u32 = 20;
 pub const PREVIOUS_TICKETS: u32 = 20;
 
 /// One page the visitor was on, as the agent sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VisitedPage {
     pub url: String,
     pub title: String,

@@ -9,12 +9,17 @@ use serde_json::Value;
 use sha2::Sha256;
 
 /// The events a webhook can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum WebhookEvent {
+    #[serde(rename = "ticket.created")]
     TicketCreated,
+    #[serde(rename = "ticket.updated")]
     TicketUpdated,
+    #[serde(rename = "message.created")]
     MessageCreated,
+    #[serde(rename = "note.created")]
     NoteCreated,
+    #[serde(rename = "rating.created")]
     RatingCreated,
 }
 
@@ -42,15 +47,9 @@ impl WebhookEvent {
     }
 }
 
-impl Serialize for WebhookEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
 /// A registered receiver, as admins see it (never its secret, after the
 /// answer that created it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Webhook {
     pub id: i64,
     pub url: String,
@@ -58,7 +57,7 @@ pub struct Webhook {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     Pending,
@@ -87,7 +86,7 @@ impl DeliveryStatus {
 }
 
 /// One event for one webhook, as the delivery log shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: i64,
     pub event_id: String,
@@ -154,6 +153,7 @@ mod tests {
     fn events_round_trip_by_name() {
         for event in WebhookEvent::ALL {
             assert_eq!(WebhookEvent::parse(event.as_str()), Some(event));
+            assert_eq!(serde_json::json!(event), event.as_str());
         }
         assert_eq!(WebhookEvent::parse("message.deleted"), None);
     }

@@ -6,7 +6,7 @@ use super::{AppState, check_rate};
 use crate::auth::{self, TOKEN_COOKIE};
 use crate::domain::validation;
 use crate::domain::{Agent, AgentRole, AgentStatus, MAX_CHATS_LIMIT};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::metrics::metrics;
 use crate::store::{AgentUpdate, NewAgent, StoreError};
 use axum::extract::{Path, State};
@@ -30,14 +30,30 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
+/// The agent accounts' part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    login,
+    logout,
+    me,
+    list_agents,
+    create_agent,
+    update_agent,
+    reset_password
+))]
+pub struct Api;
+
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginRequest {
+    #[schema(required, nullable = false, min_length = 1, format = Email)]
     email: Option<String>,
+    #[schema(required, nullable = false, min_length = 1, format = Password)]
     password: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoginResponse {
+    /// Send it as `Authorization: Bearer TOKEN`.
     token: String,
     agent: Agent,
 }
@@ -59,6 +75,20 @@ fn cookie(state: &AppState, value: &str, max_age_seconds: u64) -> HeaderValue {
 /// What a login refused because every hashing slot was taken suggests waiting.
 const LOGIN_BUSY_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
+#[utoipa::path(
+    post,
+    path = "/api/support/auth/login",
+    tag = "agent",
+    summary = "Log in: a token, and the livesupport_token cookie",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "The token and the agent", body = LoginResponse,
+            headers(("Set-Cookie" = String, description = "livesupport_token, HttpOnly, SameSite=Strict"))),
+        (status = 400, description = "`validation_failed`: no email or password", body = ErrorEnvelope),
+        (status = 401, description = "`invalid_credentials`: a wrong email or password, or a disabled account", body = ErrorEnvelope),
+        (status = 429, description = "`rate_limited`: logins per client IP and email, or every password check busy", body = ErrorEnvelope),
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -113,6 +143,19 @@ async fn login(
 
 /// Ends the caller's sessions: every token of the agent is revoked (all devices)
 /// and open sockets close with 4401. Without a valid token it only clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/api/support/auth/logout",
+    tag = "agent",
+    summary = "Log out everywhere: every token of the agent is revoked",
+    description = "Without a valid token it only clears the cookie.",
+    responses(
+        (status = 204, description = "Logged out; the cookie is cleared",
+            headers(("Set-Cookie" = String, description = "livesupport_token, expired"))),
+        (status = 403, description = "`forbidden`: a cookie-authenticated request from another origin", body = ErrorEnvelope),
+    ),
+    security((), ("bearer" = [])),
+)]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = bearer_token(&headers)
         && let Ok(agent) = state.auth.authenticate(&token).await
@@ -129,22 +172,38 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/agents/me",
+    tag = "agent",
+    summary = "The calling agent",
+    responses((status = 200, description = "The agent", body = Agent)),
+    security(("bearer" = [])),
+)]
 async fn me(CurrentAgent(agent): CurrentAgent) -> Json<Agent> {
     Json(agent)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AgentWithPresence {
     #[serde(flatten)]
     agent: Agent,
     online: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AgentList {
     agents: Vec<AgentWithPresence>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/agents",
+    tag = "agent",
+    summary = "The team, with who is online",
+    responses((status = 200, description = "Every agent", body = AgentList)),
+    security(("bearer" = [])),
+)]
 async fn list_agents(
     State(state): State<AppState>,
     _: CurrentAgent,
@@ -162,14 +221,33 @@ async fn list_agents(
     Ok(Json(AgentList { agents }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreateAgentRequest {
+    #[schema(required, nullable = false, max_length = 254, format = Email)]
     email: Option<String>,
+    #[schema(required, nullable = false, min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(required, nullable = false, min_length = 10, max_length = 1024, format = Password)]
     password: Option<String>,
+    /// Default `agent`.
+    #[schema(value_type = Option<AgentRole>)]
     role: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/support/agents",
+    tag = "admin",
+    summary = "Create an agent account",
+    request_body = CreateAgentRequest,
+    responses(
+        (status = 201, description = "The new agent", body = Agent),
+        (status = 400, description = "`validation_failed` naming the field", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+        (status = 409, description = "`conflict`: the email has an account", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn create_agent(
     State(state): State<AppState>,
     _: AdminAgent,
@@ -201,12 +279,16 @@ async fn create_agent(
     Ok((StatusCode::CREATED, Json(agent)))
 }
 
-#[derive(Deserialize)]
+/// At least one of the fields.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateAgentRequest {
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(value_type = Option<AgentRole>)]
     role: Option<String>,
     disabled: Option<bool>,
     /// The most tickets auto-assignment gives the agent (0 to 50).
+    #[schema(minimum = 0, maximum = 50)]
     max_chats: Option<i64>,
 }
 
@@ -228,6 +310,21 @@ fn not_found_as_agent(err: StoreError) -> ApiError {
 /// Admin: rename, change the role, disable or enable an agent. Disabling ends the
 /// agent's sessions at once. Admins cannot disable or demote themselves, so a
 /// team always keeps the admin who is making the change.
+#[utoipa::path(
+    patch,
+    path = "/api/support/agents/{agent_id}",
+    tag = "admin",
+    summary = "Rename, change the role, disable or enable an agent, or set max_chats",
+    params(("agent_id" = i64, Path, description = "The agent's id (anything but a positive number names no agent: 404)")),
+    request_body = UpdateAgentRequest,
+    responses(
+        (status = 200, description = "The changed agent", body = Agent),
+        (status = 400, description = "`validation_failed` naming the field (an admin cannot disable or demote themselves)", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown agent", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn update_agent(
     State(state): State<AppState>,
     AdminAgent(admin): AdminAgent,
@@ -290,12 +387,28 @@ async fn update_agent(
     Ok(Json(agent))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PasswordRequest {
+    #[schema(required, nullable = false, min_length = 10, max_length = 1024, format = Password)]
     password: Option<String>,
 }
 
 /// Admin: set a new password for an agent; the agent's sessions end.
+#[utoipa::path(
+    post,
+    path = "/api/support/agents/{agent_id}/password",
+    tag = "admin",
+    summary = "Set an agent's password; the agent's sessions end",
+    params(("agent_id" = i64, Path, description = "The agent's id (anything but a positive number names no agent: 404)")),
+    request_body = PasswordRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "`validation_failed`: `password`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown agent", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn reset_password(
     State(state): State<AppState>,
     AdminAgent(admin): AdminAgent,

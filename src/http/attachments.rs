@@ -11,7 +11,7 @@ use crate::chat::attachments::UploadedFile;
 use crate::domain::attachment::{UrlError, content_disposition};
 use crate::domain::validation;
 use crate::domain::{Message, MessageDraft, SenderType, Ticket, TicketStatus, Visibility};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::storage::StorageError;
 use crate::store::StoreError;
 use axum::body::Body;
@@ -44,12 +44,50 @@ pub fn upload_router(max_upload_bytes: u64, timeout: Duration) -> Router<AppStat
     super::with_timeout(routes, timeout)
 }
 
+/// Attachments' part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(guest_upload, agent_upload, download))]
+pub struct Api;
+
+/// An upload's form (`multipart/form-data`), as the description shows it:
+/// [`read_form`] reads it field by field as it streams.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Read by the description only.
+struct UploadForm {
+    /// The file (one); its type is sniffed from its bytes.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Text sent with the file (at most 8192 characters).
+    caption: Option<String>,
+    /// 1 to 64 characters; a resend with the same key answers the first message.
+    #[schema(max_length = 64)]
+    client_msg_id: Option<String>,
+}
+
 /// The download route (its response is quick; the body streams after).
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/support/attachments/{token}", get(download))
 }
 
 /// The visitor sends a file on their ticket (the session id is the capability).
+#[utoipa::path(
+    post,
+    path = "/api/support/ticket/{session_id}/attachments",
+    tag = "guest",
+    summary = "Send a file on the visitor's ticket",
+    params(super::guest::SessionPath),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The stored message with its attachment", body = Message),
+        (status = 200, description = "A resend of a stored `client_msg_id`: the first message", body = Message),
+        (status = 400, description = "`validation_failed` naming the field (`file` for none, a second one, an empty or unreadable image)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown session", body = ErrorEnvelope),
+        (status = 409, description = "`ticket_closed` or `client_msg_id_reused`", body = ErrorEnvelope),
+        (status = 413, description = "`payload_too_large`: over MAX_UPLOAD_BYTES", body = ErrorEnvelope),
+        (status = 415, description = "`unsupported_media_type`: a sniffed type UPLOAD_TYPES does not allow", body = ErrorEnvelope),
+        (status = 429, description = "`rate_limited`: uploads per ticket or per client IP", body = ErrorEnvelope),
+    ),
+)]
 async fn guest_upload(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -69,6 +107,25 @@ async fn guest_upload(
 }
 
 /// An agent sends a file on a ticket.
+#[utoipa::path(
+    post,
+    path = "/api/support/tickets/{ticket_id}/attachments",
+    tag = "agent",
+    summary = "Send a file on a ticket",
+    params(super::tickets::TicketPath),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The stored message with its attachment", body = Message),
+        (status = 200, description = "A resend of a stored `client_msg_id`: the first message", body = Message),
+        (status = 400, description = "`validation_failed` naming the field (`file` for none, a second one, an empty or unreadable image)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown ticket", body = ErrorEnvelope),
+        (status = 409, description = "`ticket_closed` or `client_msg_id_reused`", body = ErrorEnvelope),
+        (status = 413, description = "`payload_too_large`: over MAX_UPLOAD_BYTES", body = ErrorEnvelope),
+        (status = 415, description = "`unsupported_media_type`: a sniffed type UPLOAD_TYPES does not allow", body = ErrorEnvelope),
+        (status = 429, description = "`rate_limited`: uploads per ticket", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn agent_upload(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
@@ -246,6 +303,18 @@ const DOWNLOAD_CSP: &str = "sandbox; default-src 'none'; img-src 'self'; style-s
 
 /// Serves a file behind a signed URL: 404 for a token that is not ours (or a
 /// file gone), 403 for one that has expired.
+#[utoipa::path(
+    get,
+    path = "/api/support/attachments/{token}",
+    tag = "public",
+    summary = "A file, behind the signed URL its message carries",
+    params(("token" = String, Path, description = "The signed token of the attachment's `url`")),
+    responses(
+        (status = 200, description = "The file, with its stored type", content_type = "*/*", body = Vec<u8>),
+        (status = 403, description = "`forbidden`: the link has expired", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: not a valid token, or the file is gone", body = ErrorEnvelope),
+    ),
+)]
 async fn download(
     State(state): State<AppState>,
     Path(token): Path<String>,

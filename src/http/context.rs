@@ -8,7 +8,7 @@ use super::tickets::load;
 use crate::domain::Ticket;
 use crate::domain::user_agent;
 use crate::domain::visitor::{PAGES_KEPT, PREVIOUS_TICKETS, VisitedPage};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -21,7 +21,12 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-#[derive(Serialize)]
+/// The visitor context's part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(visitor_context))]
+pub struct Api;
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct VisitorContext {
     /// Up to [`PAGES_KEPT`], newest first.
     pages: Vec<VisitedPage>,
@@ -37,6 +42,18 @@ struct VisitorContext {
     previous_tickets: Vec<Ticket>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/tickets/{ticket_id}/context",
+    tag = "agent",
+    summary = "The visitor's pages, browser, locale and previous conversations",
+    params(super::tickets::TicketPath),
+    responses(
+        (status = 200, description = "The visitor context", body = VisitorContext),
+        (status = 404, description = "`not_found`: unknown ticket", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn visitor_context(
     State(state): State<AppState>,
     _: CurrentAgent,

@@ -7,7 +7,7 @@ use super::guest::ticket_of_session;
 use super::tickets::load;
 use crate::domain::Ticket;
 use crate::domain::email::{EmailStatus, OutboxEmail};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::store::OutboxQuery;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,13 +33,35 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/outbox", get(outbox))
 }
 
-#[derive(Deserialize)]
+/// Email's part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(guest_transcript, agent_transcript, resume, outbox))]
+pub struct Api;
+
+/// The body may be empty or absent.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TranscriptRequest {
+    /// Default the ticket's `user_email` (at most 254 characters).
+    #[schema(max_length = 254, format = Email)]
     email: Option<String>,
 }
 
 /// The visitor asks for the conversation by email: `202` with the outbox entry.
+#[utoipa::path(
+    post,
+    path = "/api/support/ticket/{session_id}/transcript",
+    tag = "guest",
+    summary = "Email the conversation to the visitor",
+    params(super::guest::SessionPath),
+    request_body(content = Option<TranscriptRequest>),
+    responses(
+        (status = 202, description = "Queued: the outbox entry", body = OutboxEmail),
+        (status = 400, description = "`validation_failed`: `email` (none known, or not an address)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown session", body = ErrorEnvelope),
+        (status = 429, description = "`rate_limited`: 3 transcripts an hour per ticket", body = ErrorEnvelope),
+    ),
+)]
 async fn guest_transcript(
     State(state): State<AppState>,
     PathKey(key): PathKey,
@@ -54,6 +76,20 @@ async fn guest_transcript(
 }
 
 /// An agent sends the conversation to the visitor (or another address).
+#[utoipa::path(
+    post,
+    path = "/api/support/tickets/{ticket_id}/transcript",
+    tag = "agent",
+    summary = "Email the conversation to the visitor or another address",
+    params(super::tickets::TicketPath),
+    request_body(content = Option<TranscriptRequest>),
+    responses(
+        (status = 202, description = "Queued: the outbox entry", body = OutboxEmail),
+        (status = 400, description = "`validation_failed`: `email` (none known, or not an address)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown ticket", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn agent_transcript(
     State(state): State<AppState>,
     _: CurrentAgent,
@@ -68,19 +104,34 @@ async fn agent_transcript(
     Ok((StatusCode::ACCEPTED, Json(queued)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResumeRequest {
+    /// The token of an email's link.
+    #[schema(required, nullable = false)]
     token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Resumed {
     session_id: String,
     ticket: Ticket,
 }
 
 /// Trades an email link's token for its conversation.
+#[utoipa::path(
+    post,
+    path = "/api/support/resume",
+    tag = "public",
+    summary = "Trade an email link's token for its conversation",
+    request_body = ResumeRequest,
+    responses(
+        (status = 200, description = "The session id and the ticket as its visitor sees it", body = Resumed),
+        (status = 400, description = "`validation_failed`: no `token`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the link has expired", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: not one of our tokens, or it names no ticket", body = ErrorEnvelope),
+    ),
+)]
 async fn resume(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<ResumeRequest>,
@@ -96,13 +147,30 @@ async fn resume(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct OutboxPage {
     emails: Vec<OutboxEmail>,
     next_before: Option<i64>,
     smtp_configured: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/outbox",
+    tag = "admin",
+    summary = "The emails, newest first",
+    params(
+        ("status" = Option<String>, Query, description = "`pending`, `sent`, `failed` or `all` (default)"),
+        ("limit" = Option<u32>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("before" = Option<i64>, Query, description = "The page after the one that ended at this email id", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "A page of the outbox", body = OutboxPage),
+        (status = 400, description = "`validation_failed` naming the parameter", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn outbox(
     State(state): State<AppState>,
     _: AdminAgent,

@@ -23,14 +23,23 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/support/health", get(health))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(alive))
         .route("/readyz", get(ready))
 }
 
+/// Health's part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(health, alive, ready))]
+pub struct Api;
+
 /// The state of each dependency: fixed words, never driver errors.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Checks {
+    /// `ok`, `unavailable` or `timeout`.
+    #[schema(value_type = String)]
     pub database: &'static str,
+    /// `ok`, `unavailable` or `timeout`.
+    #[schema(value_type = String)]
     pub broker: &'static str,
 }
 
@@ -46,8 +55,10 @@ impl Checks {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Health {
+    /// `ok`, `degraded` (the broker does not answer) or `unavailable`.
+    #[schema(value_type = String)]
     status: &'static str,
     checks: Checks,
     version: &'static str,
@@ -100,6 +111,16 @@ pub fn record(checks: &Checks, state: &AppState) {
     m.broker_up.set(i64::from(checks.broker == "ok"));
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/health",
+    tag = "public",
+    summary = "The node's health, explained",
+    responses(
+        (status = 200, description = "`ok` or `degraded`", body = Health),
+        (status = 503, description = "`unavailable`: the database does not answer", body = Health),
+    ),
+)]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let checks = checks(&state).await;
     record(&checks, &state);
@@ -118,6 +139,28 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     (code, Json(body))
 }
 
+/// `/healthz`: the process serves.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness: the process serves",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String)),
+)]
+async fn alive() -> &'static str {
+    "ok"
+}
+
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness: the database answers and the node is not draining",
+    responses(
+        (status = 200, description = "Ready, and why", content_type = "text/plain", body = String),
+        (status = 503, description = "Not ready, and why", content_type = "text/plain", body = String),
+    ),
+)]
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     let checks = checks(&state).await;
     record(&checks, &state);

@@ -14,6 +14,7 @@ mod guest;
 pub mod health;
 pub mod limits;
 mod notes;
+pub mod openapi;
 mod reports;
 mod routing;
 pub mod scrape;
@@ -89,7 +90,8 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(sockets::router())
         .merge(assets::router())
-        .merge(attachments::router());
+        .merge(attachments::router())
+        .merge(openapi::router());
     let timed = with_timeout(routes, timeout);
     let uploads = attachments::upload_router(
         state.chat.attachments.max_bytes,

@@ -3,7 +3,7 @@
 use super::AppState;
 use super::extract::{CurrentAgent, QueryParams};
 use crate::chat::reports::{CSV_HEADER, ReportRange, Summary};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
@@ -19,6 +19,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/reports/tickets.csv", get(tickets_csv))
 }
 
+/// Reports' part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(summary, tickets_csv))]
+pub struct Api;
+
+/// The range of a report.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct RangeQuery {
+    /// The first day, `YYYY-MM-DD` in `tz` (default 6 days before `to`).
+    #[param(format = Date)]
+    from: Option<String>,
+    /// The last day, included (default today in `tz`); at most 366 days.
+    #[param(format = Date)]
+    to: Option<String>,
+    /// An IANA time zone, default `UTC`.
+    tz: Option<String>,
+}
+
 fn range_of(state: &AppState, params: &HashMap<String, String>) -> Result<ReportRange, ApiError> {
     let param = |name: &str| params.get(name).map(String::as_str);
     ReportRange::parse(
@@ -29,6 +49,18 @@ fn range_of(state: &AppState, params: &HashMap<String, String>) -> Result<Report
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/reports/summary",
+    tag = "agent",
+    summary = "The desk's numbers for a range of days",
+    params(RangeQuery),
+    responses(
+        (status = 200, description = "The figures of the tickets created in the range", body = Summary),
+        (status = 400, description = "`validation_failed`: `from`, `to` or `tz`", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn summary(
     State(state): State<AppState>,
     _: CurrentAgent,
@@ -38,6 +70,18 @@ async fn summary(
     Ok(Json(state.chat.report_summary(&range).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/reports/tickets.csv",
+    tag = "agent",
+    summary = "The range's tickets as CSV, one row each",
+    params(RangeQuery),
+    responses(
+        (status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv", body = String),
+        (status = 400, description = "`validation_failed`: `from`, `to` or `tz`", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 /// Streams the rows a page at a time; the first page is read before the
 /// answer starts, so a database that does not answer is a clean 503.
 async fn tickets_csv(

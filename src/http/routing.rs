@@ -8,7 +8,7 @@ use super::tickets::load;
 use crate::domain::hours::BusinessHours;
 use crate::domain::settings::{MAX_AWAY_AFTER_MINUTES, MAX_EMAIL_AFTER_MINUTES, MAX_NOTICE_CHARS};
 use crate::domain::{Agent, AssignmentMode, Settings, Ticket};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use axum::extract::State;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -22,13 +22,56 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/tickets/{ticket_id}/transfer", post(transfer))
 }
 
-#[derive(Deserialize)]
+/// Presence and routing's part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(set_status, get_settings, put_settings, transfer))]
+pub struct Api;
+
+#[derive(Deserialize, utoipa::ToSchema)]
 struct StatusRequest {
+    /// `online` or `away`.
+    #[schema(required, nullable = false, value_type = Option<String>, pattern = "^(online|away)$")]
     status: Option<String>,
+}
+
+/// Any subset of the settings' fields; a field not listed is 400. (The bounds
+/// repeat `MAX_AWAY_AFTER_MINUTES`, `MAX_NOTICE_CHARS` and
+/// `MAX_EMAIL_AFTER_MINUTES`: the derive takes literals only.)
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Read by the description only; the handler reads a JSON object.
+struct SettingsChange {
+    assignment: Option<AssignmentMode>,
+    /// 0 (never) to 1440.
+    #[schema(minimum = 0, maximum = 1440)]
+    away_after_minutes: Option<i64>,
+    /// `null`: always open.
+    business_hours: Option<BusinessHours>,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
+    greeting: Option<String>,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
+    offline_message: Option<String>,
+    /// 1 to 10080 (a week).
+    #[schema(minimum = 1, maximum = 10080)]
+    email_after_minutes: Option<i64>,
+    csat: Option<bool>,
 }
 
 /// The agent chooses `away` (kept until they choose `online`, across reloads)
 /// or `online` (which is activity too).
+#[utoipa::path(
+    put,
+    path = "/api/support/agents/me/status",
+    tag = "agent",
+    summary = "Choose online or away",
+    request_body = StatusRequest,
+    responses(
+        (status = 200, description = "The agent with the new status", body = Agent),
+        (status = 400, description = "`validation_failed`: `status`", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn set_status(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
@@ -49,6 +92,17 @@ async fn set_status(
     Ok(Json(agent))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/settings",
+    tag = "admin",
+    summary = "The desk's settings",
+    responses(
+        (status = 200, description = "The settings", body = Settings),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_settings(
     State(state): State<AppState>,
     _: AdminAgent,
@@ -58,6 +112,19 @@ async fn get_settings(
 
 /// Applies any subset of the settings' fields to the stored ones; every field
 /// is checked before anything is stored.
+#[utoipa::path(
+    put,
+    path = "/api/support/settings",
+    tag = "admin",
+    summary = "Change any of the settings (every field is checked before anything is stored)",
+    request_body = SettingsChange,
+    responses(
+        (status = 200, description = "The settings, changed", body = Settings),
+        (status = 400, description = "`validation_failed` naming the field", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn put_settings(
     State(state): State<AppState>,
     AdminAgent(admin): AdminAgent,
@@ -161,12 +228,29 @@ async fn put_settings(
     Ok(Json(settings.public()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TransferRequest {
+    /// An enabled teammate.
+    #[schema(required, nullable = false)]
     supporter_id: Option<i64>,
 }
 
 /// Any agent gives a ticket that is not closed to an enabled teammate.
+#[utoipa::path(
+    post,
+    path = "/api/support/tickets/{ticket_id}/transfer",
+    tag = "agent",
+    summary = "Give a ticket that is not closed to an enabled teammate",
+    params(super::tickets::TicketPath),
+    request_body = TransferRequest,
+    responses(
+        (status = 200, description = "The ticket, transferred", body = Ticket),
+        (status = 400, description = "`validation_failed`: `supporter_id` is not an enabled agent", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown ticket", body = ErrorEnvelope),
+        (status = 409, description = "`ticket_closed` or `invalid_transition`", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn transfer(
     State(state): State<AppState>,
     CurrentAgent(caller): CurrentAgent,

@@ -31,6 +31,31 @@ pub fn router<S: Clone + Send + Sync + 'static>(token: Option<&Secret>) -> Route
     )
 }
 
+/// `/metrics`'s part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(metrics_route))]
+pub struct Api;
+
+/// What [`router`]'s closure answers, for the description only (a closure
+/// cannot carry the annotation).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "The Prometheus scrape",
+    description = "On the main port only while METRICS_BIND is unset (else 404 here). \
+        With METRICS_TOKEN it needs `Authorization: Bearer` with that token.",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "`unauthorized`: METRICS_TOKEN is set and not presented", body = crate::error::ErrorEnvelope,
+            headers(("WWW-Authenticate" = String))),
+        (status = 404, description = "`not_found`: served on METRICS_BIND's listener instead", body = crate::error::ErrorEnvelope),
+    ),
+    security((), ("metrics_token" = [])),
+)]
+#[allow(dead_code)]
+fn metrics_route() {}
+
 fn digest(text: &str) -> Vec<u8> {
     Sha256::digest(text.as_bytes()).to_vec()
 }

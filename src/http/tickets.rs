@@ -5,7 +5,7 @@ use super::AppState;
 use super::extract::{CurrentAgent, JsonBody, PathKey, QueryParams};
 use super::guest::{MessagesPage, message_range};
 use crate::domain::{Priority, SenderType, Ticket, TicketChange, TicketStatus, desk};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::store::{AssignedFilter, StoreError, TicketCursor, TicketQuery};
 use axum::extract::State;
 use axum::routing::get;
@@ -33,6 +33,42 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// The agents' ticket routes' part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_tickets, get_ticket, patch_ticket, list_messages, assign_ticket))]
+pub struct Api;
+
+/// The ticket id in an agent route's path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Read by the description only; handlers take [`PathKey`].
+pub struct TicketPath {
+    /// The ticket's id (anything but a positive number names no ticket: 404).
+    ticket_id: i64,
+}
+
+/// The queue's filters ([`list_tickets`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by the description only; the handler takes [`QueryParams`].
+struct TicketListQuery {
+    /// A comma list of statuses; default `open,assigned,in_progress`; `all` for every status.
+    status: Option<String>,
+    /// A comma list of priorities; default every priority.
+    priority: Option<String>,
+    /// `me`, `none`, or an agent id.
+    assigned: Option<String>,
+    /// Text in subject, visitor name, email and message text (at most 200 characters).
+    q: Option<String>,
+    /// A comma list of labels: tickets carrying any of them.
+    label: Option<String>,
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    cursor: Option<String>,
+}
+
 /// A numeric ticket id from the path; anything else names no ticket.
 fn ticket_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
@@ -51,7 +87,7 @@ pub(super) async fn load(state: &AppState, raw_id: &str) -> Result<Ticket, ApiEr
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TicketList {
     tickets: Vec<Ticket>,
     next_cursor: Option<String>,
@@ -80,6 +116,18 @@ fn name_list<T: std::str::FromStr>(
         .collect()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/tickets",
+    tag = "agent",
+    summary = "The queue, filtered, newest activity first",
+    params(TicketListQuery),
+    responses(
+        (status = 200, description = "A page of tickets; `next_cursor` is null on the last", body = TicketList),
+        (status = 400, description = "`validation_failed` naming the parameter", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_tickets(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
@@ -163,6 +211,18 @@ async fn list_tickets(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/tickets/{ticket_id}",
+    tag = "agent",
+    summary = "One ticket, as the team sees it",
+    params(TicketPath),
+    responses(
+        (status = 200, description = "The ticket", body = Ticket),
+        (status = 404, description = "`not_found`: unknown ticket", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_ticket(
     State(state): State<AppState>,
     _: CurrentAgent,
@@ -171,6 +231,19 @@ async fn get_ticket(
     Ok(Json(load(&state, &raw_id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/tickets/{ticket_id}/messages",
+    tag = "agent",
+    summary = "A page of the ticket's messages (internal ones included, in the agents' numbering)",
+    params(TicketPath, super::guest::MessagePageQuery),
+    responses(
+        (status = 200, description = "The page; `has_more` says more exist beyond it", body = MessagesPage),
+        (status = 400, description = "`validation_failed` naming the parameter", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown ticket", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_messages(
     State(state): State<AppState>,
     _: CurrentAgent,
@@ -182,8 +255,9 @@ async fn list_messages(
     Ok(Json(state.store.messages(ticket.id, range).await?.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AssignRequest {
+    /// The assignee; default the caller.
     supporter_id: Option<i64>,
     /// The caller joins the chat: on an `open` ticket they are assigned and the
     /// visitor is told ("Alice joined the chat", `supporter_joined`).
@@ -193,6 +267,21 @@ pub struct AssignRequest {
 
 /// Assigns a ticket to an agent (default: the caller). Also serves the original
 /// design's `/api/support/ticket/{ticket_id}/assign`.
+#[utoipa::path(
+    post,
+    path = "/api/support/tickets/{ticket_id}/assign",
+    tag = "agent",
+    summary = "Assign a ticket to an agent (default the caller); `join` to join the chat",
+    params(TicketPath),
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "The ticket, assigned", body = Ticket),
+        (status = 400, description = "`validation_failed`: `supporter_id` is not an active agent, or `join` for a teammate", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown ticket", body = ErrorEnvelope),
+        (status = 409, description = "`ticket_closed` or `invalid_transition`", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn assign_ticket(
     State(state): State<AppState>,
     CurrentAgent(caller): CurrentAgent,
@@ -229,14 +318,32 @@ pub async fn assign_ticket(
     ))
 }
 
-#[derive(Deserialize)]
+/// At least one of the fields.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PatchRequest {
+    #[schema(value_type = Option<TicketStatus>)]
     status: Option<String>,
+    #[schema(value_type = Option<Priority>)]
     priority: Option<String>,
     /// Replaces the ticket's label set (`[]` removes every label).
     labels: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/support/tickets/{ticket_id}",
+    tag = "agent",
+    summary = "Change a ticket's status, priority or labels",
+    params(TicketPath),
+    request_body = PatchRequest,
+    responses(
+        (status = 200, description = "The changed ticket", body = Ticket),
+        (status = 400, description = "`validation_failed` naming the field (none given: `status`)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown ticket", body = ErrorEnvelope),
+        (status = 409, description = "`invalid_transition` or `ticket_closed`", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn patch_ticket(
     State(state): State<AppState>,
     CurrentAgent(caller): CurrentAgent,

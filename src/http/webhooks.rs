@@ -4,7 +4,7 @@ use super::AppState;
 use super::extract::{AdminAgent, JsonBody, PathKey, QueryParams};
 use crate::chat::webhooks::CreatedWebhook;
 use crate::domain::webhook::{Delivery, Webhook};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::store::DeliveryQuery;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,12 +22,45 @@ pub fn router() -> Router<AppState> {
         .route("/api/support/webhooks/{key}/deliveries", get(deliveries))
 }
 
-#[derive(Deserialize)]
+/// Webhooks' part of the OpenAPI description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, remove, deliveries))]
+pub struct Api;
+
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewWebhookRequest {
+    /// `http` or `https`, at most 2,048 characters, no credentials; a host
+    /// that is or resolves to a non-public address is refused unless
+    /// `WEBHOOK_ALLOW_PRIVATE`.
     url: Option<String>,
+    /// One or more of `ticket.created`, `ticket.updated`, `message.created`,
+    /// `note.created`, `rating.created`.
     events: Option<Vec<String>>,
 }
 
+/// The webhook's id in the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct WebhookPath {
+    /// The webhook's id.
+    webhook_id: i64,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/support/webhooks",
+    tag = "admin",
+    summary = "Register a webhook; the answer holds its signing secret, shown this once",
+    request_body = NewWebhookRequest,
+    responses(
+        (status = 201, description = "Registered, with its secret", body = CreatedWebhook),
+        (status = 400, description = "`validation_failed`: `url` (malformed, not http(s), private, unresolvable) or `events`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+        (status = 409, description = "`conflict`: 20 webhooks exist", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn create(
     State(state): State<AppState>,
     _: AdminAgent,
@@ -42,11 +75,22 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct WebhookList {
     webhooks: Vec<Webhook>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/webhooks",
+    tag = "admin",
+    summary = "The webhooks, oldest first (never their secrets)",
+    responses(
+        (status = 200, description = "Every webhook", body = WebhookList),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list(State(state): State<AppState>, _: AdminAgent) -> Result<Json<WebhookList>, ApiError> {
     Ok(Json(WebhookList {
         webhooks: state.chat.list_webhooks().await?,
@@ -60,6 +104,19 @@ fn webhook_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or(ApiError::NotFound("webhook"))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/support/webhooks/{webhook_id}",
+    tag = "admin",
+    summary = "Remove a webhook and its deliveries",
+    params(WebhookPath),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown webhook", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn remove(
     State(state): State<AppState>,
     _: AdminAgent,
@@ -69,12 +126,31 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DeliveryPage {
     deliveries: Vec<Delivery>,
+    /// Pass as `before` for the next page; `null`: no more.
     next_before: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/support/webhooks/{webhook_id}/deliveries",
+    tag = "admin",
+    summary = "A webhook's delivery log, newest first",
+    params(
+        WebhookPath,
+        ("limit" = Option<u32>, Query, description = "1 to 200, default 50", minimum = 1, maximum = 200),
+        ("before" = Option<i64>, Query, description = "The page after the one that ended at this delivery id", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "A page of the log", body = DeliveryPage),
+        (status = 400, description = "`validation_failed` naming the parameter", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: unknown webhook", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])),
+)]
 async fn deliveries(
     State(state): State<AppState>,
     _: AdminAgent,
