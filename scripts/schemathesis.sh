@@ -64,6 +64,7 @@ PORT=$port BIND=127.0.0.1 \
   UPLOAD_RATE_PER_MINUTE=100000 \
   UPLOAD_IP_RATE_PER_MINUTE=100000 \
   MAX_CONNECTIONS_PER_IP=100000 \
+  WEBHOOK_ALLOW_PRIVATE=true \
   LOG_FORMAT=json RUST_LOG=info \
   "$LIVESUPPORT_BIN" serve >"$dir/server.log" 2>&1 &
 server=$!
@@ -106,6 +107,16 @@ for n in $(seq "$TICKETS"); do
   ticket_ids+=("$(field '["id"]' <<<"$ticket")")
 done
 
+# Webhooks for the {webhook_id} routes (to a port nobody listens on: their
+# deliveries are refused and retried, off the requests' path).
+webhook_ids=()
+for n in 1 2 3; do
+  hook=$(post /api/support/webhooks \
+    "{\"url\":\"http://127.0.0.1:9/hook$n\",\"events\":[\"ticket.created\",\"message.created\"]}" auth)
+  webhook_ids+=("$(field '["id"]' <<<"$hook")")
+done
+post /api/support/ticket '{"user_name":"Fuzz Visitor","subject":"For the webhooks","message":"Hello"}' >/dev/null
+
 # The description itself, against the OpenAPI 3.1 schema.
 curl -fsS "$base/api/openapi.json" >"$dir/openapi.json"
 python3 - "$dir/openapi.json" <<'EOF'
@@ -128,12 +139,14 @@ bearer = "${LIVESUPPORT_TOKEN}"
 "path.session_id" = { dictionary = "sessions" }
 "path.ticket_id" = { dictionary = "tickets" }
 "path.agent_id" = "${LIVESUPPORT_AGENT_ID}"
+"path.webhook_id" = { dictionary = "webhooks" }
 # Assign and transfer to a real agent half of the time.
 "body.supporter_id" = { dictionary = "agents", probability = 0.5 }
 EOF
 (IFS=,; printf '\n[dictionaries.sessions]\nvalues = [%s]\n\n[dictionaries.tickets]\nvalues = [%s]\n' \
   "${session_ids[*]}" "${ticket_ids[*]}") >>"$dir/schemathesis.toml"
 printf '\n[dictionaries.agents]\nvalues = [1, %s]\n' "$LIVESUPPORT_AGENT_ID" >>"$dir/schemathesis.toml"
+(IFS=,; printf '\n[dictionaries.webhooks]\nvalues = [%s]\n' "${webhook_ids[*]}") >>"$dir/schemathesis.toml"
 
 echo "schemathesis against $base (at most $MAX_EXAMPLES cases per operation and phase)"
 started=$(date +%s)
