@@ -155,28 +155,13 @@ async fn deliveries(
     State(state): State<AppState>,
     _: AdminAgent,
     PathKey(raw): PathKey,
-    QueryParams(params): QueryParams,
+    params: QueryParams,
 ) -> Result<Json<DeliveryPage>, ApiError> {
     let webhook_id = webhook_id(&raw)?;
-    let limit = match params.get("limit") {
-        None => DEFAULT_PAGE,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::validation("limit", format!("limit must be 1 to {MAX_PAGE}"))
-            })?,
-    };
-    let before = match params.get("before") {
-        None => None,
-        Some(raw) => Some(
-            raw.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ApiError::validation("before", "before must be a delivery id"))?,
-        ),
-    };
+    let limit = params
+        .int("limit", 1, i64::from(MAX_PAGE))?
+        .map_or(DEFAULT_PAGE, |n| n as u32);
+    let before = params.int("before", 1, i64::MAX)?;
     let deliveries = state
         .chat
         .webhook_deliveries(DeliveryQuery {
