@@ -245,3 +245,60 @@ async fn bad_ranges_are_refused_and_visitors_see_no_reports() {
     let (status, body) = app.get("/api/support/reports/summary", Some(&token)).await;
     assert_eq!(status, 200, "the default range: {body}");
 }
+
+/// The store's report pages cover every ticket once, in (created_at, id)
+/// order, tickets of one instant included (the keyset continues by id).
+#[tokio::test]
+async fn report_pages_cover_tickets_of_the_same_instant_once() {
+    use livesupport::domain::{NewTicket, Priority};
+    use livesupport::store::{PostgresStore, SqliteStore, Store};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some((url, _dir)) = common::database(backend).await else {
+            continue;
+        };
+        let clock = Clock::manual(at("2026-12-01T09:00:00Z"));
+        let store: Box<dyn Store> = match backend {
+            Backend::Sqlite => Box::new(
+                SqliteStore::connect(&url, 2)
+                    .await
+                    .unwrap()
+                    .with_clock(clock.clone()),
+            ),
+            Backend::Postgres => Box::new(
+                PostgresStore::connect(&url, 4)
+                    .await
+                    .unwrap()
+                    .with_clock(clock.clone()),
+            ),
+        };
+        let mut created = Vec::new();
+        for n in 0..7 {
+            // Three at 09:00, four at 09:01.
+            if n == 3 {
+                clock.advance(Duration::minutes(1));
+            }
+            let new = NewTicket {
+                session_id: uuid::Uuid::new_v4().to_string(),
+                user_id: None,
+                user_name: format!("Visitor {n}"),
+                user_email: None,
+                subject: "Paging".into(),
+                priority: Priority::Medium,
+                first_message: None,
+            };
+            created.push(store.create_ticket(&new).await.unwrap().0.id);
+        }
+        let (from, to) = (at("2026-12-01T00:00:00Z"), at("2026-12-02T00:00:00Z"));
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.report_tickets(from, to, after, 2).await.unwrap();
+            seen.extend(page.iter().map(|t| t.id));
+            match page.last() {
+                Some(last) if page.len() == 2 => after = Some((last.created_at, last.id)),
+                _ => break,
+            }
+        }
+        assert_eq!(seen, created, "{backend:?}");
+    }
+}

@@ -15,8 +15,10 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
-/// Tickets read per page.
-const PAGE: u32 = 1000;
+/// Tickets read per page: the summary's (a page is a round trip), the CSV's
+/// (a page is a chunk of the answer).
+const SUMMARY_PAGE: u32 = 5000;
+const CSV_PAGE: u32 = 1000;
 /// The longest range, in days.
 const MAX_DAYS: i64 = 366;
 
@@ -341,13 +343,13 @@ impl Chat {
         loop {
             let page = self
                 .store
-                .report_tickets(range.start, range.end, after, PAGE)
+                .report_tickets(range.start, range.end, after, SUMMARY_PAGE)
                 .await?;
             for ticket in &page {
                 tally.add(ticket, range.tz);
             }
             match page.last() {
-                Some(last) if page.len() == PAGE as usize => {
+                Some(last) if page.len() == SUMMARY_PAGE as usize => {
                     after = Some((last.created_at, last.id))
                 }
                 _ => break,
@@ -366,12 +368,12 @@ impl Chat {
     ) -> Result<Option<(String, Option<(DateTime<Utc>, i64)>)>, ApiError> {
         let page = self
             .store
-            .report_tickets(range.start, range.end, after, PAGE)
+            .report_tickets(range.start, range.end, after, CSV_PAGE)
             .await?;
         let Some(last) = page.last() else {
             return Ok(None);
         };
-        let next = (page.len() == PAGE as usize).then_some((last.created_at, last.id));
+        let next = (page.len() == CSV_PAGE as usize).then_some((last.created_at, last.id));
         Ok(Some((
             page.iter().map(|t| csv_row(t, range.tz)).collect(),
             next,

@@ -381,15 +381,17 @@ macro_rules! webhook_sql {
                 limit: u32,
             ) -> StoreResult<Vec<ReportTicket>> {
                 // By the created_at index, in (created_at, id) order: a page
-                // starts where the last one ended.
+                // starts where the last one ended. `created_at >= $3` keeps the
+                // index range starting there (the OR alone is only a filter,
+                // and each page would scan the range from its start).
                 let (after_at, after_id) = after.unwrap_or((from, 0));
                 let rows: Vec<ReportRow> = sqlx::query_as(
                     "SELECT t.id, t.created_at, t.status, t.priority, t.subject, t.user_name, t.user_email, \
                      t.supporter_id, a.name AS supporter_name, t.first_visitor_at, t.first_response_at, \
                      t.first_assigned_at, t.first_resolved_at, CAST(t.rating_score AS BIGINT) AS rating_score \
                      FROM support_tickets t LEFT JOIN support_agents a ON a.id = t.supporter_id \
-                     WHERE t.created_at >= $1 AND t.created_at < $2 \
-                       AND (t.created_at > $3 OR (t.created_at = $3 AND t.id > $4)) \
+                     WHERE t.created_at >= $1 AND t.created_at < $2 AND t.created_at >= $3 \
+                       AND (t.created_at > $3 OR t.id > $4) \
                      ORDER BY t.created_at, t.id LIMIT $5",
                 )
                 .bind(from)
