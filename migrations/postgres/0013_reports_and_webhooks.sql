@@ -42,6 +42,11 @@ WHERE status IN ('resolved', 'closed');
 CREATE INDEX idx_support_tickets_first_resolved ON support_tickets(first_resolved_at)
     WHERE first_resolved_at IS NOT NULL;
 
+-- An agent's open chats (every agent listing and routing round counts them):
+-- by agent and status in the index, not by reading each of the agent's
+-- tickets (a desk with a million old tickets spent seconds a round on SQLite).
+CREATE INDEX idx_support_tickets_supporter_status ON support_tickets(supporter_id, status);
+
 -- Webhooks: a receiver's URL, its signing secret (kept to sign with; shown
 -- once, when it is made) and the events it wants, one row each, which the
 -- message path joins to (an empty table when nobody subscribed: nothing written).
