@@ -73,12 +73,17 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
 impl Receiver {
     /// Listens on a port of its own; answers by `plan`, then 200.
     async fn start(plan: &[Answer]) -> (Receiver, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::serve(listener, plan)
+    }
+
+    /// Answers on `listener` by `plan`, then 200; its URL.
+    fn serve(listener: tokio::net::TcpListener, plan: &[Answer]) -> (Receiver, String) {
         let receiver = Receiver::default();
         receiver.plan.lock().unwrap().extend(plan.iter().copied());
         let app = axum::Router::new()
             .route("/hook", axum::routing::post(receive))
             .with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (receiver, url)
@@ -490,14 +495,10 @@ async fn deliveries_pending_when_a_node_stops_are_sent_by_the_next_one() {
         first.stop().await;
 
         // The receiver comes up, and a new node on the same database sends.
-        let receiver = Receiver::default();
-        let app = axum::Router::new()
-            .route("/hook", axum::routing::post(receive))
-            .with_state(receiver.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (receiver, _) = Receiver::serve(listener, &[]);
         let second = spawn_app_with(backend, on_database(database_url.clone()))
             .await
             .unwrap();

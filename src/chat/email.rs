@@ -36,8 +36,6 @@ const FOLLOW_UP_WINDOW: chrono::Duration = chrono::Duration::days(7);
 const FOLLOW_UPS_PER_SCAN: u32 = 100;
 /// Emails one claim takes.
 const CLAIM_BATCH: u32 = 10;
-/// The longest wait between two attempts.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
 /// The most messages an email holds (a transcript of a longer conversation
 /// says where it stops).
 const MAX_EMAIL_MESSAGES: usize = 2000;
@@ -163,15 +161,7 @@ impl Mail {
         if attempts >= i64::from(self.timing.max_attempts) {
             return None;
         }
-        let doublings = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(u32::MAX)
-            .min(20);
-        let delay = self
-            .timing
-            .retry_base
-            .saturating_mul(1 << doublings)
-            .min(MAX_RETRY_DELAY);
-        Some(now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX))
+        Some(now + super::outbox::retry_delay(self.timing.retry_base, attempts))
     }
 }
 

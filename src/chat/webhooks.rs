@@ -29,8 +29,6 @@ use tokio_util::sync::CancellationToken;
 const IN_FLIGHT: usize = 16;
 /// The most webhooks a desk registers.
 pub const MAX_WEBHOOKS: u32 = 20;
-/// The longest wait between two attempts.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
 /// Delivered and failed deliveries are kept this long.
 const KEEP_DELIVERIES: chrono::Duration = chrono::Duration::days(7);
 const MAX_URL_CHARS: usize = 2048;
@@ -81,15 +79,7 @@ impl Webhooks {
         created_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let doublings = u32::try_from(attempts.saturating_sub(1))
-            .unwrap_or(u32::MAX)
-            .min(20);
-        let delay = self
-            .timing
-            .retry_base
-            .saturating_mul(1 << doublings)
-            .min(MAX_RETRY_DELAY);
-        let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        let next = now + super::outbox::retry_delay(self.timing.retry_base, attempts);
         let until = created_at
             + chrono::Duration::from_std(self.timing.retry_for).unwrap_or(chrono::Duration::MAX);
         (next <= until).then_some(next)

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use std::collections::HashMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,12 +38,11 @@ struct RangeQuery {
     tz: Option<String>,
 }
 
-fn range_of(state: &AppState, params: &HashMap<String, String>) -> Result<ReportRange, ApiError> {
-    let param = |name: &str| params.get(name).map(String::as_str);
+fn range_of(state: &AppState, params: &QueryParams) -> Result<ReportRange, ApiError> {
     ReportRange::parse(
-        param("from"),
-        param("to"),
-        param("tz"),
+        params.get("from"),
+        params.get("to"),
+        params.get("tz"),
         state.chat.store.now(),
     )
 }
@@ -64,7 +62,7 @@ fn range_of(state: &AppState, params: &HashMap<String, String>) -> Result<Report
 async fn summary(
     State(state): State<AppState>,
     _: CurrentAgent,
-    QueryParams(params): QueryParams,
+    params: QueryParams,
 ) -> Result<Json<Summary>, ApiError> {
     let range = range_of(&state, &params)?;
     Ok(Json(state.chat.report_summary(&range).await?))
@@ -87,7 +85,7 @@ async fn summary(
 async fn tickets_csv(
     State(state): State<AppState>,
     _: CurrentAgent,
-    QueryParams(params): QueryParams,
+    params: QueryParams,
 ) -> Result<Response, ApiError> {
     let range = range_of(&state, &params)?;
     let first = state.chat.report_csv_page(&range, None).await?;
