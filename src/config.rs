@@ -4,6 +4,7 @@
 
 use crate::domain::attachment::DEFAULT_UPLOAD_TYPES;
 use crate::domain::validation::Limits;
+use crate::store::{SqliteSync, StoreOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -75,6 +76,19 @@ pub struct Config {
     /// `sqlite://PATH` or `postgres://…` (also read from DATABASE_DSN).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
+    /// Connections to the database per node (2 or more). PostgreSQL: a
+    /// quarter of them (1 to 4) is kept for the group commit of messages, so
+    /// that a burst of searches or reports cannot hold up appends.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
+    pub database_pool_size: u32,
+    /// PostgreSQL cancels a statement running longer than this (0: never).
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub database_statement_timeout_seconds: u64,
+    /// SQLite: `full` (every acknowledged message is on disk: survives a power
+    /// loss; one fsync per group commit) or `normal` (survives a crash of the
+    /// process, may lose the last commits to a power loss or an OS crash).
+    #[arg(long, env = "SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full)]
+    pub sqlite_synchronous: SqliteSync,
     /// `redis://…`; unset runs the in-process broker (one node only).
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<Secret>,
@@ -388,6 +402,16 @@ impl Config {
             .map_or(DEFAULT_DATABASE_URL, Secret::expose)
     }
 
+    /// How the node uses its database.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            pool_size: self.database_pool_size,
+            statement_timeout: (self.database_statement_timeout_seconds > 0)
+                .then(|| Duration::from_secs(self.database_statement_timeout_seconds)),
+            sqlite_synchronous: self.sqlite_synchronous,
+        }
+    }
+
     pub fn limits(&self) -> Limits {
         Limits {
             message_chars: self.max_message_chars,
@@ -506,6 +530,12 @@ impl Config {
             origin_of(origin).ok_or_else(|| {
                 format!("ALLOWED_ORIGINS entries must be origins such as https://shop.example.com (got {origin:?})")
             })?;
+        }
+        if self.database_pool_size < 2 {
+            return Err(format!(
+                "DATABASE_POOL_SIZE must be 2 or more (got {})",
+                self.database_pool_size
+            ));
         }
         if let Some(url) = &self.redis_url
             && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))

@@ -6,7 +6,7 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{Backend, TestApp, spawn_app_with};
-use livesupport::store::Clock;
+use livesupport::store::{Clock, StoreOptions};
 use serde_json::{Value, json};
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -259,13 +259,13 @@ async fn report_pages_cover_tickets_of_the_same_instant_once() {
         let clock = Clock::manual(at("2026-12-01T09:00:00Z"));
         let store: Box<dyn Store> = match backend {
             Backend::Sqlite => Box::new(
-                SqliteStore::connect(&url, 2)
+                SqliteStore::connect(&url, &StoreOptions::with_pool_size(2))
                     .await
                     .unwrap()
                     .with_clock(clock.clone()),
             ),
             Backend::Postgres => Box::new(
-                PostgresStore::connect(&url, 4)
+                PostgresStore::connect(&url, &StoreOptions::with_pool_size(4))
                     .await
                     .unwrap()
                     .with_clock(clock.clone()),

@@ -2,8 +2,8 @@
 //! taking `Arc<dyn Store>` and run against both backends. SQLite gets a temp file;
 //! PostgreSQL gets a fresh schema from `common::postgres_database()`, and its cases
 //! skip (with a notice) when `LIVESUPPORT_TEST_POSTGRES_URL` is not set. The cases of
-//! PostgreSQL's group commit that look into the database, or run two stores on one,
-//! are PostgreSQL-only (`mod group_commit`).
+//! the group commit that look into the database, or run two stores on one, are
+//! per backend (`mod group_commit`, `mod sqlite_group_commit`).
 
 mod common;
 
@@ -22,8 +22,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Enough connections for the concurrency test's eight writers, and on PostgreSQL
-/// for the appender's four batches in flight with two connections left over.
+/// Enough connections for the concurrency test's eight writers; on PostgreSQL
+/// two of them are the group commit's (a quarter of the pool).
 const POOL_SIZE: u32 = 8;
 
 /// Generates one `#[tokio::test]` per backend for each contract fn.
@@ -1513,6 +1513,7 @@ async fn the_queue_searches_subject_name_email_and_messages(store: Arc<dyn Store
         ("name", "quintero", vec![by_name.id]),
         ("email", "xyzzy", vec![by_email.id]),
         ("message text", "reference is 88", vec![by_message.id]),
+        ("two characters (no trigram)", "88", vec![by_message.id]),
         ("nothing matches", "no such words", vec![]),
         (
             "shared words match all",
@@ -1536,6 +1537,7 @@ async fn search_takes_like_wildcards_literally(store: Arc<dyn Store>) {
     let _letter = open_ticket(&store, "code axb failed").await;
     let backslash = open_ticket(&store, r"path C:\temp is wrong").await;
     let _no_backslash = open_ticket(&store, "path C:temp is wrong").await;
+    let quoted = open_ticket(&store, r#"He said "hi there" twice"#).await;
 
     let cases = [
         ("percent", "50%", vec![percent.id]),
@@ -1543,6 +1545,8 @@ async fn search_takes_like_wildcards_literally(store: Arc<dyn Store>) {
         ("backslash", r"C:\temp", vec![backslash.id]),
         ("a lone percent", "%", vec![percent.id]),
         ("a lone underscore", "_", vec![underscore.id]),
+        ("double quotes", r#""hi t"#, vec![quoted.id]),
+        ("a phrase operator as text", "hi OR x", vec![]),
     ];
     for (case, text, expected) in cases {
         let q = TicketQuery {
@@ -1690,9 +1694,30 @@ async fn ticket_counts_are_grouped_by_status(store: Arc<dyn Store>) {
     ticket_in_status(&store, alice, TicketStatus::Open).await;
     ticket_in_status(&store, alice, TicketStatus::Open).await;
     ticket_in_status(&store, alice, TicketStatus::Closed).await;
-    let mut counts = store.ticket_counts_by_status().await.unwrap();
+    ticket_in_status(&store, alice, TicketStatus::Resolved).await;
+    let mut counts = store
+        .ticket_counts_by_status(&TicketStatus::ALL)
+        .await
+        .unwrap();
     counts.sort_by_key(|(status, _)| status.as_str());
-    assert_eq!(counts, [(TicketStatus::Closed, 1), (TicketStatus::Open, 2)]);
+    assert_eq!(
+        counts,
+        [
+            (TicketStatus::Closed, 1),
+            (TicketStatus::Open, 2),
+            (TicketStatus::Resolved, 1)
+        ]
+    );
+    let live = store
+        .ticket_counts_by_status(&[TicketStatus::Open, TicketStatus::Assigned])
+        .await
+        .unwrap();
+    assert_eq!(
+        live,
+        [(TicketStatus::Open, 2)],
+        "only the statuses asked for"
+    );
+    assert!(store.ticket_counts_by_status(&[]).await.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------------------
@@ -3030,6 +3055,196 @@ mod group_commit {
 }
 
 // ---------------------------------------------------------------------------
+// Group commit (SQLite): several appends to one transaction of the writer
+
+/// SQLite-only cases: an outside connection holds the database's write lock, so
+/// that appends queue for the group commit's writer and go out as one batch.
+mod sqlite_group_commit {
+    use super::*;
+    use sqlx::{Connection, SqliteConnection};
+
+    /// Long enough for a spawned append to reach the writer's queue.
+    const SETTLE: Duration = Duration::from_millis(200);
+
+    async fn sqlite() -> (Arc<dyn Store>, String, tempfile::TempDir) {
+        let (url, dir) = crate::common::sqlite_database();
+        let store = store::connect(&url, POOL_SIZE)
+            .await
+            .expect("SQLite store connects");
+        (store, url, dir)
+    }
+
+    /// Messages and batches the group commit has stored in this process so far
+    /// (nextest runs each test in a process of its own).
+    fn batches() -> (u64, u64) {
+        let h = &livesupport::metrics::metrics().store_append_batch_size;
+        (h.get_sample_sum() as u64, h.get_sample_count())
+    }
+
+    /// SQLite's write lock, held by a connection from outside the store, with
+    /// one append stuck behind it in the writer's first batch: whatever is sent
+    /// next queues, and goes out as the next batch once [`WriteLock::release`]
+    /// is called.
+    struct WriteLock {
+        conn: SqliteConnection,
+        stuck: AppendTask,
+    }
+
+    impl WriteLock {
+        async fn take(store: &Arc<dyn Store>, url: &str) -> WriteLock {
+            let ticket = open_ticket(store, "Stuck").await;
+            let mut conn = SqliteConnection::connect(url).await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let stuck = {
+                let store = store.clone();
+                tokio::spawn(
+                    async move { store.append_message(ticket.id, &from_user("stuck")).await },
+                )
+            };
+            tokio::time::sleep(SETTLE).await;
+            WriteLock { conn, stuck }
+        }
+
+        async fn release(mut self) {
+            tokio::time::sleep(SETTLE).await;
+            sqlx::query("ROLLBACK")
+                .execute(&mut self.conn)
+                .await
+                .unwrap();
+            self.stuck
+                .await
+                .unwrap()
+                .expect("the stuck append goes through");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn appends_queued_behind_the_write_lock_are_committed_as_one_batch() {
+        let (store, url, _dir) = sqlite().await;
+        let mut tickets = Vec::new();
+        for t in 0..20 {
+            tickets.push(open_ticket(&store, &format!("Ticket {t}")).await.id);
+        }
+        let lock = WriteLock::take(&store, &url).await;
+        let (messages_before, batches_before) = batches();
+        let tasks: Vec<AppendTask> = tickets
+            .iter()
+            .flat_map(|&ticket_id| {
+                (0..3).map(move |n| (ticket_id, from_user(&format!("message {n}"))))
+            })
+            .map(|(ticket_id, draft)| {
+                let store = store.clone();
+                tokio::spawn(async move { store.append_message(ticket_id, &draft).await })
+            })
+            .collect();
+        lock.release().await;
+        for task in tasks {
+            let appended = task.await.unwrap().expect("append");
+            assert!(!appended.duplicate && appended.status_change.is_none());
+        }
+        let (messages_after, batches_after) = batches();
+        assert_eq!(
+            (
+                messages_after - messages_before,
+                batches_after - batches_before
+            ),
+            (60, 1),
+            "the 60 queued appends went out as one batch"
+        );
+        for ticket_id in tickets {
+            let stored = all_messages(&store, ticket_id).await;
+            assert_eq!(seqs(&stored), [1, 2, 3], "gapless");
+            // Sent concurrently: stored once each, in whatever order they queued.
+            let mut texts: Vec<_> = stored.iter().map(|m| m.message.as_str()).collect();
+            texts.sort();
+            assert_eq!(texts, ["message 0", "message 1", "message 2"]);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_batch_leaves_closed_status_changing_resent_and_unknown_messages_to_the_transaction()
+    {
+        let (store, url, _dir) = sqlite().await;
+        let burst = prepare_mixed_burst(&store).await;
+        let lock = WriteLock::take(&store, &url).await;
+        let (messages_before, batches_before) = batches();
+        let tasks = send_mixed_burst(&store, &burst);
+        lock.release().await;
+        check_mixed_burst(&store, &burst, tasks).await;
+        let (messages_after, batches_after) = batches();
+        assert_eq!(
+            (
+                messages_after - messages_before,
+                batches_after - batches_before
+            ),
+            (10, 1),
+            "the burst went to the writer as one batch"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_same_new_client_msg_id_twice_in_one_batch_is_stored_once() {
+        let (store, url, _dir) = sqlite().await;
+        let alice = new_agent(&store, "alice@example.com", "Alice").await;
+        let ticket = open_ticket(&store, "Double send").await;
+        let lock = WriteLock::take(&store, &url).await;
+        let appends = [
+            with_key(from_user("sent twice"), "twice"),
+            with_key(from_user("sent twice"), "twice"),
+            with_key(from_agent(alice, "Alice's"), "twice"),
+            from_user("plain"),
+        ];
+        let tasks: Vec<AppendTask> = appends
+            .into_iter()
+            .map(|draft| {
+                let store = store.clone();
+                tokio::spawn(async move { store.append_message(ticket.id, &draft).await })
+            })
+            .collect();
+        lock.release().await;
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap().expect("append"));
+        }
+        let keyed: Vec<_> = answers[..2].iter().filter(|a| !a.duplicate).collect();
+        assert_eq!(keyed.len(), 1, "exactly one send of the key stores it");
+        assert_eq!(
+            answers[0].message, answers[1].message,
+            "both answer with it"
+        );
+        assert!(!answers[2].duplicate, "another sender may use the same key");
+        assert!(!answers[3].duplicate);
+        let stored = all_messages(&store, ticket.id).await;
+        assert_eq!(seqs(&stored), [1, 2, 3]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_acknowledged_append_is_committed_for_every_other_connection() {
+        let (store, url, _dir) = sqlite().await;
+        let ticket = open_ticket(&store, "Durable").await;
+        let mut outside = SqliteConnection::connect(&url).await.unwrap();
+        for n in 1..=20 {
+            let appended = store
+                .append_message(ticket.id, &from_user(&format!("message {n}")))
+                .await
+                .unwrap();
+            // Read at once by a connection of its own: the writer answered after
+            // its COMMIT, not before.
+            let text: String =
+                sqlx::query_scalar("SELECT message FROM support_messages WHERE id = $1")
+                    .bind(appended.message.id)
+                    .fetch_one(&mut outside)
+                    .await
+                    .unwrap();
+            assert_eq!(text, format!("message {n}"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Migration 0004 (client_msg_id per sender) on a database already in use
 
 /// The migration that scopes `client_msg_id` per sender, applied to a database
@@ -3153,7 +3368,10 @@ mod per_sender_key_migration {
             .append_message(1, &with_key(from_agent(1, "the agent's own"), "k-visitor"))
             .await
             .unwrap();
-        assert!(!agent.duplicate, "the agent may reuse the visitor's key");
+        assert!(
+            !agent.duplicate,
+            "the agent may reuse the visitor's key: {agent:?}"
+        );
         assert_eq!(agent.message.seq, 5);
         assert!(
             agent.message.id > 5,

@@ -12,23 +12,37 @@ use tokio_util::sync::CancellationToken;
 
 /// How often idle rate-limiter keys are forgotten.
 const LIMITER_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-/// How often the ticket gauges are refreshed (one grouped count).
+/// How often the ticket gauges of the live statuses are refreshed (one grouped
+/// count of their rows, by the status index).
 const TICKET_GAUGE_INTERVAL: Duration = Duration::from_secs(15);
+/// Every how many refreshes the closed tickets are counted too: they are
+/// nearly every ticket, and their count only grows slowly.
+const CLOSED_GAUGE_EVERY: u64 = 40;
 /// How often readiness and the broker's state are refreshed into their gauges.
 const HEALTH_GAUGE_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Refreshes the ticket gauges from one grouped count, so it stays cheap
-/// however many tickets there are.
+/// Refreshes the ticket gauges from one grouped count of the live statuses'
+/// rows, so it stays cheap however many tickets were closed; the closed ones
+/// are counted at start and every [`CLOSED_GAUGE_EVERY`] refreshes (10 minutes).
 pub(super) async fn refresh_ticket_gauges(state: AppState, stop: CancellationToken) {
     let mut tick = tokio::time::interval(TICKET_GAUGE_INTERVAL);
-    loop {
+    let live: Vec<TicketStatus> = TicketStatus::ALL
+        .into_iter()
+        .filter(|s| *s != TicketStatus::Closed)
+        .collect();
+    for round in 0u64.. {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
         let m = metrics();
-        if let Ok(counts) = state.store.ticket_counts_by_status().await {
-            for status in TicketStatus::ALL {
+        let statuses = if round % CLOSED_GAUGE_EVERY == 0 {
+            &TicketStatus::ALL[..]
+        } else {
+            &live[..]
+        };
+        if let Ok(counts) = state.store.ticket_counts_by_status(statuses).await {
+            for &status in statuses {
                 let n = counts
                     .iter()
                     .find(|(s, _)| *s == status)

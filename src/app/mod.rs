@@ -44,8 +44,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Connections to the database per node.
-const DATABASE_POOL_SIZE: u32 = 16;
 /// How long shutdown waits for sockets beyond the drain window.
 const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(10);
 
@@ -99,7 +97,7 @@ impl Application {
         let urls = AttachmentUrls::new(token_secret.expose().as_bytes(), ttl as i64);
         let store = store::connect_signing(
             config.database_url(),
-            DATABASE_POOL_SIZE,
+            &config.store_options(),
             Some(urls.clone()),
             config.clock.clone(),
         )

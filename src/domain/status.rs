@@ -95,8 +95,8 @@ impl Priority {
         }
     }
 
-    /// Sort key of the queue: higher comes first. The store computes the same
-    /// numbers in SQL (`store::sql::PRIORITY_RANK`).
+    /// Sort key of the queue: higher comes first. The store keeps the queue's
+    /// order in a generated column (`queue_rank`, migration 0014: 4 − rank).
     pub fn rank(self) -> i64 {
         match self {
             Priority::Low => 1,

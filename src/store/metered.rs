@@ -80,7 +80,7 @@ metered! {
     fn tickets_by_ids(ids: &[i64]) -> StoreResult<Vec<Ticket>>;
     fn tickets_of_user(user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     fn list_tickets(query: &TicketQuery) -> StoreResult<TicketPage>;
-    fn ticket_counts_by_status() -> StoreResult<Vec<(TicketStatus, i64)>>;
+    fn ticket_counts_by_status(statuses: &[TicketStatus]) -> StoreResult<Vec<(TicketStatus, i64)>>;
     fn messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> => sign_slice;
     fn public_messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> => sign_slice;
     fn seq_of_public(ticket_id: i64, public_seq: i64) -> StoreResult<i64>;

@@ -5,6 +5,7 @@
 
 mod attachment_sql;
 mod email_sql;
+mod group_commit;
 mod metered;
 mod postgres;
 mod routing_sql;
@@ -288,7 +289,11 @@ pub trait Store: Send + Sync + 'static {
     async fn tickets_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     /// The agent queue, as an agent sees it.
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage>;
-    async fn ticket_counts_by_status(&self) -> StoreResult<Vec<(TicketStatus, i64)>>;
+    /// How many tickets have each of `statuses` (a status with none is left out).
+    async fn ticket_counts_by_status(
+        &self,
+        statuses: &[TicketStatus],
+    ) -> StoreResult<Vec<(TicketStatus, i64)>>;
 
     /// Messages by `seq`: the agents' stream, internal messages included.
     async fn messages(&self, ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice>;
@@ -779,27 +784,74 @@ impl SweepReason {
     }
 }
 
-/// Connects to the store the URL names and brings its schema up to date.
-pub async fn connect(database_url: &str, pool_size: u32) -> StoreResult<Arc<dyn Store>> {
-    connect_signing(database_url, pool_size, None, Clock::default()).await
+/// How a node uses its database (the `DATABASE_*` and `SQLITE_*` settings).
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections to the database. PostgreSQL: a quarter of them (1 to 4) is
+    /// kept for the group commit of messages, the rest is the pool of everything
+    /// else. SQLite: the pool of readers and of the other writes; the group
+    /// commit has a connection of its own besides.
+    pub pool_size: u32,
+    /// PostgreSQL cancels a statement that runs longer (`None`: never).
+    /// Migrations run without it.
+    pub statement_timeout: Option<std::time::Duration>,
+    /// SQLite: when a commit is on disk (see `sqlite.rs`).
+    pub sqlite_synchronous: SqliteSync,
 }
 
-/// [`connect`], with messages' files given download URLs signed by `urls`.
+impl StoreOptions {
+    /// The defaults with a pool of `pool_size` connections.
+    pub fn with_pool_size(pool_size: u32) -> StoreOptions {
+        StoreOptions {
+            pool_size,
+            statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
+            sqlite_synchronous: SqliteSync::Full,
+        }
+    }
+}
+
+/// The default of `DATABASE_STATEMENT_TIMEOUT_SECONDS`.
+pub const DEFAULT_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// SQLite's `synchronous` setting in WAL mode (`SQLITE_SYNCHRONOUS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSync {
+    /// Every commit is on disk before it is acknowledged (one `fsync` per
+    /// group commit): an acknowledged message survives a power loss.
+    Full,
+    /// A commit is in the WAL file, on disk at the next checkpoint: it survives
+    /// the process crashing, not a power loss or an OS crash.
+    Normal,
+}
+
+/// Connects to the store the URL names and brings its schema up to date.
+pub async fn connect(database_url: &str, pool_size: u32) -> StoreResult<Arc<dyn Store>> {
+    connect_signing(
+        database_url,
+        &StoreOptions::with_pool_size(pool_size),
+        None,
+        Clock::default(),
+    )
+    .await
+}
+
+/// [`connect`], with `options`, and messages' files given download URLs signed
+/// by `urls`.
 pub async fn connect_signing(
     database_url: &str,
-    pool_size: u32,
+    options: &StoreOptions,
     urls: Option<crate::domain::attachment::AttachmentUrls>,
     clock: Clock,
 ) -> StoreResult<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
         Arc::new(
-            SqliteStore::connect(database_url, pool_size)
+            SqliteStore::connect(database_url, options)
                 .await?
                 .with_clock(clock),
         )
     } else {
         Arc::new(
-            PostgresStore::connect(database_url, pool_size)
+            PostgresStore::connect(database_url, options)
                 .await?
                 .with_clock(clock),
         )

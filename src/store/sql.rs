@@ -13,9 +13,15 @@ use chrono::{DateTime, Utc};
 
 use super::{StoreError, StoreResult};
 
-/// The queue's sort key in SQL; must agree with `Priority::rank`.
-pub(super) const PRIORITY_RANK: &str =
-    "(CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END)";
+/// The queue's order by priority in SQL, first to last: a column generated from
+/// the priority (migration 0014: urgent 0, high 1, medium 2, low 3, that is
+/// [`queue_rank`] of `Priority::rank`), indexed with the id in the queue's order.
+pub(super) const QUEUE_RANK: &str = "t.queue_rank";
+
+/// The `queue_rank` column's value for a `Priority::rank`.
+pub(super) fn queue_rank(priority_rank: i64) -> i64 {
+    4 - priority_rank
+}
 
 /// A ticket with its agent's name and the unread count of one viewer; the viewer's
 /// counterpart (whose public messages count: an agent's private note is never
@@ -166,9 +172,9 @@ impl TryFrom<TicketRow> for Ticket {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
-    id: i64,
-    ticket_id: i64,
-    seq: i64,
+    pub(super) id: i64,
+    pub(super) ticket_id: i64,
+    pub(super) seq: i64,
     sender_type: String,
     sender_id: Option<i64>,
     sender_name: Option<String>,
@@ -353,7 +359,7 @@ macro_rules! impl_store {
             status_after_message,
         };
         use crate::store::sql::{
-            AgentRow, agent_select, agent_status_sql, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, PRIORITY_RANK,
+            AgentRow, agent_select, agent_status_sql, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, QUEUE_RANK, queue_rank,
             SENDER_KEY, TicketRow, attachments_json, canned_write_error, contains_pattern, convert, has_sender_key, ticket_select,
         };
         use crate::store::{
@@ -666,22 +672,17 @@ macro_rules! impl_store {
                 qb.push("))");
             }
             if let Some(text) = &query.text {
-                let pattern = contains_pattern(text);
-                qb.push(" AND (LOWER(t.subject) LIKE LOWER(").push_bind(pattern.clone());
-                qb.push(") ESCAPE '\\' OR LOWER(t.user_name) LIKE LOWER(").push_bind(pattern.clone());
-                qb.push(") ESCAPE '\\' OR LOWER(COALESCE(t.user_email, '')) LIKE LOWER(").push_bind(pattern.clone());
-                qb.push(") ESCAPE '\\' OR EXISTS (SELECT 1 FROM support_messages sm WHERE sm.ticket_id = t.id AND LOWER(sm.message) LIKE LOWER(")
-                    .push_bind(pattern);
-                qb.push(") ESCAPE '\\'))");
+                qb.push(" AND t.id IN (");
+                push_search(qb, text);
+                qb.push(")");
             }
             if let Some(cursor) = query.after {
-                qb.push(format_args!(" AND ({PRIORITY_RANK} < "))
-                    .push_bind(cursor.rank)
-                    .push(format_args!(" OR ({PRIORITY_RANK} = "))
-                    .push_bind(cursor.rank)
-                    .push(" AND t.id > ")
+                // One row comparison: the queue index's range starts at the cursor.
+                qb.push(format_args!(" AND ({QUEUE_RANK}, t.id) > ("))
+                    .push_bind(queue_rank(cursor.rank))
+                    .push(", ")
                     .push_bind(cursor.id)
-                    .push("))");
+                    .push(")");
             }
         }
 
@@ -783,7 +784,12 @@ macro_rules! impl_store {
             async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage> {
                 let mut qb = QueryBuilder::<$db>::new(SELECT_FOR_AGENT);
                 push_list_filters(&mut qb, query);
-                qb.push(format_args!(" ORDER BY {PRIORITY_RANK} DESC, t.id ASC LIMIT "))
+                // In the queue index's order with no status filter, or with one
+                // status (the (status, queue_rank, id) index). With several,
+                // their rows are found by status and sorted: a walk of the queue
+                // index would pass every closed ticket before the live ones.
+                let order = if query.statuses.len() > 1 { "t.queue_rank + 0" } else { QUEUE_RANK };
+                qb.push(format_args!(" ORDER BY {order}, t.id LIMIT "))
                     .push_bind(i64::from(query.limit) + 1);
                 let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
                 let mut tickets = agent_tickets(&self.pool, rows).await?;
@@ -796,11 +802,18 @@ macro_rules! impl_store {
                 Ok(TicketPage { tickets, next })
             }
 
-            async fn ticket_counts_by_status(&self) -> StoreResult<Vec<(TicketStatus, i64)>> {
-                let rows: Vec<(String, i64)> =
-                    sqlx::query_as("SELECT status, COUNT(*) FROM support_tickets GROUP BY status")
-                        .fetch_all(&self.pool)
-                        .await?;
+            async fn ticket_counts_by_status(&self, statuses: &[TicketStatus]) -> StoreResult<Vec<(TicketStatus, i64)>> {
+                if statuses.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // By the (status, …) index: only the rows of these statuses.
+                let mut qb = QueryBuilder::<$db>::new("SELECT status, COUNT(*) FROM support_tickets WHERE status IN (");
+                let mut list = qb.separated(", ");
+                for status in statuses {
+                    list.push_bind(status.as_str());
+                }
+                qb.push(") GROUP BY status");
+                let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
                 Ok(rows
                     .into_iter()
                     .filter_map(|(status, n)| Some((status.parse().ok()?, n)))
