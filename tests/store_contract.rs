@@ -107,6 +107,7 @@ store_contract!(
     a_message_with_unicode_html_and_newlines_comes_back_byte_identical,
     timestamps_read_back_exactly_as_written,
     eight_concurrent_writers_get_seqs_1_to_1600_without_gap_or_duplicate,
+    forty_tickets_opened_at_once_are_all_stored,
     concurrent_resends_of_one_client_msg_id_store_it_once,
     fifty_tickets_with_four_concurrent_writers_each_get_gapless_seqs_in_send_order,
     a_burst_of_mixed_appends_gets_what_one_by_one_appends_get,
@@ -2460,6 +2461,31 @@ async fn eight_concurrent_writers_get_seqs_1_to_1600_without_gap_or_duplicate(
     assert_eq!(texts.len(), WRITERS * EACH, "every message stored once");
 }
 
+/// Ticket creations racing each other and the group commit: on SQLite each
+/// waits for the write lock (a transaction that had read first, as the search
+/// index's trigger does, would be refused SQLITE_BUSY at once instead).
+async fn forty_tickets_opened_at_once_are_all_stored(store: Arc<dyn Store>) {
+    let busy = open_ticket(&store, "Busy").await;
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let ticket = open_ticket(&store, &format!("Opened at once {n}")).await;
+            store
+                .append_message(busy.id, &from_user(&format!("meanwhile {n}")))
+                .await
+                .expect("append");
+            ticket.id
+        }));
+    }
+    let mut ids = HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.expect("every creation succeeds"));
+    }
+    assert_eq!(ids.len(), 40);
+    assert_eq!(all_messages(&store, busy.id).await.len(), 40);
+}
+
 async fn concurrent_resends_of_one_client_msg_id_store_it_once(store: Arc<dyn Store>) {
     const SENDS: usize = 8;
     let ticket = open_ticket(&store, "Flaky network").await;
@@ -2909,6 +2935,85 @@ mod group_commit {
             acks.push(writer.await.expect("writer task"));
         }
         assert_acknowledged_as_stored(&one, &tickets, &acks, 2 * WRITERS_PER_NODE * ROUNDS).await;
+    }
+
+    /// A store on a fresh schema with a pool of 4 (1 kept for appends, 3 for
+    /// the rest) and a statement timeout, and a plain pool into the schema.
+    async fn small_pool(timeout: Option<Duration>) -> Option<(Arc<dyn Store>, PgPool)> {
+        let url = crate::common::postgres_database().await?;
+        let options = store::StoreOptions {
+            statement_timeout: timeout,
+            ..store::StoreOptions::with_pool_size(4)
+        };
+        let store = store::connect_signing(&url, &options, None, store::Clock::default())
+            .await
+            .expect("PostgreSQL store connects");
+        let raw = PgPool::connect(&url).await.expect("plain pool");
+        Some((store, raw))
+    }
+
+    /// Locks the canned responses against readers until the transaction ends:
+    /// a listing of them waits, holding its pool connection.
+    async fn block_canned_reads(raw: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
+        let mut lock = raw.begin().await.unwrap();
+        sqlx::query("LOCK TABLE support_canned_responses IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut *lock)
+            .await
+            .unwrap();
+        lock
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn appends_go_on_while_reads_hold_every_other_connection() {
+        let Some((store, raw)) = small_pool(None).await else {
+            return;
+        };
+        let ticket = open_ticket(&store, "Busy node").await;
+        let lock = block_canned_reads(&raw).await;
+        let readers: Vec<_> = (0..6)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.list_canned(None).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for n in 1..=20 {
+            let appended = tokio::time::timeout(
+                Duration::from_secs(10),
+                store.append_message(ticket.id, &from_user(&format!("message {n}"))),
+            )
+            .await
+            .expect("an append is not held up by the readers")
+            .expect("append");
+            assert_eq!(appended.message.seq, n);
+        }
+        assert!(
+            readers.iter().all(|r| !r.is_finished()),
+            "the readers were still waiting all along"
+        );
+        lock.rollback().await.unwrap();
+        for reader in readers {
+            reader
+                .await
+                .unwrap()
+                .expect("a reader goes on once the lock is gone");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_statement_running_past_the_timeout_is_cancelled() {
+        let Some((store, raw)) = small_pool(Some(Duration::from_millis(500))).await else {
+            return;
+        };
+        let lock = block_canned_reads(&raw).await;
+        let started = std::time::Instant::now();
+        let read = tokio::time::timeout(Duration::from_secs(20), store.list_canned(None))
+            .await
+            .expect("the statement was cancelled, not left waiting");
+        assert!(read.is_err(), "a cancelled statement is an error: {read:?}");
+        assert!(started.elapsed() >= Duration::from_millis(500));
+        lock.rollback().await.unwrap();
+        store.list_canned(None).await.expect("the store goes on");
     }
 
     /// Fills every batch slot of the store's appender with an append that waits

@@ -10,6 +10,8 @@
 
 mod common;
 
+#[path = "../../tests/common/postgres_schema.rs"]
+mod postgres_schema;
 use clap::Parser;
 use livesupport::Config;
 use livesupport::config::Secret;
@@ -62,11 +64,9 @@ async fn postgres_database() -> Option<String> {
         .execute(&admin)
         .await
         .expect("create schema");
+    postgres_schema::add_extensions(&admin).await;
     admin.close().await;
-    let separator = if base.contains('?') { '&' } else { '?' };
-    Some(format!(
-        "{base}{separator}options=-c%20search_path%3D{schema}"
-    ))
+    Some(postgres_schema::schema_url(&base, &schema))
 }
 
 /// The Redis of the Redis tests, or `None` (with a notice).

@@ -256,7 +256,7 @@ macro_rules! email_sql {
                 to_seq: i64,
                 email: &NewEmail,
             ) -> StoreResult<Option<OutboxEmail>> {
-                let mut tx = pool.begin().await?;
+                let mut tx = super::begin(pool).await?;
                 let moved = sqlx::query("UPDATE support_tickets SET emailed_seq = $3 WHERE id = $1 AND emailed_seq = $2")
                     .bind(ticket_id)
                     .bind(from_seq)

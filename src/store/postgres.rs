@@ -148,9 +148,10 @@ fn skip_locked_sql(table: &str) -> String {
     format!(" FOR UPDATE OF {table} SKIP LOCKED")
 }
 
-/// PostgreSQL locks rows, not the database: nothing to take first.
-fn write_lock_sql() -> Option<&'static str> {
-    None
+/// Starts a transaction; PostgreSQL locks rows, not the database, as they are
+/// written.
+async fn begin(pool: &Pool<Postgres>) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {
+    pool.begin().await
 }
 
 /// Serialises the writers of a small table for a count-then-insert.

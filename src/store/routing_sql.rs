@@ -37,17 +37,13 @@ macro_rules! routing_sql {
             }
 
             /// Starts a write transaction; on SQLite it takes the write lock at
-            /// once (see `sql.rs`), so its reads are never upgraded.
+            /// once (see `begin` of `sqlite.rs`), so its reads are never upgraded.
             async fn begin_write(pool: &Pool<$db>) -> StoreResult<Tx> {
-                let mut tx = pool.begin().await?;
-                if let Some(lock) = write_lock_sql() {
-                    sqlx::query(lock).execute(&mut *tx).await?;
-                }
-                Ok(tx)
+                Ok(begin(pool).await?)
             }
 
             pub async fn open_agent_socket(pool: &Pool<$db>, agent_id: i64, node_id: &str) -> StoreResult<i64> {
-                let mut tx = pool.begin().await?;
+                let mut tx = begin(pool).await?;
                 // A socket opening is activity; the update also takes the locks first.
                 let touched = sqlx::query(&format!(
                     "UPDATE support_agents SET last_activity_at = {} WHERE id = $1",
@@ -239,7 +235,7 @@ macro_rules! routing_sql {
                 let mut requeued = Vec::with_capacity(abandoned.len());
                 for (ticket_id, agent_id, name) in abandoned {
                     let at = now();
-                    let mut tx = pool.begin().await?;
+                    let mut tx = begin(pool).await?;
                     // Checked again under the ticket's lock: the agent may be back,
                     // or may have answered or passed the ticket on meanwhile.
                     let sql = format!(
@@ -280,7 +276,7 @@ macro_rules! routing_sql {
                 by: (i64, &str),
             ) -> StoreResult<Changed> {
                 let at = now();
-                let mut tx = pool.begin().await?;
+                let mut tx = begin(pool).await?;
                 let locked = sqlx::query("UPDATE support_tickets SET last_seq = last_seq WHERE id = $1")
                     .bind(ticket_id)
                     .execute(&mut *tx)

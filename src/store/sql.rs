@@ -3,10 +3,11 @@
 //! SQLite and PostgreSQL (`$n` parameters, `RETURNING`, `ON CONFLICT`), so one
 //! implementation, stamped out per backend by [`impl_store!`], serves both.
 //!
-//! Every write transaction starts with an `UPDATE` of the ticket row: that takes
-//! PostgreSQL's row lock and SQLite's write lock before anything is read, which
-//! serialises writers of one ticket (and only of that ticket on PostgreSQL) and
-//! keeps SQLite from failing a read-then-write upgrade with SQLITE_BUSY.
+//! Every write transaction starts with the backend's `begin` (on SQLite
+//! `BEGIN IMMEDIATE`: the write lock first, so a read is never upgraded, which
+//! SQLite may refuse with SQLITE_BUSY), and a ticket's writes with an `UPDATE`
+//! of its row: PostgreSQL's row lock, which serialises writers of one ticket
+//! (and only of that ticket).
 
 use crate::domain::{Agent, CannedResponse, Message, Ticket};
 use chrono::{DateTime, Utc};
@@ -17,6 +18,10 @@ use super::{StoreError, StoreResult};
 /// the priority (migration 0014: urgent 0, high 1, medium 2, low 3, that is
 /// [`queue_rank`] of `Priority::rank`), indexed with the id in the queue's order.
 pub(super) const QUEUE_RANK: &str = "t.queue_rank";
+
+/// How many tickets of the queue a search checks one by one before it asks
+/// the search indexes (see `list_tickets`).
+pub(super) const SEARCH_WINDOW: u32 = 2000;
 
 /// The `queue_rank` column's value for a `Priority::rank`.
 pub(super) fn queue_rank(priority_rank: i64) -> i64 {
@@ -359,7 +364,7 @@ macro_rules! impl_store {
             status_after_message,
         };
         use crate::store::sql::{
-            AgentRow, agent_select, agent_status_sql, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, QUEUE_RANK, queue_rank,
+            AgentRow, agent_select, agent_status_sql, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, QUEUE_RANK, SEARCH_WINDOW, queue_rank,
             SENDER_KEY, TicketRow, attachments_json, canned_write_error, contains_pattern, convert, has_sender_key, ticket_select,
         };
         use crate::store::{
@@ -686,6 +691,26 @@ macro_rules! impl_store {
             }
         }
 
+        /// The queue's order for `query`: the queue index's with no status
+        /// filter, or with one status (the (status, queue_rank, id) index).
+        /// With several, their rows are found by status and sorted: a walk of
+        /// the queue index would pass every closed ticket before the live ones.
+        fn queue_order(query: &TicketQuery) -> &'static str {
+            if query.statuses.len() > 1 { "t.queue_rank + 0" } else { QUEUE_RANK }
+        }
+
+        /// The ticket `t` holds `text` in its subject, visitor name or email,
+        /// or in a message: checked ticket by ticket (see `list_tickets`).
+        fn push_ticket_holds(qb: &mut QueryBuilder<'_, $db>, text: &str) {
+            let pattern = contains_pattern(text);
+            qb.push("(LOWER(t.subject) LIKE LOWER(").push_bind(pattern.clone());
+            qb.push(") ESCAPE '\\' OR LOWER(t.user_name) LIKE LOWER(").push_bind(pattern.clone());
+            qb.push(") ESCAPE '\\' OR LOWER(COALESCE(t.user_email, '')) LIKE LOWER(").push_bind(pattern.clone());
+            qb.push(") ESCAPE '\\' OR EXISTS (SELECT 1 FROM support_messages sm WHERE sm.ticket_id = t.id AND LOWER(sm.message) LIKE LOWER(")
+                .push_bind(pattern);
+            qb.push(") ESCAPE '\\'))");
+        }
+
         #[async_trait::async_trait]
         impl Store for $store {
             fn now(&self) -> DateTime<Utc> {
@@ -699,7 +724,7 @@ macro_rules! impl_store {
 
             async fn create_ticket(&self, new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)> {
                 let at = self.clock.now();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin(&self.pool).await?;
                 let ticket_id: i64 = sqlx::query_scalar(
                     "INSERT INTO support_tickets (user_id, subject, status, priority, session_id, user_email, user_name, created_at, updated_at, last_seq) \
                      VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $7, 0) RETURNING id",
@@ -782,16 +807,30 @@ macro_rules! impl_store {
             }
 
             async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<TicketPage> {
-                let mut qb = QueryBuilder::<$db>::new(SELECT_FOR_AGENT);
-                push_list_filters(&mut qb, query);
-                // In the queue index's order with no status filter, or with one
-                // status (the (status, queue_rank, id) index). With several,
-                // their rows are found by status and sorted: a walk of the queue
-                // index would pass every closed ticket before the live ones.
-                let order = if query.statuses.len() > 1 { "t.queue_rank + 0" } else { QUEUE_RANK };
-                qb.push(format_args!(" ORDER BY {order}, t.id LIMIT "))
-                    .push_bind(i64::from(query.limit) + 1);
-                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                let page = i64::from(query.limit) + 1;
+                // A search first looks among the first SEARCH_WINDOW tickets of
+                // the queue, ticket by ticket: a common text fills the page
+                // there, and those are the first matches of the whole queue. A
+                // rarer one is looked up in the search indexes, which find its
+                // few tickets at once (but every ticket of a common one).
+                let mut rows: Vec<TicketRow> = Vec::new();
+                if let Some(text) = &query.text {
+                    let unsearched = TicketQuery { text: None, ..query.clone() };
+                    let mut qb = QueryBuilder::<$db>::new(SELECT_FOR_AGENT);
+                    push_list_filters(&mut qb, &unsearched);
+                    qb.push(" AND t.id IN (SELECT t.id FROM support_tickets t");
+                    push_list_filters(&mut qb, &unsearched);
+                    qb.push(format_args!(" ORDER BY {}, t.id LIMIT {SEARCH_WINDOW}) AND ", queue_order(query)));
+                    push_ticket_holds(&mut qb, text);
+                    qb.push(format_args!(" ORDER BY {}, t.id LIMIT ", queue_order(query))).push_bind(page);
+                    rows = qb.build_query_as().fetch_all(&self.pool).await?;
+                }
+                if query.text.is_none() || rows.len() < page as usize {
+                    let mut qb = QueryBuilder::<$db>::new(SELECT_FOR_AGENT);
+                    push_list_filters(&mut qb, query);
+                    qb.push(format_args!(" ORDER BY {}, t.id LIMIT ", queue_order(query))).push_bind(page);
+                    rows = qb.build_query_as().fetch_all(&self.pool).await?;
+                }
                 let mut tickets = agent_tickets(&self.pool, rows).await?;
                 let next = if tickets.len() > query.limit as usize {
                     tickets.truncate(query.limit as usize);
@@ -845,7 +884,7 @@ macro_rules! impl_store {
                 if let Some(message) = self.append_plain(ticket_id, draft, at).await? {
                     return Ok(Appended { message, duplicate: false, status_change: None });
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin(&self.pool).await?;
                 // One statement takes the ticket's lock, allocates the seq and reads
                 // what the status rules need.
                 let locked: Option<(i64, i64, String, Option<i64>)> =
@@ -907,7 +946,7 @@ macro_rules! impl_store {
             }
 
             async fn change_ticket(&self, ticket_id: i64, change: &TicketChange) -> StoreResult<Changed> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin(&self.pool).await?;
                 let changed = apply_change(&mut tx, ticket_id, change, self.clock.now()).await?;
                 if changed.changed_anything() {
                     tx.commit().await?;
@@ -1338,7 +1377,7 @@ macro_rules! impl_store {
 
             async fn rate_ticket(&self, ticket_id: i64, score: i64, comment: Option<&str>) -> StoreResult<Option<Ticket>> {
                 let at = self.clock.now();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin(&self.pool).await?;
                 let rated = sqlx::query(
                     "UPDATE support_tickets SET rating_score = $2, rating_comment = $3, rating_at = $4, updated_at = $4 \
                      WHERE id = $1 AND rating_score IS NULL AND status IN ('resolved', 'closed')",

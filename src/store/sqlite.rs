@@ -152,15 +152,18 @@ fn db_away_minutes() -> String {
     )
 }
 
-/// SQLite has one writer (taken first, see [`write_lock_sql`]): no row locks.
+/// SQLite has one writer (taken first, see [`begin`]): no row locks.
 fn skip_locked_sql(_table: &str) -> String {
     String::new()
 }
 
-/// A write that takes SQLite's write lock at the start of a transaction that
-/// reads before it writes, so the read is never upgraded (SQLITE_BUSY).
-fn write_lock_sql() -> Option<&'static str> {
-    Some("UPDATE support_settings SET id = id WHERE id = 1")
+/// Starts a write transaction with SQLite's write lock taken at once
+/// (`BEGIN IMMEDIATE`, waiting for it with the busy timeout). A deferred
+/// transaction would take it at its first write, and one that has read before
+/// (a trigger's search index reads its own tables, say) cannot be upgraded
+/// once another writer has committed: SQLite answers `SQLITE_BUSY` at once.
+async fn begin(pool: &Pool<Sqlite>) -> sqlx::Result<sqlx::Transaction<'static, Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// SQLite's writers are serialised already.

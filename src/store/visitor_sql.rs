@@ -31,7 +31,7 @@ macro_rules! visitor_sql {
                 at: DateTime<Utc>,
                 keep: u32,
             ) -> StoreResult<bool> {
-                let mut tx = pool.begin().await?;
+                let mut tx = super::begin(pool).await?;
                 sqlx::query_scalar::<_, i64>(
                     "UPDATE support_tickets SET visitor_locale = COALESCE($2, visitor_locale), \
                      visitor_timezone = COALESCE($3, visitor_timezone) WHERE id = $1 RETURNING id",

@@ -139,7 +139,7 @@ macro_rules! webhook_sql {
             }
 
             pub async fn create_webhook(pool: &Pool<$db>, new: &NewWebhook, max: u32) -> StoreResult<Option<Webhook>> {
-                let mut tx = pool.begin().await?;
+                let mut tx = super::begin(pool).await?;
                 // Counted and inserted in one statement, under PostgreSQL's
                 // table lock (SQLite has one writer): two admins at once
                 // cannot pass the limit together.

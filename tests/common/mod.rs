@@ -29,6 +29,8 @@ pub mod ws;
 pub use faults::{FaultyCluster, NodeLinks, PrivateRedis, spawn_faulty_cluster};
 
 pub use faultproxy::FaultProxy;
+
+pub mod postgres_schema;
 use livesupport::config::Secret;
 use livesupport::domain::{AssignmentMode, Settings};
 use livesupport::{Application, Config};
@@ -157,47 +159,14 @@ async fn fresh_schema(base: &str) -> String {
         .execute(&admin)
         .await
         .expect("create schema");
-    // Migration 0014's pg_trgm, once for the database in a schema of its own
-    // (on the test schemas' search path): an extension lives in one schema per
-    // database, and a test schema is dropped with what is in it. Tests racing
-    // to create them see a unique violation from the one that won.
-    for sql in [
-        format!("CREATE SCHEMA IF NOT EXISTS {EXTENSIONS_SCHEMA}"),
-        format!("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA {EXTENSIONS_SCHEMA}"),
-    ] {
-        if let Err(err) = sqlx::query(&sql).execute(&admin).await {
-            assert!(
-                err.as_database_error()
-                    .is_some_and(|e| e.is_unique_violation()),
-                "{sql}: {err}"
-            );
-        }
-    }
-    // Created elsewhere before (by a migration in a test schema, say): moved.
-    let home: String = sqlx::query_scalar(
-        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'",
-    )
-    .fetch_one(&admin)
-    .await
-    .expect("pg_trgm's schema");
-    if home != EXTENSIONS_SCHEMA {
-        let _ = sqlx::query(&format!(
-            "ALTER EXTENSION pg_trgm SET SCHEMA {EXTENSIONS_SCHEMA}"
-        ))
-        .execute(&admin)
-        .await;
-    }
+    postgres_schema::add_extensions(&admin).await;
     admin.close().await;
     schema
 }
 
-/// Where the test schemas find the extensions the migrations need.
-const EXTENSIONS_SCHEMA: &str = "test_extensions";
-
 /// `base` with `schema`, then the extensions' schema, as its search path.
 fn schema_url(base: &str, schema: &str) -> String {
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options=-c%20search_path%3D{schema},{EXTENSIONS_SCHEMA}")
+    postgres_schema::schema_url(base, schema)
 }
 
 fn require(var: &str) -> bool {
