@@ -236,6 +236,7 @@ impl Application {
             chat: chat.clone(),
             hub,
             credentials,
+            openings: crate::realtime::replay::Openings::start(store.clone()),
             settings: Arc::new(SocketSettings {
                 node_id: node_id.clone(),
                 limits,
