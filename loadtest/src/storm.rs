@@ -42,7 +42,7 @@ enum Seen {
     Ready {
         after: Duration,
         replay_ok: bool,
-        ws: client::Ws,
+        ws: Box<client::Ws>,
     },
     Failed(String),
 }
@@ -121,7 +121,7 @@ pub(crate) async fn run(
     }
     let closing =
         stream::iter(held).for_each_concurrent(options.concurrency.max(256), |mut ws| async move {
-            let _ = tokio::time::timeout(Duration::from_secs(5), ws.close(None)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), (*ws).close(None)).await;
         });
     let _ = tokio::time::timeout(Duration::from_secs(30), closing).await;
 
@@ -132,7 +132,7 @@ pub(crate) async fn run(
         ready,
         replay_ok,
         ready_ms: Latency::from_micros(&ready_us),
-        all_ready_s: (ready == sockets as u64).then(|| last_ready.as_secs_f64()),
+        all_ready_s: (ready == sockets as u64).then_some(last_ready.as_secs_f64()),
     };
     let report = Report {
         tickets: sockets as u64,
@@ -247,7 +247,7 @@ async fn reconnect(
     Seen::Ready {
         after,
         replay_ok: ready.replayed == 1 && replayed == Some(seq),
-        ws,
+        ws: Box::new(ws),
     }
 }
 

@@ -18,7 +18,10 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 /// is answered `None`), or an error every request of the batch gets.
 pub type Answer<K, V, E> = Result<HashMap<K, V>, E>;
 
-type Request<K, V, E> = (K, oneshot::Sender<Result<Option<V>, E>>);
+/// Where one request's answer goes.
+type Reply<V, E> = oneshot::Sender<Result<Option<V>, E>>;
+
+type Request<K, V, E> = (K, Reply<V, E>);
 
 /// A handle to a batcher; cheap to clone.
 pub struct Batcher<K, V, E> {
@@ -58,8 +61,7 @@ where
                 let Ok(slot) = slots.clone().acquire_owned().await else {
                     return;
                 };
-                let mut waiting: HashMap<K, Vec<oneshot::Sender<Result<Option<V>, E>>>> =
-                    HashMap::new();
+                let mut waiting: HashMap<K, Vec<Reply<V, E>>> = HashMap::new();
                 waiting.entry(first.0).or_default().push(first.1);
                 while waiting.len() < max_keys {
                     match rx.try_recv() {
@@ -107,17 +109,15 @@ mod tests {
     use std::sync::Mutex;
     use tokio::sync::Notify;
 
-    /// A query that records each batch and, when `gate` is set, waits for it.
+    type Pending = std::pin::Pin<Box<dyn Future<Output = Answer<i64, i64, String>> + Send>>;
+
+    /// A query that records each batch and, when `hold_first`, holds the first
+    /// one until `gate` is notified.
     fn recording(
         batches: Arc<Mutex<Vec<Vec<i64>>>>,
         gate: Arc<Notify>,
         hold_first: bool,
-    ) -> impl Fn(
-        Vec<i64>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Answer<i64, i64, String>> + Send>>
-    + Send
-    + Sync
-    + 'static {
+    ) -> impl Fn(Vec<i64>) -> Pending + Send + Sync + 'static {
         move |mut keys: Vec<i64>| {
             keys.sort_unstable();
             let first = {
