@@ -86,6 +86,9 @@ MODES = {
         "idle_sizes": [],
         "idle_configs": [],
         "idle_hold": 0,
+        "storm_sizes": [],
+        "storm_configs": [],
+        "storm_repeats": 0,
     },
     # seconds of sending per matrix run, per search probe; probes per config
     "quick": {
@@ -101,6 +104,9 @@ MODES = {
         "idle_sizes": [5000],
         "idle_configs": ["redis-pg"],
         "idle_hold": 15,
+        "storm_sizes": [5000],
+        "storm_configs": ["sqlite", "redis-pg"],
+        "storm_repeats": 1,
     },
     "full": {
         "rates": [500, 1000, 2000, 5000],
@@ -115,6 +121,9 @@ MODES = {
         "idle_sizes": [5000, 20000],
         "idle_configs": ["redis-pg", "sqlite"],
         "idle_hold": 25,
+        "storm_sizes": [10000],
+        "storm_configs": ["sqlite", "redis-pg"],
+        "storm_repeats": 3,
     },
 }
 TICKETS = 200
@@ -804,6 +813,56 @@ def idle_run(ctx, key, sockets):
     return result
 
 
+def storm_run(ctx, key, sockets):
+    """Issue 20: `loadtest --storm N` against a fresh node (the deployments of
+    the idle runs): N tickets primed, then N visitor sockets reconnecting at
+    once with `since`; the time from the storm's start to each `ready`."""
+    config = IDLE_CONFIGS[key]
+    tag = f"storm-{key}-{sockets}-{len(ctx.storm)}"
+    log(f"storm {config['label']:<28} {sockets} sockets")
+    with Deployment(config, ctx, tag) as dep:
+        url = dep.nodes[0][1]
+        before = dep.metrics()
+        log_path = os.path.join(ctx.workdir, f"{tag}-loadtest.log")
+        # Setup and storm together make 2N connections to one port: two
+        # source addresses keep them clear of the local port range.
+        load = start_loadtest(["--url", url, "--storm", str(sockets), "--concurrency", "64",
+                               "--source-ips", "127.0.0.1,127.0.0.2"], log_path)
+        code, report = finish_loadtest(load, timeout=1200)
+        after = dep.metrics()
+    storm = (report or {}).get("storm") or {}
+    ready_ms = storm.get("ready_ms") or {}
+    store_ops = {}
+    for name, value in after.items():
+        if name.startswith("livesupport_store_operation_duration_seconds_count{"):
+            grew = value - before.get(name, 0.0)
+            if grew:
+                store_ops[name.split("{", 1)[1].rstrip("}")] = int(grew)
+    result = {
+        "config": key,
+        "label": config["label"],
+        "sockets": sockets,
+        "exit_code": code,
+        "report": report,
+        "ready": storm.get("ready"),
+        "replay_ok": storm.get("replay_ok"),
+        "ready_p50_ms": ready_ms.get("p50"),
+        "ready_p99_ms": ready_ms.get("p99"),
+        "ready_max_ms": ready_ms.get("max"),
+        "all_ready_s": storm.get("all_ready_s"),
+        "errors": (report or {}).get("errors"),
+        # Store operations over the whole run (setup included), by label.
+        "store_ops": store_ops,
+        "notes": side_note(log_path),
+    }
+    all_ready = result["all_ready_s"]
+    log(f"      {result['ready']}/{sockets} ready, p50 {ready_ms.get('p50')} ms, "
+        f"p99 {ready_ms.get('p99')} ms, all ready in {all_ready if all_ready is not None else '-'} s")
+    ctx.storm.append(result)
+    ctx.save()
+    return result
+
+
 # ---------------------------------------------------------------- context
 
 
@@ -858,6 +917,7 @@ class Context:
         self.runs = []
         self.searches = []
         self.idle = []
+        self.storm = []
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.out = args.out or os.path.join(ROOT, "benchmarks", "results", f"{mode_name}.json")
         self.machine = machine_info(self.pg)
@@ -879,6 +939,7 @@ class Context:
             "runs": self.runs,
             "searches": self.searches,
             "idle": self.idle,
+            "storm": self.storm,
         }
         os.makedirs(os.path.dirname(self.out), exist_ok=True)
         tmp = self.out + ".tmp"
@@ -896,6 +957,7 @@ def main():
     parser.add_argument("--no-chat", action="store_true", help="skip the chat runs")
     parser.add_argument("--no-search", action="store_true", help="skip the max-rate search")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-socket runs")
+    parser.add_argument("--no-storm", action="store_true", help="skip the reconnect-storm runs")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"),
                         help="PostgreSQL server (a fresh database is created for each run)")
     parser.add_argument("--redis-server", default=os.environ.get("BENCH_REDIS_SERVER", "redis-server"))
@@ -906,6 +968,8 @@ def main():
     parser.add_argument("--rates", help="chat rates of the matrix (comma list, msg/s)")
     parser.add_argument("--idle-sizes", help="idle socket counts (comma list)")
     parser.add_argument("--idle-configs", help="idle deployments (comma list of redis-pg, sqlite)")
+    parser.add_argument("--storm-sizes", help="reconnect-storm socket counts (comma list)")
+    parser.add_argument("--storm-configs", help="storm deployments (comma list of redis-pg, sqlite)")
     args = parser.parse_args()
     only = [k.strip() for k in args.only.split(",") if k.strip()]
     for key in only:
@@ -928,10 +992,15 @@ def main():
         ctx.mode["idle_sizes"] = [int(n) for n in args.idle_sizes.split(",")]
     if args.idle_configs:
         ctx.mode["idle_configs"] = [k for k in args.idle_configs.split(",") if k in IDLE_CONFIGS]
+    if args.storm_sizes:
+        ctx.mode["storm_sizes"] = [int(n) for n in args.storm_sizes.split(",")]
+    if args.storm_configs:
+        ctx.mode["storm_configs"] = [k for k in args.storm_configs.split(",") if k in IDLE_CONFIGS]
     log(f"mode {args.mode}; logs in {ctx.workdir}; results to {ctx.out}")
     try:
         needs_redis = any(CONFIGS[k]["redis"] for k in only) or (
-            not args.no_idle and any(IDLE_CONFIGS[k]["redis"] for k in ctx.mode["idle_configs"]))
+            not args.no_idle and any(IDLE_CONFIGS[k]["redis"] for k in ctx.mode["idle_configs"])) or (
+            not args.no_storm and any(IDLE_CONFIGS[k]["redis"] for k in ctx.mode["storm_configs"]))
         if needs_redis:
             ctx.redis = Redis(args.redis_server, ctx.workdir)
         if not args.no_chat:
@@ -957,6 +1026,11 @@ def main():
                     if key == "sqlite" and not args.idle_sizes and size != min(ctx.mode["idle_sizes"]):
                         continue
                     idle_run(ctx, key, size)
+        if not args.no_storm:
+            for key in ctx.mode["storm_configs"]:
+                for size in ctx.mode["storm_sizes"]:
+                    for _ in range(ctx.mode["storm_repeats"]):
+                        storm_run(ctx, key, size)
         ctx.save()
         log(f"done: {ctx.out}")
     except KeyboardInterrupt as err:

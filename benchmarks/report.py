@@ -250,6 +250,33 @@ def idle_table(data):
     return out
 
 
+def storm_table(data):
+    out = []
+    if not data.get("storm"):
+        return out
+    out.append("### Reconnect storm\n")
+    out.append(
+        "A fresh node; `loadtest --storm N` primes N tickets (a visitor socket each sends one message "
+        "and closes), then opens N visitor sockets at once, each resuming with `since` just before "
+        "that message, and times each from the storm's start to its `ready` frame; every socket must "
+        "then be replayed exactly the message it missed. The target (issue 20): 10,000 sockets all "
+        "ready within 5 s.\n"
+    )
+    out.append("| deployment | sockets | ready | replay ok | p50 | p99 | max | all ready | errors |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for run in data["storm"]:
+        all_ready = run.get("all_ready_s")
+        out.append(
+            f"| {run['label']} | {run['sockets']:,} | {run.get('ready') or 0:,} | {run.get('replay_ok') or 0:,} "
+            f"| {fmt_ms(run.get('ready_p50_ms'))} | {fmt_ms(run.get('ready_p99_ms'))} "
+            f"| {fmt_ms(run.get('ready_max_ms'))} | {f'{all_ready:.2f} s' if all_ready is not None else '–'} "
+            f"| {run.get('errors') if run.get('errors') is not None else '–'} |"
+        )
+    out.append("\nTimes in ms unless marked; p50/p99/max are from the storm's start to each socket's `ready`.")
+    out.append("")
+    return out
+
+
 def header(data):
     m = data["machine"]
     pg = m.get("postgres") or {}
@@ -275,6 +302,7 @@ def render(data):
     lines += search_table(data)
     lines += cpu_table(data)
     lines += idle_table(data)
+    lines += storm_table(data)
     lines.append(END)
     return "\n".join(lines) + "\n"
 

@@ -523,6 +523,34 @@ pub struct Report {
     /// Routing runs only (the key is absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<crate::routing::RoutingReport>,
+    /// Storm runs only (the key is absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storm: Option<StormReport>,
+}
+
+/// The storm section of a report (`--storm N`): N visitor sockets reconnecting
+/// to the node(s) at once, each resuming its ticket with `since`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StormReport {
+    /// Sockets opened at once.
+    pub sockets: u64,
+    /// Of those, how many got their `ready` frame.
+    pub ready: u64,
+    /// Of those, how many were then replayed exactly the message they missed.
+    pub replay_ok: u64,
+    /// Time from the storm's start (its first connect) to each socket's
+    /// `ready`, in ms.
+    pub ready_ms: Latency,
+    /// Seconds from the storm's start until every socket was ready; `null`
+    /// when some never were.
+    pub all_ready_s: Option<f64>,
+}
+
+impl StormReport {
+    /// Every socket ready, and every replay right.
+    pub fn is_clean(&self) -> bool {
+        self.ready == self.sockets && self.replay_ok == self.sockets
+    }
 }
 
 /// The product's promise: an acknowledged message reaches every connected
@@ -567,6 +595,7 @@ impl Report {
             && self.out_of_order == 0
             && self.errors == 0
             && self.routing.as_ref().is_none_or(|r| r.is_clean())
+            && self.storm.as_ref().is_none_or(StormReport::is_clean)
     }
 
     pub fn to_json(&self) -> String {

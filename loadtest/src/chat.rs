@@ -284,6 +284,7 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         latency_ms: ledger.latency(),
         chaos: chaos.as_ref().map(|(_, done)| chaos_report(ledger, done)),
         routing: None,
+        storm: None,
     };
     let details = Details {
         mode: Mode::Chat,

@@ -195,6 +195,8 @@ pub struct Ready {
     pub supporter_id: Option<i64>,
     /// The ticket's place in the queue (`ready.data.queue_position`; issue 16).
     pub queue_position: Option<i64>,
+    /// Messages replayed after `since` behind the `ready` frame (`ready.data.replayed`).
+    pub replayed: i64,
 }
 
 /// Opens `path` (e.g. `/ws/support/user/{sid}?since=0`) on `node`, from `source`
@@ -205,13 +207,24 @@ pub async fn open_socket(
     bearer: Option<&str>,
     source: Option<IpAddr>,
 ) -> Result<(Ws, Ready), LoadError> {
-    tokio::time::timeout(OPEN_TIMEOUT, open_socket_inner(node, path, bearer, source))
+    open_socket_within(node, path, bearer, source, OPEN_TIMEOUT).await
+}
+
+/// [`open_socket`] with its own time limit (a storm run waits longer).
+pub async fn open_socket_within(
+    node: &Node,
+    path: &str,
+    bearer: Option<&str>,
+    source: Option<IpAddr>,
+    limit: Duration,
+) -> Result<(Ws, Ready), LoadError> {
+    tokio::time::timeout(limit, open_socket_inner(node, path, bearer, source))
         .await
         .map_err(|_| {
             LoadError::new(format!(
                 "opening a socket on {} took over {} s",
                 node.base,
-                OPEN_TIMEOUT.as_secs()
+                limit.as_secs()
             ))
         })?
 }
@@ -335,6 +348,7 @@ async fn wait_for_ready(mut ws: Ws) -> Result<(Ws, Ready), LoadError> {
                             last_seq: data["last_seq"].as_i64().unwrap_or(0),
                             supporter_id: data["ticket"]["supporter_id"].as_i64(),
                             queue_position: data["queue_position"].as_i64(),
+                            replayed: data["replayed"].as_i64().unwrap_or(0),
                         };
                         return Ok((ws, ready));
                     }

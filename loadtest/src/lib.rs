@@ -9,12 +9,14 @@
 //! (`--chaos-redis`) is a chat run during which one node's link to Redis is cut
 //! and restored on a schedule. A routing run (`--routing`) creates agents with
 //! a capacity, brings them online, lets visitors arrive, and measures automatic
-//! assignment and proves its bound (issue 16).
+//! assignment and proves its bound (issue 16). A storm run (`--storm N`)
+//! primes N tickets, then reconnects N visitor sockets at once, each resuming
+//! with `since`, and measures the time to `ready` (issue 20).
 //!
 //! - [`accounting`]: seq checks, the per-message ledger, latency histograms and
 //!   the [`Report`] (pure, unit-tested).
 //! - [`client`]: REST calls and opening a socket up to `ready`.
-//! - `chat` and `idle`: the two kinds of run.
+//! - `chat`, `idle` and `storm`: the socket runs.
 //! - [`chaos`]: the cut schedule, the Redis proxy and the health watch of a
 //!   chaos run.
 //! - [`routing`]: the routing run, its held-ticket tracker and its report.
@@ -29,9 +31,10 @@ pub mod client;
 mod idle;
 pub mod output;
 pub mod routing;
+mod storm;
 mod system;
 
-pub use accounting::{ChaosReport, Latency, Report};
+pub use accounting::{ChaosReport, Latency, Report, StormReport};
 pub use chaos::RedisLink;
 
 use clap::Parser;
@@ -148,6 +151,12 @@ pub struct Options {
     /// Routing run: seed of the Poisson arrivals and of each visitor's hold time.
     #[arg(long, env = "LOADTEST_SEED", default_value_t = 1)]
     pub seed: u64,
+    /// Storm run (issue 20): prime N tickets (a visitor socket each sends one
+    /// message and closes), then open N visitor sockets at once, each resuming
+    /// its ticket with `since` just before that message, and time each one
+    /// from the storm's start to `ready`.
+    #[arg(long, env = "LOADTEST_STORM")]
+    pub storm: Option<usize>,
     /// Print only the report as one JSON line (no progress, no table).
     #[arg(long)]
     pub json: bool,
@@ -171,6 +180,17 @@ impl Options {
         }
         if self.routing {
             return self.validate_routing();
+        }
+        if let Some(storm) = self.storm {
+            if self.idle.is_some() || self.chaos_redis.is_some() {
+                return Err(LoadError::new(
+                    "--storm is a run of its own: drop --idle and --chaos-redis",
+                ));
+            }
+            if storm == 0 {
+                return Err(LoadError::new("--storm must be at least 1"));
+            }
+            return Ok(());
         }
         if self.chaos_redis.is_some() {
             if self.idle.is_some() {
@@ -316,6 +336,7 @@ pub enum Mode {
     Chat,
     Idle,
     Routing,
+    Storm,
 }
 
 /// What the report's fixed keys leave out; shown in the human table (and on
@@ -393,6 +414,9 @@ pub async fn run(options: &Options) -> Result<Outcome, LoadError> {
     }
     if options.routing {
         return routing::run(options, &nodes).await;
+    }
+    if let Some(sockets) = options.storm {
+        return storm::run(options, &nodes, sockets).await;
     }
     match options.idle {
         Some(sockets) => idle::run(options, &nodes, sockets).await,

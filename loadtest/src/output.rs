@@ -239,6 +239,32 @@ pub fn table(outcome: &Outcome) -> String {
             }
         }
         Mode::Routing => routing_rows(outcome, &mut row),
+        Mode::Storm => {
+            let storm = r.storm.clone().unwrap_or_default();
+            row("sockets", storm.sockets.to_string(), "reconnecting at once");
+            row("ready", storm.ready.to_string(), "got their ready frame");
+            row(
+                "replay ok",
+                storm.replay_ok.to_string(),
+                "then exactly the message they missed",
+            );
+            let l = &storm.ready_ms;
+            row(
+                "ready p50",
+                format!("{:.1}", l.p50),
+                "ms, storm start → ready",
+            );
+            row("ready p99", format!("{:.1}", l.p99), "ms");
+            row("ready max", format!("{:.1}", l.max), "ms");
+            row(
+                "all ready",
+                storm
+                    .all_ready_s
+                    .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
+                "s until the last socket was ready",
+            );
+            row("errors", r.errors.to_string(), &error_note(d));
+        }
         Mode::Idle => {
             row("opened", d.opened.to_string(), "visitor sockets opened");
             row(
@@ -257,6 +283,10 @@ pub fn table(outcome: &Outcome) -> String {
         Mode::Idle => format!(
             "loadtest: {} idle sockets on {} node(s) for {} s (setup {:.1} s)",
             d.opened, d.nodes, d.duration_s, d.setup_s
+        ),
+        Mode::Storm => format!(
+            "loadtest: storm of {} reconnecting visitor sockets on {} node(s) (setup {:.1} s)",
+            r.tickets, d.nodes, d.setup_s
         ),
         Mode::Routing => {
             let routing = r.routing.clone().unwrap_or_default();
@@ -277,6 +307,8 @@ pub fn table(outcome: &Outcome) -> String {
         "result: FAILED (an agent above max_chats, a ticket with two agents, a starved visitor, \
          an agent mismatch or errors)"
             .to_owned()
+    } else if d.mode == Mode::Storm {
+        "result: FAILED (a socket not ready, a wrong replay or errors)".to_owned()
     } else {
         "result: FAILED (lost, duplicated, out_of_order or errors is not zero)".to_owned()
     };
@@ -447,6 +479,10 @@ pub fn json_side_note(outcome: &Outcome) -> String {
         Mode::Idle => format!(
             "loadtest: opened {}, held {}",
             d.opened, outcome.report.connections
+        ),
+        Mode::Storm => format!(
+            "loadtest: storm, {} ready in {:.2} s",
+            d.opened, d.elapsed_s
         ),
         Mode::Routing => {
             let rd = d.routing.as_ref();

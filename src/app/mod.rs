@@ -121,7 +121,7 @@ impl Application {
             None => Arc::new(LocalBroker::new(inbox)),
         };
 
-        let listener = TcpListener::bind(SocketAddr::new(config.bind, config.port())).await?;
+        let listener = listen(SocketAddr::new(config.bind, config.port()))?;
         let port = listener.local_addr()?.port();
         let metrics_listener = match config.metrics_address().map_err(StartError::Config)? {
             Some(addr) => Some(TcpListener::bind(addr).await.map_err(|err| {
@@ -234,6 +234,7 @@ impl Application {
             chat: chat.clone(),
             hub,
             credentials,
+            openings: crate::realtime::replay::Openings::start(store.clone()),
             settings: Arc::new(SocketSettings {
                 node_id: node_id.clone(),
                 limits,
@@ -475,4 +476,24 @@ fn default_node_id() -> String {
         .unwrap_or_else(|| "node".into());
     let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
     format!("{host}-{suffix}")
+}
+
+/// Connections the kernel queues for the accept loop (it caps this at
+/// `net.core.somaxconn`). When a node drains, its sockets arrive on the others
+/// all at once (issue 20): with tokio's default of 1,024 the queue overflows,
+/// and each SYN dropped is retried by the client only after 1 s, then 3 s.
+const LISTEN_BACKLOG: u32 = 16 * 1024;
+
+/// Listens on `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as
+/// `TcpListener::bind` sets it).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }

@@ -55,6 +55,19 @@ impl Broker for LocalBroker {
         Ok(())
     }
 
+    async fn subscribe_many(&self, channels: &[String]) -> Result<(), BrokerError> {
+        self.channels().extend(channels.iter().cloned());
+        Ok(())
+    }
+
+    async fn unsubscribe_many(&self, channels: &[String]) -> Result<(), BrokerError> {
+        let mut subscribed = self.channels();
+        for channel in channels {
+            subscribed.remove(channel);
+        }
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), BrokerError> {
         Ok(())
     }

@@ -134,6 +134,22 @@ pub trait Broker: Send + Sync + 'static {
     /// Starts delivering `channel` to the inbox. Callers reference-count.
     async fn subscribe(&self, channel: &str) -> Result<(), BrokerError>;
     async fn unsubscribe(&self, channel: &str) -> Result<(), BrokerError>;
+    /// Starts delivering every one of `channels`, in as few round trips as the
+    /// broker allows (a reconnect storm subscribes thousands at once).
+    async fn subscribe_many(&self, channels: &[String]) -> Result<(), BrokerError> {
+        for channel in channels {
+            self.subscribe(channel).await?;
+        }
+        Ok(())
+    }
+    /// Stops delivering every one of `channels`, batched like
+    /// [`Broker::subscribe_many`].
+    async fn unsubscribe_many(&self, channels: &[String]) -> Result<(), BrokerError> {
+        for channel in channels {
+            self.unsubscribe(channel).await?;
+        }
+        Ok(())
+    }
     /// Answers when the broker does, with every subscription in place.
     async fn ping(&self) -> Result<(), BrokerError>;
     /// Moves on after every (re)connection of any of the broker's connections,

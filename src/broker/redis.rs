@@ -51,7 +51,8 @@ mod upkeep;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long restoring every subscription after a reconnect may take.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Channels per SUBSCRIBE when restoring (plain pub/sub takes many at once).
+/// Channels per SUBSCRIBE or UNSUBSCRIBE: a restore, or one batch of the hub's
+/// changes (plain pub/sub takes many at once).
 const RESTORE_BATCH: usize = 500;
 /// How long one connection attempt (TCP, TLS, HELLO/AUTH) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -276,16 +277,23 @@ impl Subscriptions {
         }
     }
 
-    /// Starts or stops listening to `channel`. The set changes even when Redis is
-    /// down: a channel subscribed meanwhile is subscribed by the restore.
-    async fn change(&self, channel: String, subscribe: bool) -> Result<(), BrokerError> {
+    /// Starts or stops listening to `channels`, the ones that change in one
+    /// command (per [`RESTORE_BATCH`]; per channel, pipelined, when sharded). The
+    /// set changes even when Redis is down: a channel subscribed meanwhile is
+    /// subscribed by the restore.
+    async fn change(&self, channels: Vec<String>, subscribe: bool) -> Result<(), BrokerError> {
         let mut listening = self.listening.lock().await;
-        let changed = if subscribe {
-            listening.insert(channel.clone())
-        } else {
-            listening.remove(&channel)
-        };
-        if !changed {
+        let changed: Vec<String> = channels
+            .into_iter()
+            .filter(|channel| {
+                if subscribe {
+                    listening.insert(channel.clone())
+                } else {
+                    listening.remove(channel)
+                }
+            })
+            .collect();
+        if changed.is_empty() {
             return Ok(());
         }
         if !self.client.is_connected() {
@@ -299,7 +307,7 @@ impl Subscriptions {
                 Ok(())
             };
         }
-        self.send(vec![channel], subscribe, &fail_fast())
+        self.send(changed, subscribe, &fail_fast())
             .await
             .map_err(unavailable)
     }
@@ -345,14 +353,24 @@ impl Broker for RedisBroker {
 
     async fn subscribe(&self, channel: &str) -> Result<(), BrokerError> {
         self.subscriptions
-            .change(self.prefixed(channel), true)
+            .change(vec![self.prefixed(channel)], true)
             .await
     }
 
     async fn unsubscribe(&self, channel: &str) -> Result<(), BrokerError> {
         self.subscriptions
-            .change(self.prefixed(channel), false)
+            .change(vec![self.prefixed(channel)], false)
             .await
+    }
+
+    async fn subscribe_many(&self, channels: &[String]) -> Result<(), BrokerError> {
+        let prefixed = channels.iter().map(|c| self.prefixed(c)).collect();
+        self.subscriptions.change(prefixed, true).await
+    }
+
+    async fn unsubscribe_many(&self, channels: &[String]) -> Result<(), BrokerError> {
+        let prefixed = channels.iter().map(|c| self.prefixed(c)).collect();
+        self.subscriptions.change(prefixed, false).await
     }
 
     /// Ready when both connections answer and every subscription is restored.

@@ -8,11 +8,14 @@
 //!   revocation arrives, at their token's expiry, or by a sweep of the store.
 //! - [`session`]: one socket's life; [`reader`] handles what a client sends,
 //!   [`replay`] what a socket is sent first, [`connection`] the two halves.
+//! - [`batch`]: group commit of the reads that opening sockets make, so that a
+//!   reconnect storm costs a query per batch of tickets, not per socket.
 //!
 //! The socket engine runs on its own context, [`Realtime`]: the chat layer, the
 //! hub, the credential registry and the settings sockets need; it knows nothing of
 //! the HTTP application around it.
 
+pub mod batch;
 pub mod connection;
 pub mod credentials;
 pub mod frame;
@@ -40,6 +43,8 @@ pub struct Realtime {
     pub hub: Hub,
     /// This node's agent sockets by agent, closed when their token stops holding.
     pub credentials: Credentials,
+    /// The batched reads of opening sockets.
+    pub openings: replay::Openings,
     pub settings: Arc<SocketSettings>,
     /// Cancelled on SIGTERM: every socket closes (1012) within the drain window.
     pub shutdown: CancellationToken,

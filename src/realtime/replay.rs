@@ -1,7 +1,12 @@
 //! What a ticket socket is sent first: `ready`, then with `since` the stored
 //! messages after it up to where the hub's live stream takes over (at most
 //! [`MAX_REPLAY`], then `resync_required`).
+//!
+//! A waiting visitor's place in the queue is read through [`Openings`], in one
+//! query for every socket opening meanwhile: the query ranks every waiting
+//! ticket, so one per socket made a reconnect storm of N visitors quadratic.
 
+use super::batch::Batcher;
 use super::frame::Frame;
 use super::protocol::{QueueData, ReadyData, ResyncData, ServerFrame};
 use crate::chat::routing::QueueState;
@@ -9,11 +14,59 @@ use crate::domain::SenderType;
 use crate::domain::TicketStatus;
 use crate::error::ApiError;
 use crate::metrics::metrics;
-use crate::store::{MessageRange, Store};
+use crate::store::{MAX_IDS_PER_QUERY, MessageRange, Store};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Most messages replayed after `since` before `resync_required`.
 pub const MAX_REPLAY: u32 = 1000;
+
+/// Queue reads that run at once (each for up to [`MAX_IDS_PER_QUERY`] tickets).
+const QUEUE_READS: usize = 2;
+
+/// A waiting visitor's place (`None`: the ticket does not wait) and the agents
+/// online, as the `queue` frame tells them.
+type QueuePlace = (Option<i64>, i64);
+
+/// The reads of opening sockets that are batched across sockets; cheap to clone.
+#[derive(Clone)]
+pub struct Openings {
+    queue: Batcher<i64, QueuePlace, String>,
+}
+
+impl Openings {
+    /// Starts the batchers (on the current runtime).
+    pub fn start(store: Arc<dyn Store>) -> Openings {
+        let queue = Batcher::start(QUEUE_READS, MAX_IDS_PER_QUERY, move |ids: Vec<i64>| {
+            let store = store.clone();
+            async move {
+                let snapshot = store
+                    .queue_snapshot(&ids)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                let positions: HashMap<i64, i64> = snapshot.positions.into_iter().collect();
+                Ok(ids
+                    .into_iter()
+                    .map(|id| (id, (positions.get(&id).copied(), snapshot.agents_online)))
+                    .collect())
+            }
+        });
+        Openings { queue }
+    }
+
+    /// The queue place of `ticket_id`, read with those of the other sockets
+    /// opening meanwhile.
+    async fn queue_place(&self, ticket_id: i64) -> Result<QueuePlace, ApiError> {
+        match self.queue.get(ticket_id).await {
+            Ok(Some(place)) => Ok(place),
+            Ok(None) | Err(None) => Err(ApiError::Unavailable),
+            Err(Some(cause)) => {
+                tracing::warn!(%cause, "cannot read the queue");
+                Err(ApiError::Unavailable)
+            }
+        }
+    }
+}
 
 pub(super) struct Opening {
     pub(super) frames: Vec<Arc<Frame>>,
@@ -27,6 +80,7 @@ pub(super) struct Opening {
 /// stream starts.
 pub(super) async fn opening_frames(
     store: &dyn Store,
+    openings: &Openings,
     ticket_id: i64,
     role: SenderType,
     since: Option<i64>,
@@ -70,9 +124,7 @@ pub(super) async fn opening_frames(
     // A waiting visitor learns their place at once, and the router goes on
     // from what they were told (`chat::routing`).
     let queue = if visitor && ticket.status == TicketStatus::Open && ticket.supporter_id.is_none() {
-        let snapshot = store.queue_snapshot(&[ticket_id]).await?;
-        let position = snapshot.positions.first().map(|(_, p)| *p);
-        Some((position, snapshot.agents_online))
+        Some(openings.queue_place(ticket_id).await?)
     } else {
         None
     };

@@ -185,6 +185,7 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
 
     let opening = Box::pin(opening_frames(
         chat.store.as_ref(),
+        &realtime.openings,
         ticket.id,
         role,
         since,
