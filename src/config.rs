@@ -728,6 +728,36 @@ mod tests {
     }
 
     #[test]
+    fn database_settings_become_store_options() {
+        let cli = Cli::parse_from([
+            "livesupport",
+            "--database-pool-size",
+            "8",
+            "--database-statement-timeout-seconds",
+            "0",
+            "--sqlite-synchronous",
+            "normal",
+        ]);
+        let options = cli.config.store_options();
+        assert_eq!(options.pool_size, 8);
+        assert_eq!(options.statement_timeout, None, "0: never");
+        assert_eq!(options.sqlite_synchronous, SqliteSync::Normal);
+
+        let defaults = Config::for_database("sqlite::memory:").store_options();
+        assert_eq!(defaults.pool_size, 16);
+        assert_eq!(defaults.statement_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(defaults.sqlite_synchronous, SqliteSync::Full);
+
+        let mut tiny = Config::for_database("sqlite::memory:");
+        tiny.database_pool_size = 1;
+        assert!(tiny.validate().unwrap_err().contains("DATABASE_POOL_SIZE"));
+        assert!(
+            Cli::try_parse_from(["livesupport", "--sqlite-synchronous", "off"]).is_err(),
+            "only full and normal"
+        );
+    }
+
+    #[test]
     fn cidrs_match_their_addresses() {
         let net: Cidr = "10.1.0.0/16".parse().unwrap();
         assert!(net.contains("10.1.200.3".parse().unwrap()));

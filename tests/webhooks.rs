@@ -508,8 +508,17 @@ async fn deliveries_pending_when_a_node_stops_are_sent_by_the_next_one() {
             ["ticket.created", "message.created"],
             "{backend:?}"
         );
-        let log = deliveries(&second, hook_id).await;
-        assert!(log.iter().all(|d| d["status"] == "delivered"), "{log:?}");
+        // The receiver has the requests; the sender records each answer
+        // right after it, so the log catches up within moments.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = deliveries(&second, hook_id).await;
+            if log.iter().all(|d| d["status"] == "delivered") {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{log:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         second.stop().await;
     }
 }
