@@ -64,7 +64,12 @@ export async function visible(locator, what) {
 }
 
 export async function count(locator, n, what) {
-  await until(`${what} ×${n}`, async () => (await locator.count()) === n);
+  let seen;
+  try {
+    await until(`${what} ×${n}`, async () => (seen = await locator.count()) === n);
+  } catch (err) {
+    throw new Error(`${err.message} (last seen: ${seen})`);
+  }
 }
 
 /** Opens the widget panel unless it is open already; returns the launcher. */

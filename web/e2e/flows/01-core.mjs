@@ -67,7 +67,7 @@ export default async function coreFlows({ browser }) {
     await phoneChat.getByLabel('Name').fill('Pat Phone');
     await phoneChat.getByLabel('Subject').fill(phoneSubject);
     await phoneChat.getByRole('button', { name: 'Start chat' }).click();
-    await visible(phoneChat.getByRole('textbox', { name: 'Message' }), 'phone composer');
+    await visible(phoneChat.getByRole('log', { name: 'Messages' }), 'phone conversation');
     const queue = agent.getByRole('region', { name: 'Ticket queue' });
     await visible(queue.getByRole('button', { name: new RegExp(phoneSubject) }), 'live ticket in queue');
     await screenshot(agent, 'agent-queue-live-update');

@@ -114,7 +114,8 @@ export default async function visitorFlows({ browser }) {
     await chat.getByLabel('Email').fill('jane@example.com');
     await name.focus();
     await chat.getByRole('button', { name: 'Start chat' }).click({ position: { x: 40, y: 6 } });
-    await visible(chat.getByRole('textbox', { name: 'Message' }), 'chat started with one click');
+    // The pre-chat form has a "Message" box too: wait for the conversation.
+    await visible(chat.getByRole('log', { name: 'Messages' }), 'chat started with one click');
     await screenshot(page, 'visitor-first-click-starts');
   });
 
@@ -258,8 +259,10 @@ export default async function visitorFlows({ browser }) {
   await step('visitor: after a rate limit, queued messages are resent by themselves', async () => {
     await chat.getByLabel('Subject').fill('Many questions');
     await chat.getByRole('button', { name: 'Start chat' }).click();
+    // The pre-chat form has a "Message" box too: typing there before the conversation
+    // shows would lose the text with the form.
+    await visible(log, 'the conversation');
     const box = chat.getByRole('textbox', { name: 'Message' });
-    await visible(box, 'composer');
     // A socket may send 20 at once, then one a second: 24 quick messages get some refused.
     for (let i = 1; i <= 24; i += 1) {
       await box.fill(`Question ${i}`);
@@ -395,7 +398,7 @@ export default async function visitorFlows({ browser }) {
     await fr.getByLabel(/^Message/).fill('Où est mon colis ?');
     await fr.getByRole('button', { name: 'Démarrer la conversation' }).click();
     const frLog = fr.getByRole('log', { name: 'Messages' });
-    await visible(fr.getByRole('textbox', { name: 'Message' }), 'French composer');
+    await visible(frLog, 'French conversation');
     await visible(frLog.getByText('Envoyé'), 'French receipt');
     await visible(fr.getByText("En attente d'un conseiller…"), 'French waiting line');
     const frame = p.frames().find((f) => f.url().includes('/support/chat'));
@@ -423,7 +426,8 @@ export default async function visitorFlows({ browser }) {
     await phoneChat.getByLabel('Name').fill('Pat Phone');
     await phoneChat.getByLabel('Subject').fill('From my phone');
     await phoneChat.getByRole('button', { name: 'Start chat' }).tap();
-    await visible(phoneChat.getByRole('textbox', { name: 'Message' }), 'composer');
+    // The pre-chat form has a "Message" box too: measure the conversation, not the form.
+    await visible(phoneChat.getByRole('log', { name: 'Messages' }), 'conversation');
     const small = await phoneFrame().evaluate(() =>
       [...document.querySelectorAll('button, input, textarea')]
         .filter((e) => e.getClientRects().length > 0)
