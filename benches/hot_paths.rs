@@ -155,7 +155,7 @@ impl Fanout {
             reconcile_interval: Duration::from_secs(60),
         };
         let (hub, _task) = Hub::start(
-            store,
+            store.clone(),
             broker.clone(),
             inbox,
             config,
@@ -181,7 +181,7 @@ impl Fanout {
         }
         Fanout {
             _dir: dir,
-            publisher: Publisher::start(broker, shutdown.clone()).0,
+            publisher: Publisher::start(broker, store, shutdown.clone()).0,
             shutdown,
             queues,
             ticket_id: ticket.id,

@@ -172,7 +172,8 @@ impl Application {
                 core_stop.clone(),
             )
             .await;
-        let (publisher, publisher_task) = Publisher::start(broker.clone(), core_stop.clone());
+        let (publisher, publisher_task) =
+            Publisher::start(broker.clone(), store.clone(), core_stop.clone());
         let smtp_ca = match &config.smtp_ca_file {
             Some(path) => Some(std::fs::read(path).map_err(|err| {
                 StartError::Config(format!("SMTP_CA_FILE {}: {err}", path.display()))

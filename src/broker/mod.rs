@@ -163,8 +163,23 @@ pub fn ticket_channel(ticket_id: i64) -> String {
     format!("ticket:{ticket_id}")
 }
 
-/// The channel of the agents' feed: every ticket event, for dashboards.
-pub const AGENTS_CHANNEL: &str = "agents";
+/// The dashboards' feed channel every feed reads: ticket frames, ratings, and
+/// the notices of unassigned tickets (docs/API.md, "The feed").
+pub const FEED_QUEUE_CHANNEL: &str = "feed:queue";
+
+/// The notices of every assigned ticket: for feeds of scope `all`.
+pub const FEED_TEAM_CHANNEL: &str = "feed:team";
+
+/// The notices of the tickets assigned to one agent: for that agent's feeds of
+/// scope `mine`.
+pub fn feed_agent_channel(agent_id: i64) -> String {
+    format!("feed:agent:{agent_id}")
+}
+
+/// Whether a channel is one of the dashboards' feed.
+pub fn is_feed_channel(channel: &str) -> bool {
+    channel.starts_with("feed:")
+}
 
 /// The channel of what nodes tell each other about the service rather than a
 /// ticket (agent revocations): every node subscribes to it from its start.

@@ -21,6 +21,7 @@ use crate::domain::visitor::VisitedPage;
 use crate::domain::{Message, Rating, SenderType, Ticket};
 use crate::store::Presence;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The version of the envelope this node writes.
@@ -79,9 +80,32 @@ pub enum Event {
         ticket_id: i64,
         rating: Rating,
     },
+    /// New messages of some tickets, for the dashboards' feed: one notice per
+    /// ticket for what one node stored in one window (`chat::notices`).
+    Notices {
+        notices: Vec<Notice>,
+    },
     /// An event of a newer release that this node does not know.
     #[serde(other)]
     Unknown,
+}
+
+/// What a dashboard shows of a ticket's new messages (docs/API.md, "The feed"):
+/// never their text, only the ticket's row after them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub ticket_id: i64,
+    /// The newest message seq the notice covers.
+    pub seq: i64,
+    /// When that message was stored.
+    pub at: DateTime<Utc>,
+    /// Who wrote that message.
+    pub sender_type: SenderType,
+    /// How many of the covered messages are the visitor's.
+    pub visitor_messages: u32,
+    pub preview: Option<String>,
+    pub waiting_since: Option<DateTime<Utc>>,
+    pub unread: i64,
 }
 
 /// Where an event goes: its ticket's channel, the agents' feed, or both.
@@ -103,7 +127,7 @@ impl Event {
             | Event::Presence { ticket_id, .. }
             | Event::Page { ticket_id, .. }
             | Event::RatingCreated { ticket_id, .. } => Some(*ticket_id),
-            Event::Unknown => None,
+            Event::Notices { .. } | Event::Unknown => None,
         }
     }
 
@@ -117,12 +141,17 @@ impl Event {
         }
     }
 
+    /// Where the event goes. A stored message's `feed` route is a notice: the
+    /// publisher gathers them (`chat::notices`) instead of sending messages to
+    /// the dashboards; the other feed events go on `feed:queue`.
     pub fn routes(&self) -> Routes {
         match self {
-            Event::TicketCreated { .. } | Event::RatingCreated { .. } => Routes {
-                ticket: false,
-                feed: true,
-            },
+            Event::TicketCreated { .. } | Event::RatingCreated { .. } | Event::Notices { .. } => {
+                Routes {
+                    ticket: false,
+                    feed: true,
+                }
+            }
             Event::TicketUpdated { .. } | Event::Message { .. } | Event::SupporterJoined { .. } => {
                 Routes {
                     ticket: true,

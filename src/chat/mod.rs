@@ -20,6 +20,7 @@ pub mod control;
 pub mod email;
 pub mod events;
 pub mod limits;
+pub mod notices;
 pub mod outbox;
 pub mod publisher;
 pub mod reports;

@@ -7,11 +7,18 @@
 //! from the broker as soon as it is back rather than at their next
 //! reconciliation (or credential sweep). Receivers drop seqs and ticket versions
 //! they have passed, and a revocation is idempotent, so a late copy is harmless.
+//!
+//! Stored messages reach the dashboards as notices (`chat::notices`): the
+//! publisher notes them and its notice task publishes each window's notices.
+//! A failed notice publish is not retried: the feeds' recovery finds the
+//! ticket's change in the store.
 
 use super::control::ControlEvent;
 use super::events::Event;
-use crate::broker::{AGENTS_CHANNEL, Broker, CONTROL_CHANNEL, ticket_channel};
+use super::notices::{self, NOTICE_WINDOW, Pending};
+use crate::broker::{Broker, CONTROL_CHANNEL, FEED_QUEUE_CHANNEL, ticket_channel};
 use crate::metrics::{metrics, timed};
+use crate::store::{MAX_IDS_PER_QUERY, Store};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -30,19 +37,28 @@ pub struct Publisher {
     broker: Arc<dyn Broker>,
     /// Envelopes whose publish failed, oldest first, with their channel.
     retry: Arc<Mutex<VecDeque<(String, Bytes)>>>,
+    /// The tickets with messages stored in the current notice window.
+    pending: Arc<Mutex<Pending>>,
 }
 
 impl Publisher {
-    /// The publisher, and its retry task, which ends with `stop`.
+    /// The publisher, and its task (retries and notices), which ends with
+    /// `stop`. The store gives the notices their tickets' rows.
     pub fn start(
         broker: Arc<dyn Broker>,
+        store: Arc<dyn Store>,
         stop: CancellationToken,
     ) -> (Publisher, tokio::task::JoinHandle<()>) {
         let publisher = Publisher {
             broker,
             retry: Arc::new(Mutex::new(VecDeque::new())),
+            pending: Arc::new(Mutex::new(Pending::default())),
         };
-        let task = tokio::spawn(publisher.clone().retry_after_reconnects(stop));
+        let retries = tokio::spawn(publisher.clone().retry_after_reconnects(stop.clone()));
+        let notices = tokio::spawn(publisher.clone().publish_notices(store, stop));
+        let task = tokio::spawn(async move {
+            let _ = tokio::join!(retries, notices);
+        });
         (publisher, task)
     }
 
@@ -50,14 +66,24 @@ impl Publisher {
         &self.broker
     }
 
-    /// Publishes the event's envelope on its channels (the ticket's, the agents'
-    /// feed) side by side: one round trip to the broker, not one per channel.
+    /// Publishes the event's envelope on its channels (the ticket's,
+    /// `feed:queue`) side by side: one round trip to the broker, not one per
+    /// channel. A stored message goes to the dashboards as a notice, later.
     pub async fn publish(&self, event: Event) {
         let routes = event.routes();
         let payload = event.encode();
+        let noticed = match &event {
+            Event::Message { message } | Event::SupporterJoined { message, .. } => {
+                if routes.feed {
+                    self.noted().note(message);
+                }
+                true
+            }
+            _ => false,
+        };
         let channels = [
             routes.ticket.then(|| event.ticket_id().map(ticket_channel)),
-            routes.feed.then(|| Some(AGENTS_CHANNEL.to_owned())),
+            (routes.feed && !noticed).then(|| Some(FEED_QUEUE_CHANNEL.to_owned())),
         ];
         let durable = event.is_durable();
         let publishes = channels
@@ -96,6 +122,60 @@ impl Publisher {
         self.retry
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn noted(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every [`NOTICE_WINDOW`]: reads the rows of the tickets noted in the
+    /// window and publishes their notices, each channel's in one envelope.
+    async fn publish_notices(self, store: Arc<dyn Store>, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(NOTICE_WINDOW);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Warn once per outage, not every window.
+        let mut store_failing = false;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if self.noted().is_empty() {
+                continue;
+            }
+            let window = self.noted().take();
+            let ids: Vec<i64> = window.keys().copied().collect();
+            let mut rows = Vec::with_capacity(ids.len());
+            let mut failed = None;
+            for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
+                match store.tickets_by_ids(chunk).await {
+                    Ok(found) => rows.extend(found),
+                    Err(err) => {
+                        failed = Some(err);
+                        break;
+                    }
+                }
+            }
+            if let Some(err) = failed {
+                // Dropped: those tickets' `updated_at` moved, so the feeds'
+                // recovery sends them as `ticket_updated` within seconds.
+                if !store_failing {
+                    tracing::warn!(cause = %err, tickets = ids.len(), "cannot read the tickets of a notice window; the feeds' recovery covers them");
+                }
+                store_failing = true;
+                continue;
+            }
+            store_failing = false;
+            let publishes = notices::route(&window, &rows)
+                .into_iter()
+                .map(|(channel, notices)| {
+                    let payload = Event::Notices { notices }.encode();
+                    self.publish_on(channel, payload, false)
+                });
+            futures_util::future::join_all(publishes).await;
+        }
     }
 
     fn queue_retry(&self, channel: String, payload: Bytes) {

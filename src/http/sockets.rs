@@ -13,6 +13,7 @@ use crate::config::origin_of;
 use crate::domain::visitor;
 use crate::domain::{Agent, SenderType};
 use crate::error::ApiError;
+use crate::realtime::protocol::FeedScope;
 use crate::realtime::session::{self, SocketKind, TicketSocket};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
@@ -187,11 +188,21 @@ async fn supporter_socket(
 async fn agent_feed(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    query: QueryParams,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     admit(&state, ip, &headers)?;
+    let scope = match query.get("scope") {
+        None => FeedScope::default(),
+        Some(text) => FeedScope::parse(text)
+            .ok_or_else(|| ApiError::validation("scope", "scope must be all or mine"))?,
+    };
     let (agent, credential) = agent_of(&state, &headers).await?;
-    let kind = SocketKind::Feed { agent, credential };
+    let kind = SocketKind::Feed {
+        agent,
+        credential,
+        scope,
+    };
     Ok(upgrade(ws, state, kind, None))
 }

@@ -2,7 +2,9 @@
 //! every socket they go to, and the socket's handle (its bounded queue, and a
 //! close signal that never needs room in that queue).
 
-use super::protocol::{FrameKind, JoinedData, RatingData, ReadData, ServerFrame, TypingData};
+use super::protocol::{
+    FrameKind, JoinedData, NoticesData, RatingData, ReadData, ServerFrame, TypingData,
+};
 use crate::chat::events::Event;
 use crate::domain::{Message, SenderType};
 use crate::metrics::metrics;
@@ -168,7 +170,10 @@ impl Frame {
                 let frame = Frame::new(&ServerFrame::Page { data: page });
                 return Some((Audience::Supporters, frame));
             }
-            Event::TicketCreated { .. } | Event::RatingCreated { .. } | Event::Unknown => {
+            Event::TicketCreated { .. }
+            | Event::RatingCreated { .. }
+            | Event::Notices { .. }
+            | Event::Unknown => {
                 return None;
             }
         };
@@ -188,13 +193,9 @@ impl Frame {
                     rating,
                 },
             },
-            Event::Message { message } | Event::SupporterJoined { message, .. } => {
-                return Some(Frame {
-                    seq: None,
-                    stored_at: Some(message.created_at.timestamp_micros()),
-                    ..Frame::new(&ServerFrame::Message { message })
-                });
-            }
+            Event::Notices { notices } => ServerFrame::Notices {
+                data: NoticesData { notices },
+            },
             _ => return None,
         };
         Some(Frame::new(&frame))

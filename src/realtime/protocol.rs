@@ -1,6 +1,7 @@
 //! The WebSocket frames of the contract: what clients send and what the server
 //! sends back. Parsing never panics and names what is wrong.
 
+use crate::chat::events::Notice;
 use crate::domain::Presence;
 use crate::domain::visitor::{RawPage, VisitedPage};
 use crate::domain::{Agent, Message, Rating, SenderType, Ticket};
@@ -32,6 +33,29 @@ pub enum ClientFrame {
     Activity,
     /// The host page the visitor is on (visitor sockets only), not yet validated.
     Page(RawPage),
+    /// What the agent feed carries (feed sockets only).
+    Scope(FeedScope),
+}
+
+/// What an agent feed carries (docs/API.md, "The feed"): the notices of every
+/// ticket, or of the unassigned tickets and the agent's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedScope {
+    #[default]
+    All,
+    Mine,
+}
+
+impl FeedScope {
+    /// Reads `all` or `mine`.
+    pub fn parse(text: &str) -> Option<FeedScope> {
+        match text {
+            "all" => Some(FeedScope::All),
+            "mine" => Some(FeedScope::Mine),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -52,6 +76,7 @@ struct RawData {
     referrer: Option<String>,
     locale: Option<String>,
     timezone: Option<String>,
+    scope: Option<String>,
 }
 
 /// Parses a text frame. The error carries the client_msg_id when it could be read,
@@ -109,6 +134,18 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
         },
         "ping" => Ok(ClientFrame::Ping),
         "activity" => Ok(ClientFrame::Activity),
+        "scope" => match raw
+            .data
+            .and_then(|d| d.scope)
+            .as_deref()
+            .and_then(FeedScope::parse)
+        {
+            Some(scope) => Ok(ClientFrame::Scope(scope)),
+            None => Err((
+                ApiError::validation("data.scope", "scope frames need data.scope: all or mine"),
+                key,
+            )),
+        },
         "page" => match raw.data {
             Some(d) => Ok(ClientFrame::Page(RawPage {
                 url: d.url,
@@ -126,7 +163,7 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (ApiError, Option<S
             ApiError::validation(
                 "type",
                 format!(
-                    "unknown frame type {other:?}; expected message, note, typing, read, page, ping or activity"
+                    "unknown frame type {other:?}; expected message, note, typing, read, page, ping, activity or scope"
                 ),
             ),
             key,
@@ -150,6 +187,7 @@ pub enum FrameKind {
     Queue,
     AgentUpdated,
     RatingCreated,
+    Notices,
     TicketCreated,
     TicketUpdated,
     ResyncRequired,
@@ -172,6 +210,7 @@ impl FrameKind {
             FrameKind::Queue => "queue",
             FrameKind::AgentUpdated => "agent_updated",
             FrameKind::RatingCreated => "rating_created",
+            FrameKind::Notices => "notices",
             FrameKind::TicketCreated => "ticket_created",
             FrameKind::TicketUpdated => "ticket_updated",
             FrameKind::ResyncRequired => "resync_required",
@@ -234,6 +273,10 @@ pub enum ServerFrame<'a> {
     RatingCreated {
         data: RatingData<'a>,
     },
+    /// The feed's notices of new messages (issue 20).
+    Notices {
+        data: NoticesData<'a>,
+    },
     ResyncRequired {
         data: ResyncData,
     },
@@ -277,6 +320,7 @@ impl ServerFrame<'_> {
             ServerFrame::Queue { .. } => FrameKind::Queue,
             ServerFrame::AgentUpdated { .. } => FrameKind::AgentUpdated,
             ServerFrame::RatingCreated { .. } => FrameKind::RatingCreated,
+            ServerFrame::Notices { .. } => FrameKind::Notices,
             ServerFrame::TicketCreated { .. } => FrameKind::TicketCreated,
             ServerFrame::TicketUpdated { .. } => FrameKind::TicketUpdated,
             ServerFrame::ResyncRequired { .. } | ServerFrame::QueueResync { .. } => {
@@ -291,6 +335,11 @@ impl ServerFrame<'_> {
         // Serialising these plain structs cannot fail: no maps with non-string keys.
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct NoticesData<'a> {
+    pub notices: &'a [Notice],
 }
 
 #[derive(Debug, Serialize)]

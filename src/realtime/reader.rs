@@ -134,8 +134,8 @@ impl TicketReader {
             }
             ClientFrame::Ping => self.push(Frame::new(&ServerFrame::Pong)),
             ClientFrame::Page(raw) => self.record_page(raw).await,
-            ClientFrame::Activity => self.refuse(
-                ApiError::validation("type", "activity frames go to the agent feed"),
+            ClientFrame::Activity | ClientFrame::Scope(_) => self.refuse(
+                ApiError::validation("type", "activity and scope frames go to the agent feed"),
                 None,
             ),
         }

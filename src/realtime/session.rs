@@ -6,7 +6,7 @@
 use super::Realtime;
 use super::connection::{Lifetime, WriterContext, close, read_loop, watch_credential, write_loop};
 use super::frame::{Closer, Frame, SocketHandle};
-use super::protocol::{ClientFrame, ServerFrame, parse_client_frame};
+use super::protocol::{ClientFrame, FeedScope, ServerFrame, parse_client_frame};
 use super::reader::TicketReader;
 use super::replay::opening_frames;
 use crate::auth::Credential;
@@ -30,10 +30,12 @@ pub const OUTBOUND_QUEUE: usize = 256;
 pub enum SocketKind {
     /// A visitor or an agent on one ticket.
     Ticket(Box<TicketSocket>),
-    /// An agent's feed of every ticket event, with what its token says.
+    /// An agent's feed (the dashboard), with what its token says and what it
+    /// carries first.
     Feed {
         agent: Agent,
         credential: Credential,
+        scope: FeedScope,
     },
 }
 
@@ -99,9 +101,13 @@ fn serve(socket: WebSocket, realtime: Realtime, kind: SocketKind) -> impl Future
                     .instrument(span),
             )
         }
-        SocketKind::Feed { agent, credential } => {
+        SocketKind::Feed {
+            agent,
+            credential,
+            scope,
+        } => {
             let span = tracing::info_span!("socket", role = "feed", agent_id = agent.id, node_id = %realtime.settings.node_id);
-            Either::Right(run_feed(socket, realtime, credential).instrument(span))
+            Either::Right(run_feed(socket, realtime, credential, scope).instrument(span))
         }
     }
 }
@@ -251,13 +257,13 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
 /// sends `activity` at most once a minute, and automatic away counts minutes.
 const ACTIVITY_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
-async fn run_feed(socket: WebSocket, realtime: Realtime, credential: Credential) {
+async fn run_feed(socket: WebSocket, realtime: Realtime, credential: Credential, scope: FeedScope) {
     let (handle, queue_rx) = socket_handle(&realtime, SenderType::Supporter);
     let queue = handle.queue.clone();
     let (sink, stream) = socket.split();
-    realtime.hub.join_feed(handle.clone());
-    // The agent is connected (online, unless away) from here on, on every node.
     let agent_id = credential.agent_id;
+    realtime.hub.join_feed(handle.clone(), agent_id, scope);
+    // The agent is connected (online, unless away) from here on, on every node.
     let dashboard = Box::pin(realtime.chat.open_dashboard(agent_id)).await;
     let lifetime = Lifetime::new(handle.closer.clone());
     tokio::spawn(watch_credential(
@@ -298,10 +304,20 @@ async fn run_feed(socket: WebSocket, realtime: Realtime, credential: Credential)
                     }
                     None
                 }
+                Ok(ClientFrame::Scope(scope)) => {
+                    realtime.hub.set_feed_scope(handle.id, scope);
+                    None
+                }
+                Err((ApiError::Validation(error), _)) if error.field == "data.scope" => {
+                    Some(Frame::new(&ServerFrame::Error {
+                        error: ApiError::Validation(error).body(),
+                        client_msg_id: None,
+                    }))
+                }
                 _ => Some(Frame::new(&ServerFrame::Error {
                     error: ApiError::validation(
                         "type",
-                        "the agent feed accepts only ping and activity frames",
+                        "the agent feed accepts only ping, activity and scope frames",
                     )
                     .body(),
                     client_msg_id: None,

@@ -9,14 +9,22 @@
 //! `ticket_created` or `ticket_updated`. When more changed than it can send one
 //! by one, it sends `resync_required` and the dashboards reload their queue.
 //! Ticket frames older than the version sent are dropped (a late retried
-//! publish), and message notices already sent are dropped.
+//! publish).
+//!
+//! Routing (issue 20): each feed has a scope, `all` or `mine`. The node
+//! subscribes `feed:queue` while it holds a feed, `feed:team` while one of its
+//! feeds has scope `all`, and `feed:agent:{id}` while a feed of agent {id} has
+//! scope `mine`; what arrives on a channel goes to the feeds it is for. The
+//! check skips the tickets no feed here can see: those it knows to be assigned
+//! to an agent without a `mine` feed, when no feed has scope `all`.
 
+use crate::broker::{FEED_QUEUE_CHANNEL, FEED_TEAM_CHANNEL, feed_agent_channel};
 use crate::chat::events::Event;
 use crate::domain::Ticket;
 use crate::realtime::frame::{Frame, SocketHandle};
-use crate::realtime::protocol::{QueueResyncData, ServerFrame};
+use crate::realtime::protocol::{FeedScope, QueueResyncData, ServerFrame};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,10 +48,23 @@ struct Mark {
     seq: i64,
 }
 
+/// A dashboard's socket, whose it is and what it carries.
+pub struct FeedSocket {
+    pub handle: SocketHandle,
+    pub agent_id: i64,
+    pub scope: FeedScope,
+}
+
 #[derive(Default)]
 pub struct Feed {
-    pub sockets: HashMap<u64, SocketHandle>,
+    sockets: HashMap<u64, FeedSocket>,
     marks: HashMap<i64, Mark>,
+    /// Who the tickets this node heard of are assigned to (ticket frames and
+    /// recovered tickets): what the check needs to skip the ones no feed here
+    /// sees.
+    assignees: HashMap<i64, Option<i64>>,
+    /// The feed channels this node is subscribed to.
+    subscribed: BTreeSet<String>,
     /// When this node's feed started: older changes came with the dashboards'
     /// own load of the queue.
     since: Option<DateTime<Utc>>,
@@ -67,38 +88,92 @@ fn std(d: Duration) -> chrono::Duration {
 }
 
 impl Feed {
-    pub fn join(&mut self, socket: SocketHandle, now: DateTime<Utc>) {
+    pub fn join(&mut self, socket: FeedSocket, now: DateTime<Utc>) {
         if self.sockets.is_empty() {
             self.since = Some(now);
             self.checked_until = Some(now);
             self.marks.clear();
+            self.assignees.clear();
         }
-        self.sockets.insert(socket.id, socket);
+        self.sockets.insert(socket.handle.id, socket);
     }
 
-    /// True when the last socket left.
-    pub fn leave(&mut self, socket_id: u64) -> bool {
-        self.sockets.remove(&socket_id).is_some() && self.sockets.is_empty()
+    pub fn leave(&mut self, socket_id: u64) {
+        self.sockets.remove(&socket_id);
+    }
+
+    pub fn set_scope(&mut self, socket_id: u64, scope: FeedScope) {
+        if let Some(socket) = self.sockets.get_mut(&socket_id) {
+            socket.scope = scope;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.sockets.is_empty()
     }
 
+    /// The feed channels this node's feeds need.
+    fn wanted(&self) -> BTreeSet<String> {
+        let mut channels = BTreeSet::new();
+        for socket in self.sockets.values() {
+            channels.insert(FEED_QUEUE_CHANNEL.to_owned());
+            channels.insert(match socket.scope {
+                FeedScope::All => FEED_TEAM_CHANNEL.to_owned(),
+                FeedScope::Mine => feed_agent_channel(socket.agent_id),
+            });
+        }
+        channels
+    }
+
+    /// The subscription changes that make the node's feed channels what its
+    /// feeds need (`true`: subscribe), taken as done.
+    pub fn sync_channels(&mut self) -> Vec<(String, bool)> {
+        let wanted = self.wanted();
+        let changes: Vec<(String, bool)> = self
+            .subscribed
+            .difference(&wanted)
+            .map(|c| (c.clone(), false))
+            .chain(
+                wanted
+                    .difference(&self.subscribed)
+                    .map(|c| (c.clone(), true)),
+            )
+            .collect();
+        self.subscribed = wanted;
+        changes
+    }
+
     /// Records a published event; false when the dashboards have it already or
-    /// have something newer.
+    /// have something newer. Notices always go out (each carries the ticket's
+    /// row as it was; clients keep the highest seq), and move the marks on.
     pub fn admit(&mut self, event: &Event) -> bool {
         match event {
             Event::TicketCreated { ticket } | Event::TicketUpdated { ticket } => {
+                self.assignees.insert(ticket.id, ticket.supporter_id);
                 self.mark(ticket.id, ticket.updated_at, None)
             }
-            Event::Message { message } | Event::SupporterJoined { message, .. } => {
-                self.mark(message.ticket_id, message.created_at, Some(message.seq))
+            Event::Notices { notices } => {
+                for notice in notices {
+                    self.mark(notice.ticket_id, notice.at, Some(notice.seq));
+                }
+                true
             }
             // A notice of the moment, stored as the ticket's rating (which its
             // `ticket_updated` carries): nothing to order or catch up on.
             Event::RatingCreated { .. } => true,
             _ => false,
+        }
+    }
+
+    /// Whether a feed here can see the ticket's notices.
+    fn can_see(&self, ticket_id: i64) -> bool {
+        match self.assignees.get(&ticket_id) {
+            Some(Some(agent_id)) => self.sockets.values().any(|s| match s.scope {
+                FeedScope::All => true,
+                FeedScope::Mine => s.agent_id == *agent_id,
+            }),
+            // Unassigned, or not known yet: every feed sees the queue.
+            _ => true,
         }
     }
 
@@ -142,6 +217,7 @@ impl Feed {
         let mut missed: Vec<i64> = changes
             .iter()
             .filter(|(id, at)| *at > since && self.marks.get(id).is_none_or(|m| *at > m.updated_at))
+            .filter(|(id, _)| self.can_see(*id))
             .map(|(id, _)| *id)
             .collect();
         missed.sort_unstable();
@@ -167,6 +243,7 @@ impl Feed {
         tickets
             .iter()
             .filter_map(|ticket| {
+                self.assignees.insert(ticket.id, ticket.supporter_id);
                 let new = !self.marks.contains_key(&ticket.id)
                     && since.is_some_and(|since| ticket.created_at > since);
                 if !self.mark(ticket.id, ticket.updated_at, None) {
@@ -190,7 +267,24 @@ impl Feed {
 
     /// Sends a frame to every dashboard here, dropping sockets that are gone.
     pub fn send(&mut self, frame: Arc<Frame>) {
-        self.sockets.retain(|_, socket| socket.push(frame.clone()));
+        self.sockets
+            .retain(|_, socket| socket.handle.push(frame.clone()));
+    }
+
+    /// Sends what arrived on a feed channel to the feeds it is for.
+    pub fn send_on(&mut self, channel: &str, frame: Arc<Frame>) {
+        let agent = channel
+            .strip_prefix("feed:agent:")
+            .and_then(|id| id.parse::<i64>().ok());
+        let team = channel == FEED_TEAM_CHANNEL;
+        self.sockets.retain(|_, socket| {
+            let for_it = match (agent, socket.scope) {
+                (Some(agent_id), scope) => scope == FeedScope::Mine && socket.agent_id == agent_id,
+                (None, FeedScope::All) => true,
+                (None, FeedScope::Mine) => !team,
+            };
+            !for_it || socket.handle.push(frame.clone())
+        });
     }
 
     /// Forgets marks too old for any check window to reach again.
@@ -199,13 +293,16 @@ impl Feed {
         let checked = self.checked_until.unwrap_or(now);
         let horizon = horizon.min(checked - std(LOOKBACK * 2));
         self.marks.retain(|_, mark| mark.updated_at >= horizon);
+        let marks = &self.marks;
+        self.assignees.retain(|id, _| marks.contains_key(id));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Message, Priority, SenderType, TicketStatus};
+    use crate::chat::events::Notice;
+    use crate::domain::{Priority, SenderType, TicketStatus};
     use tokio::sync::mpsc;
 
     fn at(seconds: i64) -> DateTime<Utc> {
@@ -237,37 +334,44 @@ mod tests {
         }
     }
 
-    fn message(ticket_id: i64, seq: i64, when: i64) -> Message {
-        Message {
-            id: seq,
-            ticket_id,
-            seq,
-            sender_type: SenderType::User,
-            sender_id: None,
-            sender_name: None,
-            message: "hi".into(),
-            is_read: false,
-            created_at: at(when),
-            client_msg_id: None,
-            visibility: Default::default(),
-            public_seq: Some(seq),
-            attachments: Vec::new(),
-        }
-    }
-
     fn feed_started_at(seconds: i64) -> (Feed, mpsc::Receiver<Arc<Frame>>) {
         let (queue, rx) = mpsc::channel(16);
         let mut feed = Feed::default();
-        feed.join(
-            SocketHandle {
-                id: 1,
+        feed.join(feed_socket(1, 7, FeedScope::All, queue), at(seconds));
+        (feed, rx)
+    }
+
+    fn feed_socket(
+        id: u64,
+        agent_id: i64,
+        scope: FeedScope,
+        queue: mpsc::Sender<Arc<Frame>>,
+    ) -> FeedSocket {
+        FeedSocket {
+            handle: SocketHandle {
+                id,
                 role: SenderType::Supporter,
                 queue,
                 closer: crate::realtime::frame::Closer::new(),
             },
-            at(seconds),
-        );
-        (feed, rx)
+            agent_id,
+            scope,
+        }
+    }
+
+    fn notice(ticket_id: i64, seq: i64, when: i64) -> Event {
+        Event::Notices {
+            notices: vec![Notice {
+                ticket_id,
+                seq,
+                at: at(when),
+                sender_type: SenderType::User,
+                visitor_messages: 1,
+                preview: None,
+                waiting_since: None,
+                unread: 1,
+            }],
+        }
     }
 
     #[test]
@@ -285,24 +389,97 @@ mod tests {
     }
 
     #[test]
-    fn a_message_notice_is_sent_once() {
+    fn notices_always_go_out_and_count_as_heard_of() {
         let (mut feed, _rx) = feed_started_at(0);
-        let notice = Event::Message {
-            message: message(1, 3, 5),
+        assert!(feed.admit(&notice(1, 3, 5)));
+        assert!(feed.admit(&notice(1, 3, 5)), "a copy is harmless");
+        assert_eq!(feed.missed(&[(1, at(5))], at(6)), Missed::Nothing);
+    }
+
+    #[test]
+    fn channels_follow_the_feeds_and_their_scopes() {
+        let (queue, mut rx_all) = mpsc::channel(16);
+        let (mine, mut rx_mine) = mpsc::channel(16);
+        let mut feed = Feed::default();
+        feed.join(feed_socket(1, 7, FeedScope::All, queue), at(0));
+        feed.join(feed_socket(2, 8, FeedScope::Mine, mine), at(0));
+        let mut changes = feed.sync_channels();
+        changes.sort();
+        assert_eq!(
+            changes,
+            vec![
+                ("feed:agent:8".to_owned(), true),
+                ("feed:queue".to_owned(), true),
+                ("feed:team".to_owned(), true),
+            ]
+        );
+        assert!(feed.sync_channels().is_empty(), "nothing changed since");
+
+        let frame = |text: &str| {
+            Arc::new(Frame::new(&ServerFrame::Error {
+                error: crate::error::ApiError::validation("x", text).body(),
+                client_msg_id: None,
+            }))
         };
-        assert!(feed.admit(&notice));
-        assert!(!feed.admit(&notice));
-        assert!(feed.admit(&Event::Message {
-            message: message(1, 4, 6)
-        }));
+        feed.send_on("feed:team", frame("team"));
+        feed.send_on("feed:agent:8", frame("eight"));
+        feed.send_on("feed:agent:7", frame("seven"));
+        feed.send_on("feed:queue", frame("queue"));
+        let texts = |rx: &mut mpsc::Receiver<Arc<Frame>>| {
+            let mut seen = Vec::new();
+            while let Ok(f) = rx.try_recv() {
+                let text = f.text.as_str();
+                seen.push(
+                    ["team", "eight", "seven", "queue"]
+                        .into_iter()
+                        .find(|t| text.contains(t))
+                        .unwrap(),
+                );
+            }
+            seen
+        };
+        assert_eq!(texts(&mut rx_all), vec!["team", "queue"]);
+        assert_eq!(texts(&mut rx_mine), vec!["eight", "queue"]);
+
+        // The team's feed goes mine: no feed needs the team's channel any more.
+        feed.set_scope(1, FeedScope::Mine);
+        let mut changes = feed.sync_channels();
+        changes.sort();
+        assert_eq!(
+            changes,
+            vec![
+                ("feed:agent:7".to_owned(), true),
+                ("feed:team".to_owned(), false)
+            ]
+        );
+        feed.leave(1);
+        feed.leave(2);
+        let mut changes = feed.sync_channels();
+        changes.sort();
+        assert_eq!(changes.len(), 3);
+        assert!(changes.iter().all(|(_, on)| !on));
+    }
+
+    #[test]
+    fn with_only_mine_feeds_the_check_skips_tickets_of_other_agents() {
+        let (queue, _rx) = mpsc::channel(16);
+        let mut feed = Feed::default();
+        feed.join(feed_socket(1, 7, FeedScope::Mine, queue), at(0));
+        let mut theirs = ticket(1, 0, 2);
+        theirs.supporter_id = Some(8);
+        let mut mine = ticket(2, 0, 2);
+        mine.supporter_id = Some(7);
+        assert!(feed.admit(&Event::TicketUpdated { ticket: theirs }));
+        assert!(feed.admit(&Event::TicketUpdated { ticket: mine }));
+        // Both moved on (messages whose notices went elsewhere), and an unknown one.
+        let changes = [(1, at(5)), (2, at(5)), (3, at(5))];
+        assert_eq!(feed.missed(&changes, at(6)), Missed::Tickets(vec![2, 3]));
     }
 
     #[test]
     fn a_check_finds_only_changes_the_dashboards_did_not_hear_of() {
         let (mut feed, _rx) = feed_started_at(100);
-        assert!(feed.admit(&Event::Message {
-            message: message(1, 1, 105)
-        }));
+        assert!(feed.admit(&notice(1, 1, 105)));
         let (after, until) = feed.window(at(108)).expect("a window");
         assert_eq!(after, at(100), "never before the feed started");
         assert_eq!(until, at(107));
@@ -351,7 +528,8 @@ mod tests {
         assert!(feed.window(at(10)).is_none());
         feed.check_in_flight = false;
         assert!(feed.window(at(10)).is_some());
-        assert!(feed.leave(1));
+        feed.leave(1);
+        assert!(feed.is_empty());
         assert!(feed.window(at(10)).is_none());
     }
 }

@@ -26,12 +26,13 @@ mod subscriptions;
 
 use super::credentials::Credentials;
 use super::frame::{Frame, SocketHandle, ticket_version};
-use crate::broker::{AGENTS_CHANNEL, Broker, CONTROL_CHANNEL, Delivery, InboxReceiver, Received};
+use super::protocol::FeedScope;
+use crate::broker::{Broker, CONTROL_CHANNEL, Delivery, InboxReceiver, Received, is_feed_channel};
 use crate::chat::events::{Decoded, Event};
 use crate::domain::{Message, SenderType, Ticket};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
-use feed::Feed;
+use feed::{Feed, FeedSocket};
 use recovery::{Behind, RefillOutcome, RefillState};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -69,9 +70,15 @@ enum Command {
     },
     JoinFeed {
         socket: SocketHandle,
+        agent_id: i64,
+        scope: FeedScope,
     },
     LeaveFeed {
         socket_id: u64,
+    },
+    SetFeedScope {
+        socket_id: u64,
+        scope: FeedScope,
     },
     /// The broker subscription of a ticket is in place; `last_seq` is the store's.
     Subscribed {
@@ -211,12 +218,24 @@ impl Hub {
         });
     }
 
-    pub fn join_feed(&self, socket: SocketHandle) {
-        let _ = self.commands.send(Command::JoinFeed { socket });
+    /// Adds a dashboard's feed socket: agent `agent_id`'s, carrying `scope`.
+    pub fn join_feed(&self, socket: SocketHandle, agent_id: i64, scope: FeedScope) {
+        let _ = self.commands.send(Command::JoinFeed {
+            socket,
+            agent_id,
+            scope,
+        });
     }
 
     pub fn leave_feed(&self, socket_id: u64) {
         let _ = self.commands.send(Command::LeaveFeed { socket_id });
+    }
+
+    /// Changes what a feed socket carries.
+    pub fn set_feed_scope(&self, socket_id: u64, scope: FeedScope) {
+        let _ = self
+            .commands
+            .send(Command::SetFeedScope { socket_id, scope });
     }
 
     /// Sends frames to every dashboard (feed socket) of this node.
@@ -307,16 +326,26 @@ impl HubState {
                 ticket_id,
                 socket_id,
             } => self.leave(ticket_id, socket_id),
-            Command::JoinFeed { socket } => {
-                if self.feed.is_empty() {
-                    let _ = self.subscriptions.send(Subscription::Feed(true));
-                }
+            Command::JoinFeed {
+                socket,
+                agent_id,
+                scope,
+            } => {
+                let socket = FeedSocket {
+                    handle: socket,
+                    agent_id,
+                    scope,
+                };
                 self.feed.join(socket, Utc::now());
+                self.sync_feed_channels();
             }
             Command::LeaveFeed { socket_id } => {
-                if self.feed.leave(socket_id) {
-                    let _ = self.subscriptions.send(Subscription::Feed(false));
-                }
+                self.feed.leave(socket_id);
+                self.sync_feed_channels();
+            }
+            Command::SetFeedScope { socket_id, scope } => {
+                self.feed.set_scope(socket_id, scope);
+                self.sync_feed_channels();
             }
             Command::Subscribed {
                 ticket_id,
@@ -369,6 +398,13 @@ impl HubState {
                     .collect();
                 let _ = reply.send(tickets);
             }
+        }
+    }
+
+    /// Subscribes the feed channels the feeds here need, and only those.
+    fn sync_feed_channels(&mut self) {
+        for (channel, on) in self.feed.sync_channels() {
+            let _ = self.subscriptions.send(Subscription::Channel(channel, on));
         }
     }
 
@@ -470,9 +506,9 @@ impl HubState {
             tracing::warn!(channel = delivery.channel, "undecodable envelope dropped");
             return;
         };
-        let on_feed = delivery.channel == AGENTS_CHANNEL;
+        let on_feed = is_feed_channel(&delivery.channel);
         match decoded {
-            Decoded::Event(event) if on_feed => self.deliver_feed(&event),
+            Decoded::Event(event) if on_feed => self.deliver_feed(&delivery.channel, &event),
             Decoded::Event(event) => self.deliver_ticket(&event),
             // A stored message this node cannot read: read it from the store.
             Decoded::Marker {
@@ -523,12 +559,12 @@ impl HubState {
         self.send_ready(ticket_id, ready);
     }
 
-    fn deliver_feed(&mut self, event: &Event) {
+    fn deliver_feed(&mut self, channel: &str, event: &Event) {
         if self.feed.is_empty() || !self.feed.admit(event) {
             return;
         }
         if let Some(frame) = Frame::for_feed(event) {
-            self.feed.send(Arc::new(frame));
+            self.feed.send_on(channel, Arc::new(frame));
         }
     }
 

@@ -12,7 +12,7 @@
 //! query per ticket.
 
 use super::Command;
-use crate::broker::{AGENTS_CHANNEL, Broker, ticket_channel};
+use crate::broker::{Broker, ticket_channel};
 use crate::metrics::{metrics, timed};
 use crate::store::{MAX_IDS_PER_QUERY, Store};
 use std::collections::HashMap;
@@ -24,11 +24,12 @@ use tokio_util::sync::CancellationToken;
 pub(super) const MAX_BATCH: usize = MAX_IDS_PER_QUERY;
 
 /// A change of this node's broker subscriptions: subscribe a ticket (with the
-/// generation of the hub entry that waits for it) or unsubscribe it (`None`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// generation of the hub entry that waits for it) or unsubscribe it (`None`),
+/// or subscribe (`true`) or unsubscribe a feed channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Subscription {
     Ticket(i64, Option<u64>),
-    Feed(bool),
+    Channel(String, bool),
 }
 
 /// What one batch of changes comes to. The broker's subscriptions are a set,
@@ -41,30 +42,38 @@ pub(super) struct Batch {
     pub(super) subscribe: Vec<(i64, u64)>,
     /// Tickets to unsubscribe, in arrival order.
     pub(super) unsubscribe: Vec<i64>,
-    /// The agents' feed: on or off, if it changed.
-    pub(super) feed: Option<bool>,
+    /// Feed channels to subscribe (`true`) or unsubscribe, each's last
+    /// change, in arrival order.
+    pub(super) channels: Vec<(String, bool)>,
 }
 
 impl Batch {
     /// Folds `changes` (in the order the hub made them) into one batch.
     pub(super) fn of(changes: &[Subscription]) -> Batch {
         let mut last: HashMap<i64, (usize, Option<u64>)> = HashMap::new();
-        let mut feed = None;
+        let mut channels: HashMap<&str, (usize, bool)> = HashMap::new();
         for (at, change) in changes.iter().enumerate() {
-            match *change {
+            match change {
                 Subscription::Ticket(ticket_id, generation) => {
-                    last.insert(ticket_id, (at, generation));
+                    last.insert(*ticket_id, (at, *generation));
                 }
-                Subscription::Feed(on) => feed = Some(on),
+                Subscription::Channel(channel, on) => {
+                    channels.insert(channel, (at, *on));
+                }
             }
         }
+        let mut channels: Vec<(usize, String, bool)> = channels
+            .into_iter()
+            .map(|(channel, (at, on))| (at, channel.to_owned(), on))
+            .collect();
+        channels.sort_unstable();
         let mut ordered: Vec<(usize, i64, Option<u64>)> = last
             .into_iter()
             .map(|(ticket_id, (at, generation))| (at, ticket_id, generation))
             .collect();
         ordered.sort_unstable();
         let mut batch = Batch {
-            feed,
+            channels: channels.into_iter().map(|(_, c, on)| (c, on)).collect(),
             ..Batch::default()
         };
         for (_, ticket_id, generation) in ordered {
@@ -131,14 +140,14 @@ async fn apply(
             tracing::warn!(cause = %err, tickets = channels.len(), "unsubscribe failed");
         }
     }
-    if let Some(on) = batch.feed {
-        let result = if on {
-            broker.subscribe(AGENTS_CHANNEL).await
+    for (channel, on) in &batch.channels {
+        let result = if *on {
+            broker.subscribe(channel).await
         } else {
-            broker.unsubscribe(AGENTS_CHANNEL).await
+            broker.unsubscribe(channel).await
         };
         if let Err(err) = result {
-            tracing::warn!(cause = %err, "agent feed subscription change failed");
+            tracing::warn!(cause = %err, channel, "feed subscription change failed");
         }
     }
     if batch.subscribe.is_empty() {
@@ -190,7 +199,7 @@ async fn apply(
 
 #[cfg(test)]
 mod tests {
-    use super::Subscription::{Feed, Ticket};
+    use super::Subscription::{Channel, Ticket};
     use super::*;
 
     #[test]
@@ -202,14 +211,14 @@ mod tests {
             Ticket(2, None),
             Ticket(4, None),
             Ticket(4, Some(4)),
-            Feed(true),
+            Channel("feed:queue".into(), true),
         ]);
         assert_eq!(
             batch,
             Batch {
                 subscribe: vec![(3, 1), (1, 2), (4, 4)],
                 unsubscribe: vec![2],
-                feed: Some(true),
+                channels: vec![("feed:queue".into(), true)],
             }
         );
     }
@@ -219,12 +228,20 @@ mod tests {
         let batch = Batch::of(&[Ticket(7, Some(1)), Ticket(7, None), Ticket(7, Some(2))]);
         assert_eq!(batch.subscribe, vec![(7, 2)]);
         assert!(batch.unsubscribe.is_empty());
-        assert_eq!(batch.feed, None);
+        assert!(batch.channels.is_empty());
     }
 
     #[test]
-    fn the_feed_takes_its_last_change() {
-        assert_eq!(Batch::of(&[Feed(true), Feed(false)]).feed, Some(false));
+    fn a_feed_channel_takes_its_last_change() {
+        let batch = Batch::of(&[
+            Channel("feed:team".into(), true),
+            Channel("feed:queue".into(), true),
+            Channel("feed:team".into(), false),
+        ]);
+        assert_eq!(
+            batch.channels,
+            vec![("feed:queue".into(), true), ("feed:team".into(), false)]
+        );
         assert_eq!(Batch::of(&[]), Batch::default());
     }
 }
