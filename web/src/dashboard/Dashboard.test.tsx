@@ -5,7 +5,7 @@ import { Alerts } from './alerts';
 import { Dashboard } from './Dashboard';
 import { DashboardController } from './dashboardController';
 import { fakeFetch, type Route } from '../test/fakeFetch';
-import { FakeScheduler, FakeWakeSource, SocketFactory, msg, ticket, type FakeWebSocket } from '../test/fakes';
+import { FakeScheduler, FakeWakeSource, SocketFactory, msg, notice, noticesFrame, ticket, type FakeWebSocket } from '../test/fakes';
 import type { Ticket } from '../shared/protocol';
 
 // Open tabs are kept in localStorage (issue 14 point 16): every test starts without.
@@ -66,7 +66,7 @@ function setup(initial: Ticket[], signedIn = true, opts: { wrapFetch?: (f: Fetch
 
 /** The newest feed socket (a reconnect opens another). */
 const liveFeed = (sockets: SocketFactory): FakeWebSocket => {
-  const all = sockets.sockets.filter((s) => s.url.endsWith('/ws/support/agent'));
+  const all = sockets.sockets.filter((s) => s.url.includes('/ws/support/agent?'));
   const ws = all[all.length - 1];
   if (!ws) throw new Error('no feed socket');
   return ws;
@@ -75,7 +75,7 @@ const liveFeed = (sockets: SocketFactory): FakeWebSocket => {
 const listCalls = (calls: { method: string; path: string }[]) => calls.filter((c) => c.method === 'GET' && c.path.startsWith('/api/support/tickets?'));
 
 const feed = (sockets: SocketFactory) => {
-  const ws = sockets.sockets.find((s) => s.url.endsWith('/ws/support/agent'));
+  const ws = sockets.sockets.find((s) => s.url.includes('/ws/support/agent?'));
   if (!ws) throw new Error('no feed socket');
   return ws;
 };
@@ -105,10 +105,14 @@ describe('Dashboard', () => {
     const buttons = within(queue).getAllByRole('button', { name: /Refund|Order/ });
     expect(buttons[0].textContent).toContain('<b>Refund</b> please'); // urgent first, shown literally
     expect(notify).toHaveBeenCalledTimes(1);
-    act(() => feed(sockets).receive({ type: 'message', message: msg(1, { ticket_id: 46, message: 'hello?' }) }));
+    act(() => feed(sockets).receive(noticesFrame(notice(1, { ticket_id: 46, preview: 'hello?' }))));
     expect(within(queue).getByRole('button', { name: /Refund/ }).textContent).toContain('1 unread');
-    act(() => feed(sockets).receive({ type: 'message', message: msg(1, { ticket_id: 46, message: 'hello?' }) }));
+    expect(within(queue).getByRole('button', { name: /Refund/ }).textContent).toContain('hello?');
+    expect(notify).toHaveBeenCalledTimes(2);
+    // The same Notice twice (two nodes): applied again, no second alert.
+    act(() => feed(sockets).receive(noticesFrame(notice(1, { ticket_id: 46, preview: 'hello?' }))));
     expect(within(queue).getByRole('button', { name: /Refund/ }).textContent).toContain('1 unread');
+    expect(notify).toHaveBeenCalledTimes(2);
     act(() => feed(sockets).receive({ type: 'ticket_updated', ticket: ticket({ id: 46, session_id: 's46', subject: '<b>Refund</b> please', status: 'closed' }) }));
     expect(within(queue).queryByRole('button', { name: /Refund/ })).toBeNull();
     expect(calls.filter((c) => c.path.startsWith('/api/support/tickets?'))).toHaveLength(1);
@@ -131,10 +135,10 @@ describe('Dashboard', () => {
       });
       expect(row().textContent).toContain('Waiting 6 min');
       act(() => feed(sockets).open());
-      act(() => feed(sockets).receive({ type: 'message', message: msg(2, { sender_type: 'supporter', sender_name: 'Bob', message: 'On its way' }) }));
+      act(() => feed(sockets).receive(noticesFrame(notice(2, { sender_type: 'supporter', visitor_messages: 0, preview: 'On its way', waiting_since: null, unread: 0 }))));
       expect(row().textContent).toContain('On its way');
       expect(row().textContent).not.toContain('Waiting');
-      act(() => feed(sockets).receive({ type: 'message', message: msg(3, { message: 'Thanks!', created_at: '2025-12-26T10:06:00Z' }) }));
+      act(() => feed(sockets).receive(noticesFrame(notice(3, { at: '2025-12-26T10:06:00Z', preview: 'Thanks!', waiting_since: '2025-12-26T10:06:00Z' }))));
       expect(row().textContent).toContain('Thanks!');
       expect(row().textContent).toContain('Waiting just now');
     } finally {
@@ -351,5 +355,131 @@ describe('Dashboard feed recovery', () => {
     await waitFor(() => expect(screen.queryByText('Loading tickets…')).toBeNull());
     expect(within(queue).getByRole('button', { name: /Order not arrived/ }).textContent).toContain('Assigned');
     expect(within(queue).getByRole('button', { name: /Brand new/ })).toBeTruthy();
+  });
+});
+
+describe('Dashboard feed notices (issue 20)', () => {
+  const row = (queue: HTMLElement, name: RegExp) => within(queue).getByRole('button', { name });
+
+  it('a Notice updates the row\'s preview, waiting time and unread count; an older one is ignored', async () => {
+    const { sockets, notify, controller } = setup([
+      ticket({ last_seq: 2, unread_count: 1, last_message_preview: 'Where is my order?', waiting_since: '2025-12-26T10:00:00Z', updated_at: '2025-12-26T10:01:00Z' }),
+    ]);
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    await within(queue).findByRole('button', { name: /Order not arrived/ });
+    act(() => liveFeed(sockets).open());
+    expect(row(queue, /Order not arrived/).textContent).toContain('1 unread');
+
+    act(() => liveFeed(sockets).receive(noticesFrame(notice(4, { visitor_messages: 2, preview: 'Anyone there?', unread: 3 }))));
+    expect(row(queue, /Order not arrived/).textContent).toContain('Anyone there?');
+    expect(row(queue, /Order not arrived/).textContent).toContain('3 unread');
+    const held = controller.state.tickets[0];
+    expect(held.last_seq).toBe(4);
+    expect(held.waiting_since).toBe('2025-12-26T10:00:00Z');
+    expect(held.updated_at).toBe('2025-12-26T10:01:00Z'); // a notice is no ticket version
+
+    // Another node's late Notice (seq 3 < 4) changes nothing and does not alert.
+    notify.mockClear();
+    act(() => liveFeed(sockets).receive(noticesFrame(notice(3, { preview: 'older line', unread: 2 }))));
+    expect(row(queue, /Order not arrived/).textContent).toContain('Anyone there?');
+    expect(row(queue, /Order not arrived/).textContent).toContain('3 unread');
+    expect(controller.state.tickets[0].last_seq).toBe(4);
+    expect(notify).not.toHaveBeenCalled();
+
+    // An agent answered: the wait ends, the unread count follows the server.
+    act(() => liveFeed(sockets).receive(noticesFrame(notice(5, { sender_type: 'supporter', visitor_messages: 0, preview: 'On its way', waiting_since: null, unread: 0 }))));
+    expect(row(queue, /Order not arrived/).textContent).toContain('On its way');
+    expect(row(queue, /Order not arrived/).textContent).not.toContain('unread');
+    expect(controller.state.tickets[0].waiting_since).toBeNull();
+
+    // A Notice for a ticket the queue does not list is ignored (no row, no alert).
+    act(() => liveFeed(sockets).receive(noticesFrame(notice(9, { ticket_id: 99, preview: 'Not listed' }))));
+    expect(controller.state.tickets.map((t) => t.id)).toEqual([45]);
+    expect(controller.state.unread[99]).toBeUndefined();
+    expect(notify).not.toHaveBeenCalled();
+  });
+
+  it('alerts on visitor messages like before, not on agents\' or system lines', async () => {
+    const { sockets, notify } = setup([ticket({ last_seq: 2 }), ticket({ id: 46, session_id: 's46', subject: 'Second', user_name: 'Mary', last_seq: 1 })]);
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    await within(queue).findByRole('button', { name: /Second/ });
+    act(() => liveFeed(sockets).open());
+    // One frame carries the Notices of several tickets.
+    act(() =>
+      liveFeed(sockets).receive(
+        noticesFrame(
+          notice(3, { sender_type: 'system', visitor_messages: 0, preview: null, unread: 0 }),
+          notice(2, { ticket_id: 46, visitor_messages: 1, preview: 'Hi, anyone?', unread: 1 }),
+        ),
+      ),
+    );
+    expect(notify).toHaveBeenCalledTimes(1);
+    expect(notify).toHaveBeenCalledWith('Mary (Second)', 'Hi, anyone?', 'ticket-46', expect.any(Function));
+    expect(row(queue, /Second/).textContent).toContain('1 unread');
+    // The notification's click opens the chat.
+    act(() => (notify.mock.calls[0][3] as () => void)());
+    expect(screen.getByRole('tab', { name: /Second/ }).getAttribute('aria-selected')).toBe('true');
+    // A Notice whose newest line is the agent's still alerts for the visitor lines it covers.
+    act(() => liveFeed(sockets).receive(noticesFrame(notice(5, { sender_type: 'supporter', visitor_messages: 1, preview: 'Checking now', waiting_since: null, unread: 1 }))));
+    expect(notify).toHaveBeenCalledTimes(2);
+    expect(notify).toHaveBeenLastCalledWith('John Doe (Order not arrived)', 'Checking now', 'ticket-45', expect.any(Function));
+  });
+
+  it('keeps unread at 0 and stays quiet while the agent watches the chat; a chat behind another tab still alerts', async () => {
+    const { sockets, notify } = setup([ticket({ last_seq: 2 }), ticket({ id: 46, session_id: 's46', subject: 'Second', last_seq: 1 })]);
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    act(() => liveFeed(sockets).open());
+    fireEvent.click(await within(queue).findByRole('button', { name: /Order not arrived/ }));
+    await waitFor(() => expect(sockets.sockets.some((s) => s.url.includes('/ws/support/supporter/sess-1'))).toBe(true));
+    const chat = sockets.sockets.find((s) => s.url.includes('/ws/support/supporter/sess-1'))!;
+    act(() => {
+      chat.open();
+      chat.receive({ type: 'ready', data: { ticket: ticket({ last_seq: 2 }), last_seq: 2, replayed: 0 } });
+      chat.receive({ type: 'message', message: msg(3, { message: 'Still there?' }) });
+    });
+    // The chat's socket had the line first; the Notice still updates the row.
+    act(() => liveFeed(sockets).receive(noticesFrame(notice(3, { preview: 'Still there?', unread: 1 }))));
+    expect(row(queue, /Order not arrived/).textContent).toContain('Still there?');
+    expect(row(queue, /Order not arrived/).textContent).not.toContain('unread');
+    expect(notify).not.toHaveBeenCalled();
+
+    // The agent turns to another chat: ticket 45 is behind a tab, not watched.
+    fireEvent.click(row(queue, /Second/));
+    act(() => chat.receive({ type: 'message', message: msg(4, { message: 'Hello??' }) }));
+    act(() => liveFeed(sockets).receive(noticesFrame(notice(4, { preview: 'Hello??', unread: 1 }))));
+    expect(row(queue, /Order not arrived/).textContent).toContain('1 unread');
+    expect(notify).toHaveBeenCalledWith('John Doe (Order not arrived)', 'Hello??', 'ticket-45', expect.any(Function));
+  });
+
+  it('asks for the feed\'s scope on the URL, on every opening and when the assignee filter changes', async () => {
+    const { sockets, clock } = setup([ticket()]);
+    const queue = await screen.findByRole('region', { name: 'Ticket queue' });
+    await within(queue).findByRole('button', { name: /Order not arrived/ });
+    const first = liveFeed(sockets);
+    expect(new URL(first.url).searchParams.get('scope')).toBe('all');
+    act(() => first.open());
+    expect(first.sentOfType('scope')).toEqual([{ type: 'scope', data: { scope: 'all' } }]);
+
+    const assignee = screen.getByRole('combobox', { name: 'Assignee filter' });
+    fireEvent.change(assignee, { target: { value: 'me' } });
+    expect(first.sentOfType('scope').at(-1)).toEqual({ type: 'scope', data: { scope: 'mine' } });
+    fireEvent.change(assignee, { target: { value: 'none' } });
+    expect(first.sentOfType('scope')).toHaveLength(3);
+    expect(first.sentOfType('scope').at(-1)).toEqual({ type: 'scope', data: { scope: 'mine' } });
+    // Other filters leave the scope alone.
+    fireEvent.change(screen.getByRole('combobox', { name: 'Priority filter' }), { target: { value: 'high' } });
+    expect(first.sentOfType('scope')).toHaveLength(3);
+
+    // A reconnect asks with the current filter, on the URL and in a frame.
+    act(() => first.drop(1006));
+    act(() => clock.advance(2_000));
+    const second = liveFeed(sockets);
+    expect(second).not.toBe(first);
+    expect(new URL(second.url).searchParams.get('scope')).toBe('mine');
+    act(() => second.open());
+    expect(second.sentOfType('scope')).toEqual([{ type: 'scope', data: { scope: 'mine' } }]);
+    fireEvent.change(assignee, { target: { value: 'any' } });
+    expect(second.sentOfType('scope').at(-1)).toEqual({ type: 'scope', data: { scope: 'all' } });
+    await waitFor(() => expect(screen.queryByText('Loading tickets…')).toBeNull());
   });
 });

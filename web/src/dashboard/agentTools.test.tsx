@@ -63,7 +63,7 @@ function setup(tickets: Ticket[], agent: typeof ALICE | typeof ADMIN = ALICE) {
   });
   render(<Dashboard controller={controller} />);
   const feed = () => {
-    const ws = sockets.sockets.find((s) => s.url.endsWith('/ws/support/agent'));
+    const ws = sockets.sockets.find((s) => s.url.includes('/ws/support/agent?'));
     if (!ws) throw new Error('no feed socket');
     return ws;
   };

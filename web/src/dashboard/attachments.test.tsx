@@ -8,7 +8,6 @@ import { ApiClient } from '../shared/api';
 import { fakeFetch } from '../test/fakeFetch';
 import { FakeXhr } from '../test/fakeXhr';
 import { FakeScheduler, FakeWakeSource, SocketFactory, msg, ticket } from '../test/fakes';
-import { withMessage } from './queue';
 import { Alerts } from './alerts';
 import { Dashboard } from './Dashboard';
 import { DashboardController } from './dashboardController';
@@ -79,10 +78,5 @@ describe('attachments on the dashboard', () => {
     const link = await within(panel).findByRole('link', { name: 'Download invoice.pdf' });
     expect(link.getAttribute('href')).toBe('/api/support/attachments/PDF');
     await waitFor(() => expect(within(panel).queryByRole('group', { name: 'File to send' })).toBeNull());
-  });
-
-  it('a file without a caption shows in the queue as 📎 and its name', () => {
-    const row = withMessage(ticket(), msg(2, { message: '', attachments: [SHOT] }));
-    expect(row.last_message_preview).toBe('📎 screenshot.png');
   });
 });

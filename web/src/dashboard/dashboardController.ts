@@ -10,10 +10,9 @@
 // upsert, and a copy older than the newest one seen (by `updated_at`) is ignored.
 
 import { ApiClient, ApiError } from '../shared/api';
-import { messageSummary } from '../shared/attachments/format';
 import { uploadAttachment, type UploadFn } from '../shared/attachments/upload';
 import { ConversationController } from '../shared/conversation';
-import type { Agent, ChatMessage, ChosenStatus, OutboxEmail, ServerFrame, Ticket, TicketPriority, TicketRating, TicketStatus } from '../shared/protocol';
+import type { Agent, ChosenStatus, Notice, OutboxEmail, ServerFrame, Ticket, TicketPriority, TicketRating, TicketStatus } from '../shared/protocol';
 import {
   browserScheduler,
   ReconnectingSocket,
@@ -25,7 +24,7 @@ import {
 } from '../shared/socket';
 import { Store } from '../shared/store';
 import { isOlderTicket } from '../shared/ticketVersion';
-import { AGENT_FEED_PATH, supporterSocketPath, wsUrl } from '../shared/urls';
+import { agentFeedUrl, supporterSocketPath, wsUrl } from '../shared/urls';
 import { Alerts, type AlertPermission } from './alerts';
 import { DeskSettings } from './deskSettings';
 import { DeskTools } from './deskTools';
@@ -36,7 +35,7 @@ import { stars, type RatingNotice } from './TicketRating';
 import { ActivityReporter, isGivenToMe } from './presence';
 import { Team } from './team';
 import { VisitorContextController } from './visitorContext';
-import { DEFAULT_FILTERS, matchesFilters, statusFilterValues, keepNewerConversation, upsertTicket, withMessage, type QueueFilters } from './queue';
+import { DEFAULT_FILTERS, feedScope, matchesFilters, statusFilterValues, keepNewerConversation, upsertTicket, withNotice, type QueueFilters } from './queue';
 
 /** Wait before reopening a feed the server closed with a final code while the login is valid. */
 const FEED_RESTART_MS = 10_000;
@@ -51,7 +50,7 @@ export interface DashboardState {
   loadingTickets: boolean;
   listError: string | null;
   filters: QueueFilters;
-  /** Unread user messages per ticket id. */
+  /** Unread visitor messages per ticket id (the server's count; 0 for the chat in front). */
   unread: Readonly<Record<number, number>>;
   openChats: number[];
   activeChat: number | null;
@@ -151,7 +150,8 @@ export class DashboardController {
   private readonly chats = new Map<number, ConversationController>();
   /** The visitor context beside each open chat. */
   private readonly contexts = new Map<number, VisitorContextController>();
-  /** Highest message seq seen per ticket, so a message is counted unread only once. */
+  /** Highest message seq heard of per ticket (the list, ticket frames, notices, open
+   *  chats' sockets): a notice below it is older than what the dashboard holds. */
   private readonly seenSeq = new Map<number, number>();
   /** Newest copy of every ticket seen (REST or frames), so a late, older copy is ignored. */
   private readonly latest = new Map<number, Ticket>();
@@ -342,7 +342,10 @@ export class DashboardController {
   // ---- queue ----
 
   setFilters(patch: Partial<QueueFilters>): void {
+    const before = this.state.filters.assigned;
     this.store.update({ filters: { ...this.state.filters, ...patch } });
+    // The feed carries the notices this queue can show: tell it when that changes.
+    if (this.state.filters.assigned !== before) this.sendScope();
     void this.reloadTickets();
   }
 
@@ -446,7 +449,8 @@ export class DashboardController {
     this.feed?.stop();
     this.feedOpenedBefore = false;
     this.feed = new ReconnectingSocket({
-      url: () => wsUrl(AGENT_FEED_PATH),
+      // The scope on the URL too, so the first frames already match the queue.
+      url: () => agentFeedUrl(feedScope(this.state.filters.assigned)),
       createSocket: this.opts.createSocket,
       scheduler: this.opts.scheduler,
       random: this.opts.random,
@@ -458,6 +462,8 @@ export class DashboardController {
         if (state === 'open') {
           // The server counts a feed opening as activity.
           this.activity.connected();
+          // On every (re)connect: the filter may have changed while the feed was away.
+          this.sendScope();
           // After a gap in the feed, the list may be stale: fetch it once (no polling).
           if (this.feedOpenedBefore) void this.reloadTickets();
           // The team on every opening: frames may have been missed, and my own status
@@ -513,34 +519,44 @@ export class DashboardController {
       case 'rating_created':
         this.ratingArrived(frame.data.ticket_id, frame.data.rating);
         return;
-      case 'message':
-      case 'system':
-        this.handleFeedMessage(frame.message);
+      case 'notices':
+        for (const notice of frame.data.notices) this.applyNotice(notice);
         return;
       default:
+        // The feed sends no `message` or `system` frames (issue 20): open chats read
+        // their messages on their own sockets.
         return;
     }
   }
 
-  private handleFeedMessage(message: ChatMessage): void {
-    const seen = this.seenSeq.get(message.ticket_id) ?? 0;
-    if (message.seq <= seen) return;
-    this.seenSeq.set(message.ticket_id, message.seq);
-    // Keep the queue's row fresh: last_seq, the preview and the visitor's waiting time.
-    // updated_at is left as the server sent it: it is the version a later ticket frame
-    // is compared with, and a status change published late must still win over it.
-    const ticket = this.state.tickets.find((t) => t.id === message.ticket_id);
-    if (ticket) {
-      this.store.update({
-        tickets: this.state.tickets.map((t) => (t.id === ticket.id ? withMessage(t, message) : t)),
-      });
-    }
-    if (message.sender_type !== 'user') return;
-    if (this.isWatching(message.ticket_id)) return;
-    this.store.update({ unread: { ...this.state.unread, [message.ticket_id]: (this.state.unread[message.ticket_id] ?? 0) + 1 } });
-    this.alerts.notify(`${message.sender_name || 'Visitor'}${ticket ? ` (${ticket.subject})` : ''}`, messageSummary(message), `ticket-${message.ticket_id}`, () =>
-      this.openChat(message.ticket_id),
-    );
+  /** Which tickets' notices the feed should carry, for the queue's current filters. */
+  private sendScope(): void {
+    this.feed?.send({ type: 'scope', data: { scope: feedScope(this.state.filters.assigned) } });
+  }
+
+  /** A feed Notice: a listed ticket has new messages. The row takes the server's preview,
+   *  waiting time and unread count; visitor messages alert unless the agent is watching.
+   *  A ticket the queue does not list is left alone (the filters decide the list, and a
+   *  ticket frame inserts a ticket that belongs). */
+  private applyNotice(notice: Notice): void {
+    const id = notice.ticket_id;
+    const row = this.state.tickets.find((t) => t.id === id);
+    if (!row) return;
+    // Older than what the dashboard holds (another node's late Notice): ignored. An equal
+    // seq may come twice and is applied again.
+    const held = Math.max(row.last_seq, this.seenSeq.get(id) ?? 0);
+    if (notice.seq < held) return;
+    const isNewer = notice.seq > row.last_seq;
+    this.seenSeq.set(id, notice.seq);
+    const watching = this.isWatching(id);
+    this.store.update({
+      tickets: this.state.tickets.map((t) => (t.id === id ? withNotice(t, notice) : t)),
+      unread: { ...this.state.unread, [id]: watching ? 0 : notice.unread },
+    });
+    // Once per message: a Notice that came twice, or repeats what the list already holds,
+    // does not ring again.
+    if (!isNewer || notice.visitor_messages <= 0 || watching) return;
+    this.alerts.notify(`${row.user_name || 'Visitor'} (${row.subject})`, notice.preview ?? 'New message', `ticket-${id}`, () => this.openChat(id));
   }
 
   /** The agent has this ticket's chat in front of them right now. */

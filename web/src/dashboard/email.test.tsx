@@ -68,8 +68,8 @@ async function openTicket(): Promise<HTMLElement> {
 }
 
 async function feedOf(sockets: SocketFactory): Promise<FakeWebSocket> {
-  await waitFor(() => expect(sockets.sockets.some((s) => s.url.endsWith('/ws/support/agent'))).toBe(true));
-  const feed = sockets.sockets.find((s) => s.url.endsWith('/ws/support/agent'))!;
+  await waitFor(() => expect(sockets.sockets.some((s) => s.url.includes('/ws/support/agent?'))).toBe(true));
+  const feed = sockets.sockets.find((s) => s.url.includes('/ws/support/agent?'))!;
   act(() => feed.open());
   return feed;
 }

@@ -1,33 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { msg, ticket } from '../test/fakes';
-import { DEFAULT_FILTERS, keepNewerConversation, matchesFilters, waitingLabel, withMessage } from './queue';
+import type { Notice } from '../shared/protocol';
+import { ticket } from '../test/fakes';
+import { DEFAULT_FILTERS, feedScope, keepNewerConversation, matchesFilters, waitingLabel, withNotice } from './queue';
 
 const T0 = Date.parse('2025-12-26T10:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 describe('queue rows', () => {
-  it('waits from the first unanswered visitor message until an agent writes', () => {
-    let t = ticket({ status: 'assigned' });
-    t = withMessage(t, msg(1, { message: 'Hello?', created_at: at(0) }));
-    expect(t.waiting_since).toBe(at(0));
-    t = withMessage(t, msg(2, { message: 'Anyone?', created_at: at(2) }));
-    expect(t.waiting_since).toBe(at(0));
-    expect(t.last_message_preview).toBe('Anyone?');
-    t = withMessage(t, msg(3, { sender_type: 'system', message: 'Alice joined', created_at: at(3) }));
-    expect(t.last_message_preview).toBe('Anyone?');
-    expect(t.waiting_since).toBe(at(0));
-    t = withMessage(t, msg(4, { sender_type: 'supporter', message: 'Here!', created_at: at(4) }));
+  it('takes a Notice\'s preview and waiting time, not one older than the row', () => {
+    const n = (seq: number, o: Partial<Notice> = {}): Notice => ({
+      ticket_id: 45, seq, at: at(seq), sender_type: 'user', visitor_messages: 1, preview: `line ${seq}`, waiting_since: at(0), unread: seq, ...o,
+    });
+    let t = ticket({ status: 'assigned', last_seq: 2, updated_at: at(2) });
+    t = withNotice(t, n(3));
+    expect(t).toEqual({ ...ticket({ status: 'assigned', updated_at: at(2) }), last_seq: 3, last_message_preview: 'line 3', waiting_since: at(0) });
+    t = withNotice(t, n(5, { sender_type: 'supporter', visitor_messages: 0, preview: 'Here!', waiting_since: null }));
+    expect(t.last_seq).toBe(5);
+    expect(t.last_message_preview).toBe('Here!');
     expect(t.waiting_since).toBeNull();
-    expect(t.last_message_preview).toBe('Here!');
-    expect(t.last_seq).toBe(4);
-    t = withMessage(t, msg(5, { sender_type: 'system', visibility: 'internal', message: 'Priority changed', created_at: at(5) }));
-    expect(t.last_message_preview).toBe('Here!');
+    expect(t.updated_at).toBe(at(2)); // the version of later ticket frames is left alone
+    expect(withNotice(t, n(4))).toBe(t); // another node's late Notice
+    expect(withNotice(t, n(5, { preview: 'Here!', waiting_since: null }))).toEqual(t); // the same one twice
+    expect(withNotice(t, n(6, { ticket_id: 46 }))).toBe(t);
   });
 
-  it('previews 140 characters, not UTF-16 units', () => {
-    const long = '😀'.repeat(200);
-    const t = withMessage(ticket(), msg(1, { message: long }));
-    expect(Array.from(t.last_message_preview ?? '')).toHaveLength(140);
+  it('asks the feed for every ticket\'s notices only when the queue shows anyone\'s', () => {
+    expect(feedScope('any')).toBe('all');
+    expect(feedScope('me')).toBe('mine');
+    expect(feedScope('none')).toBe('mine');
   });
 
   it('labels the wait in whole minutes, hours and days, only while the ticket is worked on', () => {

@@ -1,8 +1,7 @@
 // Pure rules of the ticket queue: which tickets the current filters show, in the
 // server's order (priority, urgent first, then oldest first).
 
-import { messageSummary } from '../shared/attachments/format';
-import { PREVIEW_CHARS, type Agent, type ChatMessage, type Ticket, type TicketPriority, type TicketStatus } from '../shared/protocol';
+import type { Agent, FeedScope, Notice, Ticket, TicketPriority, TicketStatus } from '../shared/protocol';
 
 export const ACTIVE_STATUSES: readonly TicketStatus[] = ['open', 'assigned', 'in_progress'];
 
@@ -55,16 +54,20 @@ export function upsertTicket(list: readonly Ticket[], ticket: Ticket, keep: bool
   return keep ? [...rest, ticket].sort(compareTickets) : rest;
 }
 
-/** A ticket's queue-row fields after one more message: the preview follows the newest
- *  visitor or agent line, and the visitor waits from their first unanswered message
- *  until an agent writes (system lines and agents-only notes change neither). */
-export function withMessage(ticket: Ticket, message: ChatMessage): Ticket {
-  const next = { ...ticket, last_seq: Math.max(ticket.last_seq, message.seq) };
-  if (message.visibility === 'internal' || message.sender_type === 'system') return next;
-  next.last_message_preview = Array.from(messageSummary(message)).slice(0, PREVIEW_CHARS).join('');
-  if (message.sender_type === 'user') next.waiting_since = ticket.waiting_since ?? message.created_at;
-  else next.waiting_since = null;
-  return next;
+/** A ticket's queue-row fields after a feed Notice (issue 20): the server says what the
+ *  row shows after the messages it covers (preview, waiting time). A Notice older than
+ *  the row (a lower seq) changes nothing; one with the same seq may come twice and is
+ *  applied again. updated_at is left as it is: it is the version a later ticket frame is
+ *  compared with, and a status change published late must still win over it. */
+export function withNotice(ticket: Ticket, notice: Notice): Ticket {
+  if (notice.ticket_id !== ticket.id || notice.seq < ticket.last_seq) return ticket;
+  return { ...ticket, last_seq: notice.seq, last_message_preview: notice.preview, waiting_since: notice.waiting_since };
+}
+
+/** The feed's scope for a queue filtered by agent: "mine" and "unassigned" need only the
+ *  notices of unassigned tickets and mine; "anyone" needs every ticket's. */
+export function feedScope(assigned: QueueFilters['assigned']): FeedScope {
+  return assigned === 'any' ? 'all' : 'mine';
 }
 
 /** How long the visitor has waited, for a queue row ("just now", "4 min", "2 h 5 min",

@@ -47,8 +47,8 @@ describe('the rating on the dashboard', () => {
     await within(panel).findByRole('heading', { name: 'Order not arrived' });
     expect(within(panel).queryByText(/^Rated/)).toBeNull();
 
-    await waitFor(() => expect(sockets.sockets.some((s) => s.url.endsWith('/ws/support/agent'))).toBe(true));
-    const feed = sockets.sockets.find((s) => s.url.endsWith('/ws/support/agent'))!;
+    await waitFor(() => expect(sockets.sockets.some((s) => s.url.includes('/ws/support/agent?'))).toBe(true));
+    const feed = sockets.sockets.find((s) => s.url.includes('/ws/support/agent?'))!;
     act(() => {
       feed.open();
       feed.receive({

@@ -88,7 +88,7 @@ function setup(initial: Ticket[], opts: Options = {}) {
 }
 
 const feed = (sockets: SocketFactory): FakeWebSocket => {
-  const ws = sockets.sockets.find((s) => s.url.endsWith('/ws/support/agent'));
+  const ws = sockets.sockets.find((s) => s.url.includes('/ws/support/agent?'));
   if (!ws) throw new Error('no feed socket');
   return ws;
 };
@@ -213,7 +213,7 @@ describe('a chat given to me (issue 16)', () => {
     act(() => feed(sockets).drop());
     list[0] = ticket({ id: 48, session_id: 's48', subject: 'During the gap', status: 'assigned', supporter_id: 3, supporter_name: 'Alice', updated_at: '2025-12-26T10:04:00Z' });
     act(() => clock.advance(2_000));
-    const reopened = sockets.sockets.filter((s) => s.url.endsWith('/ws/support/agent'));
+    const reopened = sockets.sockets.filter((s) => s.url.includes('/ws/support/agent?'));
     act(() => reopened[reopened.length - 1].open());
     await waitFor(() => expect(controller.state.openChats).toEqual([48]));
     expect(screen.getByText('Assigned to you:')).toBeTruthy();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNote, isVisibleToVisitor, parseServerFrame } from './protocol';
+import { isNote, isVisibleToVisitor, parseServerFrame, serializeClientFrame, type Notice } from './protocol';
 import { msg, ticket } from '../test/fakes';
 
 describe('parseServerFrame', () => {
@@ -16,6 +16,7 @@ describe('parseServerFrame', () => {
       { type: 'ticket_created', ticket: ticket() },
       { type: 'resync_required', data: { after_seq: 12 } },
       { type: 'resync_required', data: { scope: 'queue' } },
+      { type: 'notices', data: { notices: [] } },
       { type: 'rating_created', data: { ticket_id: 45, rating: { score: 4, comment: null, created_at: '2025-12-26T10:09:00Z' } } },
       { type: 'pong' },
       { type: 'error', error: { code: 'rate_limited', message: 'slow down' }, client_msg_id: 'k1' },
@@ -32,6 +33,32 @@ describe('parseServerFrame', () => {
     expect(parseServerFrame(JSON.stringify({ type: 'rating_created', data: { ticket_id: 45, rating } }))).toEqual({ type: 'rating_created', data: { ticket_id: 45, rating } });
     expect(parseServerFrame(JSON.stringify({ type: 'rating_created', data: { rating } }))).toBeNull();
     expect(parseServerFrame(JSON.stringify({ type: 'rating_created', data: { ticket_id: 45, rating: { comment: 'x' } } }))).toBeNull();
+  });
+
+  it('reads the feed\'s notices (issue 20), leaving out a malformed one', () => {
+    const notice: Notice = {
+      ticket_id: 45,
+      seq: 7,
+      at: '2025-12-26T10:06:00Z',
+      sender_type: 'user',
+      visitor_messages: 2,
+      preview: 'Anyone there?',
+      waiting_since: '2025-12-26T10:05:00Z',
+      unread: 3,
+    };
+    const quiet: Notice = { ...notice, ticket_id: 46, seq: 2, sender_type: 'system', visitor_messages: 0, preview: null, waiting_since: null, unread: 0 };
+    const malformed = [{ ...notice, seq: '7' }, { ...notice, sender_type: 'bot' }, { ...notice, preview: 5 }, { ...notice, unread: -1 }, { ticket_id: 47 }, null];
+    const raw = JSON.stringify({ type: 'notices', data: { notices: [notice, ...malformed, quiet] } });
+    expect(parseServerFrame(raw)).toEqual({ type: 'notices', data: { notices: [notice, quiet] } });
+    // A Notice without `at` still counts: the dashboard does not need it.
+    const { at: _at, ...noAt } = notice;
+    expect(parseServerFrame(JSON.stringify({ type: 'notices', data: { notices: [noAt] } }))).toEqual({ type: 'notices', data: { notices: [{ ...notice, at: '' }] } });
+    expect(parseServerFrame('{"type":"notices","data":{}}')).toBeNull();
+    expect(parseServerFrame('{"type":"notices"}')).toBeNull();
+  });
+
+  it('writes the feed\'s scope frame', () => {
+    expect(JSON.parse(serializeClientFrame({ type: 'scope', data: { scope: 'mine' } }))).toEqual({ type: 'scope', data: { scope: 'mine' } });
   });
 
   it('keeps the client_msg_id of an error frame', () => {

@@ -297,6 +297,31 @@ export interface VisitorContext {
   previous_tickets: Ticket[];
 }
 
+/** What the agent feed carries (API.md "The feed"): `all` (the server's default), the
+ *  notices of every ticket; `mine`, those of unassigned tickets and the agent's own. */
+export type FeedScope = 'all' | 'mine';
+export const FEED_SCOPES: readonly FeedScope[] = ['all', 'mine'];
+
+/** One ticket's new messages, as the feed's `notices` frame tells a dashboard (issue 20):
+ *  the ticket's queue-row fields after them, not the messages themselves. */
+export interface Notice {
+  ticket_id: number;
+  /** The ticket's newest message seq (agents' numbering) the notice covers. */
+  seq: number;
+  /** When that message was stored. */
+  at: string;
+  /** Who wrote that message. */
+  sender_type: SenderType;
+  /** How many of the messages it covers are the visitor's (what a dashboard alerts on). */
+  visitor_messages: number;
+  /** The ticket's `last_message_preview` after them. */
+  preview: string | null;
+  /** The ticket's `waiting_since` after them. */
+  waiting_since: string | null;
+  /** The ticket's `unread_count` after them. */
+  unread: number;
+}
+
 // ---- client → server frames ----
 export type ClientFrame =
   | { type: 'message'; message: string; client_msg_id?: string }
@@ -309,7 +334,9 @@ export type ClientFrame =
   /** Liveness probe, on every socket (the feed too); the server answers `pong`. */
   | { type: 'ping' }
   /** The feed only: the agent used the dashboard (at most one a minute; keeps them online). */
-  | { type: 'activity' };
+  | { type: 'activity' }
+  /** The feed only: which tickets' notices it carries from now on (not answered). */
+  | { type: 'scope'; data: { scope: FeedScope } };
 
 // ---- server → client frames ----
 export type ServerFrame =
@@ -330,6 +357,8 @@ export type ServerFrame =
   | { type: 'agent_updated'; agent: Agent }
   | { type: 'ticket_created'; ticket: Ticket }
   | { type: 'ticket_updated'; ticket: Ticket }
+  /** The feed: which tickets have new messages, one Notice per ticket (coalesced per ~100 ms). */
+  | { type: 'notices'; data: { notices: Notice[] } }
   /** The feed: a visitor rated a ticket (after the `ticket_updated` that carries it). */
   | { type: 'rating_created'; data: { ticket_id: number; rating: TicketRating } }
   /** Ticket sockets: page from `after_seq`. The feed: `scope` "queue", reload the ticket list. */
@@ -375,6 +404,22 @@ export function isAgent(v: unknown): v is Agent {
     (v.status === undefined || (isStr(v.status) && (AGENT_STATUSES as readonly string[]).includes(v.status))) &&
     (v.max_chats === undefined || isNum(v.max_chats)) &&
     (v.open_chats === undefined || isNum(v.open_chats))
+  );
+}
+
+const isStrOrNull = (v: unknown): v is string | null => v === null || isStr(v);
+const isCount = (v: unknown): v is number => isNum(v) && v >= 0;
+
+export function isNotice(v: unknown): v is Notice {
+  return (
+    isObject(v) &&
+    isNum(v.ticket_id) &&
+    isNum(v.seq) &&
+    isSender(v.sender_type) &&
+    isCount(v.visitor_messages) &&
+    isStrOrNull(v.preview) &&
+    isStrOrNull(v.waiting_since) &&
+    isCount(v.unread)
   );
 }
 
@@ -510,6 +555,21 @@ export function parseServerFrame(raw: unknown): ServerFrame | null {
     case 'ticket_created':
     case 'ticket_updated':
       return isTicket(v.ticket) ? { type: v.type, ticket: normaliseTicket(v.ticket) } : null;
+    case 'notices': {
+      // A malformed Notice is left out; the others of the frame still count.
+      if (!data || !Array.isArray(data.notices)) return null;
+      const notices = data.notices.filter(isNotice).map((n) => ({
+        ticket_id: n.ticket_id,
+        seq: n.seq,
+        at: isStr(n.at) ? n.at : '',
+        sender_type: n.sender_type,
+        visitor_messages: n.visitor_messages,
+        preview: n.preview,
+        waiting_since: n.waiting_since,
+        unread: n.unread,
+      }));
+      return { type: 'notices', data: { notices } };
+    }
     case 'rating_created': {
       const rating = data && isObject(data.rating) ? data.rating : undefined;
       if (!data || !isNum(data.ticket_id) || !rating || !isNum(rating.score)) return null;

@@ -1,7 +1,7 @@
 // Test doubles: a WebSocket the test drives by hand, and a clock that only moves when told.
 
 import type { Scheduler, WakeSource, WebSocketLike } from '../shared/socket';
-import type { ChatMessage, ClientFrame, Ticket } from '../shared/protocol';
+import type { ChatMessage, ClientFrame, Notice, Ticket } from '../shared/protocol';
 
 export class FakeWebSocket implements WebSocketLike {
   readyState = 0;
@@ -141,5 +141,23 @@ export function msg(seq: number, overrides: Partial<ChatMessage> = {}): ChatMess
     ...overrides,
   };
 }
+
+/** A feed Notice (issue 20) for ticket 45: one visitor message, by default. */
+export function notice(seq: number, overrides: Partial<Notice> = {}): Notice {
+  return {
+    ticket_id: 45,
+    seq,
+    at: '2025-12-26T10:00:00Z',
+    sender_type: 'user',
+    visitor_messages: 1,
+    preview: `message ${seq}`,
+    waiting_since: '2025-12-26T10:00:00Z',
+    unread: 1,
+    ...overrides,
+  };
+}
+
+/** The feed's `notices` frame. */
+export const noticesFrame = (...notices: Notice[]) => ({ type: 'notices', data: { notices } });
 
 export const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
