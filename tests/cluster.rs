@@ -103,8 +103,10 @@ async fn a_visitor_and_an_agent_on_different_nodes_chat_as_on_one() {
         "Where is my order?"
     );
     assert_eq!(seq(&until_key(&mut user, "u1").await[0]), 2, "the ack");
-    let on_feed = feed.next_of("message").await;
-    assert_eq!(on_feed["message"]["ticket_id"], ticket_id);
+    // The dashboards get a notice (its row), never the text.
+    let on_feed = feed.notice_of(ticket_id, 2).await;
+    assert_eq!(on_feed["sender_type"], "user");
+    assert_eq!(on_feed["preview"], "Where is my order?");
 
     supporter.say("It left the warehouse today.", "s1").await;
     let reply = until_key(&mut user, "s1").await;

@@ -567,9 +567,14 @@ async fn the_agent_feed_carries_every_tickets_events() {
     let mut user = app.user_socket(&session, "").await;
     user.next_of("ready").await;
     user.say("Where is my order?", "u1").await;
-    let message = feed.next_of("message").await;
-    assert_eq!(message["message"]["ticket_id"], ticket_id);
-    assert_eq!(message["message"]["message"], "Where is my order?");
+    let notice = feed.notice_of(ticket_id, 1).await;
+    assert_eq!(notice["seq"], 1);
+    assert_eq!(notice["sender_type"], "user");
+    assert_eq!(notice["visitor_messages"], 1);
+    assert_eq!(notice["preview"], "Where is my order?");
+    assert_eq!(notice["unread"], 1);
+    assert!(notice["waiting_since"].is_string());
+    assert!(notice.get("message").is_none(), "no message on the feed");
     let (status, _) = app
         .send_json(
             "PATCH",

@@ -75,9 +75,14 @@ impl TestApp {
     }
 
     pub async fn feed_socket(&self, token: &str) -> WsClient {
+        self.feed_socket_with(token, "").await
+    }
+
+    /// The feed with a query (`?scope=mine`).
+    pub async fn feed_socket_with(&self, token: &str, query: &str) -> WsClient {
         let auth = format!("Bearer {token}");
         connect(
-            &self.ws_url("/ws/support/agent"),
+            &self.ws_url(&format!("/ws/support/agent{query}")),
             &[("authorization", auth.as_str())],
         )
         .await
@@ -233,6 +238,32 @@ impl WsClient {
                 .unwrap_or_else(|| panic!("no {kind} frame within {FRAME_TIMEOUT:?}"));
             if frame["type"] == kind {
                 return frame;
+            }
+        }
+    }
+
+    /// Skips feed frames until a `notices` frame names `ticket_id` at `seq` or
+    /// later; returns that notice.
+    pub async fn notice_of(&mut self, ticket_id: i64, seq: i64) -> Value {
+        let deadline = tokio::time::Instant::now() + FRAME_TIMEOUT;
+        loop {
+            let frame = self
+                .try_next_any(deadline.saturating_duration_since(tokio::time::Instant::now()))
+                .await
+                .unwrap_or_else(|| {
+                    panic!("no notice of ticket {ticket_id} at seq {seq} within {FRAME_TIMEOUT:?}")
+                });
+            if frame["type"] != "notices" {
+                continue;
+            }
+            let found = frame["data"]["notices"]
+                .as_array()
+                .expect("notices is a list")
+                .iter()
+                .find(|n| n["ticket_id"] == ticket_id && n["seq"].as_i64() >= Some(seq))
+                .cloned();
+            if let Some(notice) = found {
+                return notice;
             }
         }
     }
