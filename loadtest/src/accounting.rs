@@ -375,6 +375,13 @@ impl Ledger {
         }
     }
 
+    /// Whether message `index` is known to be stored: its sender got its own
+    /// copy back, or the other party received it.
+    pub fn stored(&self, index: u64) -> bool {
+        self.slot(index)
+            .is_some_and(|s| s.flags.load(Ordering::Acquire) & (ACKED | DELIVERED) != 0)
+    }
+
     /// A duplicate seen by a socket's seq check (same seq twice).
     pub fn add_duplicates(&self, n: u64) {
         self.duplicated.fetch_add(n, Ordering::Relaxed);
@@ -526,6 +533,10 @@ pub struct Report {
     /// Storm runs only (the key is absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storm: Option<StormReport>,
+    /// Chat runs with `--dashboards N` only (the key is absent otherwise).
+    /// Not part of the verdict: a feed that failed is counted there, not fatal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboards: Option<crate::dashboards::DashboardsReport>,
 }
 
 /// The storm section of a report (`--storm N`): N visitor sockets reconnecting
@@ -765,6 +776,10 @@ mod tests {
         let kinds = ledger.error_kinds();
         assert_eq!(kinds.get("rate_limited"), Some(&1));
         assert_eq!(kinds.get("send failed"), Some(&1));
+        // Stored: acknowledged or delivered (what `--dashboards` expects a
+        // Notice for).
+        let stored: Vec<u64> = (0..6).filter(|&i| ledger.stored(i)).collect();
+        assert_eq!(stored, [0, 3]);
 
         // A write that never happened (its socket had broken) is not sent.
         let broken = Ledger::new(2, 0, 100.0);
@@ -830,6 +845,25 @@ mod tests {
         assert!(value["chaos"]["during_cuts_latency_ms"]["max"].is_number());
         assert!(report.is_clean(), "cuts alone do not fail a run");
         assert!(!Report { lost: 1, ..report }.is_clean());
+    }
+
+    #[test]
+    fn a_dashboards_section_adds_one_key_and_does_not_judge_the_run() {
+        let report = Report {
+            dashboards: Some(crate::DashboardsReport {
+                feeds: 3,
+                failed: 1,
+                tickets_written: 10,
+                tickets_noticed: 9,
+                ..crate::DashboardsReport::default()
+            }),
+            ..Report::default()
+        };
+        let value: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(value["dashboards"]["feeds"], 3);
+        assert_eq!(value["dashboards"]["tickets_noticed"], 9);
+        assert!(value["dashboards"]["lag_ms"]["p99"].is_number());
+        assert!(report.is_clean(), "feeds are measured, not judged");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A chat run: tickets, two sockets each, an open-loop schedule of messages,
 //! every delivery checked by seq, then the drain, a check of each ticket's
 //! stored `last_seq`, and the report. A chaos run also cuts one node's Redis
-//! link on its schedule meanwhile (see [`crate::chaos`]).
+//! link on its schedule meanwhile (see [`crate::chaos`]); with `--dashboards N`
+//! N agent feeds are read meanwhile (see [`crate::dashboards`]).
 
 use crate::accounting::{
     Delivery, Ledger, PROMISED_DELIVERY_MS, Report, SeqEvent, SeqTracker, Side, client_msg_id,
@@ -9,6 +10,7 @@ use crate::accounting::{
 };
 use crate::chaos::Chaos;
 use crate::client::{self, Node, TicketRef, Ws};
+use crate::dashboards;
 use crate::lock;
 use crate::{
     ChaosDetails, ChaosReport, Details, LoadError, Mode, Options, Outcome, output, system,
@@ -16,6 +18,7 @@ use crate::{
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -79,9 +82,10 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     let tickets = options.tickets;
     let email = options.agent_email.as_deref().unwrap_or_default();
     let password = options.agent_password.as_deref().unwrap_or_default();
-    system::ensure_fd_limit(tickets * 2)?;
+    let sockets_needed = tickets * 2 + options.dashboards;
+    system::ensure_fd_limit(sockets_needed)?;
     system::ensure_ports(
-        (tickets * 2).div_ceil(nodes.len()),
+        sockets_needed.div_ceil(nodes.len()),
         options.source_ips.len(),
     )?;
     let setup_started = Instant::now();
@@ -140,6 +144,17 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         .try_collect()
         .await?;
     opened.sort_by_key(|(k, _, _)| *k);
+    // The dashboards last, so that they are open when the clock starts.
+    let feeds = if options.dashboards > 0 {
+        if options.progress() {
+            eprintln!("opening {} dashboard feeds…", options.dashboards);
+        }
+        let feeds =
+            dashboards::open(options, nodes, &tokens, options.dashboards, 2 * tickets).await?;
+        Some(dashboards::Readers::start(feeds, Instant::now()))
+    } else {
+        None
+    };
     let setup_s = setup_started.elapsed().as_secs_f64();
 
     let total = ((options.rate * options.duration).round() as u64).max(1);
@@ -212,6 +227,7 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
     }
     generate(&shared, &senders).await;
     drain(&shared, Duration::from_secs_f64(options.drain_grace())).await;
+    let drained = Instant::now();
 
     // Every stored message must have reached both sockets of its ticket.
     let last_seqs: Vec<Result<(i64, i64), LoadError>> = stream::iter(refs.iter().enumerate())
@@ -245,6 +261,16 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
             }
         }
     }
+
+    // The feeds first (their rates run up to here), once the Notices of the
+    // last messages have had time to come.
+    let dashboards = match feeds {
+        Some(feeds) => {
+            tokio::time::sleep_until((drained + dashboards::NOTICE_GRACE).into()).await;
+            Some(feeds.finish(&tickets_written(&shared.ledger, &refs)).await)
+        }
+        None => None,
+    };
 
     // Close: dropping the senders ends each writer with a close frame.
     shared.closing.store(true, Ordering::SeqCst);
@@ -285,6 +311,7 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         chaos: chaos.as_ref().map(|(_, done)| chaos_report(ledger, done)),
         routing: None,
         storm: None,
+        dashboards,
     };
     let details = Details {
         mode: Mode::Chat,
@@ -310,6 +337,18 @@ pub(crate) async fn run(options: &Options, nodes: &[Node]) -> Result<Outcome, Lo
         routing: None,
     };
     Ok(Outcome { report, details })
+}
+
+/// The tickets on which the run stored at least one chat message (message
+/// `i` goes to ticket `i mod tickets`).
+fn tickets_written(ledger: &Ledger, refs: &[TicketRef]) -> HashSet<i64> {
+    if refs.is_empty() {
+        return HashSet::new();
+    }
+    (0..ledger.total())
+        .filter(|&i| ledger.stored(i))
+        .map(|i| refs[(i % refs.len() as u64) as usize].id)
+        .collect()
 }
 
 fn chaos_report(ledger: &Ledger, done: &crate::chaos::ChaosOutcome) -> ChaosReport {

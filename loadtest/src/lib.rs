@@ -11,12 +11,15 @@
 //! a capacity, brings them online, lets visitors arrive, and measures automatic
 //! assignment and proves its bound (issue 16). A storm run (`--storm N`)
 //! primes N tickets, then reconnects N visitor sockets at once, each resuming
-//! with `since`, and measures the time to `ready` (issue 20).
+//! with `since`, and measures the time to `ready` (issue 20). A chat run with
+//! `--dashboards N` also holds N agent feeds open and measures what they carry
+//! (issue 20: coalesced `notices`).
 //!
 //! - [`accounting`]: seq checks, the per-message ledger, latency histograms and
 //!   the [`Report`] (pure, unit-tested).
 //! - [`client`]: REST calls and opening a socket up to `ready`.
 //! - `chat`, `idle` and `storm`: the socket runs.
+//! - [`dashboards`]: the agent feeds of a chat run's `--dashboards`.
 //! - [`chaos`]: the cut schedule, the Redis proxy and the health watch of a
 //!   chaos run.
 //! - [`routing`]: the routing run, its held-ticket tracker and its report.
@@ -28,6 +31,7 @@ pub mod accounting;
 pub mod chaos;
 mod chat;
 pub mod client;
+pub mod dashboards;
 mod idle;
 pub mod output;
 pub mod routing;
@@ -36,6 +40,7 @@ mod system;
 
 pub use accounting::{ChaosReport, Latency, Report, StormReport};
 pub use chaos::RedisLink;
+pub use dashboards::DashboardsReport;
 
 use clap::Parser;
 use std::collections::BTreeMap;
@@ -157,6 +162,12 @@ pub struct Options {
     /// from the storm's start to `ready`.
     #[arg(long, env = "LOADTEST_STORM")]
     pub storm: Option<usize>,
+    /// Chat run (issue 20): also open N agent feeds (`/ws/support/agent`, as
+    /// the run's agent, round-robin over the nodes) before the first send,
+    /// read them through the run, and report their frames, `notices` and the
+    /// notices' lag. 0: none.
+    #[arg(long, env = "LOADTEST_DASHBOARDS", default_value_t = 0)]
+    pub dashboards: usize,
     /// Print only the report as one JSON line (no progress, no table).
     #[arg(long)]
     pub json: bool,
@@ -177,6 +188,11 @@ impl Options {
         }
         if self.concurrency == 0 {
             return Err(LoadError::new("--concurrency must be at least 1"));
+        }
+        if self.dashboards > 0 && (self.routing || self.storm.is_some() || self.idle.is_some()) {
+            return Err(LoadError::new(
+                "--dashboards is for chat runs: drop --routing, --storm and --idle",
+            ));
         }
         if self.routing {
             return self.validate_routing();
@@ -421,5 +437,46 @@ pub async fn run(options: &Options) -> Result<Outcome, LoadError> {
     match options.idle {
         Some(sockets) => idle::run(options, &nodes, sockets).await,
         None => chat::run(options, &nodes).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(extra: &[&str]) -> Options {
+        let mut args = vec![
+            "loadtest",
+            "--url",
+            "http://127.0.0.1:5000",
+            "--agent-email",
+            "a@example.com",
+            "--agent-password",
+            "secret",
+        ];
+        args.extend_from_slice(extra);
+        Options::parse_from(args)
+    }
+
+    #[test]
+    fn dashboards_default_to_none_and_belong_to_chat_runs() {
+        assert_eq!(options(&[]).dashboards, 0);
+        assert!(options(&["--dashboards", "3"]).validate().is_ok());
+        for other in [
+            &["--idle", "5"][..],
+            &["--storm", "5"][..],
+            &["--routing"][..],
+        ] {
+            let mut args = vec!["--dashboards", "3"];
+            args.extend_from_slice(other);
+            let err = options(&args).validate().unwrap_err();
+            assert!(err.to_string().contains("--dashboards is for chat runs"));
+            // Without --dashboards those runs are as before.
+            assert!(
+                !options(other)
+                    .validate()
+                    .is_err_and(|e| e.to_string().contains("dashboards"))
+            );
+        }
     }
 }

@@ -105,6 +105,32 @@ pub fn hints(outcome: &Outcome) -> Vec<String> {
             crate::routing::STARVATION_GRACE.as_secs()
         ));
     }
+    if let Some(dash) = &report.dashboards {
+        if dash.tickets_noticed < dash.tickets_written {
+            let old = dash.other_kinds.get("message").copied().unwrap_or(0);
+            hints.push(format!(
+                "the dashboards got no chat notice for {} of the {} tickets written to{}",
+                dash.tickets_written - dash.tickets_noticed,
+                dash.tickets_written,
+                if old > 0 {
+                    format!(
+                        ": the feeds carried {old} `message` frames, as a node before issue 20 \
+                         does (no `notices`)"
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if dash.failed > 0 {
+            hints.push(format!(
+                "{} of {} dashboard feeds were closed or broke during the run{}",
+                dash.failed,
+                dash.feeds,
+                kinds_note(&dash.failures)
+            ));
+        }
+    }
     if details.error_kinds.contains_key("ticket creation failed") {
         hints.push(
             "ticket creation failed: start the node with TICKET_RATE_PER_MINUTE=1000000 \
@@ -237,6 +263,9 @@ pub fn table(outcome: &Outcome) -> String {
                     "deliveries slower than the promise (late, not lost)",
                 );
             }
+            if let Some(dash) = &r.dashboards {
+                dashboard_rows(dash, &mut row);
+            }
         }
         Mode::Routing => routing_rows(outcome, &mut row),
         Mode::Storm => {
@@ -317,6 +346,81 @@ pub fn table(outcome: &Outcome) -> String {
         let _ = writeln!(text, "hint: {hint}");
     }
     text
+}
+
+/// The rows of a chat run's `--dashboards` feeds.
+fn dashboard_rows(g: &crate::DashboardsReport, row: &mut impl FnMut(&str, String, &str)) {
+    row(
+        "dashboards",
+        g.feeds.to_string(),
+        &format!(
+            "agent feeds read for {:.1} s; {} closed or failed{}",
+            g.seconds,
+            g.failed,
+            kinds_note(&g.failures)
+        ),
+    );
+    let per = &g.frames_per_s_per_feed;
+    row(
+        "feed frames/s",
+        format!("{:.1}", g.frames_per_s),
+        &format!(
+            "all feeds; per feed {:.1} (min {:.1}, max {:.1})",
+            per.mean, per.min, per.max
+        ),
+    );
+    row(
+        "feed bytes/s",
+        format!("{:.0}", g.bytes_per_s),
+        &format!("all feeds ({} bytes in {} frames)", g.bytes, g.frames),
+    );
+    row(
+        "notices frames",
+        g.notices_frames.to_string(),
+        &format!("with {} notices ({} unreadable)", g.notices, g.bad_notices),
+    );
+    row(
+        "other frames",
+        g.other_frames.to_string(),
+        kinds_note(&g.other_kinds).trim_start_matches(": "),
+    );
+    let l = &g.lag_ms;
+    row(
+        "notice lag p50",
+        format!("{:.3}", l.p50),
+        "ms, receipt − the notice's at (this machine's clock − the node's)",
+    );
+    row(
+        "notice lag p99",
+        format!("{:.3}", l.p99),
+        &if g.lag_negative > 0 {
+            format!(
+                "ms ({} notices dated after their receipt, left out)",
+                g.lag_negative
+            )
+        } else {
+            "ms".to_owned()
+        },
+    );
+    row("notice lag max", format!("{:.3}", l.max), "ms");
+    row(
+        "tickets noticed",
+        format!("{}/{}", g.tickets_noticed, g.tickets_written),
+        "tickets written to that some feed got a chat notice for",
+    );
+}
+
+/// `: a ×1, b ×2`, or nothing when empty.
+fn kinds_note(kinds: &std::collections::BTreeMap<String, u64>) -> String {
+    if kinds.is_empty() {
+        return String::new();
+    }
+    let list = kinds
+        .iter()
+        .map(|(kind, n)| format!("{kind} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(": {list}")
 }
 
 fn arrivals_name(details: &crate::RoutingDetails) -> &'static str {
@@ -497,6 +601,17 @@ pub fn json_side_note(outcome: &Outcome) -> String {
     };
     if let Some(chaos) = &d.chaos {
         let _ = write!(note, "; chaos: {}", noticed_note(chaos));
+    }
+    if let Some(dash) = &outcome.report.dashboards {
+        let _ = write!(
+            note,
+            "; dashboards: {} feeds, {:.1} frames/s, notice lag p99 {:.3} ms, tickets noticed {}/{}",
+            dash.feeds,
+            dash.frames_per_s,
+            dash.lag_ms.p99,
+            dash.tickets_noticed,
+            dash.tickets_written
+        );
     }
     if !d.error_kinds.is_empty() {
         let _ = write!(note, "; errors: {}", error_note(d));
@@ -710,6 +825,93 @@ mod tests {
             &starved,
             "automatic assignment left capacity unused"
         ));
+    }
+
+    #[test]
+    fn a_chat_run_with_dashboards_shows_the_feeds_and_warns_when_a_ticket_went_unnoticed() {
+        let dash = crate::DashboardsReport {
+            feeds: 4,
+            seconds: 12.5,
+            frames: 500,
+            frames_per_s: 40.0,
+            frames_per_s_per_feed: crate::dashboards::PerFeed {
+                mean: 10.0,
+                min: 9.8,
+                max: 10.2,
+            },
+            bytes: 250_000,
+            bytes_per_s: 20_000.0,
+            notices_frames: 480,
+            notices: 1900,
+            other_frames: 20,
+            other_kinds: BTreeMap::from([("ticket_updated".to_owned(), 20)]),
+            lag_ms: Latency {
+                p50: 105.5,
+                p90: 120.0,
+                p99: 180.25,
+                max: 240.0,
+            },
+            tickets_written: 20,
+            tickets_noticed: 20,
+            ..crate::DashboardsReport::default()
+        };
+        let watched = outcome(
+            Report {
+                dashboards: Some(dash.clone()),
+                ..Report::default()
+            },
+            &[],
+        );
+        let text = table(&watched);
+        assert!(
+            text.contains("agent feeds read for 12.5 s; 0 closed"),
+            "{text}"
+        );
+        assert!(text.contains("per feed 10.0 (min 9.8, max 10.2)"), "{text}");
+        assert!(text.contains("with 1900 notices"), "{text}");
+        assert!(text.contains("ticket_updated ×20"), "{text}");
+        assert!(text.contains("180.250"), "{text}");
+        assert!(text.contains("20/20"), "{text}");
+        assert!(text.contains("result: OK"), "{text}");
+        assert!(!text.contains("hint:"), "{text}");
+        assert!(
+            text.lines().all(|l| l == l.trim_end()),
+            "no trailing spaces"
+        );
+        assert!(json_side_note(&watched).contains("tickets noticed 20/20"));
+
+        // A node before issue 20: `message` frames, no notices; one feed cut.
+        let old = outcome(
+            Report {
+                dashboards: Some(crate::DashboardsReport {
+                    notices_frames: 0,
+                    notices: 0,
+                    other_kinds: BTreeMap::from([("message".to_owned(), 480)]),
+                    tickets_noticed: 0,
+                    failed: 1,
+                    failures: BTreeMap::from([("closed 1011".to_owned(), 1)]),
+                    ..dash
+                }),
+                ..Report::default()
+            },
+            &[],
+        );
+        let text = table(&old);
+        assert!(text.contains("result: OK"), "feeds do not judge: {text}");
+        assert!(
+            text.contains("no chat notice for 20 of the 20 tickets"),
+            "{text}"
+        );
+        assert!(text.contains("480 `message` frames"), "{text}");
+        assert!(
+            text.contains(
+                "1 of 4 dashboard feeds were closed or broke during the run: closed 1011 ×1"
+            ),
+            "{text}"
+        );
+        // Without --dashboards nothing of it shows.
+        assert!(!table_has(&outcome(Report::default(), &[]), "dashboards"));
+        assert!(!table_has(&outcome(Report::default(), &[]), "notice"));
     }
 
     fn table_has(outcome: &Outcome, text: &str) -> bool {

@@ -141,3 +141,46 @@ async fn a_short_routing_run_keeps_every_agent_within_max_chats() {
     assert_eq!(outcome.report.errors, 0, "{outcome:?}");
     assert!(outcome.report.is_clean(), "{outcome:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_run_with_dashboards_reads_the_feeds_without_judging_the_run() {
+    let node = start_node().await;
+    let options = Options::parse_from([
+        "loadtest",
+        "--url",
+        &node.url,
+        "--agent-email",
+        AGENT_EMAIL,
+        "--agent-password",
+        AGENT_PASSWORD,
+        "--tickets",
+        "5",
+        "--rate",
+        "50",
+        "--duration",
+        "2",
+        "--dashboards",
+        "2",
+        "--json",
+    ]);
+    let outcome = loadtest::run(&options).await.expect("the run completes");
+    let report = &outcome.report;
+    eprintln!("{}", report.to_json());
+    // The chat run itself is as without dashboards.
+    assert_eq!(report.sent, 100, "{outcome:?}");
+    assert_eq!(report.connections, 10, "the feeds are not chat sockets");
+    assert!(report.is_clean(), "{outcome:?}");
+    // Whatever the node's feed carries (`notices` after issue 20, `message`
+    // frames before it), the two feeds were read to the end and counted.
+    let dash = report.dashboards.as_ref().expect("a dashboards section");
+    assert_eq!(dash.feeds, 2);
+    assert_eq!(dash.failed, 0, "{dash:?}");
+    assert_eq!(dash.tickets_written, 5, "{dash:?}");
+    assert!(dash.tickets_noticed <= dash.tickets_written);
+    assert!(dash.frames > 0, "{dash:?}");
+    assert_eq!(dash.frames, dash.notices_frames + dash.other_frames);
+    assert!(
+        dash.seconds >= 3.0,
+        "2 s of sends and 1 s of grace: {dash:?}"
+    );
+}
