@@ -89,6 +89,9 @@ MODES = {
         "storm_sizes": [],
         "storm_configs": [],
         "storm_repeats": 0,
+        "dashboards_counts": [],
+        "dashboards_repeats": 0,
+        "point5_repeats": 0,
     },
     # seconds of sending per matrix run, per search probe; probes per config
     "quick": {
@@ -107,6 +110,9 @@ MODES = {
         "storm_sizes": [5000],
         "storm_configs": ["sqlite", "redis-pg"],
         "storm_repeats": 1,
+        "dashboards_counts": [0, 50],
+        "dashboards_repeats": 1,
+        "point5_repeats": 1,
     },
     "full": {
         "rates": [500, 1000, 2000, 5000],
@@ -124,9 +130,19 @@ MODES = {
         "storm_sizes": [10000],
         "storm_configs": ["sqlite", "redis-pg"],
         "storm_repeats": 3,
+        "dashboards_counts": [0, 50],
+        "dashboards_repeats": 3,
+        "point5_repeats": 3,
     },
 }
 TICKETS = 200
+# Issue 20, point 2: dashboards open on two nodes at this rate cost at most
+# DASHBOARDS_P99_COST of p99; point 5: two nodes at POINT5_RATE with
+# POINT5_DASHBOARDS open.
+DASHBOARDS_RATE = 5000
+DASHBOARDS_P99_COST = 0.20
+POINT5_RATE = 10000
+POINT5_DASHBOARDS = 30
 # The warm-up before each measured chat run sends at the run's rate, at most this.
 WARMUP_MAX_RATE = 2000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -607,11 +623,12 @@ def side_note(log_path):
         return []
 
 
-def chat_run(ctx, key, rate, duration, purpose, warmup=None):
+def chat_run(ctx, key, rate, duration, purpose, warmup=None, dashboards=0):
     config = CONFIGS[key]
     tag = f"{key}-{rate}-{purpose}-{len(ctx.runs)}"
     log_path = os.path.join(ctx.workdir, f"{tag}-loadtest.log")
-    log(f"chat  {config['label']:<28} {rate:>6} msg/s for {duration:>3} s ({purpose})")
+    seen_by = f", {dashboards} dashboards" if dashboards else ""
+    log(f"chat  {config['label']:<28} {rate:>6} msg/s for {duration:>3} s ({purpose}{seen_by})")
     with Deployment(config, ctx, tag) as dep:
         if warmup is None:
             warmup = ctx.mode.get("warmup", 0)
@@ -640,6 +657,7 @@ def chat_run(ctx, key, rate, duration, purpose, warmup=None):
             "--rate", str(rate),
             "--duration", str(duration),
             "--drain", str(ctx.mode["drain"]),
+            "--dashboards", str(dashboards),
         ], log_path)
         sampler.loadtest_pids.append(proc.pid)
         if ctx.perf_out:
@@ -676,6 +694,7 @@ def chat_run(ctx, key, rate, duration, purpose, warmup=None):
         "rate": rate,
         "duration_s": duration,
         "purpose": purpose,
+        "dashboards": dashboards,
         "tickets": TICKETS,
         "exit_code": code,
         "passed": passed,
@@ -934,6 +953,10 @@ class Context:
                 "tickets": TICKETS,
                 "message_bytes": 64,
                 "p99_target_ms": P99_TARGET_MS,
+                "dashboards_rate": DASHBOARDS_RATE,
+                "dashboards_p99_cost": DASHBOARDS_P99_COST,
+                "point5_rate": POINT5_RATE,
+                "point5_dashboards": POINT5_DASHBOARDS,
                 **{k: v for k, v in self.mode.items()},
             },
             "runs": self.runs,
@@ -958,6 +981,8 @@ def main():
     parser.add_argument("--no-search", action="store_true", help="skip the max-rate search")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-socket runs")
     parser.add_argument("--no-storm", action="store_true", help="skip the reconnect-storm runs")
+    parser.add_argument("--no-dashboards", action="store_true",
+                        help="skip the dashboards' runs (issue 20, points 2 and 5)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"),
                         help="PostgreSQL server (a fresh database is created for each run)")
     parser.add_argument("--redis-server", default=os.environ.get("BENCH_REDIS_SERVER", "redis-server"))
@@ -1015,6 +1040,17 @@ def main():
                 # pool and prepare the statements while the load is on.
                 for _ in range(ctx.mode["point3_cold"]):
                     chat_run(ctx, "redis-pg", 2000, ctx.mode["point3_duration"], "point3-cold", warmup=0)
+            if "redis-pg" in only and not args.no_dashboards:
+                # Issue 20, point 2: the same run with and without dashboards open,
+                # alternated so that drift on the machine falls on both.
+                for _ in range(ctx.mode["dashboards_repeats"]):
+                    for count in ctx.mode["dashboards_counts"]:
+                        chat_run(ctx, "redis-pg", DASHBOARDS_RATE, ctx.mode["duration"],
+                                 "dashboards", dashboards=count)
+                # Point 5: two nodes at 10,000 msg/s with 30 dashboards open.
+                for _ in range(ctx.mode["point5_repeats"]):
+                    chat_run(ctx, "redis-pg", POINT5_RATE, ctx.mode["duration"], "point5",
+                             dashboards=POINT5_DASHBOARDS)
             if not args.no_search:
                 for key in only:
                     search_max_rate(ctx, key)

@@ -277,6 +277,68 @@ def storm_table(data):
     return out
 
 
+def dashboards_table(data):
+    """Issue 20, points 2 and 5: chat runs with dashboards (agent feeds) open."""
+    out = []
+    runs = [r for r in data["runs"] if r["purpose"] in ("dashboards", "point5")]
+    if not runs:
+        return out
+    settings = data["settings"]
+    out.append("### Dashboards open
+")
+    out.append(
+        f"Two nodes over Redis + PostgreSQL, {settings['tickets']} tickets, `loadtest --dashboards N`: N "
+        "agent feeds (scope `all`, round-robin over the nodes) are read for the whole run. Frames and "
+        "bytes are over all feeds; lag is a notice's arrival minus its `at` (the newest message it "
+        f"covers). Target (point 2): {settings.get('dashboards_rate', 5000):,} msg/s with 50 "
+        f"dashboards costs ≤ {settings.get('dashboards_p99_cost', 0.2):.0%} of the p99 without; "
+        f"point 5: {settings.get('point5_rate', 10000):,} msg/s with "
+        f"{settings.get('point5_dashboards', 30)} dashboards at p99 ≤ {settings['p99_target_ms']:.0f} ms, "
+        "nothing lost.\n"
+    )
+    out.append(
+        "| purpose | msg/s | dashboards | sent | lost | p50 ms | p99 ms | verdict | feed frames/s "
+        "| per feed /s | notices /s | KiB/s | lag p50 ms | lag p99 ms | tickets noticed "
+        "| CPU node(s) µs/msg |"
+    )
+    out.append("|" + "---|" * 16)
+    for run in runs:
+        report = run.get("report") or {}
+        lat = report.get("latency_ms") or {}
+        dash = report.get("dashboards") or {}
+        cpu = (run.get("cpu") or {}).get("nodes") or {}
+        seconds = dash.get("seconds") or 0
+        notices_rate = dash.get("notices", 0) / seconds if seconds else None
+        per_feed = (dash.get("frames_per_s_per_feed") or {}).get("mean")
+        noticed = (
+            f"{dash.get('tickets_noticed', 0)}/{dash.get('tickets_written', 0)}" if dash else "–"
+        )
+        out.append(
+            f"| {run['purpose']} | {run['rate']:,} | {run.get('dashboards', 0)} | {report.get('sent', 0):,} "
+            f"| {report.get('lost', '–')} | {fmt_ms(lat.get('p50'))} | {fmt_ms(lat.get('p99'))} "
+            f"| {verdict(run)} | {dash.get('frames_per_s', 0):,.0f} | "
+            f"{f'{per_feed:.1f}' if per_feed is not None else '–'} | "
+            f"{f'{notices_rate:,.0f}' if notices_rate is not None else '–'} | "
+            f"{dash.get('bytes_per_s', 0) / 1024:,.0f} | {fmt_ms((dash.get('lag_ms') or {}).get('p50'))} "
+            f"| {fmt_ms((dash.get('lag_ms') or {}).get('p99'))} | {noticed} "
+            f"| {cpu.get('us_per_msg', 0):.0f} |"
+        )
+    base = [r for r in runs if r["purpose"] == "dashboards" and not r.get("dashboards") and r.get("report")]
+    seen = [r for r in runs if r["purpose"] == "dashboards" and r.get("dashboards") and r.get("report")]
+    if base and seen:
+        p99_base = statistics.median(r["report"]["latency_ms"]["p99"] for r in base)
+        p99_seen = statistics.median(r["report"]["latency_ms"]["p99"] for r in seen)
+        cost = p99_seen / p99_base - 1 if p99_base else 0
+        target = settings.get("dashboards_p99_cost", 0.2)
+        out.append(
+            f"\nMedian p99 without dashboards {fmt_ms(p99_base)} ms, with {seen[0]['dashboards']}: "
+            f"{fmt_ms(p99_seen)} ms: a cost of {cost:+.0%} "
+            f"({'within' if cost <= target else 'over'} the {target:.0%} target)."
+        )
+    out.append("")
+    return out
+
+
 def header(data):
     m = data["machine"]
     pg = m.get("postgres") or {}
@@ -303,6 +365,7 @@ def render(data):
     lines += cpu_table(data)
     lines += idle_table(data)
     lines += storm_table(data)
+    lines += dashboards_table(data)
     lines.append(END)
     return "\n".join(lines) + "\n"
 
