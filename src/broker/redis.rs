@@ -19,8 +19,8 @@
 //!   a channel lives on the shard that owns its hash slot, so pub/sub traffic
 //!   grows with the shards instead of being broadcast to every one of them.
 //!
-//! Channel names are `{prefix}ticket:{id}`, `{prefix}agents` and
-//! `{prefix}control`; the prefix
+//! Channel names are `{prefix}ticket:{id}`, the feed's `{prefix}feed:queue`,
+//! `{prefix}feed:team` and `{prefix}feed:agent:{id}`, and `{prefix}control`; the prefix
 //! (`REDIS_CHANNEL_PREFIX`, empty by default) lets deployments share a Redis.
 
 use super::{Broker, BrokerError, Delivery, Inbox};

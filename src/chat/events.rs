@@ -108,7 +108,8 @@ pub struct Notice {
     pub unread: i64,
 }
 
-/// Where an event goes: its ticket's channel, the agents' feed, or both.
+/// Where an event goes: its ticket's channel, the dashboards' feed (for a
+/// stored message: a notice), or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Routes {
     pub ticket: bool,

@@ -180,9 +180,8 @@ impl Frame {
         Some((Audience::All, frame))
     }
 
-    /// The frame the agents' feed gets for `event`: ticket changes, and every
-    /// stored message as a `message` frame (an agent's join note and private
-    /// notes included: the feed is agents only).
+    /// The frame the agents' feed gets for `event`: ticket changes, ratings,
+    /// and the notices of new messages (never the messages themselves).
     pub fn for_feed(event: &Event) -> Option<Frame> {
         let frame = match event {
             Event::TicketCreated { ticket } => ServerFrame::TicketCreated { ticket },
