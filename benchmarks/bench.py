@@ -953,7 +953,6 @@ class Context:
                 "tickets": TICKETS,
                 "message_bytes": 64,
                 "p99_target_ms": P99_TARGET_MS,
-                "dashboards_rate": DASHBOARDS_RATE,
                 "dashboards_p99_cost": DASHBOARDS_P99_COST,
                 "point5_rate": POINT5_RATE,
                 "point5_dashboards": POINT5_DASHBOARDS,
@@ -983,6 +982,10 @@ def main():
     parser.add_argument("--no-storm", action="store_true", help="skip the reconnect-storm runs")
     parser.add_argument("--no-dashboards", action="store_true",
                         help="skip the dashboards' runs (issue 20, points 2 and 5)")
+    parser.add_argument("--dashboards-rate", type=int,
+                        help=f"rate of the dashboards' runs (default {DASHBOARDS_RATE} msg/s)")
+    parser.add_argument("--dashboards-repeats", type=int, help="pairs of dashboards' runs")
+    parser.add_argument("--no-point5", action="store_true", help="skip the point 5 runs")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"),
                         help="PostgreSQL server (a fresh database is created for each run)")
     parser.add_argument("--redis-server", default=os.environ.get("BENCH_REDIS_SERVER", "redis-server"))
@@ -1013,6 +1016,11 @@ def main():
     ctx = Context(args.mode, args)
     if args.rates:
         ctx.mode["rates"] = [int(r) for r in args.rates.split(",")]
+    ctx.mode["dashboards_rate"] = args.dashboards_rate or DASHBOARDS_RATE
+    if args.dashboards_repeats is not None:
+        ctx.mode["dashboards_repeats"] = args.dashboards_repeats
+    if args.no_point5:
+        ctx.mode["point5_repeats"] = 0
     if args.idle_sizes:
         ctx.mode["idle_sizes"] = [int(n) for n in args.idle_sizes.split(",")]
     if args.idle_configs:
@@ -1045,7 +1053,7 @@ def main():
                 # alternated so that drift on the machine falls on both.
                 for _ in range(ctx.mode["dashboards_repeats"]):
                     for count in ctx.mode["dashboards_counts"]:
-                        chat_run(ctx, "redis-pg", DASHBOARDS_RATE, ctx.mode["duration"],
+                        chat_run(ctx, "redis-pg", ctx.mode["dashboards_rate"], ctx.mode["duration"],
                                  "dashboards", dashboards=count)
                 # Point 5: two nodes at 10,000 msg/s with 30 dashboards open.
                 for _ in range(ctx.mode["point5_repeats"]):

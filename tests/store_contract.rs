@@ -16,7 +16,7 @@ use livesupport::domain::{
 };
 use livesupport::store::{
     self, AgentStanding, AgentUpdate, AssignedFilter, MessageRange, NewAgent, NewSession, Presence,
-    Store, StoreError, TicketQuery,
+    Store, StoreError, TicketQuery, TicketSummary,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -103,6 +103,7 @@ store_contract!(
     last_seqs_of_many_tickets_come_in_one_call,
     changed_tickets_are_found_by_updated_at_oldest_first,
     tickets_are_read_by_ids_as_agents_see_them,
+    ticket_summaries_are_the_queue_rows_of_tickets,
     online_agents_are_those_with_an_active_socket,
     a_message_with_unicode_html_and_newlines_comes_back_byte_identical,
     timestamps_read_back_exactly_as_written,
@@ -2262,6 +2263,52 @@ async fn tickets_are_read_by_ids_as_agents_see_them(store: Arc<dyn Store>) {
     assert_eq!(tickets[1].unread_count, 1, "the agents' unread count");
     assert_eq!(tickets[1].last_seq, 1);
     assert!(store.tickets_by_ids(&[]).await.unwrap().is_empty());
+}
+
+async fn ticket_summaries_are_the_queue_rows_of_tickets(store: Arc<dyn Store>) {
+    let agent = new_agent(&store, "sum@example.com", "Sum").await;
+    let first = open_ticket(&store, "First").await;
+    let second = open_ticket(&store, "Second").await;
+    for text in ["one", "two"] {
+        store
+            .append_message(second.id, &from_user(text))
+            .await
+            .unwrap();
+    }
+    store
+        .change_ticket(
+            first.id,
+            &TicketChange {
+                assign_to: Some((agent, "Sum".into())),
+                ..TicketChange::default()
+            },
+        )
+        .await
+        .unwrap();
+    let summaries = store
+        .ticket_summaries(&[second.id, 999_999, first.id])
+        .await
+        .unwrap();
+    let by_ids = store.tickets_by_ids(&[first.id, second.id]).await.unwrap();
+    assert_eq!(summaries.len(), 2, "the unknown id left out");
+    for (summary, ticket) in summaries.iter().zip(&by_ids) {
+        assert_eq!(
+            *summary,
+            TicketSummary {
+                ticket_id: ticket.id,
+                supporter_id: ticket.supporter_id,
+                unread_count: ticket.unread_count,
+                last_message_preview: ticket.last_message_preview.clone(),
+                waiting_since: ticket.waiting_since,
+            },
+            "the same row as the ticket's"
+        );
+    }
+    assert_eq!(summaries[0].supporter_id, Some(agent));
+    assert_eq!(summaries[1].unread_count, 2);
+    assert_eq!(summaries[1].last_message_preview.as_deref(), Some("two"));
+    assert!(summaries[1].waiting_since.is_some());
+    assert!(store.ticket_summaries(&[]).await.unwrap().is_empty());
 }
 
 async fn online_agents_are_those_with_an_active_socket(store: Arc<dyn Store>) {

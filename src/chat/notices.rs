@@ -11,7 +11,8 @@
 
 use super::events::Notice;
 use crate::broker::{FEED_QUEUE_CHANNEL, FEED_TEAM_CHANNEL, feed_agent_channel};
-use crate::domain::{Message, SenderType, Ticket};
+use crate::domain::{Message, SenderType};
+use crate::store::TicketSummary;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -73,14 +74,14 @@ impl Pending {
 
 /// The notices of a window, grouped by the channel each goes on, from the rows
 /// of its tickets (a ticket that is gone has no notice).
-pub fn route(window: &HashMap<i64, Noted>, rows: &[Ticket]) -> HashMap<String, Vec<Notice>> {
+pub fn route(window: &HashMap<i64, Noted>, rows: &[TicketSummary]) -> HashMap<String, Vec<Notice>> {
     let mut channels: HashMap<String, Vec<Notice>> = HashMap::new();
     for ticket in rows {
-        let Some(noted) = window.get(&ticket.id) else {
+        let Some(noted) = window.get(&ticket.ticket_id) else {
             continue;
         };
         let notice = Notice {
-            ticket_id: ticket.id,
+            ticket_id: ticket.ticket_id,
             seq: noted.seq,
             at: noted.at,
             sender_type: noted.sender_type,
@@ -112,7 +113,6 @@ pub fn route(window: &HashMap<i64, Noted>, rows: &[Ticket]) -> HashMap<String, V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Priority, TicketStatus};
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
@@ -136,28 +136,13 @@ mod tests {
         }
     }
 
-    fn ticket(id: i64, supporter_id: Option<i64>) -> Ticket {
-        Ticket {
-            id,
-            session_id: format!("s{id}"),
-            user_id: None,
+    fn ticket(id: i64, supporter_id: Option<i64>) -> TicketSummary {
+        TicketSummary {
+            ticket_id: id,
             supporter_id,
-            supporter_name: None,
-            subject: "Order".into(),
-            status: TicketStatus::Open,
-            priority: Priority::Medium,
-            user_email: None,
-            user_name: "John".into(),
-            created_at: at(0),
-            updated_at: at(9),
-            closed_at: None,
-            last_seq: 9,
-            last_public_seq: 9,
             unread_count: 4,
             last_message_preview: Some("the newest line".into()),
             waiting_since: Some(at(3)),
-            labels: Vec::new(),
-            rating: None,
         }
     }
 

@@ -150,7 +150,7 @@ impl Publisher {
             let mut rows = Vec::with_capacity(ids.len());
             let mut failed = None;
             for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
-                match store.tickets_by_ids(chunk).await {
+                match store.ticket_summaries(chunk).await {
                     Ok(found) => rows.extend(found),
                     Err(err) => {
                         failed = Some(err);

@@ -78,6 +78,7 @@ metered! {
     fn ticket_by_session(session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
     fn ticket_by_id(id: i64, viewer: SenderType) -> StoreResult<Ticket>;
     fn tickets_by_ids(ids: &[i64]) -> StoreResult<Vec<Ticket>>;
+    fn ticket_summaries(ids: &[i64]) -> StoreResult<Vec<TicketSummary>>;
     fn tickets_of_user(user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     fn list_tickets(query: &TicketQuery) -> StoreResult<TicketPage>;
     fn ticket_counts_by_status(statuses: &[TicketStatus]) -> StoreResult<Vec<(TicketStatus, i64)>>;

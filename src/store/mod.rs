@@ -101,6 +101,18 @@ pub const FOLLOW_UP_LOOKBACK: i64 = 200;
 /// Most ids bound into one `IN (…)` list (SQLite's limit on variables is far above).
 pub const MAX_IDS_PER_QUERY: usize = 1000;
 
+/// A ticket's row in an agent's queue, without the rest of the ticket: what the
+/// dashboards' notices carry ([`Store::ticket_summaries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketSummary {
+    pub ticket_id: i64,
+    pub supporter_id: Option<i64>,
+    /// The agents' unread count (the visitor's public messages not read).
+    pub unread_count: i64,
+    pub last_message_preview: Option<String>,
+    pub waiting_since: Option<DateTime<Utc>>,
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Which tickets an agent's queue shows, in priority-then-age order.
@@ -285,6 +297,9 @@ pub trait Store: Send + Sync + 'static {
     /// Tickets by id (up to [`MAX_IDS_PER_QUERY`]), as an agent sees them; unknown
     /// ids are left out.
     async fn tickets_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Ticket>>;
+    /// What an agent's queue row shows of each ticket's conversation, by id (up
+    /// to [`MAX_IDS_PER_QUERY`]; unknown ids are left out): the feed's notices.
+    async fn ticket_summaries(&self, ids: &[i64]) -> StoreResult<Vec<TicketSummary>>;
     /// A verified storefront user's tickets, newest first, as the guest sees them.
     async fn tickets_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     /// The agent queue, as an agent sees it.

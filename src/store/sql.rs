@@ -12,7 +12,7 @@
 use crate::domain::{Agent, CannedResponse, Message, Ticket};
 use chrono::{DateTime, Utc};
 
-use super::{StoreError, StoreResult};
+use super::{StoreError, StoreResult, TicketSummary};
 
 /// The queue's order by priority in SQL, first to last: a column generated from
 /// the priority (migration 0014: urgent 0, high 1, medium 2, low 3, that is
@@ -42,6 +42,18 @@ macro_rules! ticket_select {
             "t.subject, t.status, t.priority, t.user_email, t.user_name, t.created_at, ",
             "t.updated_at, t.closed_at, t.last_seq, t.last_public_seq, ",
             "CAST(t.rating_score AS BIGINT) AS rating_score, t.rating_comment, t.rating_at, ",
+            $crate::store::sql::conversation_columns!($counterpart),
+            "FROM support_tickets t LEFT JOIN support_agents a ON a.id = t.supporter_id "
+        )
+    };
+}
+pub(super) use ticket_select;
+
+/// A ticket's conversation as its queue row shows it (see [`ticket_select`]):
+/// `unread_count`, `last_message_preview` and `waiting_since`, of `t`.
+macro_rules! conversation_columns {
+    ($counterpart:literal) => {
+        concat!(
             "(SELECT COUNT(*) FROM support_messages m WHERE m.ticket_id = t.id ",
             "AND m.sender_type = '",
             $counterpart,
@@ -52,12 +64,40 @@ macro_rules! ticket_select {
             "(SELECT m.created_at FROM support_messages m WHERE m.ticket_id = t.id ",
             "AND m.sender_type = 'user' AND m.seq > COALESCE((SELECT MAX(s.seq) ",
             "FROM support_messages s WHERE s.ticket_id = t.id AND s.sender_type = 'supporter' ",
-            "AND s.audience = 'all'), 0) ORDER BY m.seq LIMIT 1) AS waiting_since ",
-            "FROM support_tickets t LEFT JOIN support_agents a ON a.id = t.supporter_id "
+            "AND s.audience = 'all'), 0) ORDER BY m.seq LIMIT 1) AS waiting_since "
         )
     };
 }
-pub(super) use ticket_select;
+pub(super) use conversation_columns;
+
+/// The feed's notices' query: an agent's queue row of each ticket, without the
+/// rest of the ticket.
+pub(super) const TICKET_SUMMARY: &str = concat!(
+    "SELECT t.id AS ticket_id, t.supporter_id, ",
+    conversation_columns!("user"),
+    "FROM support_tickets t WHERE t.id IN ("
+);
+
+#[derive(sqlx::FromRow)]
+pub(super) struct TicketSummaryRow {
+    ticket_id: i64,
+    supporter_id: Option<i64>,
+    unread_count: i64,
+    last_message_preview: Option<String>,
+    waiting_since: Option<DateTime<Utc>>,
+}
+
+impl From<TicketSummaryRow> for TicketSummary {
+    fn from(r: TicketSummaryRow) -> Self {
+        TicketSummary {
+            ticket_id: r.ticket_id,
+            supporter_id: r.supporter_id,
+            unread_count: r.unread_count,
+            last_message_preview: r.last_message_preview,
+            waiting_since: r.waiting_since,
+        }
+    }
+}
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, ticket_id, seq, sender_type, sender_id, sender_name, message, is_read, created_at, client_msg_id, audience, public_seq, attachments";
 
@@ -365,12 +405,13 @@ macro_rules! impl_store {
         };
         use crate::store::sql::{
             AgentRow, agent_select, agent_status_sql, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, QUEUE_RANK, SEARCH_WINDOW, queue_rank,
-            SENDER_KEY, TicketRow, attachments_json, canned_write_error, contains_pattern, convert, has_sender_key, ticket_select,
+            SENDER_KEY, TICKET_SUMMARY, TicketRow, TicketSummaryRow, attachments_json, canned_write_error, contains_pattern, convert,
+            has_sender_key, ticket_select,
         };
         use crate::store::{
             AgentStanding, AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
-            Presence, ReadUpTo, Store, StoreError, StoreResult, TicketCursor, TicketPage, TicketQuery, now,
-            MAX_IDS_PER_QUERY, NODE_STALE_AFTER,
+            Presence, ReadUpTo, Store, StoreError, StoreResult, TicketCursor, TicketPage, TicketQuery, TicketSummary,
+            now, MAX_IDS_PER_QUERY, NODE_STALE_AFTER,
         };
         use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Transaction};
@@ -794,6 +835,20 @@ macro_rules! impl_store {
                 qb.push(") ORDER BY t.id");
                 let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
                 agent_tickets(&self.pool, rows).await
+            }
+
+            async fn ticket_summaries(&self, ids: &[i64]) -> StoreResult<Vec<TicketSummary>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$db>::new(TICKET_SUMMARY);
+                let mut list = qb.separated(", ");
+                for id in ids.iter().take(MAX_IDS_PER_QUERY) {
+                    list.push_bind(*id);
+                }
+                qb.push(") ORDER BY t.id");
+                let rows: Vec<TicketSummaryRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(TicketSummary::from).collect())
             }
 
             async fn tickets_of_user(&self, user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>> {
