@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 /// How long after the drain the feeds are still read, for the Notices of the
-/// last messages (a Notice is on its way ~100 ms after its message was
+/// last messages (a Notice is on its way ~500 ms after its message was
 /// acknowledged, plus a database read).
 pub(crate) const NOTICE_GRACE: Duration = Duration::from_secs(1);
 /// How long the feeds get to close cleanly at the end.

@@ -7,7 +7,12 @@
 //! rows in one query, and publishes one [`Notice`] per ticket, on the channels
 //! of the feeds that can see it (`feed:queue` for an unassigned ticket,
 //! `feed:team` and `feed:agent:{id}` for an assigned one). At any message rate
-//! that is about ten publishes a second per channel per node.
+//! that is two publishes a second per channel per node.
+//!
+//! The window is half a second: a queue row that moves twice a second is live
+//! to the eye, and a ticket busier than that costs a dashboard one notice per
+//! window however many messages it stores (a chat the agent has open comes on
+//! the ticket's own socket, message by message).
 
 use super::events::Notice;
 use crate::broker::{FEED_QUEUE_CHANNEL, FEED_TEAM_CHANNEL, feed_agent_channel};
@@ -18,7 +23,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// How long a node gathers messages before it tells the dashboards.
-pub const NOTICE_WINDOW: Duration = Duration::from_millis(100);
+pub const NOTICE_WINDOW: Duration = Duration::from_millis(500);
 
 /// What one window stored of one ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
