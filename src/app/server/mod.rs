@@ -131,6 +131,7 @@ impl Server {
         } else {
             self.settings.header_read_timeout
         };
+        send_at_once(&stream);
         let clock = Clock::start(header_timeout, self.settings.keepalive_idle);
         let io = TokioIo::new(ClockedIo::new(stream, clock.clone(), permit));
         let router = self.router.clone();
@@ -170,6 +171,17 @@ impl Server {
     }
 }
 
+/// Turns Nagle's algorithm off (TCP_NODELAY). A chat frame is small and
+/// wanted now; with Nagle on, a frame written while the one before is not yet
+/// acknowledged waits for that ACK, which a peer that delays its ACKs (Linux:
+/// up to 40 ms) sends late: once a socket carries a frame every 40 ms or so,
+/// most frames waited there (p50 20 ms at 8,000 msg/s on one node).
+fn send_at_once(stream: &TcpStream) {
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!(cause = %err, "cannot set TCP_NODELAY");
+    }
+}
+
 /// The router's answer, with the peer's address for `ClientIp`; on a health
 /// reserve connection, 503 for anything but a health check.
 async fn answer(
@@ -205,4 +217,21 @@ async fn pause_after(err: std::io::Error) {
     }
     tracing::warn!(cause = %err, "cannot accept a connection");
     tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_accepted_connection_sends_without_waiting_for_acks() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (stream, _) = accepted.unwrap();
+        assert!(!stream.nodelay().unwrap(), "off by default");
+        send_at_once(&stream);
+        assert!(stream.nodelay().unwrap());
+        drop(client);
+    }
 }
