@@ -15,6 +15,14 @@
 //! `fsync` per batch. With `normal` a commit is in the WAL file, not yet on
 //! disk: it survives the process crashing, but a power loss or an OS crash may
 //! take the last commits since the WAL was last synced (at a checkpoint).
+//!
+//! Checkpoints (the WAL's pages copied into the database file, and both
+//! synced) run every [`CHECKPOINT_INTERVAL`] on a connection of their own,
+//! PASSIVE, so they never block the writer: SQLite's default would run one
+//! inside the commit of whichever batch filled the WAL past 1,000 pages,
+//! holding up that batch and every append queued behind it. A connection
+//! checkpoints at its commit only as a backstop, past
+//! [`BACKSTOP_CHECKPOINT_PAGES`].
 
 mod appender;
 
@@ -22,10 +30,11 @@ use super::group_commit::GroupCommit;
 use super::{SqliteSync, StoreOptions};
 use appender::SqliteBatches;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Pool, Sqlite};
+use sqlx::{ConnectOptions, Pool, Sqlite, SqliteConnection};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 pub struct SqliteStore {
     /// sqlx's pool; writers queue on SQLite's lock with a busy timeout.
@@ -34,10 +43,30 @@ pub struct SqliteStore {
     appends: GroupCommit,
     /// The times it writes (see [`super::Clock`]).
     clock: super::Clock,
+    /// Stops the checkpoints when the store is dropped.
+    _checkpoints: DropGuard,
 }
 
 /// How long a writer waits for SQLite's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often the WAL is checkpointed (see the module doc). A longer interval
+/// writes a page changed many times once; with `SQLITE_SYNCHRONOUS=normal` it
+/// is also about how old the last commits a power loss may take can be.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// WAL pages (4 KiB) past which a connection checkpoints at its commit itself
+/// (SQLite's default is 1,000): only should the checkpoints fall that far behind.
+const BACKSTOP_CHECKPOINT_PAGES: &str = "10000";
+
+/// The writer's page cache (SQLite's unit: negative is KiB): 16 MiB, the
+/// index pages a few thousand busy tickets' appends touch (SQLite's default
+/// is 2 MiB).
+const WRITER_CACHE: &str = "-16384";
+
+/// Prepared statements the writer keeps: a batch's statements are built for
+/// its size (up to 64 messages) and its tickets, a few hundred texts in all.
+const WRITER_STATEMENTS: usize = 512;
 
 impl SqliteStore {
     /// Writes its times by `clock` (tests: a manual one).
@@ -56,7 +85,8 @@ impl SqliteStore {
                 SqliteSync::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES);
         if let Some(dir) = connect
             .get_filename()
             .parent()
@@ -74,8 +104,27 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        // The writer's own connection: appends never wait for the pool.
-        let writer = connect.connect().await?;
+        // The writer's own connection: appends never wait for the pool. A
+        // batch's multi-row statements keep their statement journals (what
+        // undoes one failed statement of the transaction) in memory rather
+        // than in a temporary file written, and closed, at every commit; the
+        // index pages of the busy tickets stay in its page cache instead of
+        // being read back from the WAL; and its statements, whose text
+        // follows the batch's size, stay prepared.
+        let writer = connect
+            .clone()
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", WRITER_CACHE)
+            .statement_cache_capacity(WRITER_STATEMENTS)
+            .connect()
+            .await?;
+        let checkpointer = connect.connect().await?;
+        let stop = CancellationToken::new();
+        tokio::spawn(checkpoint_every(
+            CHECKPOINT_INTERVAL,
+            checkpointer,
+            stop.clone(),
+        ));
         Ok(SqliteStore {
             pool,
             appends: GroupCommit::start(
@@ -85,6 +134,7 @@ impl SqliteStore {
                 1,
             ),
             clock: super::Clock::default(),
+            _checkpoints: stop.drop_guard(),
         })
     }
 
@@ -150,6 +200,37 @@ fn db_away_minutes() -> String {
         "COALESCE((SELECT json_extract(body, '$.away_after_minutes') FROM support_settings WHERE id = 1), {})",
         crate::domain::settings::DEFAULT_AWAY_AFTER_MINUTES
     )
+}
+
+/// Checkpoints the WAL every `interval` on `connection` (PASSIVE: it copies
+/// what no reader still needs and never waits for the writer) until `stop`.
+async fn checkpoint_every(
+    interval: Duration,
+    mut connection: SqliteConnection,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Warn once per run of failures, not every second.
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut connection)
+            .await
+        {
+            Ok(_) => failing = false,
+            Err(err) => {
+                if !failing {
+                    tracing::warn!(cause = %err, "WAL checkpoint failed; the writer checkpoints past its backstop");
+                }
+                failing = true;
+            }
+        }
+    }
 }
 
 /// SQLite has one writer (taken first, see [`begin`]): no row locks.

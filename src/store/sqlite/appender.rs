@@ -18,7 +18,6 @@
 
 use crate::domain::{Message, SenderType};
 use crate::store::group_commit::{Answer, Batches, Request, webhook_deliveries_sql};
-use crate::store::sql::{MESSAGE_COLUMNS, MessageRow};
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::{HashMap, HashSet};
@@ -71,6 +70,27 @@ fn no_status_rule(status: &str, sender: SenderType) -> bool {
 /// stored meanwhile).
 static HOOKED: LazyLock<String> =
     LazyLock::new(|| webhook_deliveries_sql("support_messages", "i.id BETWEEN $1 AND $2"));
+
+/// The message a batch stored for `request`, as the row reads back: a public
+/// message without files, unread, at the request's time.
+fn stored_message(request: &Request, id: i64, seq: i64, public_seq: i64) -> Message {
+    let draft = &request.draft;
+    Message {
+        id,
+        ticket_id: request.ticket_id,
+        seq,
+        sender_type: draft.sender_type,
+        sender_id: draft.sender_id,
+        sender_name: draft.sender_name.clone(),
+        message: draft.text.clone(),
+        is_read: false,
+        created_at: request.at,
+        client_msg_id: draft.client_msg_id.clone(),
+        visibility: draft.visibility,
+        public_seq: Some(public_seq),
+        attachments: Vec::new(),
+    }
+}
 
 impl Batches for SqliteBatches {
     async fn store_batch(&self, batch: &[Request]) -> Result<Vec<Answer>, sqlx::Error> {
@@ -199,14 +219,17 @@ impl Batches for SqliteBatches {
                 .push_bind(request.at)
                 .push_bind(draft.client_msg_id.as_deref());
         });
-        qb.push(format_args!(" RETURNING {MESSAGE_COLUMNS}"));
-        let rows: Vec<MessageRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
-        let (first_id, last_id) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
-            (lo.min(r.id), hi.max(r.id))
-        });
-        let mut by_place: HashMap<(i64, i64), MessageRow> = rows
+        // Only the ids are new: the rest of each message is the request's.
+        qb.push(" RETURNING id, ticket_id, seq");
+        let rows: Vec<(i64, i64, i64)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+        let (first_id, last_id) = rows
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &(id, ..)| {
+                (lo.min(id), hi.max(id))
+            });
+        let ids: HashMap<(i64, i64), i64> = rows
             .into_iter()
-            .map(|r| ((r.ticket_id, r.seq), r))
+            .map(|(id, ticket_id, seq)| ((ticket_id, seq), id))
             .collect();
 
         // 5. The tickets' numbering, and the reports' facts.
@@ -261,11 +284,10 @@ impl Batches for SqliteBatches {
             .iter()
             .zip(places)
             .map(|(request, place)| {
-                let row = place.and_then(|(seq, _)| by_place.remove(&(request.ticket_id, seq)));
-                match row {
-                    Some(row) => Message::try_from(row).map(Some),
-                    None => Ok(None),
-                }
+                Ok(place.and_then(|(seq, public_seq)| {
+                    let id = *ids.get(&(request.ticket_id, seq))?;
+                    Some(stored_message(request, id, seq, public_seq))
+                }))
             })
             .collect())
     }
