@@ -7,6 +7,7 @@ mod common;
 
 use common::ws::{WsClient, connect};
 use common::{TestApp, redis_url, spawn_app, spawn_cluster};
+use livesupport::chat::notices::NOTICE_WINDOW;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -121,6 +122,29 @@ async fn a_burst_of_messages_reaches_the_feed_as_a_few_notices_counting_every_on
     assert_eq!(last["unread"], 20);
     assert_eq!(last["sender_type"], "user");
     assert!(last["waiting_since"].is_string() && last["at"].is_string());
+}
+
+/// How many windows' rows the node has read for notices.
+async fn notice_reads(app: &TestApp) -> f64 {
+    app.metric("livesupport_store_operation_duration_seconds_count{operation=\"ticket_summaries\"}")
+        .await
+}
+
+#[tokio::test]
+async fn no_notice_is_read_while_no_dashboard_is_open() {
+    let app = spawn_app().await;
+    let (ticket_id, session) = ticket(&app, "Nobody watching").await;
+    visitor_says(&app, &session, "Anyone there?").await;
+    // Three windows close with the ticket noted and no feed open anywhere.
+    tokio::time::sleep(NOTICE_WINDOW * 3).await;
+    assert_eq!(notice_reads(&app).await, 0.0, "nobody to tell");
+
+    let mut feed = app.feed_socket(&app.admin_token).await;
+    visitor_says(&app, &session, "Hello?").await;
+    let notice = feed.notice_of(ticket_id, 2).await;
+    assert_eq!(notice["preview"], "Hello?");
+    assert_eq!(notice["unread"], 2);
+    assert!(notice_reads(&app).await >= 1.0);
 }
 
 #[tokio::test]
@@ -266,6 +290,13 @@ async fn a_node_subscribes_only_the_feed_channels_its_dashboards_need() {
     .collect();
     wait_subscribers(&channels, &[0, 0, 0, 0]).await;
 
+    // No dashboard on either node: neither reads a window's rows.
+    let (quiet, s0) = ticket(a, "Before any dashboard").await;
+    visitor_says(a, &s0, "Unwatched").await;
+    visitor_says(b, &s0, "Unwatched too").await;
+    tokio::time::sleep(NOTICE_WINDOW * 3).await;
+    assert_eq!(notice_reads(a).await, 0.0, "nobody to tell (both nodes)");
+
     // Alice's dashboard on B, scope mine: B takes the queue and her channel only.
     let mut alices = b.feed_socket_with(&alice_token, "?scope=mine").await;
     wait_subscribers(&channels, &[1, 0, 1, 0]).await;
@@ -281,6 +312,10 @@ async fn a_node_subscribes_only_the_feed_channels_its_dashboards_need() {
     assert_eq!(notice["preview"], "For Alice");
     let seen = notices_within(&mut alices, Duration::from_millis(700)).await;
     assert!(!seen.contains_key(&his), "not Bob's ticket: {seen:?}");
+    assert!(
+        !seen.contains_key(&quiet),
+        "its windows were dropped: {seen:?}"
+    );
 
     // An admin's dashboard of every ticket on B adds the team's channel; gone, it
     // is dropped again.

@@ -68,6 +68,10 @@ impl Broker for LocalBroker {
         Ok(())
     }
 
+    async fn listened(&self, channel: &str) -> Result<bool, BrokerError> {
+        Ok(self.channels().contains(channel))
+    }
+
     async fn ping(&self) -> Result<(), BrokerError> {
         Ok(())
     }

@@ -150,6 +150,11 @@ pub trait Broker: Send + Sync + 'static {
         }
         Ok(())
     }
+    /// Whether any node listens to `channel` now, so that a publish there
+    /// would reach someone. A broker that cannot tell says yes.
+    async fn listened(&self, _channel: &str) -> Result<bool, BrokerError> {
+        Ok(true)
+    }
     /// Answers when the broker does, with every subscription in place.
     async fn ping(&self) -> Result<(), BrokerError>;
     /// Moves on after every (re)connection of any of the broker's connections,
@@ -173,8 +178,16 @@ pub const FEED_TEAM_CHANNEL: &str = "feed:team";
 /// The notices of the tickets assigned to one agent: for that agent's feeds of
 /// scope `mine`.
 pub fn feed_agent_channel(agent_id: i64) -> String {
-    format!("feed:agent:{agent_id}")
+    format!("{FEED_AGENT_PREFIX}{agent_id}")
 }
+
+/// The agent whose notices a channel carries, if it is a
+/// [`feed_agent_channel`].
+pub fn feed_agent_of(channel: &str) -> Option<i64> {
+    channel.strip_prefix(FEED_AGENT_PREFIX)?.parse().ok()
+}
+
+const FEED_AGENT_PREFIX: &str = "feed:agent:";
 
 /// Whether a channel is one of the dashboards' feed.
 pub fn is_feed_channel(channel: &str) -> bool {
@@ -224,5 +237,20 @@ mod tests {
             .expect("woken")
             .expect("joined");
         assert!(matches!(got, Some(Received::Lagged)));
+    }
+
+    #[test]
+    fn an_agent_feed_channel_names_its_agent() {
+        assert_eq!(feed_agent_of(&feed_agent_channel(42)), Some(42));
+        assert!(is_feed_channel(&feed_agent_channel(42)));
+        for other in [
+            FEED_QUEUE_CHANNEL,
+            FEED_TEAM_CHANNEL,
+            "feed:agent:",
+            "feed:agent:x",
+            "ticket:42",
+        ] {
+            assert_eq!(feed_agent_of(other), None, "{other}");
+        }
     }
 }

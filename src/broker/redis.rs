@@ -373,6 +373,21 @@ impl Broker for RedisBroker {
         self.subscriptions.change(prefixed, false).await
     }
 
+    /// PUBSUB NUMSUB (SHARDNUMSUB in a cluster, asked of the channel's shard):
+    /// the subscriber connections of every node, this one's included.
+    async fn listened(&self, channel: &str) -> Result<bool, BrokerError> {
+        let client = self.publisher.with_options(&fail_fast());
+        let prefixed = self.prefixed(channel);
+        // [channel, count]
+        let counts: Result<Vec<Value>, _> = if self.sharded {
+            client.pubsub_shardnumsub(prefixed).await
+        } else {
+            client.pubsub_numsub(prefixed).await
+        };
+        let counts = counts.map_err(unavailable)?;
+        Ok(counts.get(1).and_then(Value::as_i64).is_some_and(|n| n > 0))
+    }
+
     /// Ready when both connections answer and every subscription is restored.
     async fn ping(&self) -> Result<(), BrokerError> {
         if !self.subscriptions.restored.load(Ordering::Acquire) {

@@ -42,7 +42,8 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Notes a stored message.
+    /// Notes a stored message: the window keeps the newest seq and counts the
+    /// visitor's messages.
     pub fn note(&mut self, message: &Message) {
         let visitor = u32::from(message.sender_type == SenderType::User);
         let noted = Noted {
@@ -51,24 +52,16 @@ impl Pending {
             sender_type: message.sender_type,
             visitor_messages: visitor,
         };
-        self.merge(message.ticket_id, noted);
-    }
-
-    fn merge(&mut self, ticket_id: i64, noted: Noted) {
         self.tickets
-            .entry(ticket_id)
+            .entry(message.ticket_id)
             .and_modify(|held| {
-                let visitor_messages = held.visitor_messages + noted.visitor_messages;
+                let visitor_messages = held.visitor_messages + visitor;
                 if noted.seq > held.seq {
                     *held = noted;
                 }
                 held.visitor_messages = visitor_messages;
             })
             .or_insert(noted);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tickets.is_empty()
     }
 
     /// Takes the window's tickets, leaving the next window empty.
@@ -160,7 +153,7 @@ mod tests {
         pending.note(&message(1, 4, SenderType::User));
         pending.note(&message(2, 7, SenderType::System));
         let window = pending.take();
-        assert!(pending.is_empty(), "the next window starts empty");
+        assert!(pending.take().is_empty(), "the next window starts empty");
         assert_eq!(
             window[&1],
             Noted {

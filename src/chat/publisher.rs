@@ -11,7 +11,8 @@
 //! Stored messages reach the dashboards as notices (`chat::notices`): the
 //! publisher notes them and its notice task publishes each window's notices.
 //! A failed notice publish is not retried: the feeds' recovery finds the
-//! ticket's change in the store.
+//! ticket's change in the store. While no dashboard is open anywhere, the
+//! windows are dropped unread.
 
 use super::control::ControlEvent;
 use super::events::Event;
@@ -74,9 +75,7 @@ impl Publisher {
         let payload = event.encode();
         let noticed = match &event {
             Event::Message { message } | Event::SupporterJoined { message, .. } => {
-                if routes.feed {
-                    self.noted().note(message);
-                }
+                self.noted().note(message);
                 true
             }
             _ => false,
@@ -142,10 +141,10 @@ impl Publisher {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if self.noted().is_empty() {
+            let window = self.noted().take();
+            if window.is_empty() || !self.dashboards_listen().await {
                 continue;
             }
-            let window = self.noted().take();
             let ids: Vec<i64> = window.keys().copied().collect();
             let mut rows = Vec::with_capacity(ids.len());
             let mut failed = None;
@@ -176,6 +175,18 @@ impl Publisher {
                 });
             futures_util::future::join_all(publishes).await;
         }
+    }
+
+    /// Whether a dashboard is open anywhere: every feed listens to
+    /// `feed:queue`. Without one a window's notices would reach nobody, so its
+    /// rows are not read (a dashboard that opens later loads the queue). When
+    /// the broker cannot tell, the notices are sent: a failed publish still
+    /// reaches this node's own dashboards.
+    async fn dashboards_listen(&self) -> bool {
+        self.broker
+            .listened(FEED_QUEUE_CHANNEL)
+            .await
+            .unwrap_or(true)
     }
 
     fn queue_retry(&self, channel: String, payload: Bytes) {

@@ -18,7 +18,7 @@
 //! check skips the tickets no feed here can see: those it knows to be assigned
 //! to an agent without a `mine` feed, when no feed has scope `all`.
 
-use crate::broker::{FEED_QUEUE_CHANNEL, FEED_TEAM_CHANNEL, feed_agent_channel};
+use crate::broker::{FEED_QUEUE_CHANNEL, FEED_TEAM_CHANNEL, feed_agent_channel, feed_agent_of};
 use crate::chat::events::Event;
 use crate::domain::Ticket;
 use crate::realtime::frame::{Frame, SocketHandle};
@@ -273,9 +273,7 @@ impl Feed {
 
     /// Sends what arrived on a feed channel to the feeds it is for.
     pub fn send_on(&mut self, channel: &str, frame: Arc<Frame>) {
-        let agent = channel
-            .strip_prefix("feed:agent:")
-            .and_then(|id| id.parse::<i64>().ok());
+        let agent = feed_agent_of(channel);
         let team = channel == FEED_TEAM_CHANNEL;
         self.sockets.retain(|_, socket| {
             let for_it = match (agent, socket.scope) {
