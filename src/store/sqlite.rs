@@ -259,3 +259,54 @@ super::visitor_sql::visitor_sql!(sqlx::Sqlite);
 super::attachment_sql::attachment_sql!(sqlx::Sqlite);
 super::email_sql::email_sql!(sqlx::Sqlite);
 super::webhook_sql::webhook_sql!(sqlx::Sqlite);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The WAL index's (`-shm`) frames in the WAL and frames checkpointed: its
+    /// header's `mxFrame` and, after the header's two copies, `nBackfill`
+    /// (native byte order; sqlite.org/walformat.html).
+    fn wal_frames(database: &Path) -> (u32, u32) {
+        let shm = std::fs::read(database.with_extension("sqlite-shm")).unwrap();
+        let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().unwrap());
+        (word(16), word(96))
+    }
+
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_in_the_background_without_a_commit_filling_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("db.sqlite");
+        let url = format!("sqlite://{}", database.display());
+        let store = SqliteStore::connect(&url, &StoreOptions::with_pool_size(2))
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE scratch (n INTEGER, filler TEXT)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        // Far below the backstop of 10,000 pages: no commit checkpoints.
+        for n in 0..50 {
+            sqlx::query("INSERT INTO scratch VALUES ($1, $2)")
+                .bind(n)
+                .bind("x".repeat(3000))
+                .execute(&store.pool)
+                .await
+                .unwrap();
+        }
+        let (written, _) = wal_frames(&database);
+        assert!(written >= 50, "{written} frames in the WAL");
+        let deadline = tokio::time::Instant::now() + CHECKPOINT_INTERVAL * 5;
+        loop {
+            let (written, checkpointed) = wal_frames(&database);
+            if written > 0 && checkpointed == written {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{checkpointed} of {written} frames checkpointed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
