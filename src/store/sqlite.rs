@@ -309,4 +309,28 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+
+    #[tokio::test]
+    async fn a_tickets_presence_is_an_index_search_whatever_the_active_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        let store = SqliteStore::connect(&url, &StoreOptions::with_pool_size(1))
+            .await
+            .unwrap();
+        // The WHERE of `Store::presence`.
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM support_sessions s \
+             WHERE s.ticket_id = $1 AND s.is_active = TRUE",
+        )
+        .bind(1)
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let steps: Vec<&str> = plan.iter().map(|(.., step)| step.as_str()).collect();
+        assert!(
+            steps.iter().any(|step| step
+                .contains("idx_support_sessions_ticket_active (ticket_id=? AND is_active=?)")),
+            "{steps:?}"
+        );
+    }
 }
