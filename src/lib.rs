@@ -47,6 +47,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod batch;
 pub mod broker;
 pub mod chat;
 pub mod config;

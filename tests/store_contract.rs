@@ -96,6 +96,7 @@ store_contract!(
     a_second_agent_with_the_same_email_is_a_conflict,
     agent_standings_answer_generations_and_disabling_for_many_agents_at_once,
     sessions_track_presence_until_they_end,
+    sessions_opened_together_get_a_row_each_and_are_read_together,
     only_sessions_of_nodes_with_a_fresh_heartbeat_count,
     sessions_another_node_ended_are_revived_with_their_side,
     ended_sessions_are_deleted_after_the_retention,
@@ -2022,6 +2023,79 @@ async fn sessions_track_presence_until_they_end(store: Arc<dyn Store>) {
     assert_eq!(store.presence(ticket.id).await.unwrap(), nobody);
 }
 
+async fn sessions_opened_together_get_a_row_each_and_are_read_together(store: Arc<dyn Store>) {
+    let alice = new_agent(&store, "alice@example.com", "Alice").await;
+    let first = open_ticket(&store, "First").await;
+    let second = open_ticket(&store, "Second").await;
+    store.heartbeat("n").await.unwrap();
+    assert!(store.open_sessions(&[]).await.unwrap().is_empty());
+
+    // The same visitor twice (two tabs: equal rows), the agent, another ticket.
+    let visitor = NewSession {
+        user_id: Some("visitor-1".into()),
+        ..session(first.id, SenderType::User, None, "n")
+    };
+    let batch = [
+        visitor.clone(),
+        session(first.id, SenderType::Supporter, Some(alice), "n"),
+        session(second.id, SenderType::User, None, "n"),
+        visitor,
+    ];
+    let ids = store.open_sessions(&batch).await.unwrap();
+    assert_eq!(ids.len(), 4);
+    let distinct: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 4, "a row each, equal sessions included");
+    let both = Presence {
+        user_connected: true,
+        supporter_connected: true,
+    };
+    assert_eq!(store.presence(first.id).await.unwrap(), both);
+    // Read together: a ticket nobody is on is left out.
+    let nobody = open_ticket(&store, "Nobody").await;
+    let mut together = store
+        .presences(&[nobody.id, second.id, first.id])
+        .await
+        .unwrap();
+    together.sort_by_key(|(id, _)| *id);
+    let visitor_only = Presence {
+        user_connected: true,
+        supporter_connected: false,
+    };
+    assert_eq!(together, vec![(first.id, both), (second.id, visitor_only)]);
+    assert!(store.presences(&[]).await.unwrap().is_empty());
+
+    // Each id is its own session's row: ending the agent's leaves the
+    // visitor's two tabs, ending one tab leaves the other.
+    store.end_session(ids[1]).await.unwrap();
+    assert_eq!(store.presence(first.id).await.unwrap(), visitor_only);
+    assert_eq!(store.presence(second.id).await.unwrap(), visitor_only);
+    store.end_session(ids[0]).await.unwrap();
+    assert_eq!(store.presence(first.id).await.unwrap(), visitor_only);
+    store.end_session(ids[3]).await.unwrap();
+    assert_eq!(store.presence(first.id).await.unwrap(), Presence::default());
+    store.end_session(ids[2]).await.unwrap();
+    assert_eq!(
+        store.presence(second.id).await.unwrap(),
+        Presence::default()
+    );
+
+    // More than one statement's worth: a row each.
+    let many: Vec<NewSession> = (0..store::MAX_IDS_PER_QUERY + 5)
+        .map(|i| {
+            session(
+                if i % 2 == 0 { first.id } else { second.id },
+                SenderType::User,
+                None,
+                "n",
+            )
+        })
+        .collect();
+    let ids = store.open_sessions(&many).await.unwrap();
+    assert_eq!(ids.len(), many.len());
+    let distinct: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), many.len());
+}
+
 async fn only_sessions_of_nodes_with_a_fresh_heartbeat_count(store: Arc<dyn Store>) {
     let alice = new_agent(&store, "alice@example.com", "Alice").await;
     let ticket = open_ticket(&store, "Liveness").await;
@@ -2048,6 +2122,17 @@ async fn only_sessions_of_nodes_with_a_fresh_heartbeat_count(store: Arc<dyn Stor
             supporter_connected: false
         },
         "a silent node's sockets do not count"
+    );
+    assert_eq!(
+        store.presences(&[ticket.id]).await.unwrap(),
+        vec![(
+            ticket.id,
+            Presence {
+                user_connected: true,
+                supporter_connected: false
+            }
+        )],
+        "nor when read with other tickets"
     );
     assert!(
         store.online_agent_ids().await.unwrap().is_empty(),

@@ -20,8 +20,9 @@ use crate::{LoadError, Options, lock};
 use chrono::DateTime;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,9 +69,73 @@ pub enum FeedFrame {
     Other(Option<String>),
 }
 
+/// A `notices` frame whose every entry is readable, as it comes from the
+/// node: parsed without building a tree (50 feeds read ~40,000 Notices a
+/// second on the cores the nodes share), the strings borrowed, the fields the
+/// run does not read skipped.
+#[derive(Deserialize)]
+struct NoticesFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    data: NoticesData<'a>,
+}
+
+#[derive(Deserialize)]
+struct NoticesData<'a> {
+    #[serde(borrow)]
+    notices: Vec<NoticeEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct NoticeEntry<'a> {
+    ticket_id: i64,
+    seq: i64,
+    #[serde(borrow)]
+    at: Cow<'a, str>,
+    #[serde(borrow, default)]
+    sender_type: Option<Cow<'a, str>>,
+    #[serde(default)]
+    visitor_messages: Option<i64>,
+}
+
+/// A well-formed `notices` frame's Notices; `None` for any other frame, or
+/// one with an entry [`parse_feed_frame`] must look at field by field.
+fn parse_notices_frame(text: &str) -> Option<Vec<Notice>> {
+    let frame: NoticesFrame = serde_json::from_str(text).ok()?;
+    if frame.kind != "notices" {
+        return None;
+    }
+    frame
+        .data
+        .notices
+        .into_iter()
+        .map(|entry| {
+            Some(Notice {
+                ticket_id: entry.ticket_id,
+                seq: entry.seq,
+                at_us: DateTime::parse_from_rfc3339(&entry.at)
+                    .ok()?
+                    .timestamp_micros(),
+                sender_type: entry.sender_type.map(Cow::into_owned),
+                visitor_messages: entry.visitor_messages.unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
 /// Parses one text frame of the feed; never fails (what it does not know is
 /// [`FeedFrame::Other`]).
 pub fn parse_feed_frame(text: &str) -> FeedFrame {
+    if let Some(notices) = parse_notices_frame(text) {
+        return FeedFrame::Notices { notices, bad: 0 };
+    }
+    parse_feed_tree(text)
+}
+
+/// Any frame, read as a tree: its type and, of a `notices` frame, which
+/// entries are unreadable.
+fn parse_feed_tree(text: &str) -> FeedFrame {
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
         return FeedFrame::Other(None);
     };
@@ -484,6 +549,32 @@ mod tests {
                 notices: vec![],
                 bad: 1
             }
+        );
+    }
+
+    #[test]
+    fn a_well_formed_frame_reads_the_same_without_a_tree() {
+        let clean = NOTICES.replace(
+            r#",
+        {"ticket_id":9,"seq":4,"at":"yesterday","sender_type":"user"}"#,
+            "",
+        );
+        let fast = parse_notices_frame(&clean).expect("every entry is readable");
+        assert_eq!(fast.len(), 2);
+        assert_eq!(
+            parse_feed_tree(&clean),
+            FeedFrame::Notices {
+                notices: fast,
+                bad: 0
+            }
+        );
+        // An unreadable entry, or another type, goes to the tree.
+        assert_eq!(parse_notices_frame(NOTICES), None);
+        let renamed = clean.replace(r#""type":"notices""#, r#""type":"other""#);
+        assert_eq!(parse_notices_frame(&renamed), None);
+        assert_eq!(
+            parse_feed_frame(&renamed),
+            FeedFrame::Other(Some("other".into()))
         );
     }
 

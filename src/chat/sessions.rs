@@ -8,16 +8,19 @@
 //! could not insert are inserted, rows another node ended (taking this one for
 //! dead) are made active again, and ends it could not write are written. Nodes
 //! that stop heart-beating for good have their sessions ended, and ended
-//! sessions are deleted after [`SESSION_RETENTION`].
+//! sessions are deleted after [`SESSION_RETENTION`]. The rows of sockets that
+//! open together are inserted together ([`crate::batch`]): a reconnect storm
+//! writes a few statements, not one per socket.
 
 use super::Chat;
 use super::events::Event;
-use crate::domain::SenderType;
+use crate::batch::Batcher;
+use crate::domain::{Presence, SenderType};
 use crate::metrics::metrics;
-use crate::store::{NODE_STALE_AFTER, NewSession};
+use crate::store::{MAX_IDS_PER_QUERY, NODE_STALE_AFTER, NewSession, Store};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -30,6 +33,19 @@ const HEARTBEAT_RETRY: Duration = Duration::from_secs(1);
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Ended sessions are kept this long, then deleted.
 pub const SESSION_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// Session inserts that run at once, each of the sockets that opened while
+/// the others ran (a reconnect storm's thousands of rows in a few statements).
+const SESSION_INSERTS: usize = 2;
+
+/// Presence reads that run at once, each of the tickets whose sockets opened
+/// or closed while the others ran.
+const PRESENCE_READS: usize = 2;
+
+/// Inserts session rows of sockets opening together, each request keyed by
+/// its socket's key (so equal sessions still get a row each).
+type Inserts = Batcher<(u64, NewSession), i64, String>;
+/// Reads the presence of tickets whose sockets change together.
+type Presences = Batcher<i64, Presence, String>;
 
 /// One live socket's session.
 #[derive(Debug)]
@@ -48,6 +64,48 @@ pub struct LiveSessions {
     next_key: AtomicU64,
     /// A write failed: the next good heartbeat writes the sessions back.
     dirty: AtomicBool,
+    /// Started with the first socket (they need the runtime).
+    inserts: OnceLock<Inserts>,
+    presences: OnceLock<Presences>,
+}
+
+/// The batcher of session inserts into `store`.
+fn start_inserts(store: Arc<dyn Store>) -> Inserts {
+    Batcher::start(
+        SESSION_INSERTS,
+        MAX_IDS_PER_QUERY,
+        move |keys: Vec<(u64, NewSession)>| {
+            let store = store.clone();
+            async move {
+                let sessions: Vec<NewSession> = keys.iter().map(|(_, s)| s.clone()).collect();
+                let ids = store
+                    .open_sessions(&sessions)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                Ok(keys.into_iter().zip(ids).collect())
+            }
+        },
+    )
+}
+
+/// The batcher of presence reads from `store`. A request is answered by a
+/// read that started after it, so it sees every session written before.
+fn start_presences(store: Arc<dyn Store>) -> Presences {
+    Batcher::start(PRESENCE_READS, MAX_IDS_PER_QUERY, move |ids: Vec<i64>| {
+        let store = store.clone();
+        async move {
+            let found: HashMap<i64, Presence> = store
+                .presences(&ids)
+                .await
+                .map_err(|err| err.to_string())?
+                .into_iter()
+                .collect();
+            Ok(ids
+                .into_iter()
+                .map(|id| (id, found.get(&id).copied().unwrap_or_default()))
+                .collect())
+        }
+    })
 }
 
 /// A session row and the side of its socket.
@@ -85,10 +143,17 @@ impl Chat {
         let sessions = &self.sessions;
         let key = sessions.next_key.fetch_add(1, Ordering::Relaxed);
         let ticket_id = session.ticket_id;
-        let row = match self.store.open_session(&session).await {
-            Ok(row) => Some(row),
-            Err(err) => {
-                tracing::warn!(cause = %err, "cannot record the socket session; written back later");
+        let inserts = sessions
+            .inserts
+            .get_or_init(|| start_inserts(self.store.clone()));
+        let row = match inserts.get((key, session.clone())).await {
+            Ok(Some(row)) => Some(row),
+            failed => {
+                let cause = match failed {
+                    Err(Some(cause)) => cause,
+                    _ => "the session inserts stopped".to_owned(),
+                };
+                tracing::warn!(%cause, "cannot record the socket session; written back later");
                 sessions.dirty.store(true, Ordering::Relaxed);
                 None
             }
@@ -111,9 +176,14 @@ impl Chat {
     }
 
     /// Publishes who is connected to the ticket now, on any node.
+    /// The read is shared with the other sockets opening or closing meanwhile.
     pub async fn publish_presence(&self, ticket_id: i64) {
-        match self.store.presence(ticket_id).await {
-            Ok(presence) => {
+        let presences = self
+            .sessions
+            .presences
+            .get_or_init(|| start_presences(self.store.clone()));
+        match presences.get(ticket_id).await {
+            Ok(Some(presence)) => {
                 self.publisher
                     .publish(Event::Presence {
                         ticket_id,
@@ -121,7 +191,8 @@ impl Chat {
                     })
                     .await
             }
-            Err(err) => tracing::warn!(cause = %err, "cannot read presence"),
+            Ok(None) | Err(None) => tracing::warn!("cannot read presence: the reads stopped"),
+            Err(Some(cause)) => tracing::warn!(%cause, "cannot read presence"),
         }
     }
 

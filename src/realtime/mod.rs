@@ -15,7 +15,6 @@
 //! hub, the credential registry and the settings sockets need; it knows nothing of
 //! the HTTP application around it.
 
-pub mod batch;
 pub mod connection;
 pub mod credentials;
 pub mod frame;

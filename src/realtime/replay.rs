@@ -6,9 +6,9 @@
 //! query for every socket opening meanwhile: the query ranks every waiting
 //! ticket, so one per socket made a reconnect storm of N visitors quadratic.
 
-use super::batch::Batcher;
 use super::frame::Frame;
 use super::protocol::{QueueData, ReadyData, ResyncData, ServerFrame};
+use crate::batch::Batcher;
 use crate::chat::routing::QueueState;
 use crate::domain::SenderType;
 use crate::domain::TicketStatus;

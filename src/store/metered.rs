@@ -98,12 +98,14 @@ metered! {
     fn last_seqs(ticket_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>>;
     fn changed_tickets(after: DateTime<Utc>, until: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(i64, DateTime<Utc>)>>;
     fn open_session(session: &NewSession) -> StoreResult<i64>;
+    fn open_sessions(sessions: &[NewSession]) -> StoreResult<Vec<i64>>;
     fn end_session(id: i64) -> StoreResult<()>;
     fn heartbeat(node_id: &str) -> StoreResult<()>;
     fn revive_sessions(sessions: &[(i64, SenderType)]) -> StoreResult<u64>;
     fn end_stale_sessions(stale_after: Duration) -> StoreResult<u64>;
     fn prune_sessions(retention: Duration) -> StoreResult<u64>;
     fn presence(ticket_id: i64) -> StoreResult<Presence>;
+    fn presences(ticket_ids: &[i64]) -> StoreResult<Vec<(i64, Presence)>>;
     fn online_agent_ids() -> StoreResult<Vec<i64>>;
     fn open_agent_socket(agent_id: i64, node_id: &str) -> StoreResult<i64>;
     fn close_agent_socket(id: i64, grace: Duration) -> StoreResult<()>;

@@ -247,7 +247,7 @@ pub struct AgentStanding {
 }
 
 /// One open socket, kept in `support_sessions` for presence and node liveness.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NewSession {
     pub ticket_id: i64,
     pub role: SenderType,
@@ -370,6 +370,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records an open socket; returns the session row's id.
     async fn open_session(&self, session: &NewSession) -> StoreResult<i64>;
+    /// Records open sockets in one statement per thousand; returns their
+    /// session rows' ids in the order of `sessions`.
+    async fn open_sessions(&self, sessions: &[NewSession]) -> StoreResult<Vec<i64>>;
     async fn end_session(&self, id: i64) -> StoreResult<()>;
     /// Writes this node's heartbeat row with the database's clock.
     async fn heartbeat(&self, node_id: &str) -> StoreResult<()>;
@@ -384,6 +387,9 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_sessions(&self, retention: Duration) -> StoreResult<u64>;
     /// Who is connected, counting the sessions of live nodes only ([`NODE_STALE_AFTER`]).
     async fn presence(&self, ticket_id: i64) -> StoreResult<Presence>;
+    /// The presence of each of these tickets (at most [`MAX_IDS_PER_QUERY`]),
+    /// read in one query; a ticket nobody is connected to is left out.
+    async fn presences(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, Presence)>>;
     /// Agents with at least one active socket on a live node.
     async fn online_agent_ids(&self) -> StoreResult<Vec<i64>>;
 

@@ -9,10 +9,11 @@
 //! of its row: PostgreSQL's row lock, which serialises writers of one ticket
 //! (and only of that ticket).
 
-use crate::domain::{Agent, CannedResponse, Message, Ticket};
+use crate::domain::{Agent, CannedResponse, Message, SenderType, Ticket};
 use chrono::{DateTime, Utc};
 
-use super::{StoreError, StoreResult, TicketSummary};
+use super::{NewSession, StoreError, StoreResult, TicketSummary};
+use std::collections::HashMap;
 
 /// The queue's order by priority in SQL, first to last: a column generated from
 /// the priority (migration 0014: urgent 0, high 1, medium 2, low 3, that is
@@ -77,6 +78,54 @@ pub(super) const TICKET_SUMMARY: &str = concat!(
     conversation_columns!("user"),
     "FROM support_tickets t WHERE t.id IN ("
 );
+
+/// A session row as its multi-row INSERT returns it: the columns that tell
+/// which of the inserted sessions it is.
+#[derive(sqlx::FromRow)]
+pub(super) struct SessionReturned {
+    id: i64,
+    ticket_id: i64,
+    user_id: Option<String>,
+    supporter_id: Option<i64>,
+    user_connected: bool,
+    node_id: String,
+}
+
+/// The ids of `sessions` in their order, from the rows their INSERT returned
+/// (in an order neither database promises). Sessions equal in every column
+/// are interchangeable: each gets one of their rows.
+pub(super) fn match_sessions(
+    sessions: &[NewSession],
+    rows: Vec<SessionReturned>,
+) -> StoreResult<Vec<i64>> {
+    type Key<'a> = (i64, Option<&'a str>, Option<i64>, bool, &'a str);
+    let mut returned: HashMap<Key, Vec<i64>> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let key = (
+            row.ticket_id,
+            row.user_id.as_deref(),
+            row.supporter_id,
+            row.user_connected,
+            row.node_id.as_str(),
+        );
+        returned.entry(key).or_default().push(row.id);
+    }
+    sessions
+        .iter()
+        .map(|session| {
+            let key = (
+                session.ticket_id,
+                session.user_id.as_deref(),
+                session.supporter_id,
+                session.role == SenderType::User,
+                session.node_id.as_str(),
+            );
+            returned.get_mut(&key).and_then(Vec::pop).ok_or_else(|| {
+                StoreError::Corrupt("a session row was not returned by its insert".into())
+            })
+        })
+        .collect()
+}
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TicketSummaryRow {
@@ -406,7 +455,7 @@ macro_rules! impl_store {
         use crate::store::sql::{
             AgentRow, agent_select, agent_status_sql, CANNED_COLUMNS, CannedRow, MESSAGE_COLUMNS, MessageRow, QUEUE_RANK, SEARCH_WINDOW, queue_rank,
             SENDER_KEY, TICKET_SUMMARY, TicketRow, TicketSummaryRow, attachments_json, canned_write_error, contains_pattern, convert,
-            has_sender_key, ticket_select,
+            SessionReturned, has_sender_key, match_sessions, ticket_select,
         };
         use crate::store::{
             AgentStanding, AgentUpdate, AssignedFilter, Appended, Changed, MessageRange, MessageSlice, NewAgent, NewSession,
@@ -1116,21 +1165,34 @@ macro_rules! impl_store {
             }
 
             async fn open_session(&self, session: &NewSession) -> StoreResult<i64> {
+                let ids = self.open_sessions(std::slice::from_ref(session)).await?;
+                ids.first().copied().ok_or(StoreError::NotFound)
+            }
+
+            async fn open_sessions(&self, sessions: &[NewSession]) -> StoreResult<Vec<i64>> {
                 let at = now();
-                Ok(sqlx::query_scalar(
-                    "INSERT INTO support_sessions (ticket_id, user_id, supporter_id, is_active, started_at, \
-                     user_connected, supporter_connected, node_id, last_seen_at) \
-                     VALUES ($1, $2, $3, TRUE, $4, $5, $6, $7, $4) RETURNING id",
-                )
-                .bind(session.ticket_id)
-                .bind(session.user_id.as_deref())
-                .bind(session.supporter_id)
-                .bind(at)
-                .bind(session.role == SenderType::User)
-                .bind(session.role == SenderType::Supporter)
-                .bind(&session.node_id)
-                .fetch_one(&self.pool)
-                .await?)
+                let mut ids = Vec::with_capacity(sessions.len());
+                for chunk in sessions.chunks(MAX_IDS_PER_QUERY) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO support_sessions (ticket_id, user_id, supporter_id, is_active, started_at, \
+                         user_connected, supporter_connected, node_id, last_seen_at) ",
+                    );
+                    qb.push_values(chunk, |mut row, session| {
+                        row.push_bind(session.ticket_id)
+                            .push_bind(session.user_id.as_deref())
+                            .push_bind(session.supporter_id)
+                            .push("TRUE")
+                            .push_bind(at)
+                            .push_bind(session.role == SenderType::User)
+                            .push_bind(session.role == SenderType::Supporter)
+                            .push_bind(&session.node_id)
+                            .push_bind(at);
+                    });
+                    qb.push(" RETURNING id, ticket_id, user_id, supporter_id, user_connected, node_id");
+                    let rows: Vec<SessionReturned> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    ids.extend(match_sessions(chunk, rows)?);
+                }
+                Ok(ids)
             }
 
             async fn end_session(&self, id: i64) -> StoreResult<()> {
@@ -1253,6 +1315,31 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(Presence { user_connected: user > 0, supporter_connected: supporter > 0 })
+            }
+
+            async fn presences(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, Presence)>> {
+                if ticket_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT s.ticket_id, COUNT(CASE WHEN s.user_connected THEN 1 END), \
+                     COUNT(CASE WHEN s.supporter_connected THEN 1 END) \
+                     FROM support_sessions s JOIN support_nodes n ON n.node_id = s.node_id \
+                     WHERE s.is_active = TRUE AND s.ticket_id IN (",
+                );
+                let mut list = qb.separated(", ");
+                for id in ticket_ids.iter().take(MAX_IDS_PER_QUERY) {
+                    list.push_bind(*id);
+                }
+                let stale = db_seconds_ago(&NODE_STALE_AFTER.as_secs().to_string());
+                qb.push(format!(") AND n.heartbeat_at > {stale} GROUP BY s.ticket_id"));
+                let rows: Vec<(i64, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, user, supporter)| {
+                        (id, Presence { user_connected: user > 0, supporter_connected: supporter > 0 })
+                    })
+                    .collect())
             }
 
             async fn online_agent_ids(&self) -> StoreResult<Vec<i64>> {
@@ -1626,5 +1713,47 @@ mod tests {
     #[test]
     fn search_patterns_escape_wildcards() {
         assert_eq!(super::contains_pattern("50%_Off\\"), "%50\\%\\_Off\\\\%");
+    }
+
+    #[test]
+    fn inserted_sessions_are_matched_to_their_rows_in_any_order() {
+        use super::{NewSession, SenderType, SessionReturned, match_sessions};
+        let session = |ticket_id, role, supporter_id| NewSession {
+            ticket_id,
+            role,
+            user_id: None,
+            supporter_id,
+            node_id: "n".into(),
+        };
+        let sessions = [
+            session(1, SenderType::User, None),
+            session(1, SenderType::Supporter, Some(7)),
+            session(2, SenderType::User, None),
+            session(1, SenderType::User, None),
+        ];
+        let row = |id, ticket_id, supporter_id: Option<i64>| SessionReturned {
+            id,
+            ticket_id,
+            user_id: None,
+            supporter_id,
+            user_connected: supporter_id.is_none(),
+            node_id: "n".into(),
+        };
+        // Returned backwards: ids 10..13 were inserted in the sessions' order.
+        let rows = vec![
+            row(13, 1, None),
+            row(12, 2, None),
+            row(11, 1, Some(7)),
+            row(10, 1, None),
+        ];
+        let ids = match_sessions(&sessions, rows).unwrap();
+        assert_eq!((ids[1], ids[2]), (11, 12));
+        // The visitor's two equal sessions get the two rows, one each.
+        let mut equal = [ids[0], ids[3]];
+        equal.sort_unstable();
+        assert_eq!(equal, [10, 13]);
+        // A row short is an error, never a shared id.
+        let short = vec![row(12, 2, None), row(11, 1, Some(7)), row(10, 1, None)];
+        assert!(match_sessions(&sessions, short).is_err());
     }
 }

@@ -317,20 +317,24 @@ mod tests {
         let store = SqliteStore::connect(&url, &StoreOptions::with_pool_size(1))
             .await
             .unwrap();
-        // The WHERE of `Store::presence`.
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM support_sessions s \
-             WHERE s.ticket_id = $1 AND s.is_active = TRUE",
-        )
-        .bind(1)
-        .fetch_all(&store.pool)
-        .await
-        .unwrap();
-        let steps: Vec<&str> = plan.iter().map(|(.., step)| step.as_str()).collect();
-        assert!(
-            steps.iter().any(|step| step
-                .contains("idx_support_sessions_ticket_active (ticket_id=? AND is_active=?)")),
-            "{steps:?}"
-        );
+        // The WHERE of `Store::presence`, and of `Store::presences` for many
+        // tickets (literal ids: the plan is the same with binds).
+        for query in [
+            "SELECT COUNT(*) FROM support_sessions s WHERE s.ticket_id = 1 AND s.is_active = TRUE",
+            "SELECT s.ticket_id, COUNT(*) FROM support_sessions s \
+             WHERE s.is_active = TRUE AND s.ticket_id IN (1, 2, 3) GROUP BY s.ticket_id",
+        ] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {query}"))
+                    .fetch_all(&store.pool)
+                    .await
+                    .unwrap();
+            let steps: Vec<&str> = plan.iter().map(|(.., step)| step.as_str()).collect();
+            assert!(
+                steps.iter().any(|step| step
+                    .contains("idx_support_sessions_ticket_active (ticket_id=? AND is_active=?)")),
+                "{query}: {steps:?}"
+            );
+        }
     }
 }

@@ -1,12 +1,15 @@
-//! Group commit for the reads that opening a socket makes: concurrent requests
-//! for different keys (tickets) are answered by one query for all of them.
+//! Group commit for what opening a socket reads and writes: concurrent
+//! requests (for tickets, for session rows) are answered by one query for all
+//! of them.
 //!
 //! A request goes out at once when a query slot is free (no timer, so a lone
 //! socket waits for nothing); while every slot is busy, requests queue up, and
 //! the next free slot takes all of them (up to `max_keys`) in one query. A
 //! reconnect storm of thousands of sockets so costs a few dozen queries of a
 //! thousand tickets instead of a query per socket, and never more than `slots`
-//! of the store's connections at once.
+//! of the store's connections at once. Requests for equal keys share one
+//! answer: a request that must have its own (a row to insert) makes its key
+//! unique.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,6 +29,12 @@ type Request<K, V, E> = (K, Reply<V, E>);
 /// A handle to a batcher; cheap to clone.
 pub struct Batcher<K, V, E> {
     requests: mpsc::UnboundedSender<Request<K, V, E>>,
+}
+
+impl<K, V, E> std::fmt::Debug for Batcher<K, V, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher").finish_non_exhaustive()
+    }
 }
 
 impl<K, V, E> Clone for Batcher<K, V, E> {
