@@ -453,6 +453,97 @@ async fn a_replay_over_the_bound_ends_with_resync_required() {
     assert_eq!(resync["data"]["after_seq"], 1000);
 }
 
+/// A reconnect storm in small: visitor and agent sockets of many tickets open
+/// at once, two visitors of a ticket with different marks. Their reads (the
+/// ticket by session and by id in each view, the marks, the replays) are
+/// batched across them; each must still get its own ticket and exactly what
+/// it missed, in its own numbering.
+async fn sockets_opening_together_get_their_own_ticket_and_replay(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let (_, agent) = app
+        .create_agent("storm@example.com", "Storm", "agent")
+        .await;
+    // Ticket i: i % 4 + 1 visitor messages, then an internal note (agents' seq only).
+    let mut tickets = Vec::new();
+    for i in 0..16 {
+        let (ticket_id, session) = ticket(&app).await;
+        let mut user = app.user_socket(&session, "").await;
+        user.next_of("ready").await;
+        let sent = i % 4 + 1;
+        for j in 0..sent {
+            user.say(&format!("t{i} m{j}"), &format!("k{j}")).await;
+            user.next_of("message").await;
+        }
+        user.close().await;
+        let (status, note) = app
+            .send_json(
+                "POST",
+                &format!("/api/support/tickets/{ticket_id}/notes"),
+                Some(&agent),
+                json!({"message": format!("t{i} note"), "client_msg_id": "n"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{note}");
+        tickets.push((i, ticket_id, session, sent as i64));
+    }
+    let opened =
+        futures_util::future::join_all(tickets.iter().flat_map(|(i, id, session, sent)| {
+            let app = &app;
+            let agent = &agent;
+            let visitor = move |since: i64| async move {
+                let mut socket = app.user_socket(session, &format!("?since={since}")).await;
+                let ready = socket.next().await;
+                let mut texts = Vec::new();
+                for _ in 0..ready["data"]["replayed"].as_u64().unwrap() {
+                    let frame = socket.next_message().await;
+                    texts.push(frame["message"]["message"].as_str().unwrap().to_owned());
+                }
+                let expected: Vec<String> = (since..*sent).map(|j| format!("t{i} m{j}")).collect();
+                (ready, texts, expected, *id, *sent)
+            };
+            let watcher = async move {
+                let mut socket = app.watching_socket(session, agent, "?since=0").await;
+                let ready = socket.next().await;
+                let mut texts = Vec::new();
+                for _ in 0..ready["data"]["replayed"].as_u64().unwrap() {
+                    let frame = socket.next_message().await;
+                    texts.push(frame["message"]["message"].as_str().unwrap().to_owned());
+                }
+                let mut expected: Vec<String> = (0..*sent).map(|j| format!("t{i} m{j}")).collect();
+                expected.push(format!("t{i} note"));
+                (ready, texts, expected, *id, *sent + 1)
+            };
+            [
+                futures_util::future::Either::Left(visitor(0)),
+                futures_util::future::Either::Left(visitor(*sent - 1)),
+                futures_util::future::Either::Right(watcher),
+            ]
+        }))
+        .await;
+    assert_eq!(opened.len(), 3 * tickets.len());
+    for (ready, texts, expected, ticket_id, last_seq) in opened {
+        assert_eq!(ready["type"], "ready", "{ready}");
+        assert_eq!(ready["data"]["ticket"]["id"], ticket_id, "its own ticket");
+        assert_eq!(
+            ready["data"]["last_seq"], last_seq,
+            "in its own numbering: {ready}"
+        );
+        assert_eq!(texts, expected, "exactly what it missed");
+    }
+}
+
+#[tokio::test]
+async fn sockets_opening_together_get_their_own_ticket_and_replay_sqlite() {
+    sockets_opening_together_get_their_own_ticket_and_replay(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sockets_opening_together_get_their_own_ticket_and_replay_postgres() {
+    sockets_opening_together_get_their_own_ticket_and_replay(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn a_frame_over_64_kib_closes_the_socket_with_1009() {
     let app = spawn_app().await;

@@ -103,7 +103,8 @@ store_contract!(
     open_dashboards_of_a_node_silent_past_the_retention_are_deleted,
     last_seqs_of_many_tickets_come_in_one_call,
     changed_tickets_are_found_by_updated_at_oldest_first,
-    tickets_are_read_by_ids_as_agents_see_them,
+    tickets_are_read_together_by_id_and_session_as_each_side_sees_them,
+    messages_of_many_ranges_are_read_together,
     ticket_summaries_are_the_queue_rows_of_tickets,
     online_agents_are_those_with_an_active_socket,
     a_message_with_unicode_html_and_newlines_comes_back_byte_identical,
@@ -1155,6 +1156,28 @@ async fn the_visitors_stream_pages_by_public_seq_and_maps_back_to_seq(store: Arc
         5,
         "past the end: the newest"
     );
+    let quiet = open_ticket(&store, "Quiet").await;
+    let mut together = store
+        .seqs_of_public(&[
+            (ticket.id, 2),
+            (quiet.id, 5),
+            (ticket.id, 0),
+            (ticket.id, 99),
+        ])
+        .await
+        .unwrap();
+    together.sort_unstable();
+    assert_eq!(
+        together,
+        [
+            (ticket.id, 0, 0),
+            (ticket.id, 2, 4),
+            (ticket.id, 99, 5),
+            (quiet.id, 5, 0),
+        ],
+        "read together, each as it is read alone"
+    );
+    assert!(store.seqs_of_public(&[]).await.unwrap().is_empty());
 }
 
 async fn closing_sets_closed_at_and_closed_is_final(store: Arc<dyn Store>) {
@@ -2332,22 +2355,128 @@ async fn changed_tickets_are_found_by_updated_at_oldest_first(store: Arc<dyn Sto
     assert!(none.is_empty(), "until bounds the window");
 }
 
-async fn tickets_are_read_by_ids_as_agents_see_them(store: Arc<dyn Store>) {
+/// The batched reads a reconnect storm goes through: each ticket as the one
+/// read of it would answer, unknown ids and session ids left out.
+async fn tickets_are_read_together_by_id_and_session_as_each_side_sees_them(store: Arc<dyn Store>) {
+    let agent = new_agent(&store, "ids@example.com", "Ids").await;
     let first = open_ticket(&store, "First").await;
     let second = open_ticket(&store, "Second").await;
     store
         .append_message(second.id, &from_user("unread"))
         .await
         .unwrap();
-    let tickets = store
-        .tickets_by_ids(&[second.id, 999_999, first.id])
+    store
+        .append_message(second.id, &note(agent, "internal"))
         .await
         .unwrap();
-    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
-    assert_eq!(ids, [first.id, second.id]);
-    assert_eq!(tickets[1].unread_count, 1, "the agents' unread count");
-    assert_eq!(tickets[1].last_seq, 1);
-    assert!(store.tickets_by_ids(&[]).await.unwrap().is_empty());
+    store
+        .change_ticket(second.id, &relabel(&["vip"]))
+        .await
+        .unwrap();
+    let unknown_session = uuid::Uuid::new_v4().to_string();
+    for viewer in [SenderType::User, SenderType::Supporter] {
+        let mut one_by_one = Vec::new();
+        for id in [first.id, second.id] {
+            one_by_one.push(store.ticket_by_id(id, viewer).await.unwrap());
+        }
+        let by_ids = store
+            .tickets_by_ids(&[second.id, 999_999, first.id], viewer)
+            .await
+            .unwrap();
+        assert_eq!(by_ids, one_by_one, "by ids, as {viewer:?} sees them");
+        let by_sessions = store
+            .tickets_by_sessions(
+                &[
+                    second.session_id.clone(),
+                    unknown_session.clone(),
+                    first.session_id.clone(),
+                ],
+                viewer,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            by_sessions, one_by_one,
+            "by sessions, as {viewer:?} sees them"
+        );
+        assert!(store.tickets_by_ids(&[], viewer).await.unwrap().is_empty());
+        assert!(
+            store
+                .tickets_by_sessions(&[], viewer)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let agents_view = store
+        .tickets_by_ids(&[second.id], SenderType::Supporter)
+        .await
+        .unwrap();
+    assert_eq!(agents_view[0].unread_count, 1, "the agents' unread count");
+    assert_eq!(agents_view[0].last_seq, 2, "the message and the note");
+    assert_eq!(agents_view[0].labels, ["vip"]);
+    let visitors_view = store
+        .tickets_by_sessions(std::slice::from_ref(&second.session_id), SenderType::User)
+        .await
+        .unwrap();
+    assert_eq!(visitors_view[0].last_seq, 1, "the visitor's numbering");
+}
+
+/// The replays of a reconnect storm, read together: each range's messages,
+/// each message once (ranges of one ticket may overlap), by ticket then seq,
+/// as they are read one ticket at a time.
+async fn messages_of_many_ranges_are_read_together(store: Arc<dyn Store>) {
+    let first = open_ticket(&store, "First").await;
+    let second = open_ticket(&store, "Second").await;
+    for i in 0..5 {
+        store
+            .append_message(first.id, &from_user(&format!("f{i}")))
+            .await
+            .unwrap();
+    }
+    for i in 0..3 {
+        store
+            .append_message(second.id, &from_user(&format!("s{i}")))
+            .await
+            .unwrap();
+    }
+    let read = store
+        .messages_in_ranges(&[
+            (second.id, 1, 3),
+            (first.id, 0, 2),
+            (first.id, 1, 4),
+            (first.id, 4, 4),
+            (999_999, 0, 10),
+        ])
+        .await
+        .unwrap();
+    let places: Vec<(i64, i64)> = read.iter().map(|m| (m.ticket_id, m.seq)).collect();
+    assert_eq!(
+        places,
+        [
+            (first.id, 1),
+            (first.id, 2),
+            (first.id, 3),
+            (first.id, 4),
+            (second.id, 2),
+            (second.id, 3),
+        ]
+    );
+    for (ticket_id, mine) in [(first.id, &read[..4]), (second.id, &read[4..])] {
+        let one_by_one = store
+            .messages(
+                ticket_id,
+                MessageRange {
+                    after_seq: mine[0].seq - 1,
+                    before_seq: None,
+                    limit: mine.len() as u32,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(one_by_one.messages, mine, "as read one ticket at a time");
+    }
+    assert!(store.messages_in_ranges(&[]).await.unwrap().is_empty());
 }
 
 async fn ticket_summaries_are_the_queue_rows_of_tickets(store: Arc<dyn Store>) {
@@ -2374,7 +2503,10 @@ async fn ticket_summaries_are_the_queue_rows_of_tickets(store: Arc<dyn Store>) {
         .ticket_summaries(&[second.id, 999_999, first.id])
         .await
         .unwrap();
-    let by_ids = store.tickets_by_ids(&[first.id, second.id]).await.unwrap();
+    let by_ids = store
+        .tickets_by_ids(&[first.id, second.id], SenderType::Supporter)
+        .await
+        .unwrap();
     assert_eq!(summaries.len(), 2, "the unknown id left out");
     for (summary, ticket) in summaries.iter().zip(&by_ids) {
         assert_eq!(
@@ -3928,7 +4060,10 @@ async fn labels_come_back_on_every_agent_view_and_never_on_the_visitors(store: A
             .labels,
         expected
     );
-    let by_ids = store.tickets_by_ids(&[ticket.id, other.id]).await.unwrap();
+    let by_ids = store
+        .tickets_by_ids(&[ticket.id, other.id], SenderType::Supporter)
+        .await
+        .unwrap();
     assert_eq!(by_ids[0].labels, expected);
     assert!(by_ids[1].labels.is_empty());
     let listed = store.list_tickets(&query(&[])).await.unwrap().tickets;

@@ -5,9 +5,9 @@ use super::extract::{ClientIp, CurrentAgent, JsonBody, PathKey, QueryParams};
 use super::tickets::{AssignRequest, assign_ticket};
 use super::{AppState, check_rate};
 use crate::chat::TicketRequest;
-use crate::domain::{SenderType, Ticket};
+use crate::domain::Ticket;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::store::{MessageRange, MessageSlice, StoreError};
+use crate::store::{MessageRange, MessageSlice};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -206,18 +206,15 @@ pub async fn ticket_of_session(state: &AppState, session_id: &str) -> Result<Tic
     if uuid::Uuid::parse_str(session_id).is_err() {
         return Err(ApiError::NotFound("ticket"));
     }
-    match state
-        .store
-        .ticket_by_session(session_id, SenderType::User)
-        .await
-    {
-        Err(StoreError::NotFound) => Err(ApiError::NotFound("ticket")),
-        other => {
-            let ticket = other?;
-            super::record_ticket(ticket.id);
-            Ok(ticket)
-        }
-    }
+    // Read with the other sockets and guests asking meanwhile (a reconnect
+    // storm's upgrades are a few queries).
+    let ticket = state
+        .realtime
+        .openings
+        .ticket_of_session(session_id)
+        .await?;
+    super::record_ticket(ticket.id);
+    Ok(ticket)
 }
 
 #[utoipa::path(

@@ -190,7 +190,6 @@ async fn run_ticket(socket: WebSocket, realtime: Realtime, opened: TicketSocket)
     }
 
     let opening = Box::pin(opening_frames(
-        chat.store.as_ref(),
         &realtime.openings,
         ticket.id,
         role,

@@ -35,6 +35,11 @@ impl MeteredStore {
         slice
     }
 
+    fn sign_all(&self, mut messages: Vec<Message>) -> Vec<Message> {
+        self.sign(&mut messages);
+        messages
+    }
+
     fn sign_one(&self, mut message: Message) -> Message {
         self.sign(std::slice::from_mut(&mut message));
         message
@@ -77,7 +82,8 @@ metered! {
     fn create_ticket(new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)>;
     fn ticket_by_session(session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
     fn ticket_by_id(id: i64, viewer: SenderType) -> StoreResult<Ticket>;
-    fn tickets_by_ids(ids: &[i64]) -> StoreResult<Vec<Ticket>>;
+    fn tickets_by_sessions(session_ids: &[String], viewer: SenderType) -> StoreResult<Vec<Ticket>>;
+    fn tickets_by_ids(ids: &[i64], viewer: SenderType) -> StoreResult<Vec<Ticket>>;
     fn ticket_summaries(ids: &[i64]) -> StoreResult<Vec<TicketSummary>>;
     fn tickets_of_user(user_id: &str, limit: u32) -> StoreResult<Vec<Ticket>>;
     fn list_tickets(query: &TicketQuery) -> StoreResult<TicketPage>;
@@ -85,6 +91,8 @@ metered! {
     fn messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> => sign_slice;
     fn public_messages(ticket_id: i64, range: MessageRange) -> StoreResult<MessageSlice> => sign_slice;
     fn seq_of_public(ticket_id: i64, public_seq: i64) -> StoreResult<i64>;
+    fn seqs_of_public(places: &[(i64, i64)]) -> StoreResult<Vec<(i64, i64, i64)>>;
+    fn messages_in_ranges(ranges: &[(i64, i64, i64)]) -> StoreResult<Vec<Message>> => sign_all;
     fn append_message(ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended> => sign_appended;
     fn change_ticket(ticket_id: i64, change: &TicketChange) -> StoreResult<Changed>;
     fn mark_read(ticket_id: i64, reader: SenderType, up_to_seq: i64) -> StoreResult<ReadUpTo>;

@@ -293,10 +293,17 @@ pub trait Store: Send + Sync + 'static {
     async fn create_ticket(&self, new: &NewTicket) -> StoreResult<(Ticket, Option<Message>)>;
     /// The ticket as `viewer` sees it (unread counts are the viewer's).
     async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket>;
+    /// Tickets by session id (up to [`MAX_IDS_PER_QUERY`]), as `viewer` sees
+    /// them, in one query; unknown session ids are left out.
+    async fn tickets_by_sessions(
+        &self,
+        session_ids: &[String],
+        viewer: SenderType,
+    ) -> StoreResult<Vec<Ticket>>;
     async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket>;
-    /// Tickets by id (up to [`MAX_IDS_PER_QUERY`]), as an agent sees them; unknown
-    /// ids are left out.
-    async fn tickets_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Ticket>>;
+    /// Tickets by id (up to [`MAX_IDS_PER_QUERY`]), as `viewer` sees them,
+    /// ordered by id; unknown ids are left out.
+    async fn tickets_by_ids(&self, ids: &[i64], viewer: SenderType) -> StoreResult<Vec<Ticket>>;
     /// What an agent's queue row shows of each ticket's conversation, by id (up
     /// to [`MAX_IDS_PER_QUERY`]; unknown ids are left out): the feed's notices.
     async fn ticket_summaries(&self, ids: &[i64]) -> StoreResult<Vec<TicketSummary>>;
@@ -322,6 +329,15 @@ pub trait Store: Send + Sync + 'static {
     /// The seq of the visitor's message number `public_seq` (the newest one at or
     /// below it; 0 before the first): where a visitor's `since` lies in seq.
     async fn seq_of_public(&self, ticket_id: i64, public_seq: i64) -> StoreResult<i64>;
+    /// [`Store::seq_of_public`] of each `(ticket_id, public_seq)` (up to
+    /// [`MAX_IDS_PER_QUERY`]) in one query, as `(ticket_id, public_seq, seq)`.
+    async fn seqs_of_public(&self, places: &[(i64, i64)]) -> StoreResult<Vec<(i64, i64, i64)>>;
+    /// The messages of each `(ticket_id, after_seq, up_to_seq)` range, seq in
+    /// `(after_seq, up_to_seq]` (up to [`MAX_IDS_PER_QUERY`] ranges), in one
+    /// query: each message once, by ticket then seq. A ticket's seqs have no
+    /// gaps, so a range holds at most `up_to_seq - after_seq` messages: the
+    /// caller bounds what it reads by the ranges it asks for.
+    async fn messages_in_ranges(&self, ranges: &[(i64, i64, i64)]) -> StoreResult<Vec<Message>>;
     /// Stores a message under the ticket's next seq, in one transaction with the
     /// seq allocation; idempotent on the sender's (ticket, sender type, sender id,
     /// client_msg_id): a resend of the same text answers with the stored message,

@@ -535,6 +535,14 @@ macro_rules! impl_store {
             Ok(tickets)
         }
 
+        /// Tickets as `viewer` sees them (an agent's with their labels).
+        async fn tickets_as(pool: &sqlx::Pool<$db>, rows: Vec<TicketRow>, viewer: SenderType) -> StoreResult<Vec<Ticket>> {
+            if viewer == SenderType::User {
+                return rows.into_iter().map(|row| ticket_for(row, viewer)).collect();
+            }
+            agent_tickets(pool, rows).await
+        }
+
         /// Where a message goes in the ticket's two streams: its seq (every
         /// message) and, for a public one, its number in the visitor's stream.
         #[derive(Clone, Copy)]
@@ -856,14 +864,23 @@ macro_rules! impl_store {
             }
 
             async fn ticket_by_session(&self, session_id: &str, viewer: SenderType) -> StoreResult<Ticket> {
-                let sql = format!("{} WHERE t.session_id = $1", ticket_select_for(viewer));
-                let row: Option<TicketRow> = sqlx::query_as(&sql).bind(session_id).fetch_optional(&self.pool).await?;
-                let row = row.ok_or(StoreError::NotFound)?;
-                if viewer == SenderType::User {
-                    return ticket_for(row, viewer);
-                }
-                let mut tickets = agent_tickets(&self.pool, vec![row]).await?;
+                let mut tickets = self.tickets_by_sessions(&[session_id.to_owned()], viewer).await?;
                 tickets.pop().ok_or(StoreError::NotFound)
+            }
+
+            async fn tickets_by_sessions(&self, session_ids: &[String], viewer: SenderType) -> StoreResult<Vec<Ticket>> {
+                if session_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = QueryBuilder::<$db>::new(ticket_select_for(viewer));
+                qb.push(" WHERE t.session_id IN (");
+                let mut list = qb.separated(", ");
+                for session_id in session_ids.iter().take(MAX_IDS_PER_QUERY) {
+                    list.push_bind(session_id.as_str());
+                }
+                qb.push(") ORDER BY t.id");
+                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                tickets_as(&self.pool, rows, viewer).await
             }
 
             async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket> {
@@ -871,11 +888,11 @@ macro_rules! impl_store {
                 fetch_ticket(&mut *conn, id, viewer).await
             }
 
-            async fn tickets_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Ticket>> {
+            async fn tickets_by_ids(&self, ids: &[i64], viewer: SenderType) -> StoreResult<Vec<Ticket>> {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut qb = QueryBuilder::<$db>::new(SELECT_FOR_AGENT);
+                let mut qb = QueryBuilder::<$db>::new(ticket_select_for(viewer));
                 qb.push(" WHERE t.id IN (");
                 let mut list = qb.separated(", ");
                 for id in ids.iter().take(MAX_IDS_PER_QUERY) {
@@ -883,7 +900,7 @@ macro_rules! impl_store {
                 }
                 qb.push(") ORDER BY t.id");
                 let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                agent_tickets(&self.pool, rows).await
+                tickets_as(&self.pool, rows, viewer).await
             }
 
             async fn ticket_summaries(&self, ids: &[i64]) -> StoreResult<Vec<TicketSummary>> {
@@ -972,14 +989,47 @@ macro_rules! impl_store {
             }
 
             async fn seq_of_public(&self, ticket_id: i64, public_seq: i64) -> StoreResult<i64> {
-                let seq: Option<i64> = sqlx::query_scalar(
-                    "SELECT MAX(seq) FROM support_messages WHERE ticket_id = $1 AND public_seq <= $2",
-                )
-                .bind(ticket_id)
-                .bind(public_seq)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(seq.unwrap_or(0))
+                let found = self.seqs_of_public(&[(ticket_id, public_seq)]).await?;
+                Ok(found.first().map_or(0, |&(_, _, seq)| seq))
+            }
+
+            async fn seqs_of_public(&self, places: &[(i64, i64)]) -> StoreResult<Vec<(i64, i64, i64)>> {
+                if places.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Seq and public_seq grow together within a ticket: the newest
+                // public message at or below the mark is one step down the
+                // (ticket_id, public_seq) index, however long the ticket.
+                let mut qb = QueryBuilder::<$db>::new("WITH asked (ticket_id, public_seq) AS (");
+                qb.push_values(places.iter().take(MAX_IDS_PER_QUERY), |mut row, &(ticket_id, public_seq)| {
+                    row.push_bind(ticket_id).push_bind(public_seq);
+                });
+                qb.push(
+                    ") SELECT a.ticket_id, a.public_seq, COALESCE((SELECT m.seq FROM support_messages m \
+                     WHERE m.ticket_id = a.ticket_id AND m.public_seq <= a.public_seq \
+                     ORDER BY m.public_seq DESC LIMIT 1), 0) FROM asked a",
+                );
+                Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            async fn messages_in_ranges(&self, ranges: &[(i64, i64, i64)]) -> StoreResult<Vec<Message>> {
+                if ranges.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // A range scan of the (ticket_id, seq) index per range.
+                let mut qb = QueryBuilder::<$db>::new("WITH asked (asked_ticket, asked_after, asked_up_to) AS (");
+                qb.push_values(ranges.iter().take(MAX_IDS_PER_QUERY), |mut row, &(ticket_id, after, up_to)| {
+                    row.push_bind(ticket_id).push_bind(after).push_bind(up_to);
+                });
+                qb.push(format_args!(
+                    ") SELECT {MESSAGE_COLUMNS} FROM asked JOIN support_messages \
+                     ON ticket_id = asked_ticket AND seq > asked_after AND seq <= asked_up_to ORDER BY ticket_id, seq"
+                ));
+                let rows: Vec<MessageRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                let mut messages: Vec<Message> = convert(rows)?;
+                // Ranges of one ticket may overlap: a message they share came once per range.
+                messages.dedup_by_key(|m| m.id);
+                Ok(messages)
             }
 
             async fn append_message(&self, ticket_id: i64, draft: &MessageDraft) -> StoreResult<Appended> {
@@ -1303,18 +1353,8 @@ macro_rules! impl_store {
             }
 
             async fn presence(&self, ticket_id: i64) -> StoreResult<Presence> {
-                let sql = format!(
-                    "SELECT COUNT(CASE WHEN s.user_connected THEN 1 END), COUNT(CASE WHEN s.supporter_connected THEN 1 END) \
-                     FROM support_sessions s JOIN support_nodes n ON n.node_id = s.node_id \
-                     WHERE s.ticket_id = $1 AND s.is_active = TRUE AND n.heartbeat_at > {}",
-                    db_seconds_ago("$2")
-                );
-                let (user, supporter): (i64, i64) = sqlx::query_as(&sql)
-                    .bind(ticket_id)
-                    .bind(NODE_STALE_AFTER.as_secs() as i64)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(Presence { user_connected: user > 0, supporter_connected: supporter > 0 })
+                let found = self.presences(&[ticket_id]).await?;
+                Ok(found.first().map(|&(_, presence)| presence).unwrap_or_default())
             }
 
             async fn presences(&self, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, Presence)>> {

@@ -317,22 +317,64 @@ mod tests {
         let store = SqliteStore::connect(&url, &StoreOptions::with_pool_size(1))
             .await
             .unwrap();
-        // The WHERE of `Store::presence`, and of `Store::presences` for many
-        // tickets (literal ids: the plan is the same with binds).
-        for query in [
-            "SELECT COUNT(*) FROM support_sessions s WHERE s.ticket_id = 1 AND s.is_active = TRUE",
-            "SELECT s.ticket_id, COUNT(*) FROM support_sessions s \
-             WHERE s.is_active = TRUE AND s.ticket_id IN (1, 2, 3) GROUP BY s.ticket_id",
+        // The WHERE of `Store::presences` (literal ids: the plan is the same
+        // with binds).
+        let query = "SELECT s.ticket_id, COUNT(*) FROM support_sessions s \
+             WHERE s.is_active = TRUE AND s.ticket_id IN (1, 2, 3) GROUP BY s.ticket_id";
+        let steps = plan(&store, query).await;
+        assert!(
+            steps.iter().any(|step| step
+                .contains("idx_support_sessions_ticket_active (ticket_id=? AND is_active=?)")),
+            "{query}: {steps:?}"
+        );
+    }
+
+    /// The steps of SQLite's plan for `query`.
+    async fn plan(store: &SqliteStore, query: &str) -> Vec<String> {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {query}"))
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        plan.into_iter().map(|(.., step)| step).collect()
+    }
+
+    /// What a reconnect storm reads of the messages for many sockets at once
+    /// (`Store::seqs_of_public`, `Store::messages_in_ranges`) is an index
+    /// search per socket, never a walk of the table or of a ticket's messages.
+    #[tokio::test]
+    async fn the_storms_batched_message_reads_are_index_searches() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        let store = SqliteStore::connect(&url, &StoreOptions::with_pool_size(1))
+            .await
+            .unwrap();
+        let seqs = "WITH asked (ticket_id, public_seq) AS (VALUES (1, 2), (3, 4)) \
+             SELECT a.ticket_id, a.public_seq, COALESCE((SELECT m.seq FROM support_messages m \
+             WHERE m.ticket_id = a.ticket_id AND m.public_seq <= a.public_seq \
+             ORDER BY m.public_seq DESC LIMIT 1), 0) FROM asked a";
+        let ranges = format!(
+            "WITH asked (asked_ticket, asked_after, asked_up_to) AS (VALUES (1, 0, 5), (2, 3, 9)) \
+             SELECT {MESSAGE_COLUMNS} FROM asked JOIN support_messages \
+             ON ticket_id = asked_ticket AND seq > asked_after AND seq <= asked_up_to ORDER BY ticket_id, seq"
+        );
+        for (query, index) in [
+            (
+                seqs,
+                "support_messages_ticket_public_seq_key (ticket_id=? AND public_seq<?)",
+            ),
+            (ranges.as_str(), "(ticket_id=? AND seq>? AND seq<?)"),
         ] {
-            let plan: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {query}"))
-                    .fetch_all(&store.pool)
-                    .await
-                    .unwrap();
-            let steps: Vec<&str> = plan.iter().map(|(.., step)| step.as_str()).collect();
+            let steps = plan(&store, query).await;
             assert!(
-                steps.iter().any(|step| step
-                    .contains("idx_support_sessions_ticket_active (ticket_id=? AND is_active=?)")),
+                steps.iter().any(|step| step.contains(index)),
+                "{query}: {steps:?}"
+            );
+            assert!(
+                !steps
+                    .iter()
+                    .any(|step| step.starts_with("SCAN support_messages")
+                        || step.starts_with("SCAN m")),
                 "{query}: {steps:?}"
             );
         }

@@ -83,9 +83,13 @@ macro_rules! visitor_sql {
                 user_agent: Option<&str>,
                 fallback_locale: Option<&str>,
             ) -> StoreResult<()> {
+                // Only a change is written: a browser reconnecting (a storm of
+                // them) reads the row and leaves it as it was.
                 sqlx::query(
                     "UPDATE support_tickets SET visitor_user_agent = COALESCE($2, visitor_user_agent), \
-                     visitor_locale = COALESCE(visitor_locale, $3) WHERE id = $1",
+                     visitor_locale = COALESCE(visitor_locale, $3) WHERE id = $1 \
+                     AND (($2 IS NOT NULL AND (visitor_user_agent IS NULL OR visitor_user_agent <> $2)) \
+                     OR ($3 IS NOT NULL AND visitor_locale IS NULL))",
                 )
                 .bind(ticket_id)
                 .bind(user_agent)

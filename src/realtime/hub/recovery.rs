@@ -322,7 +322,7 @@ impl HubState {
                 let store = self.store.clone();
                 let commands = self.commands.clone();
                 tokio::spawn(async move {
-                    let tickets = match store.tickets_by_ids(&ids).await {
+                    let tickets = match store.tickets_by_ids(&ids, SenderType::Supporter).await {
                         Ok(tickets) => Some(tickets),
                         Err(err) => {
                             tracing::warn!(cause = %err, "cannot read the tickets the feed missed");
