@@ -11,6 +11,7 @@ use super::Realtime;
 use super::frame::Frame;
 use super::protocol::{ClientFrame, ServerFrame, parse_client_frame};
 use crate::chat::events::Event;
+use crate::chat::limits;
 use crate::domain::validation;
 use crate::domain::visitor::{self, RawPage};
 use crate::domain::{MessageDraft, SenderType, Visibility};
@@ -61,12 +62,13 @@ impl TicketReader {
     ) -> Self {
         let settings = &realtime.settings;
         let per_second = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-        let messages = RateLimiter::direct(
+        let limiter = |quota| RateLimiter::direct_with_clock(quota, limits::clock());
+        let messages = limiter(
             Quota::per_second(per_second(settings.message_rate_per_second))
                 .allow_burst(per_second(settings.message_burst)),
         );
-        let typing = RateLimiter::direct(Quota::per_second(per_second(TYPING_PER_SECOND)));
-        let pages = RateLimiter::direct(
+        let typing = limiter(Quota::per_second(per_second(TYPING_PER_SECOND)));
+        let pages = limiter(
             Quota::per_second(per_second(PAGES_PER_SECOND)).allow_burst(per_second(PAGE_BURST)),
         );
         TicketReader {

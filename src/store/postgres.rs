@@ -148,6 +148,10 @@ fn skip_locked_sql(table: &str) -> String {
     format!(" FOR UPDATE OF {table} SKIP LOCKED")
 }
 
+/// The waiting queue's tickets as `t` (the planner finds the index of their
+/// order, migration 0016, itself).
+const WAITING_TICKETS: &str = "support_tickets t";
+
 /// Starts a transaction; PostgreSQL locks rows, not the database, as they are
 /// written.
 async fn begin(pool: &Pool<Postgres>) -> sqlx::Result<sqlx::Transaction<'static, Postgres>> {

@@ -187,7 +187,7 @@ macro_rules! routing_sql {
                     return Ok(None);
                 }
                 let sql = format!(
-                    "SELECT t.id FROM support_tickets t WHERE t.status = 'open' AND t.supporter_id IS NULL \
+                    "SELECT t.id FROM {WAITING_TICKETS} WHERE t.status = 'open' AND t.supporter_id IS NULL \
                      ORDER BY {QUEUE_RANK}, t.created_at, t.id LIMIT 1{}",
                     skip_locked_sql("t")
                 );
@@ -322,7 +322,7 @@ macro_rules! routing_sql {
                 for chunk in ticket_ids.chunks(MAX_IDS_PER_QUERY) {
                     let mut qb = QueryBuilder::<$db>::new(format!(
                         "SELECT q.id, q.position FROM (SELECT t.id, ROW_NUMBER() OVER \
-                         (ORDER BY {QUEUE_RANK}, t.created_at, t.id) AS position FROM support_tickets t \
+                         (ORDER BY {QUEUE_RANK}, t.created_at, t.id) AS position FROM {WAITING_TICKETS} \
                          WHERE t.status = 'open' AND t.supporter_id IS NULL) q WHERE q.id IN ("
                     ));
                     let mut list = qb.separated(", ");
