@@ -82,22 +82,8 @@ impl Openings {
                 },
                 |ticket| ticket.session_id.clone(),
             ),
-            visitor_view: read_tickets(
-                store.clone(),
-                SenderType::User,
-                |store, keys, viewer| {
-                    Box::pin(async move { store.tickets_by_ids(&keys, viewer).await })
-                },
-                |ticket| ticket.id,
-            ),
-            agent_view: read_tickets(
-                store.clone(),
-                SenderType::Supporter,
-                |store, keys, viewer| {
-                    Box::pin(async move { store.tickets_by_ids(&keys, viewer).await })
-                },
-                |ticket| ticket.id,
-            ),
+            visitor_view: read_by_id(store.clone(), SenderType::User),
+            agent_view: read_by_id(store.clone(), SenderType::Supporter),
             replays: read_replays(store.clone()),
             public_seqs: Batcher::start(
                 TICKET_READS,
@@ -168,6 +154,16 @@ fn read_queue(store: Arc<dyn Store>) -> Batcher<i64, QueuePlace, Failure> {
                 .collect())
         }
     })
+}
+
+/// The batcher of ticket reads by id in `viewer`'s view.
+fn read_by_id(store: Arc<dyn Store>, viewer: SenderType) -> Batcher<i64, Ticket, Failure> {
+    read_tickets(
+        store,
+        viewer,
+        |store, keys, viewer| Box::pin(async move { store.tickets_by_ids(&keys, viewer).await }),
+        |ticket| ticket.id,
+    )
 }
 
 /// The batcher of replays: one query for the ranges of many sockets, each

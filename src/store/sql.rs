@@ -535,6 +535,31 @@ macro_rules! impl_store {
             Ok(tickets)
         }
 
+        /// The tickets whose `column` is one of `keys` (up to
+        /// [`MAX_IDS_PER_QUERY`]), by id, as `viewer` sees them.
+        async fn tickets_where_in<'k, K>(
+            pool: &sqlx::Pool<$db>,
+            column: &str,
+            keys: &'k [K],
+            viewer: SenderType,
+        ) -> StoreResult<Vec<Ticket>>
+        where
+            &'k K: sqlx::Encode<'k, $db> + sqlx::Type<$db> + Send,
+        {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut qb = QueryBuilder::<$db>::new(ticket_select_for(viewer));
+            qb.push(format_args!(" WHERE {column} IN ("));
+            let mut list = qb.separated(", ");
+            for key in keys.iter().take(MAX_IDS_PER_QUERY) {
+                list.push_bind(key);
+            }
+            qb.push(") ORDER BY t.id");
+            let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(pool).await?;
+            tickets_as(pool, rows, viewer).await
+        }
+
         /// Tickets as `viewer` sees them (an agent's with their labels).
         async fn tickets_as(pool: &sqlx::Pool<$db>, rows: Vec<TicketRow>, viewer: SenderType) -> StoreResult<Vec<Ticket>> {
             if viewer == SenderType::User {
@@ -869,18 +894,7 @@ macro_rules! impl_store {
             }
 
             async fn tickets_by_sessions(&self, session_ids: &[String], viewer: SenderType) -> StoreResult<Vec<Ticket>> {
-                if session_ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut qb = QueryBuilder::<$db>::new(ticket_select_for(viewer));
-                qb.push(" WHERE t.session_id IN (");
-                let mut list = qb.separated(", ");
-                for session_id in session_ids.iter().take(MAX_IDS_PER_QUERY) {
-                    list.push_bind(session_id.as_str());
-                }
-                qb.push(") ORDER BY t.id");
-                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                tickets_as(&self.pool, rows, viewer).await
+                tickets_where_in(&self.pool, "t.session_id", session_ids, viewer).await
             }
 
             async fn ticket_by_id(&self, id: i64, viewer: SenderType) -> StoreResult<Ticket> {
@@ -889,18 +903,7 @@ macro_rules! impl_store {
             }
 
             async fn tickets_by_ids(&self, ids: &[i64], viewer: SenderType) -> StoreResult<Vec<Ticket>> {
-                if ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut qb = QueryBuilder::<$db>::new(ticket_select_for(viewer));
-                qb.push(" WHERE t.id IN (");
-                let mut list = qb.separated(", ");
-                for id in ids.iter().take(MAX_IDS_PER_QUERY) {
-                    list.push_bind(*id);
-                }
-                qb.push(") ORDER BY t.id");
-                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                tickets_as(&self.pool, rows, viewer).await
+                tickets_where_in(&self.pool, "t.id", ids, viewer).await
             }
 
             async fn ticket_summaries(&self, ids: &[i64]) -> StoreResult<Vec<TicketSummary>> {

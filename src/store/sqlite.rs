@@ -320,10 +320,7 @@ mod tests {
     #[tokio::test]
     async fn a_tickets_presence_is_an_index_search_whatever_the_active_sessions() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
-        let store = SqliteStore::connect(&url, &StoreOptions::with_pool_size(1))
-            .await
-            .unwrap();
+        let store = one_connection_store(&dir).await;
         // The WHERE of `Store::presences` (literal ids: the plan is the same
         // with binds).
         let query = "SELECT s.ticket_id, COUNT(*) FROM support_sessions s \
@@ -334,6 +331,14 @@ mod tests {
                 .contains("idx_support_sessions_ticket_active (ticket_id=? AND is_active=?)")),
             "{query}: {steps:?}"
         );
+    }
+
+    /// A store in `dir` with one reader connection.
+    async fn one_connection_store(dir: &tempfile::TempDir) -> SqliteStore {
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        SqliteStore::connect(&url, &StoreOptions::with_pool_size(1))
+            .await
+            .unwrap()
     }
 
     /// The steps of SQLite's plan for `query`.
@@ -353,10 +358,7 @@ mod tests {
     #[tokio::test]
     async fn the_storms_batched_reads_are_index_searches() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
-        let store = SqliteStore::connect(&url, &StoreOptions::with_pool_size(1))
-            .await
-            .unwrap();
+        let store = one_connection_store(&dir).await;
         let seqs = "WITH asked (ticket_id, public_seq) AS (VALUES (1, 2), (3, 4)) \
              SELECT a.ticket_id, a.public_seq, COALESCE((SELECT m.seq FROM support_messages m \
              WHERE m.ticket_id = a.ticket_id AND m.public_seq <= a.public_seq \
