@@ -38,6 +38,9 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // Above the five seconds a findBy* may wait (src/test/setup.ts), so a slow wait
+    // fails on its own message rather than on the test's timeout.
+    testTimeout: 20_000,
     setupFiles: ['src/test/setup.ts'],
   },
 });

@@ -127,7 +127,8 @@ describe('ChatApp', () => {
   it('tells the host when there is no conversation (the pre-chat form)', async () => {
     const fresh = renderApp([], { embedded: true });
     await screen.findByRole('button', { name: 'Start chat' });
-    expect(fresh.host.posted).toContainEqual({ type: 'livesupport:conversation', active: false });
+    // Posted by an effect after the form renders.
+    await waitFor(() => expect(fresh.host.posted).toContainEqual({ type: 'livesupport:conversation', active: false }));
     expect(fresh.host.posted).not.toContainEqual({ type: 'livesupport:conversation', active: true });
   });
 
